@@ -1,0 +1,35 @@
+// Shared plumbing for `t2` subcommands: global options, engine creation, progress on a TTY,
+// Ctrl+C as cooperative cancel, and error reporting with exit codes.
+#pragma once
+
+#include <t2/engine.h>
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace t2::cli {
+
+// Exit codes (documented in `t2 --help`).
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;      // the engine reported an error (message on stderr)
+constexpr int kExitUsage = 2;      // bad command line
+constexpr int kExitCancelled = 130;  // Ctrl+C (cooperative cancel)
+
+struct GlobalOptions {
+  int threads = 0;  // --threads; 0 = $T2_NUM_THREADS or all cores
+};
+
+// Job context whose cancel token is tripped by SIGINT and whose progress is drawn on stderr
+// when stderr is a terminal (silent otherwise, so pipes and tests see clean output).
+JobContext make_cli_job();
+
+Engine make_engine(const GlobalOptions& global);
+
+// Registers one subcommand; `run` is called after parsing and returns the exit code.
+using Runner = std::function<int()>;
+
+// Runs the command line; maps t2::Error and CLI11 errors to messages on stderr + exit codes.
+int run_cli(CLI::App& app, int argc, char** argv, const Runner* const* chosen);
+
+}  // namespace t2::cli

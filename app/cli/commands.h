@@ -1,0 +1,10 @@
+// One function per `t2` subcommand; each registers itself and sets `chosen` when selected.
+#pragma once
+
+#include "cli_support.h"
+
+namespace t2::cli {
+
+void add_info_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
+
+}  // namespace t2::cli

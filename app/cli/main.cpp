@@ -1,0 +1,21 @@
+// t2: the T2 Workbench command line. Every GUI action has a subcommand here.
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  using namespace t2::cli;
+  CLI::App app{"t2 - T2 Workbench command line: self-adaptive LLMs (Transformer-squared) on your "
+               "machine.\nExit codes: 0 ok, 1 error, 2 bad usage, 130 cancelled (Ctrl+C)."};
+  app.name("t2");
+  app.set_version_flag("--version", std::string("t2 ") + t2::version());
+  app.require_subcommand(1);
+  app.fallthrough();
+
+  GlobalOptions global;
+  app.add_option("--threads", global.threads,
+                 "Torch intra-op threads (default: $T2_NUM_THREADS, else all cores)")
+      ->check(CLI::Range(1, 1024));
+
+  const Runner* chosen = nullptr;
+  add_info_command(app, global, chosen);
+  return run_cli(app, argc, argv, &chosen);
+}

@@ -1,0 +1,188 @@
+// t2-workbench: the GUI. Wiring only: options, display check, engine, main window.
+#include "app_settings.h"
+#include "job_runner.h"
+#include "main_window.h"
+
+#include <t2/engine.h>
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QDir>
+#include <QFileInfo>
+#include <QTimer>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+namespace {
+
+constexpr int kExitNoDisplay = 3;
+int g_qtWarnings = 0;
+
+bool displayAvailable() {
+  const auto has = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v != nullptr && *v != '\0';
+  };
+  return has("QT_QPA_PLATFORM") || has("DISPLAY") || has("WAYLAND_DISPLAY");
+}
+
+void countingMessageHandler(QtMsgType type, const QMessageLogContext&, const QString& message) {
+  // The offscreen platform plugin logs this for every top-level window with size constraints;
+  // it says nothing about the workbench, so it is neither shown nor counted.
+  if (message == QLatin1String("This plugin does not support propagateSizeHints()")) return;
+  if (type == QtWarningMsg || type == QtCriticalMsg || type == QtFatalMsg) ++g_qtWarnings;
+  std::fprintf(stderr, "%s\n", qPrintable(message));
+}
+
+// Qt wants a private runtime directory; headless sessions (CI, ssh, containers) often lack one.
+// Create the same fallback Qt would, but quietly.
+void ensureRuntimeDir() {
+  const char* current = std::getenv("XDG_RUNTIME_DIR");
+  if (current != nullptr && *current != '\0') return;
+  const std::string dir = "/tmp/runtime-" + std::to_string(::getuid());
+  ::mkdir(dir.c_str(), 0700);
+  ::setenv("XDG_RUNTIME_DIR", dir.c_str(), 0);
+}
+
+struct Options {
+  int threads = 0;
+  QString settingsFile;
+  QString screenshot;
+  bool selfCheck = false;
+  bool quick = false;
+  bool quit = false;
+  bool failOnWarning = false;
+};
+
+// Parses without a QCoreApplication so that --help works without a display.
+Options parseOptions(int argc, char** argv) {
+  QStringList args;
+  for (int i = 0; i < argc; ++i) args << QString::fromLocal8Bit(argv[i]);
+  QCommandLineParser parser;
+  parser.setApplicationDescription(
+      "T2 Workbench: decompose LLM weights by SVD, train SVF expert vectors, adapt in two passes, "
+      "and see everything. Without a display, use the command line: t2 --help");
+  const auto help = parser.addHelpOption();
+  const auto version = parser.addVersionOption();
+  const QCommandLineOption threads("threads", "Torch intra-op threads (default: all cores).", "N");
+  const QCommandLineOption settings("settings", "Use this INI file for settings.", "FILE");
+  const QCommandLineOption screenshot("screenshot", "Save a PNG of the window once shown.", "FILE");
+  const QCommandLineOption selfCheck("self-check", "Run the compute self-check at start.");
+  const QCommandLineOption quick("quick", "With --self-check: short measurements.");
+  const QCommandLineOption quit("quit", "Quit once started (after --self-check / --screenshot).");
+  const QCommandLineOption failOnWarning("fail-on-warning", "Exit 1 if Qt logged warnings.");
+  parser.addOptions({threads, settings, screenshot, selfCheck, quick, quit, failOnWarning});
+  if (!parser.parse(args)) {
+    std::fprintf(stderr, "t2-workbench: %s\nRun 't2-workbench --help' for usage.\n",
+                 qPrintable(parser.errorText()));
+    std::exit(2);
+  }
+  if (parser.isSet(help)) {
+    std::printf("%s", qPrintable(parser.helpText()));
+    std::exit(0);
+  }
+  if (parser.isSet(version)) {
+    std::printf("t2-workbench %s\n", t2::version());
+    std::exit(0);
+  }
+  Options o;
+  if (parser.isSet(threads)) {
+    bool ok = false;
+    o.threads = parser.value(threads).toInt(&ok);
+    if (!ok || o.threads < 1) {
+      std::fprintf(stderr, "t2-workbench: --threads needs a positive integer\n");
+      std::exit(2);
+    }
+  }
+  o.settingsFile = parser.value(settings);
+  o.screenshot = parser.value(screenshot);
+  o.selfCheck = parser.isSet(selfCheck);
+  o.quick = parser.isSet(quick);
+  o.quit = parser.isSet(quit);
+  o.failOnWarning = parser.isSet(failOnWarning);
+  return o;
+}
+
+void printNoDisplayHelp(const char* argv0) {
+  const QString dir = QFileInfo(QString::fromLocal8Bit(argv0)).absolutePath();
+  std::fprintf(stderr,
+               "t2-workbench: no display found (DISPLAY and WAYLAND_DISPLAY are unset), so the "
+               "workbench window cannot open.\n"
+               "Everything the workbench does is also available from the command line:\n"
+               "    %s/t2 --help\n"
+               "    %s/t2 info          # versions, devices, threads, GEMM and memory speed\n"
+               "To open the window without a screen, use a virtual display:\n"
+               "    xvfb-run -a %s/t2-workbench\n",
+               qPrintable(dir), qPrintable(dir), qPrintable(dir));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options options = parseOptions(argc, argv);
+  if (!displayAvailable()) {
+    printNoDisplayHelp(argv[0]);
+    return kExitNoDisplay;
+  }
+  ensureRuntimeDir();
+  qInstallMessageHandler(countingMessageHandler);
+  QApplication app(argc, argv);
+  QApplication::setApplicationName(QStringLiteral("t2-workbench"));
+  QApplication::setApplicationDisplayName(QStringLiteral("T2 Workbench"));
+  QApplication::setOrganizationName(QStringLiteral("T2 Workbench"));
+  QApplication::setApplicationVersion(QString::fromLatin1(t2::version()));
+
+  std::unique_ptr<t2::Engine> engine;
+  try {
+    t2::EngineOptions engineOptions;
+    engineOptions.threads = options.threads;
+    engine = std::make_unique<t2::Engine>(engineOptions);
+  } catch (const t2::Error& e) {
+    std::fprintf(stderr, "t2-workbench: %s\n", e.what());
+    return 1;
+  }
+  auto settings = options.settingsFile.isEmpty() ? std::make_unique<AppSettings>()
+                                                 : std::make_unique<AppSettings>(options.settingsFile);
+  MainWindow window(*engine, *settings);
+  if (options.quick) {
+    t2::SelfCheckParams quick;
+    quick.gemm_sizes = {256, 512};
+    quick.min_seconds_per_size = 0.05;
+    quick.bandwidth_bytes = 32 << 20;
+    window.setSelfCheckParams(quick);
+  }
+  window.show();
+
+  int exitCode = 0;
+  // Screenshot and quit once the start-up work (and the self-check, if asked) is done.
+  auto finishStartup = [&] {
+    if (!options.screenshot.isEmpty()) {
+      QDir().mkpath(QFileInfo(options.screenshot).absolutePath());
+      if (!window.grab().save(options.screenshot)) {
+        std::fprintf(stderr, "t2-workbench: could not save %s\n", qPrintable(options.screenshot));
+        exitCode = 1;
+      }
+    }
+    if (options.quit) window.close();
+  };
+  if (options.selfCheck) {
+    QObject::connect(&window.jobRunner(), &JobRunner::runningChanged, &window, [&](bool running) {
+      if (!running) QTimer::singleShot(200, &window, finishStartup);
+    });
+    QTimer::singleShot(0, &window, &MainWindow::runSelfCheck);
+  } else if (options.quit || !options.screenshot.isEmpty()) {
+    QTimer::singleShot(300, &window, finishStartup);
+  }
+  const int rc = app.exec();
+  if (options.failOnWarning && g_qtWarnings > 0) {
+    std::fprintf(stderr, "t2-workbench: %d Qt warning(s) logged (--fail-on-warning)\n", g_qtWarnings);
+    return 1;
+  }
+  return rc != 0 ? rc : exitCode;
+}

@@ -1,0 +1,46 @@
+// The engine facade: the one header that the GUI, the CLI and end-to-end tests call.
+//
+// Contract for every Engine method:
+//  - errors surface as t2::Error (torch, std and allocation errors are translated here), with a
+//    message that says what to do next; nothing aborts the process on bad input;
+//  - long calls take a JobContext: they report progress through it and stop at the next safe
+//    point after cancel is requested, throwing t2::Error{ErrorKind::Cancelled};
+//  - no LibTorch, Qt or JSON types appear in this API (plain C++ only), so GUI code compiles fast.
+//
+// Thread-safety: an Engine may be used from any one thread at a time; long jobs run on a worker
+// thread (see ui/job_runner.h). Torch's thread pools are process-global: the last Engine
+// constructed decides the intra-op thread count.
+#pragma once
+
+#include <t2/error.h>
+#include <t2/job.h>
+#include <t2/self_check.h>
+
+#include <string>
+
+namespace t2 {
+
+const char* version() noexcept;  // T2 Workbench version, e.g. "0.1.0"
+
+struct EngineOptions {
+  int threads = 0;  // torch intra-op threads; 0 = $T2_NUM_THREADS if set, else all cores
+};
+
+class Engine {
+ public:
+  // Configures torch's thread pool (see EngineOptions). Throws InvalidArgument for a bad
+  // thread count or a malformed $T2_NUM_THREADS.
+  explicit Engine(const EngineOptions& options = {});
+
+  // Cheap (no measurement): versions, devices, threads, loaded BLAS.
+  SystemInfo system_info() const;
+
+  // Measures GEMM throughput and memory bandwidth on params.device; a few seconds with the
+  // default params. Progress stages: "verify", "gemm", "bandwidth".
+  SelfCheckReport self_check(const SelfCheckParams& params, const JobContext& job = {}) const;
+
+ private:
+  std::string threads_source_;
+};
+
+}  // namespace t2

@@ -1,0 +1,32 @@
+#include "app_settings.h"
+
+#include <QDir>
+#include <QSettings>
+
+namespace {
+const char* const kGeometry = "window/geometry";
+const char* const kState = "window/state";
+const char* const kExportDir = "paths/lastExportDir";
+}  // namespace
+
+AppSettings::AppSettings()
+    : m_settings(std::make_unique<QSettings>(QStringLiteral("T2 Workbench"),
+                                             QStringLiteral("t2-workbench"))) {}
+
+AppSettings::AppSettings(const QString& iniFile)
+    : m_settings(std::make_unique<QSettings>(iniFile, QSettings::IniFormat)) {}
+
+AppSettings::~AppSettings() = default;
+
+QByteArray AppSettings::windowGeometry() const { return m_settings->value(kGeometry).toByteArray(); }
+void AppSettings::setWindowGeometry(const QByteArray& g) { m_settings->setValue(kGeometry, g); }
+QByteArray AppSettings::windowState() const { return m_settings->value(kState).toByteArray(); }
+void AppSettings::setWindowState(const QByteArray& s) { m_settings->setValue(kState, s); }
+
+QString AppSettings::lastExportDir() const {
+  return m_settings->value(kExportDir, QDir::homePath()).toString();
+}
+void AppSettings::setLastExportDir(const QString& dir) { m_settings->setValue(kExportDir, dir); }
+
+QString AppSettings::fileName() const { return m_settings->fileName(); }
+void AppSettings::sync() { m_settings->sync(); }

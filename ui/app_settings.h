@@ -1,0 +1,30 @@
+// Typed access to the workbench's persistent settings; keys and defaults live in one place
+// (app_settings.cpp). Not thread-safe: use from the GUI thread.
+#pragma once
+
+#include <QByteArray>
+#include <QString>
+
+#include <memory>
+
+class QSettings;
+
+class AppSettings {
+ public:
+  AppSettings();                                 // the user's settings (native location)
+  explicit AppSettings(const QString& iniFile);  // a specific INI file (tests, --settings)
+  ~AppSettings();
+
+  QByteArray windowGeometry() const;
+  void setWindowGeometry(const QByteArray& geometry);
+  QByteArray windowState() const;  // QMainWindow::saveState(): docks and toolbars
+  void setWindowState(const QByteArray& state);
+  QString lastExportDir() const;   // default: the home directory
+  void setLastExportDir(const QString& dir);
+
+  QString fileName() const;
+  void sync();
+
+ private:
+  std::unique_ptr<QSettings> m_settings;
+};

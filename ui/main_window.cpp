@@ -1,0 +1,249 @@
+#include "main_window.h"
+
+#include "about_dialog.h"
+#include "app_settings.h"
+#include "job_runner.h"
+#include "plot/bar_chart.h"
+#include "self_check_panel.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDateTime>
+#include <QDockWidget>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFontDatabase>
+#include <QIcon>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QStatusBar>
+#include <QToolButton>
+
+namespace {
+const QString kSelfCheckJob = QStringLiteral("Self-check");
+}
+
+MainWindow::MainWindow(t2::Engine& engine, AppSettings& settings, QWidget* parent)
+    : QMainWindow(parent),
+      m_engine(engine),
+      m_settings(settings),
+      m_jobs(new JobRunner(this)),
+      m_info(engine.system_info()) {
+  setWindowTitle(tr("T2 Workbench"));
+  setWindowIcon(QIcon(QStringLiteral(":/t2/icons/t2-workbench.svg")));
+  setObjectName(QStringLiteral("MainWindow"));
+  m_panel = new SelfCheckPanel(this);
+  m_panel->setSystemInfo(m_info);
+  setCentralWidget(m_panel);
+  buildDocks();
+  buildMenus();
+  buildStatusBar();
+  connectJobs();
+  resize(1100, 720);
+
+  m_defaultState = saveState();
+  restoreGeometry(m_settings.windowGeometry());
+  restoreState(m_settings.windowState());
+  log(tr("T2 Workbench %1 ready: LibTorch %2, %3 intra-op threads.")
+          .arg(QString::fromLatin1(t2::version()), QString::fromStdString(m_info.torch_version))
+          .arg(m_info.intra_op_threads));
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildDocks() {
+  m_chart = new BarChart(this);
+  m_chart->setTitles(tr("GEMM throughput (float32)"), tr("GFLOP/s"));
+  m_chart->setPlaceholder(tr("Run Tools > Run self-check (F5)"));
+  m_chartDock = new QDockWidget(tr("Throughput"), this);
+  m_chartDock->setObjectName(QStringLiteral("ThroughputDock"));
+  m_chartDock->setWidget(m_chart);
+  addDockWidget(Qt::RightDockWidgetArea, m_chartDock);
+
+  m_log = new QPlainTextEdit(this);
+  m_log->setReadOnly(true);
+  m_log->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+  m_log->setMaximumBlockCount(5000);
+  m_logDock = new QDockWidget(tr("Log"), this);
+  m_logDock->setObjectName(QStringLiteral("LogDock"));
+  m_logDock->setWidget(m_log);
+  addDockWidget(Qt::BottomDockWidgetArea, m_logDock);
+}
+
+void MainWindow::buildMenus() {
+  auto* file = menuBar()->addMenu(tr("&File"));
+  auto* exportAction = file->addAction(tr("&Export report..."), this, &MainWindow::exportReport);
+  exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+  file->addSeparator();
+  auto* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+  quit->setShortcut(QKeySequence::Quit);
+
+  auto* view = menuBar()->addMenu(tr("&View"));
+  view->addAction(m_chartDock->toggleViewAction());
+  view->addAction(m_logDock->toggleViewAction());
+  view->addSeparator();
+  view->addAction(tr("&Reset layout"), this, &MainWindow::resetLayout);
+
+  auto* tools = menuBar()->addMenu(tr("&Tools"));
+  m_runAction = tools->addAction(tr("&Run self-check"), this, &MainWindow::runSelfCheck);
+  m_runAction->setShortcut(QKeySequence(Qt::Key_F5));
+  m_cancelAction = tools->addAction(tr("&Cancel job"), this, &MainWindow::cancelJob);
+  m_cancelAction->setShortcut(QKeySequence(Qt::Key_Escape));
+  m_cancelAction->setEnabled(false);
+
+  auto* help = menuBar()->addMenu(tr("&Help"));
+  help->addAction(tr("&About T2 Workbench"), this, &MainWindow::showAbout)
+      ->setShortcut(QKeySequence::HelpContents);
+}
+
+void MainWindow::buildStatusBar() {
+  m_progress = new QProgressBar(this);
+  m_progress->setRange(0, 1000);
+  m_progress->setMaximumWidth(220);
+  m_progress->setVisible(false);
+  m_cancelButton = new QToolButton(this);
+  m_cancelButton->setText(tr("Cancel"));
+  m_cancelButton->setToolTip(tr("Cancel the running job (Esc)"));
+  m_cancelButton->setVisible(false);
+  connect(m_cancelButton, &QToolButton::clicked, this, &MainWindow::cancelJob);
+
+  QString device = QStringLiteral("cpu");
+  for (const auto& d : m_info.devices)
+    if (d.id.rfind("cuda", 0) == 0) device += QStringLiteral(", ") + QString::fromStdString(d.id);
+  m_deviceLabel = new QLabel(tr("Device: %1").arg(device), this);
+  m_deviceLabel->setToolTip(QString::fromStdString(m_info.devices.front().name));
+  m_threadsLabel = new QLabel(tr("Threads: %1 of %2").arg(m_info.intra_op_threads)
+                                  .arg(m_info.hardware_threads), this);
+  m_threadsLabel->setToolTip(QString::fromStdString(m_info.threads_source));
+  statusBar()->addPermanentWidget(m_progress);
+  statusBar()->addPermanentWidget(m_cancelButton);
+  statusBar()->addPermanentWidget(m_deviceLabel);
+  statusBar()->addPermanentWidget(m_threadsLabel);
+  statusBar()->showMessage(tr("Ready"));
+}
+
+void MainWindow::connectJobs() {
+  connect(m_panel, &SelfCheckPanel::runRequested, this, &MainWindow::runSelfCheck);
+  connect(m_jobs, &JobRunner::runningChanged, this, [this](bool running) {
+    m_runAction->setEnabled(!running);
+    m_cancelAction->setEnabled(running);
+    m_panel->setBusy(running);
+    m_progress->setVisible(running);
+    m_cancelButton->setVisible(running);
+    if (running) m_progress->setValue(0);
+  });
+  connect(m_jobs, &JobRunner::jobStarted, this, [this](const QString& name) {
+    statusBar()->showMessage(tr("%1 running...").arg(name));
+    log(tr("%1 started").arg(name));
+  });
+  connect(m_jobs, &JobRunner::progressChanged, this,
+          [this](const QString& name, double fraction, const QString& message) {
+            m_progress->setValue(int(fraction * 1000));
+            statusBar()->showMessage(QStringLiteral("%1: %2").arg(name, message));
+            if (!message.isEmpty()) log(message);
+          });
+  connect(m_jobs, &JobRunner::jobFinished, this, [this](const QString& name, double seconds) {
+    statusBar()->showMessage(tr("%1 finished in %2 s").arg(name).arg(seconds, 0, 'f', 1), 10000);
+    log(tr("%1 finished in %2 s").arg(name).arg(seconds, 0, 'f', 1));
+  });
+  connect(m_jobs, &JobRunner::jobCancelled, this, [this](const QString& name) {
+    statusBar()->showMessage(tr("%1 cancelled").arg(name), 10000);
+    log(tr("%1 cancelled").arg(name));
+  });
+  connect(m_jobs, &JobRunner::jobFailed, this, [this](const QString& name, const QString& error) {
+    statusBar()->showMessage(tr("%1 failed").arg(name), 10000);
+    log(tr("%1 failed: %2").arg(name, error));
+    auto* box = new QMessageBox(QMessageBox::Warning, name, error, QMessageBox::Ok, this);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();  // non-blocking: the event loop (and other jobs) keep running
+  });
+}
+
+void MainWindow::runSelfCheck() {
+  const t2::SelfCheckParams params = m_selfCheckParams;
+  t2::Engine* engine = &m_engine;
+  m_jobs->run<t2::SelfCheckReport>(
+      kSelfCheckJob,
+      [engine, params](const t2::JobContext& job) { return engine->self_check(params, job); },
+      [this](const t2::SelfCheckReport& report) { showReport(report); });
+}
+
+void MainWindow::cancelJob() {
+  if (!m_jobs->isRunning()) return;
+  statusBar()->showMessage(tr("Cancelling %1...").arg(m_jobs->currentJob()));
+  m_jobs->cancel();
+}
+
+void MainWindow::showReport(const t2::SelfCheckReport& report) {
+  m_lastReport = report;
+  m_panel->setReport(report);
+  QVector<QString> labels;
+  QVector<double> values;
+  for (const auto& g : report.gemm) {
+    labels << QString::number(g.n) + QChar(0x00B3);  // n cubed
+    values << g.gflops;
+  }
+  m_chart->setData(labels, values);
+  for (const auto& w : report.warnings) log(tr("WARNING: %1").arg(QString::fromStdString(w)));
+}
+
+QString MainWindow::reportText() const { return m_panel->reportText(); }
+
+QString MainWindow::statusText() const {
+  return m_deviceLabel->text() + QStringLiteral(" | ") + m_threadsLabel->text();
+}
+
+QString MainWindow::exportReportTo(const QString& path) const {
+  const bool json = QFileInfo(path).suffix().compare(QLatin1String("json"), Qt::CaseInsensitive) == 0;
+  std::string content;
+  if (m_lastReport)
+    content = json ? t2::to_json(*m_lastReport) + "\n" : t2::to_text(*m_lastReport);
+  else
+    content = json ? t2::to_json(m_info) + "\n" : t2::to_text(m_info);
+  QFile file(path);
+  if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate))
+    return tr("could not write %1: %2").arg(path, file.errorString());
+  file.write(content.data(), qint64(content.size()));
+  return {};
+}
+
+void MainWindow::exportReport() {
+  const QString path = QFileDialog::getSaveFileName(
+      this, tr("Export report"), m_settings.lastExportDir() + QStringLiteral("/t2-report.json"),
+      tr("JSON (*.json);;Text (*.txt)"));
+  if (path.isEmpty()) return;
+  m_settings.setLastExportDir(QFileInfo(path).absolutePath());
+  const QString error = exportReportTo(path);
+  if (!error.isEmpty())
+    QMessageBox::warning(this, tr("Export report"), error);
+  else
+    log(tr("Report exported to %1").arg(path));
+}
+
+void MainWindow::showAbout() {
+  AboutDialog dialog(reportText(), this);
+  dialog.exec();
+}
+
+void MainWindow::resetLayout() {
+  restoreState(m_defaultState);
+  m_chartDock->show();
+  m_logDock->show();
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  if (m_jobs->isRunning()) m_jobs->cancel();
+  m_settings.setWindowGeometry(saveGeometry());
+  m_settings.setWindowState(saveState());
+  m_settings.sync();
+  event->accept();
+}
+
+void MainWindow::log(const QString& line) {
+  m_log->appendPlainText(QDateTime::currentDateTime().toString(QStringLiteral("HH:mm:ss  ")) + line);
+}

@@ -1,0 +1,80 @@
+// The workbench's main window: menus, docks (throughput chart, log), status bar with device,
+// threads and job progress, and the actions that start engine jobs through the JobRunner.
+// The window never calls a long engine method on the GUI thread.
+#pragma once
+
+#include <t2/engine.h>
+
+#include <QMainWindow>
+
+#include <optional>
+
+class AppSettings;
+class BarChart;
+class JobRunner;
+class QAction;
+class QDockWidget;
+class QLabel;
+class QPlainTextEdit;
+class QProgressBar;
+class QToolButton;
+class SelfCheckPanel;
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+
+ public:
+  // `engine` and `settings` must outlive the window.
+  MainWindow(t2::Engine& engine, AppSettings& settings, QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  JobRunner& jobRunner() { return *m_jobs; }
+  void setSelfCheckParams(const t2::SelfCheckParams& params) { m_selfCheckParams = params; }
+  const std::optional<t2::SelfCheckReport>& lastReport() const { return m_lastReport; }
+  QString reportText() const;       // what the report view shows
+  QString statusText() const;       // device and threads, as in the status bar
+  QDockWidget* logDock() const { return m_logDock; }
+  QDockWidget* throughputDock() const { return m_chartDock; }
+  BarChart* throughputChart() const { return m_chart; }
+
+  // Writes the current report as JSON (.json) or text (any other suffix). Empty on success.
+  QString exportReportTo(const QString& path) const;
+
+ public Q_SLOTS:
+  void runSelfCheck();
+  void cancelJob();
+  void showAbout();
+  void exportReport();
+  void resetLayout();
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
+
+ private:
+  void buildDocks();
+  void buildMenus();
+  void buildStatusBar();
+  void connectJobs();
+  void showReport(const t2::SelfCheckReport& report);
+  void log(const QString& line);
+
+  t2::Engine& m_engine;
+  AppSettings& m_settings;
+  JobRunner* m_jobs;
+  t2::SystemInfo m_info;
+  t2::SelfCheckParams m_selfCheckParams;
+  std::optional<t2::SelfCheckReport> m_lastReport;
+  QByteArray m_defaultState;
+
+  SelfCheckPanel* m_panel = nullptr;
+  BarChart* m_chart = nullptr;
+  QDockWidget* m_chartDock = nullptr;
+  QDockWidget* m_logDock = nullptr;
+  QPlainTextEdit* m_log = nullptr;
+  QAction* m_runAction = nullptr;
+  QAction* m_cancelAction = nullptr;
+  QLabel* m_deviceLabel = nullptr;
+  QLabel* m_threadsLabel = nullptr;
+  QProgressBar* m_progress = nullptr;
+  QToolButton* m_cancelButton = nullptr;
+};

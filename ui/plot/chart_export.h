@@ -1,0 +1,12 @@
+// Saving QCustomPlot charts to files; the format follows the suffix (.png .jpg .pdf .svg).
+#pragma once
+
+#include <QString>
+
+class QCustomPlot;
+
+// Returns an empty string on success, else a message saying what went wrong and what to do.
+QString exportChart(QCustomPlot* plot, const QString& path, int width = 0, int height = 0);
+
+// The file-dialog filter listing the supported formats.
+QString chartExportFilter();
