@@ -2,6 +2,7 @@
 #include "app_settings.h"
 #include "job_runner.h"
 #include "main_window.h"
+#include "qt_messages.h"
 
 #include <t2/engine.h>
 
@@ -22,7 +23,6 @@
 namespace {
 
 constexpr int kExitNoDisplay = 3;
-int g_qtWarnings = 0;
 
 bool displayAvailable() {
   const auto has = [](const char* name) {
@@ -30,14 +30,6 @@ bool displayAvailable() {
     return v != nullptr && *v != '\0';
   };
   return has("QT_QPA_PLATFORM") || has("DISPLAY") || has("WAYLAND_DISPLAY");
-}
-
-void countingMessageHandler(QtMsgType type, const QMessageLogContext&, const QString& message) {
-  // The offscreen platform plugin logs this for every top-level window with size constraints;
-  // it says nothing about the workbench, so it is neither shown nor counted.
-  if (message == QLatin1String("This plugin does not support propagateSizeHints()")) return;
-  if (type == QtWarningMsg || type == QtCriticalMsg || type == QtFatalMsg) ++g_qtWarnings;
-  std::fprintf(stderr, "%s\n", qPrintable(message));
 }
 
 // Qt wants a private runtime directory; headless sessions (CI, ssh, containers) often lack one.
@@ -131,7 +123,7 @@ int main(int argc, char** argv) {
     return kExitNoDisplay;
   }
   ensureRuntimeDir();
-  qInstallMessageHandler(countingMessageHandler);
+  installQtMessageHandler();
   QApplication app(argc, argv);
   QApplication::setApplicationName(QStringLiteral("t2-workbench"));
   QApplication::setApplicationDisplayName(QStringLiteral("T2 Workbench"));
@@ -180,8 +172,9 @@ int main(int argc, char** argv) {
     QTimer::singleShot(300, &window, finishStartup);
   }
   const int rc = app.exec();
-  if (options.failOnWarning && g_qtWarnings > 0) {
-    std::fprintf(stderr, "t2-workbench: %d Qt warning(s) logged (--fail-on-warning)\n", g_qtWarnings);
+  if (options.failOnWarning && qtWarningCount() > 0) {
+    std::fprintf(stderr, "t2-workbench: %d Qt warning(s) logged (--fail-on-warning)\n",
+                 qtWarningCount());
     return 1;
   }
   return rc != 0 ? rc : exitCode;

@@ -11,8 +11,10 @@ QString chartExportFilter() {
 }
 
 QString exportChart(QCustomPlot* plot, const QString& path, int width, int height) {
-  const int w = width > 0 ? width : plot->width();
-  const int h = height > 0 ? height : plot->height();
+  // A chart that was never shown has no layout yet; export it at a readable default size.
+  const bool laidOut = plot->isVisible();
+  const int w = width > 0 ? width : (laidOut ? plot->width() : 800);
+  const int h = height > 0 ? height : (laidOut ? plot->height() : 500);
   const QString suffix = QFileInfo(path).suffix().toLower();
   bool ok = false;
   if (suffix == QLatin1String("png")) {

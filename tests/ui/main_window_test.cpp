@@ -1,0 +1,162 @@
+#include "about_dialog.h"
+#include "app_settings.h"
+#include "job_runner.h"
+#include "main_window.h"
+#include "plot/bar_chart.h"
+#include "test_support.h"
+
+#include <t2/engine.h>
+
+#include <QDockWidget>
+#include <QFile>
+#include <QImage>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace {
+
+t2::SelfCheckParams quickParams() {
+  t2::SelfCheckParams p;
+  p.gemm_sizes = {128, 256};
+  p.min_seconds_per_size = 0.02;
+  p.bandwidth_bytes = 4 << 20;
+  return p;
+}
+
+class MainWindowTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(m_dir.isValid());
+    m_settings = std::make_unique<AppSettings>(m_dir.filePath(QStringLiteral("settings.ini")));
+  }
+  std::unique_ptr<MainWindow> makeWindow() {
+    auto w = std::make_unique<MainWindow>(m_engine, *m_settings);
+    w->setSelfCheckParams(quickParams());
+    return w;
+  }
+
+  QTemporaryDir m_dir;
+  t2::Engine m_engine;
+  std::unique_ptr<AppSettings> m_settings;
+};
+
+TEST_F(MainWindowTest, StatusBarShowsDeviceAndThreads) {
+  auto w = makeWindow();
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  EXPECT_TRUE(w->statusText().contains(QStringLiteral("Device: cpu"))) << w->statusText().toStdString();
+  EXPECT_TRUE(w->statusText().contains(QStringLiteral("Threads: %1 of %1").arg(cores)))
+      << w->statusText().toStdString();
+  EXPECT_TRUE(w->reportText().contains(QStringLiteral("LibTorch")));
+}
+
+TEST_F(MainWindowTest, SelfCheckShowsTheReportAndChart) {
+  auto w = makeWindow();
+  w->resize(1100, 720);
+  w->show();
+  QSignalSpy finished(&w->jobRunner(), &JobRunner::jobFinished);
+  w->runSelfCheck();
+  EXPECT_TRUE(w->jobRunner().isRunning());
+  ASSERT_TRUE(waitUntil([&] { return finished.count() == 1; }));
+
+  ASSERT_TRUE(w->lastReport().has_value());
+  const QString text = w->reportText();
+  EXPECT_TRUE(text.contains(QStringLiteral("Self-check on cpu"))) << text.toStdString();
+  EXPECT_TRUE(text.contains(QStringLiteral("GEMM 256^3"))) << text.toStdString();
+  EXPECT_TRUE(text.contains(QStringLiteral("GFLOP/s")));
+  EXPECT_TRUE(text.contains(QStringLiteral("GB/s")));
+  EXPECT_EQ(w->throughputChart()->barCount(), 2);
+  QCoreApplication::processEvents();  // let the queued replot happen
+
+  const QString shot = testOutputPath(QStringLiteral("screenshots/main_window.png"));
+  ASSERT_TRUE(w->grab().save(shot));
+  QImage image(shot);
+  EXPECT_GE(image.width(), 800);
+  EXPECT_GE(image.height(), 500);
+
+  // The About dialog shows the same report.
+  AboutDialog about(w->reportText(), w.get());
+  auto* report = about.findChild<QPlainTextEdit*>(QStringLiteral("aboutReport"));
+  ASSERT_NE(report, nullptr);
+  EXPECT_EQ(report->toPlainText(), text);
+  about.show();
+  about.grab().save(testOutputPath(QStringLiteral("screenshots/about_dialog.png")));
+}
+
+TEST_F(MainWindowTest, CancelStopsTheSelfCheck) {
+  auto w = makeWindow();
+  t2::SelfCheckParams slow = quickParams();
+  slow.gemm_sizes = {256, 256, 256, 256};
+  slow.min_seconds_per_size = 30.0;
+  w->setSelfCheckParams(slow);
+  QSignalSpy cancelled(&w->jobRunner(), &JobRunner::jobCancelled);
+  QSignalSpy progress(&w->jobRunner(), &JobRunner::progressChanged);
+  w->runSelfCheck();
+  ASSERT_TRUE(waitUntil([&] { return progress.count() > 0; }));
+  w->cancelJob();
+  ASSERT_TRUE(waitUntil([&] { return cancelled.count() == 1; }, 5000));
+  EXPECT_FALSE(w->lastReport().has_value());
+  EXPECT_FALSE(w->jobRunner().isRunning());
+}
+
+TEST_F(MainWindowTest, FailedJobIsReportedWithoutBlocking) {
+  auto w = makeWindow();
+  w->show();
+  t2::SelfCheckParams bad = quickParams();
+  bad.device = "tpu";
+  w->setSelfCheckParams(bad);
+  QSignalSpy failed(&w->jobRunner(), &JobRunner::jobFailed);
+  w->runSelfCheck();
+  ASSERT_TRUE(waitUntil([&] { return failed.count() == 1; }));
+  EXPECT_TRUE(failed.at(0).at(1).toString().contains(QStringLiteral("unknown device 'tpu'")));
+  QCoreApplication::processEvents();
+  auto* box = w->findChild<QMessageBox*>();
+  ASSERT_NE(box, nullptr);  // shown, and the test got here: it did not block
+  EXPECT_TRUE(box->text().contains(QStringLiteral("use cpu, cuda or auto")));
+}
+
+TEST_F(MainWindowTest, DockLayoutIsSavedAndRestored) {
+  {
+    auto w = makeWindow();
+    w->show();
+    w->addDockWidget(Qt::LeftDockWidgetArea, w->logDock());
+    w->throughputDock()->hide();
+    w->close();
+  }
+  auto restored = makeWindow();
+  EXPECT_EQ(restored->dockWidgetArea(restored->logDock()), Qt::LeftDockWidgetArea);
+  EXPECT_TRUE(restored->throughputDock()->isHidden());
+
+  restored->resetLayout();
+  EXPECT_EQ(restored->dockWidgetArea(restored->logDock()), Qt::BottomDockWidgetArea);
+  EXPECT_FALSE(restored->throughputDock()->isHidden());
+}
+
+TEST_F(MainWindowTest, ExportsTheReportAsJsonAndText) {
+  auto w = makeWindow();
+  const QString json = m_dir.filePath(QStringLiteral("report.json"));
+  ASSERT_EQ(w->exportReportTo(json), QString());
+  QFile f(json);
+  ASSERT_TRUE(f.open(QIODevice::ReadOnly));
+  const auto doc = QJsonDocument::fromJson(f.readAll()).object();
+  EXPECT_EQ(doc.value(QStringLiteral("intra_op_threads")).toInt(),
+            m_engine.system_info().intra_op_threads);
+
+  const QString txt = m_dir.filePath(QStringLiteral("report.txt"));
+  ASSERT_EQ(w->exportReportTo(txt), QString());
+  QFile t(txt);
+  ASSERT_TRUE(t.open(QIODevice::ReadOnly));
+  EXPECT_TRUE(t.readAll().contains("LibTorch"));
+
+  EXPECT_TRUE(w->exportReportTo(QStringLiteral("/nonexistent-dir/r.json")).contains(
+      QStringLiteral("could not write")));
+}
+
+}  // namespace
