@@ -26,6 +26,8 @@ find_package(SQLite3 REQUIRED)
 find_package(nlohmann_json 3.11 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)  # Unicode normalization (NFC)
+find_package(Threads REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 
 if(T2_BUILD_GUI)
