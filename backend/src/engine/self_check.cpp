@@ -21,7 +21,7 @@ double seconds_since(Clock::time_point start) {
 
 // Waits for queued device work (a no-op on the CPU).
 void synchronize(const at::Tensor& t) {
-  if (t.is_cuda()) (void)t.reshape({-1}).index({0}).item<float>();
+  if (t.is_cuda()) (void)t.reshape({-1}).select(0, 0).item<float>();
 }
 
 std::string format(const char* fmt, double a, double b = 0.0) {
@@ -151,7 +151,7 @@ SelfCheckReport run_self_check(const SelfCheckParams& params, const JobContext& 
                                         params.min_seconds_per_size, job);
   report.copy_bandwidth_gbs = 2.0 * bytes * copies / std::max(copy_s, 1e-12) / 1e9;
   at::Tensor total = at::zeros({}, options);
-  auto [reads, read_s] = time_repeated([&] { at::sum_out(total, src); }, total,
+  auto [reads, read_s] = time_repeated([&] { total = src.sum(); }, total,
                                        params.min_seconds_per_size, job);
   report.read_bandwidth_gbs = bytes * reads / std::max(read_s, 1e-12) / 1e9;
   job.report("bandwidth", 1.0,
