@@ -51,8 +51,9 @@ TEST(SelfCheck, FiguresFollowTheirDefinitions) {
   // float32 GEMM against a double-precision loop: errors of a few ulps, not garbage.
   EXPECT_GT(report.gemm_max_rel_error, 0.0);
   EXPECT_LT(report.gemm_max_rel_error, 1e-5);
-  EXPECT_GT(report.copy_bandwidth_gbs, 0.1);
-  EXPECT_GT(report.read_bandwidth_gbs, 0.1);
+  // Positive and finite; no lower bound, since a loaded CI machine can be arbitrarily slow.
+  EXPECT_TRUE(std::isfinite(report.copy_bandwidth_gbs) && report.copy_bandwidth_gbs > 0.0);
+  EXPECT_TRUE(std::isfinite(report.read_bandwidth_gbs) && report.read_bandwidth_gbs > 0.0);
   EXPECT_GT(report.elapsed_seconds, 0.0);
   EXPECT_EQ(report.system.intra_op_threads, engine.system_info().intra_op_threads);
 }
