@@ -92,6 +92,7 @@ std::vector<ParamDifference> RunStore::diff_params(const std::vector<std::int64_
 }
 
 std::string RunStore::metrics_csv(const std::vector<std::int64_t>& run_ids) {
+  t2::store::ReadSnapshot snapshot(impl_->db);
   std::string csv = "run,step,key,value\r\n";
   Statement st(impl_->db, "SELECT k.name, m.step, m.value FROM metrics m JOIN metric_keys k "
                           "ON k.id = m.key_id WHERE m.run_id = ? ORDER BY k.name, m.step");
@@ -109,6 +110,7 @@ std::string RunStore::metrics_csv(const std::vector<std::int64_t>& run_ids) {
 }
 
 std::string RunStore::metrics_json(const std::vector<std::int64_t>& run_ids, int indent) {
+  t2::store::ReadSnapshot snapshot(impl_->db);
   json runs = json::array();
   for (const auto id : run_ids) {
     const RunRecord r = get_run(id);

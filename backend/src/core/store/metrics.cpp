@@ -120,6 +120,7 @@ std::vector<MetricSeries> RunStore::metric_series(const SeriesQuery& query) {
   Statement st(impl_->db,
                "SELECT step, value, wall_time FROM metrics WHERE run_id = ? AND key_id = "
                "(SELECT id FROM metric_keys WHERE name = ?) ORDER BY step");
+  t2::store::ReadSnapshot snapshot(impl_->db);  // all series from one committed state
   std::vector<MetricSeries> result;
   for (const std::int64_t run_id : query.run_ids) {
     impl_->require_run(run_id);
@@ -155,6 +156,7 @@ std::vector<BestValue> RunStore::best_values(const std::vector<std::int64_t>& ru
                std::string("SELECT step, value FROM metrics WHERE run_id = ? AND key_id = "
                            "(SELECT id FROM metric_keys WHERE name = ?) AND value IS NOT NULL "
                            "ORDER BY ") + order + " LIMIT 1");
+  t2::store::ReadSnapshot snapshot(impl_->db);
   std::vector<BestValue> result;
   for (const std::int64_t run_id : run_ids) {
     impl_->require_run(run_id);

@@ -192,4 +192,15 @@ void Transaction::commit() {
   open_ = false;
 }
 
+ReadSnapshot::ReadSnapshot(Connection& db) : db_(db) {
+  if (sqlite3_get_autocommit(db_.handle()) != 0) {
+    db_.exec("BEGIN DEFERRED");
+    owns_ = true;
+  }
+}
+
+ReadSnapshot::~ReadSnapshot() {
+  if (owns_) sqlite3_exec(db_.handle(), "COMMIT", nullptr, nullptr, nullptr);
+}
+
 }  // namespace t2::store

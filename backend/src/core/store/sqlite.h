@@ -82,4 +82,18 @@ class Transaction {
   bool open_ = false;
 };
 
+// A read snapshot: several SELECTs see the same committed state (BEGIN DEFERRED ... COMMIT).
+// A no-op when the connection is already inside a transaction.
+class ReadSnapshot {
+ public:
+  explicit ReadSnapshot(Connection& db);
+  ~ReadSnapshot();
+  ReadSnapshot(const ReadSnapshot&) = delete;
+  ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+
+ private:
+  Connection& db_;
+  bool owns_ = false;
+};
+
 }  // namespace t2::store
