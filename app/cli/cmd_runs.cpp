@@ -63,8 +63,9 @@ int show_run(const GlobalOptions& global, const RunsOptions& o) {
 
 int export_runs(const GlobalOptions& global, const RunsOptions& o) {
   if (o.csv.empty() && o.json_file.empty()) {
-    throw Error(ErrorKind::InvalidArgument, "say where to export: --csv FILE and/or --json FILE "
-                                            "(FILE '-' writes to stdout)");
+    throw Error(ErrorKind::InvalidArgument,
+                "say where to export: --csv FILE and/or --json FILE "
+                "(FILE '-' writes to stdout)");
   }
   RunStore store = open_store(global);
   const auto ids = resolve_all(store, o.runs);
@@ -123,12 +124,12 @@ CLI::App* add_action(CLI::App* runs, const std::string& name, const std::string&
 void add_runs_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen) {
   auto opts = std::make_shared<RunsOptions>();
   auto* runs = app.add_subcommand(
-      "runs", "List, show, export, delete and compare the runs kept in the workspace database "
-              "(--db, $T2_DB, or the default workspace)");
+      "runs",
+      "List, show, export, delete and compare the runs kept in the workspace database "
+      "(--db, $T2_DB, or the default workspace)");
   runs->require_subcommand(1);
 
-  auto* list = add_action(runs, "list", "List runs, newest first", global, chosen, opts,
-                          list_runs);
+  auto* list = add_action(runs, "list", "List runs, newest first", global, chosen, opts, list_runs);
   list->add_flag("--json", opts->json, "Print a JSON array instead of a table");
   list->add_option("--kind", opts->kind, "Only runs of this kind (e.g. train-expert, eval)");
   list->add_option("--status", opts->status,
@@ -141,27 +142,29 @@ void add_runs_command(CLI::App& app, const GlobalOptions& global, const Runner*&
   list->add_option("--limit", opts->limit, "At most this many runs (0 = all)")
       ->check(CLI::NonNegativeNumber);
 
-  auto* show = add_action(runs, "show", "Show one run: status, params, metric summary, "
-                                        "evaluations, experts, artifacts",
+  auto* show = add_action(runs, "show",
+                          "Show one run: status, params, metric summary, "
+                          "evaluations, experts, artifacts",
                           global, chosen, opts, show_run);
   show->add_option("RUN", opts->runs, "Run id or unique run name")->required()->expected(1);
   show->add_flag("--json", opts->json, "Print one JSON document");
 
-  auto* exp = add_action(runs, "export", "Export the metrics of runs to CSV (long format: run, "
-                                         "step, key, value) and/or JSON",
+  auto* exp = add_action(runs, "export",
+                         "Export the metrics of runs to CSV (long format: run, "
+                         "step, key, value) and/or JSON",
                          global, chosen, opts, export_runs);
   exp->add_option("RUN", opts->runs, "Run ids or unique run names")->required();
   exp->add_option("--csv", opts->csv, "CSV file to write ('-' = stdout)");
   exp->add_option("--json", opts->json_file, "JSON file to write ('-' = stdout)");
 
-  auto* del = add_action(runs, "delete", "Delete a run and everything stored for it",
-                         global, chosen, opts, delete_run);
+  auto* del = add_action(runs, "delete", "Delete a run and everything stored for it", global,
+                         chosen, opts, delete_run);
   del->add_option("RUN", opts->runs, "Run id or unique run name")->required()->expected(1);
   del->add_flag("--files", opts->files, "Also delete its artifact and expert files");
   del->add_flag("--force", opts->force, "Delete even if its writer process is still running");
 
-  auto* diff = add_action(runs, "diff", "Show the params that differ between runs",
-                          global, chosen, opts, diff_runs);
+  auto* diff = add_action(runs, "diff", "Show the params that differ between runs", global, chosen,
+                          opts, diff_runs);
   diff->add_option("RUN", opts->runs, "Two (or more) run ids or unique run names")
       ->required()
       ->expected(2, 64);

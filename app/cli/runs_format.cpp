@@ -140,8 +140,8 @@ std::string details_text(const RunDetails& d) {
         << s.points.front().step << ".." << s.points.back().step << ", last "
         << format_number(s.points.back().value);
     if (d.minima[i].found) {
-      out << ", min " << format_number(d.minima[i].value) << " @" << d.minima[i].step
-          << ", max " << format_number(d.maxima[i].value) << " @" << d.maxima[i].step;
+      out << ", min " << format_number(d.minima[i].value) << " @" << d.minima[i].step << ", max "
+          << format_number(d.maxima[i].value) << " @" << d.maxima[i].step;
     }
     out << "\n";
   }
@@ -155,8 +155,7 @@ std::string details_text(const RunDetails& d) {
     out << "expert " << e.id << ": " << e.name << " " << e.path << "\n";
   }
   for (const auto& a : d.artifacts) {
-    out << "artifact " << a.id << ": " << a.kind << " " << a.path << " (" << a.bytes
-        << " bytes)\n";
+    out << "artifact " << a.id << ": " << a.kind << " " << a.path << " (" << a.bytes << " bytes)\n";
   }
   if (d.samples > 0) out << "samples   " << d.samples << "\n";
   return out.str();
@@ -180,19 +179,26 @@ json details_json(const RunDetails& d) {
   }
   json experts = json::array(), evaluations = json::array(), artifacts = json::array();
   for (const auto& e : d.experts) {
-    experts.push_back({{"id", e.id}, {"name", e.name}, {"path", e.path},
-                       {"parametrization", e.parametrization}, {"target_set", e.target_set},
+    experts.push_back({{"id", e.id},
+                       {"name", e.name},
+                       {"path", e.path},
+                       {"parametrization", e.parametrization},
+                       {"target_set", e.target_set},
                        {"base_fingerprint", e.base_fingerprint},
                        {"stats", parsed_or_text(e.stats_json)}});
   }
   for (const auto& e : d.evaluations) {
-    evaluations.push_back({{"id", e.id}, {"task", e.task}, {"strategy", e.strategy},
-                           {"n", e.n}, {"correct", e.correct}, {"accuracy", e.accuracy}});
+    evaluations.push_back({{"id", e.id},
+                           {"task", e.task},
+                           {"strategy", e.strategy},
+                           {"n", e.n},
+                           {"correct", e.correct},
+                           {"accuracy", e.accuracy}});
   }
   for (const auto& a : d.artifacts) {
     artifacts.push_back({{"id", a.id}, {"kind", a.kind}, {"path", a.path}, {"bytes", a.bytes}});
   }
-  return {{"run", run_json(d.run)},   {"metrics", metrics},         {"experts", experts},
+  return {{"run", run_json(d.run)},     {"metrics", metrics},     {"experts", experts},
           {"evaluations", evaluations}, {"artifacts", artifacts}, {"samples", d.samples}};
 }
 

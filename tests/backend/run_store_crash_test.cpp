@@ -130,8 +130,8 @@ TEST(RunStoreConcurrency, ReaderNeverBlocksOrSeesAPartialBatch) {
     const auto count = reader.metric_count(run);
     const auto series = reader.metric_series({{run}, {"k0", "k19"}, 100});
     reader.list_runs();
-    worst_ms = std::max(worst_ms,
-                        std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    worst_ms =
+        std::max(worst_ms, std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     ++reads;
     EXPECT_EQ(count % (kKeys * kPerFlush), 0) << "a reader saw part of a batch";
     EXPECT_GE(count, last_count);

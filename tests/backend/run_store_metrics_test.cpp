@@ -169,9 +169,12 @@ std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (quoted) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') field += '"', ++i;
-      else if (c == '"') quoted = false;
-      else field += c;
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"')
+        field += '"', ++i;
+      else if (c == '"')
+        quoted = false;
+      else
+        field += c;
     } else if (c == '"') {
       EXPECT_TRUE(field.empty() && !was_quoted) << "stray quote at " << i;
       quoted = was_quoted = true;
@@ -209,14 +212,13 @@ TEST(RunStoreExport, CsvLongFormatParsesBack) {
   text << in.rdbuf();
   const auto rows = parse_csv(text.str());
   const std::string A = std::to_string(a), B = std::to_string(b);
-  const std::vector<std::vector<std::string>> expected = {
-      {"run", "step", "key", "value"},
-      {B, "5", "inf", "-inf"},
-      {B, "5", "loss", "nan"},
-      {A, "1", "acc, top-1", "0.25"},
-      {A, "0", "loss", "0.3333333333333333"},
-      {A, "1", "loss", "0.1"},
-      {A, "1", "say \"hi\"\nnow", "-3e-09"}};
+  const std::vector<std::vector<std::string>> expected = {{"run", "step", "key", "value"},
+                                                          {B, "5", "inf", "-inf"},
+                                                          {B, "5", "loss", "nan"},
+                                                          {A, "1", "acc, top-1", "0.25"},
+                                                          {A, "0", "loss", "0.3333333333333333"},
+                                                          {A, "1", "loss", "0.1"},
+                                                          {A, "1", "say \"hi\"\nnow", "-3e-09"}};
   EXPECT_EQ(rows, expected);
   EXPECT_EQ(std::stod(rows[4][3]), 1.0 / 3.0);  // shortest form round-trips exactly
   EXPECT_THROW(store.export_metrics_csv({a, 999}, path), t2::Error);

@@ -55,9 +55,9 @@ TEST(RunStoreSchema, FreshFileGetsCurrentVersionWalAndAllTables) {
   EXPECT_EQ(raw.query("PRAGMA user_version"), std::to_string(t2::RunStore::kSchemaVersion));
   EXPECT_EQ(raw.query("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(raw.query("PRAGMA application_id"), std::to_string(t2::store::kApplicationId));
-  for (const char* table : {"models", "decompositions", "runs", "run_tags", "metric_keys",
-                            "metrics", "artifacts", "experts", "evaluations", "evaluation_items",
-                            "samples", "chats", "messages"}) {
+  for (const char* table :
+       {"models", "decompositions", "runs", "run_tags", "metric_keys", "metrics", "artifacts",
+        "experts", "evaluations", "evaluation_items", "samples", "chats", "messages"}) {
     EXPECT_EQ(raw.count(std::string("sqlite_master WHERE type='table' AND name='") + table + "'"),
               1)
         << table;
@@ -99,7 +99,9 @@ TEST(RunStoreSchema, NewerSchemaIsRefusedAndLeftUnmodified) {
   EXPECT_TRUE(contains(message, "schema version 99")) << message;
   EXPECT_TRUE(contains(message, "newer T2 Workbench")) << message;
   EXPECT_TRUE(contains(message, db)) << message;
-  EXPECT_EQ(error_kind([&] { t2::RunStore store(db, {false, true, 100}); }),
+  EXPECT_EQ(error_kind([&] {
+              t2::RunStore store(db, {false, true, 100});
+            }),
             t2::ErrorKind::Unsupported);  // read-only too
   EXPECT_EQ(RawDb(db).query("PRAGMA user_version"), "99");
 }
@@ -123,7 +125,11 @@ TEST(RunStoreSchema, ForeignSqliteFileAndNonDatabaseAreRefused) {
 TEST(RunStoreSchema, MissingFileWithoutCreateSaysHowToChooseOne) {
   const auto db = (fresh_dir() / "absent.db").string();
   std::string message;
-  EXPECT_EQ(error_kind([&] { t2::RunStore store(db, {false, false, 100}); }, &message),
+  EXPECT_EQ(error_kind(
+                [&] {
+                  t2::RunStore store(db, {false, false, 100});
+                },
+                &message),
             t2::ErrorKind::Io);
   EXPECT_TRUE(contains(message, "--db")) << message;
   EXPECT_FALSE(std::filesystem::exists(db));
@@ -225,7 +231,7 @@ TEST(RunStoreRuns, ListFiltersAndSorts) {
   f.name_contains = "expert";
   f.sort = t2::RunSort::NameAsc;
   EXPECT_EQ(ids(f), (std::vector<std::int64_t>{c, b}));  // "code expert" < "math expert"
-  f.name_contains = "Expert";  // case-sensitive
+  f.name_contains = "Expert";                            // case-sensitive
   EXPECT_TRUE(ids(f).empty());
   f = {};
   f.sort = t2::RunSort::StartedAsc;
@@ -252,8 +258,7 @@ TEST(RunStoreRuns, ResolveByIdOrUniqueName) {
   std::string message;
   EXPECT_EQ(error_kind([&] { store.resolve_run("twin"); }, &message),
             t2::ErrorKind::InvalidArgument);
-  EXPECT_TRUE(contains(message, "ids " + std::to_string(b) + ", " + std::to_string(c)))
-      << message;
+  EXPECT_TRUE(contains(message, "ids " + std::to_string(b) + ", " + std::to_string(c))) << message;
   EXPECT_EQ(error_kind([&] { store.resolve_run("nobody"); }), t2::ErrorKind::InvalidArgument);
 }
 
@@ -265,9 +270,8 @@ TEST(RunStoreRuns, DeleteRemovesEverythingOfTheRunAndOptionallyItsFiles) {
     const auto id = store.begin_run(new_run("train-expert", name));
     store.log_metrics(id, 0, {{"loss", 1.0}, {"acc", 0.5}});
     const auto file = (dir / (name + ".expert")).string();
-    store.save_artifact(id, "expert", file, [](const std::string& temp) {
-      std::ofstream(temp) << "bytes";
-    });
+    store.save_artifact(id, "expert", file,
+                        [](const std::string& temp) { std::ofstream(temp) << "bytes"; });
     t2::ExpertRecord e;
     e.run_id = id;
     e.name = name;
@@ -321,10 +325,11 @@ TEST(RunStoreRecords, ModelsDecompositionsExpertsEvaluationsSamplesChats) {
   spec.model_id = m;
   const auto run = store.begin_run(spec);
   EXPECT_EQ(store.get_run(run).model_id, m);
-  const auto ev = store.add_evaluation(
-      {0, run, "gsm8k", "cem", 99, 99, 0, 0},
-      {{0, "q0", "4", "four", "4", true}, {1, "q1", "5", "six", "6", false},
-       {2, "q2", "7", "seven", "7", true}, {3, "q3,\"x\"", "8", "?", "", false}});
+  const auto ev = store.add_evaluation({0, run, "gsm8k", "cem", 99, 99, 0, 0},
+                                       {{0, "q0", "4", "four", "4", true},
+                                        {1, "q1", "5", "six", "6", false},
+                                        {2, "q2", "7", "seven", "7", true},
+                                        {3, "q3,\"x\"", "8", "?", "", false}});
   const auto evals = store.evaluations(run);
   ASSERT_EQ(evals.size(), 1u);
   EXPECT_EQ(evals[0].n, 4);  // from the items, not the given 99
@@ -335,7 +340,9 @@ TEST(RunStoreRecords, ModelsDecompositionsExpertsEvaluationsSamplesChats) {
   EXPECT_EQ(items[3].prompt, "q3,\"x\"");
   EXPECT_EQ(items[1].extracted_answer, "6");
   EXPECT_FALSE(items[1].correct);
-  EXPECT_EQ(error_kind([&] { store.add_evaluation({0, run, "t", "s", 2, 3, 0, 0}); }),
+  EXPECT_EQ(error_kind([&] {
+              store.add_evaluation({0, run, "t", "s", 2, 3, 0, 0});
+            }),
             t2::ErrorKind::InvalidArgument);
 
   store.add_sample({0, run, 5, "p5", "c5", 1.0, 0});
@@ -349,15 +356,17 @@ TEST(RunStoreRecords, ModelsDecompositionsExpertsEvaluationsSamplesChats) {
 
   const auto chat = store.add_chat({0, std::nullopt, "free chat", 0});
   store.add_message({0, chat, "user", "2+2?", "", "{}", "{}", 0});
-  store.add_message({0, chat, "assistant", "4", "math", "{\"math\":0.8,\"code\":0.2}",
-                     "{\"pass1_ms\":12}", 0});
+  store.add_message(
+      {0, chat, "assistant", "4", "math", "{\"math\":0.8,\"code\":0.2}", "{\"pass1_ms\":12}", 0});
   const auto msgs = store.messages(chat);
   ASSERT_EQ(msgs.size(), 2u);
   EXPECT_EQ(msgs[1].pass1_decision, "math");
   EXPECT_EQ(msgs[1].expert_mix_json, "{\"math\":0.8,\"code\":0.2}");
   EXPECT_EQ(store.chats().size(), 1u);
   EXPECT_TRUE(store.chats(run).empty());
-  EXPECT_EQ(error_kind([&] { store.add_message({0, chat, "robot", "x", "", "{}", "{}", 0}); }),
+  EXPECT_EQ(error_kind([&] {
+              store.add_message({0, chat, "robot", "x", "", "{}", "{}", 0});
+            }),
             t2::ErrorKind::InvalidArgument);
 
   t2::ExpertRecord e;
@@ -376,7 +385,10 @@ TEST(RunStoreRecords, DefaultPathFollowsEnvironment) {
   const auto dir = fresh_dir();
   auto with_env = [](const char* t2db, const char* xdg, const char* home) {
     auto set = [](const char* name, const char* value) {
-      if (value) ::setenv(name, value, 1); else ::unsetenv(name);
+      if (value)
+        ::setenv(name, value, 1);
+      else
+        ::unsetenv(name);
     };
     const std::string old_db = std::getenv("T2_DB") ? std::getenv("T2_DB") : "";
     const std::string old_xdg = std::getenv("XDG_DATA_HOME") ? std::getenv("XDG_DATA_HOME") : "";
@@ -409,9 +421,9 @@ TEST(RunStoreRecords, DefaultPathFollowsEnvironment) {
 
 TEST(RunStoreParams, DiffShowsOnlyDifferingFlattenedKeys) {
   t2::RunStore store((fresh_dir() / "w.db").string());
-  const auto a = store.begin_run(new_run(
-      "train-expert", "a",
-      R"({"lr": 0.001, "opt": {"name": "adam", "betas": [0.9, 0.99], "eps": 1}, "seed": 1,
+  const auto a = store.begin_run(
+      new_run("train-expert", "a",
+              R"({"lr": 0.001, "opt": {"name": "adam", "betas": [0.9, 0.99], "eps": 1}, "seed": 1,
           "tags": {}})"));
   const auto b = store.begin_run(new_run(
       "train-expert", "b",

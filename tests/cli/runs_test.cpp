@@ -74,8 +74,7 @@ TEST_F(CliRuns, ListAsTableAndJsonWithFilters) {
   EXPECT_EQ(all[2]["status"], "failed");
   EXPECT_EQ(all[2]["message"], "out of memory");
   // Each t2 process costs ~0.3 s (LibTorch start-up), so filters are combined.
-  EXPECT_EQ(ids("runs list --json --tag math --kind eval --status failed"),
-            (std::vector<int>{2}));
+  EXPECT_EQ(ids("runs list --json --tag math --kind eval --status failed"), (std::vector<int>{2}));
   EXPECT_EQ(ids("runs list --json --name u --sort id --limit 1"), (std::vector<int>{3}));
   const auto bad = t2("runs list --status sleeping");
   EXPECT_EQ(bad.exit_code, 1);
@@ -171,9 +170,11 @@ TEST_F(CliRuns, LiveRunIsNotDeletedAndKilledWriterShowsInterrupted) {
   // Start a writer in the background, wait for its first commit, try to delete its run, kill it.
   const std::string script =
       shell_quote(T2_STORE_WRITER) + " crash " + shell_quote(db_) + " > " +
-      shell_quote((dir_ / "writer.log").string()) + " & pid=$!; "
-      "for i in $(seq 100); do grep -q committed " + shell_quote((dir_ / "writer.log").string()) +
-      " && break; sleep 0.05; done; " + shell_quote(T2_CLI) + " --db " + shell_quote(db_) +
+      shell_quote((dir_ / "writer.log").string()) +
+      " & pid=$!; "
+      "for i in $(seq 100); do grep -q committed " +
+      shell_quote((dir_ / "writer.log").string()) + " && break; sleep 0.05; done; " +
+      shell_quote(T2_CLI) + " --db " + shell_quote(db_) +
       " runs delete crash-writer; rc=$?; kill -9 $pid; wait $pid 2>/dev/null; exit $rc";
   const auto live = run_process(script);
   EXPECT_EQ(live.exit_code, 1) << live.out << live.err;
@@ -185,8 +186,8 @@ TEST_F(CliRuns, LiveRunIsNotDeletedAndKilledWriterShowsInterrupted) {
 }
 
 TEST_F(CliRuns, DatabaseFromEnvironmentAndMissingDatabase) {
-  const auto via_env = run_process("T2_DB=" + shell_quote(db_) + " " + shell_quote(T2_CLI) +
-                                   " runs list --json");
+  const auto via_env =
+      run_process("T2_DB=" + shell_quote(db_) + " " + shell_quote(T2_CLI) + " runs list --json");
   EXPECT_EQ(via_env.exit_code, 0) << via_env.err;
   EXPECT_EQ(json::parse(via_env.out).size(), 4u);
   const auto missing = (dir_ / "missing.db").string();

@@ -49,9 +49,12 @@ int fill(const std::string& db) {
   t2::RunStore store(db);
   const fs::path folder = fs::absolute(db).parent_path();
 
-  t2::NewRun alpha{"train-expert", "alpha",
+  t2::NewRun alpha{"train-expert",
+                   "alpha",
                    R"({"lr": 0.001, "optimizer": {"name": "adam", "beta1": 0.9}, "steps": 100})",
-                   "first try", {"math", "svf"}, std::nullopt};
+                   "first try",
+                   {"math", "svf"},
+                   std::nullopt};
   const auto a = store.begin_run(alpha);
   const double loss[] = {1.0, 0.8, 0.6, 0.5, 0.55};
   for (int step = 0; step < 5; ++step) {
@@ -73,15 +76,15 @@ int fill(const std::string& db) {
   store.add_expert(record);
   store.finish_run(a, t2::RunStatus::Finished);
 
-  t2::NewRun beta{"eval", "beta",
-                  R"({"lr": 0.002, "optimizer": {"name": "adam", "beta1": 0.9}, "seed": 7})",
-                  "", {"math"}, std::nullopt};
+  t2::NewRun beta{
+      "eval", "beta",   R"({"lr": 0.002, "optimizer": {"name": "adam", "beta1": 0.9}, "seed": 7})",
+      "",     {"math"}, std::nullopt};
   const auto b = store.begin_run(beta);
   store.log_metrics(b, 0, {{"loss", 2.0}, {"acc, top-1", 0.25}});
   store.log_metrics(b, 10, {{"loss", 1.5}, {"acc, top-1", 0.5}});
-  store.add_evaluation({0, b, "gsm8k", "base", 0, 0, 0.0, 0.0},
-                       {{0, "1+1?", "2", "It is 2", "2", true},
-                        {1, "2+2?", "4", "It is 5", "5", false}});
+  store.add_evaluation(
+      {0, b, "gsm8k", "base", 0, 0, 0.0, 0.0},
+      {{0, "1+1?", "2", "It is 2", "2", true}, {1, "2+2?", "4", "It is 5", "5", false}});
   store.finish_run(b, t2::RunStatus::Failed, "out of memory");
 
   for (int i = 0; i < 2; ++i) {

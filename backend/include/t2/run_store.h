@@ -58,32 +58,32 @@ Liveness process_liveness(const ProcessIdentity& identity);
 std::string default_run_store_path();
 
 struct RunStoreOptions {
-  bool create = true;            // create the file (and its folders) when missing
-  bool read_only = false;        // open read-only: no migrations, no interrupted-marking
-  int busy_timeout_ms = 10000;   // wait this long for another writer's lock (ms), >= 0
+  bool create = true;           // create the file (and its folders) when missing
+  bool read_only = false;       // open read-only: no migrations, no interrupted-marking
+  int busy_timeout_ms = 10000;  // wait this long for another writer's lock (ms), >= 0
 };
 
 struct ModelRecord {
-  std::int64_t id = 0;          // assigned by the store
-  std::string path;             // model folder or file
-  std::string fingerprint;      // hash of config + tensor headers (unique)
-  std::string architecture;     // e.g. "LlamaForCausalLM"
-  std::string dims_json = "{}"; // JSON object, e.g. {"hidden":2048,"layers":16}
-  double created_at = 0.0;      // Unix seconds; set by the store
+  std::int64_t id = 0;           // assigned by the store
+  std::string path;              // model folder or file
+  std::string fingerprint;       // hash of config + tensor headers (unique)
+  std::string architecture;      // e.g. "LlamaForCausalLM"
+  std::string dims_json = "{}";  // JSON object, e.g. {"hidden":2048,"layers":16}
+  double created_at = 0.0;       // Unix seconds; set by the store
 };
 
 struct DecompositionRecord {
   std::int64_t id = 0;
   std::int64_t model_id = 0;
-  std::string target_set;   // e.g. "mlp" or "q,k,v,o,gate,up,down"
-  std::string cache_path;   // folder/file of the cached SVD factors
+  std::string target_set;  // e.g. "mlp" or "q,k,v,o,gate,up,down"
+  std::string cache_path;  // folder/file of the cached SVD factors
   double created_at = 0.0;
 };
 
 struct NewRun {
-  std::string kind;               // pretrain | train-expert | eval | cem | chat-session | ...
-  std::string name;               // human-readable; need not be unique
-  std::string params_json = "{}"; // a JSON object, stored verbatim
+  std::string kind;                // pretrain | train-expert | eval | cem | chat-session | ...
+  std::string name;                // human-readable; need not be unique
+  std::string params_json = "{}";  // a JSON object, stored verbatim
   std::string notes;
   std::vector<std::string> tags;
   std::optional<std::int64_t> model_id;  // models.id, if the run uses a registered model
@@ -94,25 +94,25 @@ struct RunRecord {
   std::string kind;
   std::string name;
   RunStatus status = RunStatus::Running;
-  std::string params_json;   // verbatim, as given to begin_run
+  std::string params_json;  // verbatim, as given to begin_run
   std::optional<std::int64_t> model_id;
-  double started_at = 0.0;   // Unix seconds
+  double started_at = 0.0;  // Unix seconds
   std::optional<double> finished_at;
-  ProcessIdentity writer;    // the process that created the run
+  ProcessIdentity writer;  // the process that created the run
   std::string notes;
-  std::string message;       // error/cancel/interrupt explanation; "" when finished normally
+  std::string message;            // error/cancel/interrupt explanation; "" when finished normally
   std::vector<std::string> tags;  // sorted
 };
 
 enum class RunSort { StartedDesc, StartedAsc, NameAsc, IdAsc, IdDesc };
 
 struct RunFilter {
-  std::string kind;                   // exact kind; "" = any
-  std::optional<RunStatus> status;    // any when empty
-  std::string tag;                    // runs carrying this tag; "" = any
-  std::string name_contains;          // case-sensitive substring of the name; "" = any
+  std::string kind;                     // exact kind; "" = any
+  std::optional<RunStatus> status;      // any when empty
+  std::string tag;                      // runs carrying this tag; "" = any
+  std::string name_contains;            // case-sensitive substring of the name; "" = any
   RunSort sort = RunSort::StartedDesc;  // ties broken by id, in the same direction
-  int limit = 0;                      // at most this many runs; 0 = all
+  int limit = 0;                        // at most this many runs; 0 = all
 };
 
 struct MetricPoint {
@@ -159,19 +159,19 @@ struct ExpertRecord {
   std::int64_t id = 0;
   std::optional<std::int64_t> run_id;  // the training run; empty for imported experts
   std::string name;
-  std::string path;                // expert file (written with write_file_atomically)
-  std::string parametrization;     // e.g. "svf-z"
+  std::string path;             // expert file (written with write_file_atomically)
+  std::string parametrization;  // e.g. "svf-z"
   std::string target_set;
-  std::string base_fingerprint;    // models.fingerprint of the base model
-  std::string stats_json = "{}";   // summary statistics, a JSON object
+  std::string base_fingerprint;   // models.fingerprint of the base model
+  std::string stats_json = "{}";  // summary statistics, a JSON object
   double created_at = 0.0;
 };
 
 struct EvaluationItem {
-  std::int64_t index = 0;      // position in the task's item list
+  std::int64_t index = 0;  // position in the task's item list
   std::string prompt;
-  std::string reference;       // expected answer
-  std::string prediction;      // full model output
+  std::string reference;   // expected answer
+  std::string prediction;  // full model output
   std::string extracted_answer;
   bool correct = false;
 };
@@ -179,9 +179,9 @@ struct EvaluationItem {
 struct EvaluationRecord {
   std::int64_t id = 0;
   std::int64_t run_id = 0;
-  std::string task;       // e.g. "gsm8k"
-  std::string strategy;   // e.g. "base", "prompt-dispatch", "cem-mix"
-  std::int64_t n = 0;     // items evaluated
+  std::string task;      // e.g. "gsm8k"
+  std::string strategy;  // e.g. "base", "prompt-dispatch", "cem-mix"
+  std::int64_t n = 0;    // items evaluated
   std::int64_t correct = 0;
   double accuracy = 0.0;  // correct / n (0 when n = 0); computed by the store
   double created_at = 0.0;
@@ -207,7 +207,7 @@ struct ChatRecord {
 struct MessageRecord {
   std::int64_t id = 0;
   std::int64_t chat_id = 0;
-  std::string role;                    // system | user | assistant
+  std::string role;  // system | user | assistant
   std::string content;
   std::string pass1_decision;          // e.g. "math" (two-pass dispatch), "" if none
   std::string expert_mix_json = "{}";  // e.g. {"math":0.7,"code":0.3}
@@ -218,7 +218,7 @@ struct MessageRecord {
 struct ArtifactRecord {
   std::int64_t id = 0;
   std::int64_t run_id = 0;
-  std::string kind;   // "expert", "checkpoint", "plot", ...
+  std::string kind;  // "expert", "checkpoint", "plot", ...
   std::string path;
   std::int64_t bytes = 0;
   double created_at = 0.0;
@@ -318,8 +318,7 @@ class RunStore {
   std::int64_t register_artifact(std::int64_t run_id, const std::string& kind,
                                  const std::string& path);
   // write_file_atomically(path, write), then register_artifact.
-  std::int64_t save_artifact(std::int64_t run_id, const std::string& kind,
-                             const std::string& path,
+  std::int64_t save_artifact(std::int64_t run_id, const std::string& kind, const std::string& path,
                              const std::function<void(const std::string& temp_path)>& write);
   std::vector<ArtifactRecord> artifacts(std::int64_t run_id);
 

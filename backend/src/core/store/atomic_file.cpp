@@ -21,8 +21,8 @@ void fsync_path(const std::string& path, bool directory) {
   if (fd < 0 || ::fsync(fd) != 0) {
     const std::string reason = std::strerror(errno);
     if (fd >= 0) ::close(fd);
-    throw Error(ErrorKind::Io, "cannot flush '" + path + "' to disk: " + reason +
-                                   "; check the disk and retry");
+    throw Error(ErrorKind::Io,
+                "cannot flush '" + path + "' to disk: " + reason + "; check the disk and retry");
   }
   ::close(fd);
 }
@@ -48,9 +48,8 @@ void write_file_atomically(const std::string& path,
     }
     fsync_path(temp, false);
     if (::rename(temp.c_str(), target.c_str()) != 0) {
-      throw Error(ErrorKind::Io, "cannot rename '" + temp + "' to '" + target.string() +
-                                     "': " + std::strerror(errno) +
-                                     "; check the folder's permissions");
+      throw Error(ErrorKind::Io, "cannot rename '" + temp + "' to '" + target.string() + "': " +
+                                     std::strerror(errno) + "; check the folder's permissions");
     }
   } catch (...) {
     std::error_code ec;

@@ -78,7 +78,8 @@ std::vector<ParamDifference> RunStore::diff_params(const std::vector<std::int64_
       const auto it = flats[i].find(key);
       const json* value = it == flats[i].end() ? nullptr : &it->second;
       d.values.push_back(value ? std::optional<std::string>(
-          value->dump(-1, ' ', false, json::error_handler_t::replace)) : std::nullopt);
+                                     value->dump(-1, ' ', false, json::error_handler_t::replace))
+                               : std::nullopt);
       if (i == 0) {
         first = value;
       } else if ((first == nullptr) != (value == nullptr) ||
@@ -94,8 +95,9 @@ std::vector<ParamDifference> RunStore::diff_params(const std::vector<std::int64_
 std::string RunStore::metrics_csv(const std::vector<std::int64_t>& run_ids) {
   t2::store::ReadSnapshot snapshot(impl_->db);
   std::string csv = "run,step,key,value\r\n";
-  Statement st(impl_->db, "SELECT k.name, m.step, m.value FROM metrics m JOIN metric_keys k "
-                          "ON k.id = m.key_id WHERE m.run_id = ? ORDER BY k.name, m.step");
+  Statement st(impl_->db,
+               "SELECT k.name, m.step, m.value FROM metrics m JOIN metric_keys k "
+               "ON k.id = m.key_id WHERE m.run_id = ? ORDER BY k.name, m.step");
   for (const auto id : run_ids) {
     impl_->require_run(id);
     st.bind(1, id);

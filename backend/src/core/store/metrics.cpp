@@ -16,8 +16,9 @@ using t2::store::Statement;
 
 MetricInserter::MetricInserter(Connection& db)
     : db_(db),
-      insert_(db, "INSERT OR REPLACE INTO metrics(run_id, key_id, step, value, wall_time) "
-                  "VALUES(?, ?, ?, ?, ?)"),
+      insert_(db,
+              "INSERT OR REPLACE INTO metrics(run_id, key_id, step, value, wall_time) "
+              "VALUES(?, ?, ?, ?, ?)"),
       find_key_(db, "SELECT id FROM metric_keys WHERE name = ?"),
       add_key_(db, "INSERT INTO metric_keys(name) VALUES(?)") {}
 
@@ -98,8 +99,9 @@ void RunStore::log_metrics(std::int64_t run_id, std::int64_t step,
 }
 
 std::vector<std::string> RunStore::metric_keys(std::int64_t run_id) {
-  Statement st(impl_->db, "SELECT name FROM metric_keys WHERE id IN "
-                          "(SELECT DISTINCT key_id FROM metrics WHERE run_id = ?) ORDER BY name");
+  Statement st(impl_->db,
+               "SELECT name FROM metric_keys WHERE id IN "
+               "(SELECT DISTINCT key_id FROM metrics WHERE run_id = ?) ORDER BY name");
   st.bind(1, run_id);
   std::vector<std::string> keys;
   while (st.step()) keys.push_back(st.column_text(0));
@@ -147,15 +149,15 @@ std::vector<MetricSeries> RunStore::metric_series(const SeriesQuery& query) {
 }
 
 std::vector<BestValue> RunStore::best_values(const std::vector<std::int64_t>& run_ids,
-                                             const std::vector<std::string>& keys,
-                                             BestMode mode) {
+                                             const std::vector<std::string>& keys, BestMode mode) {
   const char* order = mode == BestMode::Max   ? "value DESC, step ASC"
                       : mode == BestMode::Min ? "value ASC, step ASC"
                                               : "step DESC";
   Statement st(impl_->db,
                std::string("SELECT step, value FROM metrics WHERE run_id = ? AND key_id = "
                            "(SELECT id FROM metric_keys WHERE name = ?) AND value IS NOT NULL "
-                           "ORDER BY ") + order + " LIMIT 1");
+                           "ORDER BY ") +
+                   order + " LIMIT 1");
   t2::store::ReadSnapshot snapshot(impl_->db);
   std::vector<BestValue> result;
   for (const std::int64_t run_id : run_ids) {
@@ -182,10 +184,10 @@ struct MetricWriter::Impl {
     double value;
     double wall_time;
   };
-  Impl(const std::string& path, std::int64_t run, const MetricWriterOptions& options)
-      : db(path, t2::store::Connection::Mode::ReadWrite, options.busy_timeout_ms),
+  Impl(const std::string& path, std::int64_t run, const MetricWriterOptions& given)
+      : db(path, t2::store::Connection::Mode::ReadWrite, given.busy_timeout_ms),
         run_id(run),
-        options(options) {
+        options(given) {
     db.exec("PRAGMA foreign_keys = ON");
     db.exec("PRAGMA synchronous = FULL");
     inserter = std::make_unique<MetricInserter>(db);
@@ -211,14 +213,14 @@ MetricWriter::MetricWriter(const std::string& db_path, std::int64_t run_id,
   }
   impl_ = std::make_unique<Impl>(db_path, run_id, options);
   if (t2::store::check_schema(impl_->db, RunStore::kSchemaVersion) != RunStore::kSchemaVersion) {
-    throw Error(ErrorKind::InvalidArgument, "database '" + db_path +
-                                                "' is not initialised; open it with RunStore first");
+    throw Error(ErrorKind::InvalidArgument,
+                "database '" + db_path + "' is not initialised; open it with RunStore first");
   }
   Statement st(impl_->db, "SELECT 1 FROM runs WHERE id = ?");
   st.bind(1, run_id);
   if (!st.step()) {
-    throw Error(ErrorKind::InvalidArgument, "MetricWriter: no run with id " +
-                                                std::to_string(run_id) + " in '" + db_path + "'");
+    throw Error(ErrorKind::InvalidArgument,
+                "MetricWriter: no run with id " + std::to_string(run_id) + " in '" + db_path + "'");
   }
   impl_->buffer.reserve(options.flush_rows);
 }

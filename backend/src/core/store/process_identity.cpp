@@ -64,7 +64,7 @@ Liveness process_liveness(const ProcessIdentity& identity) {
   char state = '?';
   std::string ticks;
   if (read_proc_stat(identity.pid, &state, &ticks)) {
-    if (state == 'Z' || state == 'X') return Liveness::Dead;  // exited, not yet reaped
+    if (state == 'Z' || state == 'X') return Liveness::Dead;   // exited, not yet reaped
     if (identity.start_token.empty()) return Liveness::Alive;  // cannot tell reuse; be safe
     return start_token(identity.pid) == identity.start_token ? Liveness::Alive : Liveness::Dead;
   }

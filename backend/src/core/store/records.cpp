@@ -33,8 +33,9 @@ std::int64_t RunStore::add_model(const ModelRecord& model) {
 }
 
 std::optional<ModelRecord> RunStore::find_model(const std::string& fingerprint) {
-  Statement st(impl_->db, "SELECT id, path, fingerprint, architecture, dims_json, created_at "
-                          "FROM models WHERE fingerprint = ?");
+  Statement st(impl_->db,
+               "SELECT id, path, fingerprint, architecture, dims_json, created_at "
+               "FROM models WHERE fingerprint = ?");
   st.bind(1, fingerprint);
   if (!st.step()) return std::nullopt;
   return ModelRecord{st.column_int(0),  st.column_text(1), st.column_text(2),
@@ -57,8 +58,9 @@ std::int64_t RunStore::add_decomposition(const DecompositionRecord& d) {
 }
 
 std::vector<DecompositionRecord> RunStore::decompositions(std::int64_t model_id) {
-  Statement st(impl_->db, "SELECT id, model_id, target_set, cache_path, created_at "
-                          "FROM decompositions WHERE model_id = ? ORDER BY target_set");
+  Statement st(impl_->db,
+               "SELECT id, model_id, target_set, cache_path, created_at "
+               "FROM decompositions WHERE model_id = ? ORDER BY target_set");
   st.bind(1, model_id);
   std::vector<DecompositionRecord> out;
   while (st.step()) {
@@ -116,8 +118,9 @@ std::int64_t RunStore::add_evaluation(const EvaluationRecord& evaluation,
   }
   e.accuracy = e.n > 0 ? static_cast<double>(e.correct) / static_cast<double>(e.n) : 0.0;
   Transaction tx(impl_->db);
-  Statement st(impl_->db, "INSERT INTO evaluations(run_id, task, strategy, n, correct, accuracy, "
-                          "created_at) VALUES(?, ?, ?, ?, ?, ?, ?)");
+  Statement st(impl_->db,
+               "INSERT INTO evaluations(run_id, task, strategy, n, correct, accuracy, "
+               "created_at) VALUES(?, ?, ?, ?, ?, ?, ?)");
   st.bind(1, e.run_id).bind(2, e.task).bind(3, e.strategy).bind(4, e.n).bind(5, e.correct);
   st.bind(6, e.accuracy).bind(7, now_seconds()).run();
   const std::int64_t id = impl_->db.last_insert_id();
@@ -134,8 +137,9 @@ std::int64_t RunStore::add_evaluation(const EvaluationRecord& evaluation,
 }
 
 std::vector<EvaluationRecord> RunStore::evaluations(std::int64_t run_id) {
-  Statement st(impl_->db, "SELECT id, run_id, task, strategy, n, correct, accuracy, created_at "
-                          "FROM evaluations WHERE run_id = ? ORDER BY id");
+  Statement st(impl_->db,
+               "SELECT id, run_id, task, strategy, n, correct, accuracy, created_at "
+               "FROM evaluations WHERE run_id = ? ORDER BY id");
   st.bind(1, run_id);
   std::vector<EvaluationRecord> out;
   while (st.step()) {
@@ -146,9 +150,10 @@ std::vector<EvaluationRecord> RunStore::evaluations(std::int64_t run_id) {
 }
 
 std::vector<EvaluationItem> RunStore::evaluation_items(std::int64_t evaluation_id) {
-  Statement st(impl_->db, "SELECT item_index, prompt, reference, prediction, extracted_answer, "
-                          "correct FROM evaluation_items WHERE evaluation_id = ? "
-                          "ORDER BY item_index");
+  Statement st(impl_->db,
+               "SELECT item_index, prompt, reference, prediction, extracted_answer, "
+               "correct FROM evaluation_items WHERE evaluation_id = ? "
+               "ORDER BY item_index");
   st.bind(1, evaluation_id);
   std::vector<EvaluationItem> out;
   while (st.step()) {
@@ -160,16 +165,18 @@ std::vector<EvaluationItem> RunStore::evaluation_items(std::int64_t evaluation_i
 
 std::int64_t RunStore::add_sample(const SampleRecord& s) {
   impl_->require_run(s.run_id);
-  Statement st(impl_->db, "INSERT INTO samples(run_id, step, prompt, completion, reward, "
-                          "created_at) VALUES(?, ?, ?, ?, ?, ?)");
+  Statement st(impl_->db,
+               "INSERT INTO samples(run_id, step, prompt, completion, reward, "
+               "created_at) VALUES(?, ?, ?, ?, ?, ?)");
   st.bind(1, s.run_id).bind(2, s.step).bind(3, s.prompt).bind(4, s.completion);
   st.bind(5, s.reward).bind(6, now_seconds()).run();
   return impl_->db.last_insert_id();
 }
 
 std::vector<SampleRecord> RunStore::samples(std::int64_t run_id, std::int64_t limit) {
-  Statement st(impl_->db, "SELECT id, run_id, step, prompt, completion, reward, created_at "
-                          "FROM samples WHERE run_id = ? ORDER BY step, id LIMIT ?");
+  Statement st(impl_->db,
+               "SELECT id, run_id, step, prompt, completion, reward, created_at "
+               "FROM samples WHERE run_id = ? ORDER BY step, id LIMIT ?");
   st.bind(1, run_id).bind(2, limit > 0 ? limit : std::int64_t{-1});
   std::vector<SampleRecord> out;
   while (st.step()) {
@@ -187,8 +194,9 @@ std::int64_t RunStore::add_chat(const ChatRecord& chat) {
 }
 
 std::vector<ChatRecord> RunStore::chats(std::optional<std::int64_t> run_id) {
-  Statement st(impl_->db, "SELECT id, run_id, title, created_at FROM chats "
-                          "WHERE ?1 IS NULL OR run_id = ?1 ORDER BY id");
+  Statement st(impl_->db,
+               "SELECT id, run_id, title, created_at FROM chats "
+               "WHERE ?1 IS NULL OR run_id = ?1 ORDER BY id");
   st.bind(1, run_id);
   std::vector<ChatRecord> out;
   while (st.step()) {
@@ -206,22 +214,23 @@ std::int64_t RunStore::add_message(const MessageRecord& m) {
     throw Error(ErrorKind::InvalidArgument,
                 "message role '" + m.role + "' is not one of system, user, assistant");
   }
-  Statement st(impl_->db, "INSERT INTO messages(chat_id, role, content, pass1_decision, "
-                          "expert_mix_json, timings_json, created_at) VALUES(?, ?, ?, ?, ?, ?, ?)");
+  Statement st(impl_->db,
+               "INSERT INTO messages(chat_id, role, content, pass1_decision, "
+               "expert_mix_json, timings_json, created_at) VALUES(?, ?, ?, ?, ?, ?, ?)");
   st.bind(1, m.chat_id).bind(2, m.role).bind(3, m.content).bind(4, m.pass1_decision);
   st.bind(5, m.expert_mix_json).bind(6, m.timings_json).bind(7, now_seconds()).run();
   return impl_->db.last_insert_id();
 }
 
 std::vector<MessageRecord> RunStore::messages(std::int64_t chat_id) {
-  Statement st(impl_->db, "SELECT id, chat_id, role, content, pass1_decision, expert_mix_json, "
-                          "timings_json, created_at FROM messages WHERE chat_id = ? ORDER BY id");
+  Statement st(impl_->db,
+               "SELECT id, chat_id, role, content, pass1_decision, expert_mix_json, "
+               "timings_json, created_at FROM messages WHERE chat_id = ? ORDER BY id");
   st.bind(1, chat_id);
   std::vector<MessageRecord> out;
   while (st.step()) {
     out.push_back({st.column_int(0), st.column_int(1), st.column_text(2), st.column_text(3),
-                   st.column_text(4), st.column_text(5), st.column_text(6),
-                   st.column_double(7)});
+                   st.column_text(4), st.column_text(5), st.column_text(6), st.column_double(7)});
   }
   return out;
 }
@@ -235,8 +244,9 @@ std::int64_t RunStore::register_artifact(std::int64_t run_id, const std::string&
     throw Error(ErrorKind::Io, "cannot register artifact '" + path + "': " + ec.message() +
                                    "; write the file completely before registering it");
   }
-  Statement st(impl_->db, "INSERT INTO artifacts(run_id, kind, path, bytes, created_at) "
-                          "VALUES(?, ?, ?, ?, ?)");
+  Statement st(impl_->db,
+               "INSERT INTO artifacts(run_id, kind, path, bytes, created_at) "
+               "VALUES(?, ?, ?, ?, ?)");
   st.bind(1, run_id).bind(2, kind).bind(3, fs::absolute(path).string());
   st.bind(4, static_cast<std::int64_t>(bytes)).bind(5, now_seconds()).run();
   return impl_->db.last_insert_id();
@@ -251,8 +261,9 @@ std::int64_t RunStore::save_artifact(
 }
 
 std::vector<ArtifactRecord> RunStore::artifacts(std::int64_t run_id) {
-  Statement st(impl_->db, "SELECT id, run_id, kind, path, bytes, created_at FROM artifacts "
-                          "WHERE run_id = ? ORDER BY id");
+  Statement st(impl_->db,
+               "SELECT id, run_id, kind, path, bytes, created_at FROM artifacts "
+               "WHERE run_id = ? ORDER BY id");
   st.bind(1, run_id);
   std::vector<ArtifactRecord> out;
   while (st.step()) {

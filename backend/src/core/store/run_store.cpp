@@ -25,9 +25,9 @@ double now_seconds() {
 void require_json_object(const std::string& text, const std::string& what) {
   const auto parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded() || !parsed.is_object()) {
-    throw Error(ErrorKind::InvalidArgument,
-                what + " must be a JSON object such as {\"lr\": 0.001}, got '" +
-                    text.substr(0, 80) + "'");
+    throw Error(
+        ErrorKind::InvalidArgument,
+        what + " must be a JSON object such as {\"lr\": 0.001}, got '" + text.substr(0, 80) + "'");
   }
 }
 
@@ -38,8 +38,9 @@ void mark_interrupted_runs(t2::store::Connection& db, std::vector<std::int64_t>*
   };
   std::vector<Candidate> dead;
   {
-    t2::store::Statement st(db, "SELECT id, pid, host, process_token FROM runs "
-                                "WHERE status = 'running'");
+    t2::store::Statement st(db,
+                            "SELECT id, pid, host, process_token FROM runs "
+                            "WHERE status = 'running'");
     while (st.step()) {
       Candidate c{st.column_int(0), {st.column_int(1), st.column_text(2), st.column_text(3)}};
       if (process_liveness(c.writer) == Liveness::Dead) dead.push_back(c);
@@ -47,8 +48,9 @@ void mark_interrupted_runs(t2::store::Connection& db, std::vector<std::int64_t>*
   }
   if (dead.empty()) return;
   t2::store::Transaction tx(db);
-  t2::store::Statement update(db, "UPDATE runs SET status = 'interrupted', finished_at = ?, "
-                                  "message = ? WHERE id = ? AND status = 'running'");
+  t2::store::Statement update(db,
+                              "UPDATE runs SET status = 'interrupted', finished_at = ?, "
+                              "message = ? WHERE id = ? AND status = 'running'");
   const double now = now_seconds();
   for (const auto& c : dead) {
     update.bind(1, now)
@@ -92,11 +94,16 @@ std::vector<std::string> run_tags(t2::store::Connection& db, std::int64_t run_id
 
 const char* order_by(RunSort sort) {
   switch (sort) {
-    case RunSort::StartedAsc: return " ORDER BY started_at ASC, id ASC";
-    case RunSort::NameAsc: return " ORDER BY name ASC, id ASC";
-    case RunSort::IdAsc: return " ORDER BY id ASC";
-    case RunSort::IdDesc: return " ORDER BY id DESC";
-    case RunSort::StartedDesc: break;
+    case RunSort::StartedAsc:
+      return " ORDER BY started_at ASC, id ASC";
+    case RunSort::NameAsc:
+      return " ORDER BY name ASC, id ASC";
+    case RunSort::IdAsc:
+      return " ORDER BY id ASC";
+    case RunSort::IdDesc:
+      return " ORDER BY id DESC";
+    case RunSort::StartedDesc:
+      break;
   }
   return " ORDER BY started_at DESC, id DESC";
 }
@@ -110,11 +117,16 @@ using t2::store::Transaction;
 
 const char* to_string(RunStatus status) noexcept {
   switch (status) {
-    case RunStatus::Running: return "running";
-    case RunStatus::Finished: return "finished";
-    case RunStatus::Failed: return "failed";
-    case RunStatus::Cancelled: return "cancelled";
-    case RunStatus::Interrupted: return "interrupted";
+    case RunStatus::Running:
+      return "running";
+    case RunStatus::Finished:
+      return "finished";
+    case RunStatus::Failed:
+      return "failed";
+    case RunStatus::Cancelled:
+      return "cancelled";
+    case RunStatus::Interrupted:
+      return "interrupted";
   }
   return "unknown";
 }
@@ -124,9 +136,9 @@ RunStatus run_status_from_string(const std::string& text) {
                  RunStatus::Interrupted}) {
     if (text == to_string(s)) return s;
   }
-  throw Error(ErrorKind::InvalidArgument,
-              "unknown run status '" + text +
-                  "'; use running, finished, failed, cancelled or interrupted");
+  throw Error(
+      ErrorKind::InvalidArgument,
+      "unknown run status '" + text + "'; use running, finished, failed, cancelled or interrupted");
 }
 
 std::string default_run_store_path() {
@@ -148,8 +160,8 @@ void RunStore::Impl::require_run(std::int64_t run_id) {
   Statement st(db, "SELECT 1 FROM runs WHERE id = ?");
   st.bind(1, run_id);
   if (!st.step()) {
-    throw Error(ErrorKind::InvalidArgument, "no run with id " + std::to_string(run_id) +
-                                                " in '" + db.path() + "'; see `t2 runs list`");
+    throw Error(ErrorKind::InvalidArgument, "no run with id " + std::to_string(run_id) + " in '" +
+                                                db.path() + "'; see `t2 runs list`");
   }
 }
 
@@ -189,9 +201,9 @@ RunStore::RunStore(const std::string& path, const RunStoreOptions& options) {
     impl_->version = t2::store::check_schema(db, kSchemaVersion);
     if (impl_->version < kSchemaVersion) {
       throw Error(ErrorKind::Unsupported,
-                  "database '" + path + "' has schema version " +
-                      std::to_string(impl_->version) + " (this build uses " +
-                      std::to_string(kSchemaVersion) + "); open it once read-write to upgrade");
+                  "database '" + path + "' has schema version " + std::to_string(impl_->version) +
+                      " (this build uses " + std::to_string(kSchemaVersion) +
+                      "); open it once read-write to upgrade");
     }
     return;
   }
@@ -248,8 +260,7 @@ void RunStore::finish_run(std::int64_t run_id, RunStatus status, const std::stri
   if (status == RunStatus::Running) {
     throw Error(ErrorKind::InvalidArgument, "finish_run needs a final status, not 'running'");
   }
-  Statement st(impl_->db,
-               "UPDATE runs SET status = ?, finished_at = ?, message = ? WHERE id = ?");
+  Statement st(impl_->db, "UPDATE runs SET status = ?, finished_at = ?, message = ? WHERE id = ?");
   st.bind(1, std::string(to_string(status))).bind(2, now_seconds()).bind(3, message);
   st.bind(4, run_id).run();
   if (impl_->db.changes() == 0) impl_->require_run(run_id);
@@ -337,8 +348,9 @@ std::vector<std::string> RunStore::delete_run(std::int64_t run_id, bool delete_f
   std::vector<std::string> files;
   Transaction tx(impl_->db);
   {
-    Statement st(impl_->db, "SELECT path FROM artifacts WHERE run_id = ?1 "
-                            "UNION SELECT path FROM experts WHERE run_id = ?1");
+    Statement st(impl_->db,
+                 "SELECT path FROM artifacts WHERE run_id = ?1 "
+                 "UNION SELECT path FROM experts WHERE run_id = ?1");
     st.bind(1, run_id);
     while (st.step()) files.push_back(st.column_text(0));
   }

@@ -146,8 +146,9 @@ int check_schema(Connection& db, int known_version) {
                        (application == 0 && version == 0 && has_tables(db));
   if (foreign) {
     throw Error(ErrorKind::InvalidArgument,
-                "'" + db.path() + "' is an SQLite database but not a T2 Workbench workspace; "
-                "choose another file with --db (the file was not modified)");
+                "'" + db.path() +
+                    "' is an SQLite database but not a T2 Workbench workspace; "
+                    "choose another file with --db (the file was not modified)");
   }
   return version;
 }
@@ -164,8 +165,8 @@ int migrate(Connection& db, const std::vector<Migration>& list) {
       db.exec(migration.sql);
     } catch (const Error& e) {
       throw Error(e.kind(), "migrating to schema version " + std::to_string(migration.version) +
-                                " failed (the database keeps version " +
-                                std::to_string(version) + "): " + e.what());
+                                " failed (the database keeps version " + std::to_string(version) +
+                                "): " + e.what());
     }
     db.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
     db.exec("PRAGMA user_version = " + std::to_string(migration.version));

@@ -67,8 +67,8 @@ Connection::Connection(const std::string& path, Mode mode, int busy_timeout_ms) 
     const std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     sqlite3_close(db_);
     db_ = nullptr;
-    throw Error(kind_for(rc), "cannot open database '" + path + "': " + message + "; " +
-                                  advice_for(rc));
+    throw Error(kind_for(rc),
+                "cannot open database '" + path + "': " + message + "; " + advice_for(rc));
   }
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, busy_timeout_ms);
@@ -80,9 +80,9 @@ Connection::~Connection() {
 
 void Connection::check(int rc, const std::string& what) const {
   if (rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE) return;
-  throw Error(kind_for(rc), "database '" + path_ + "': " + what + " failed: " +
-                                sqlite3_errmsg(db_) + " (" + sqlite3_errstr(rc) + "); " +
-                                advice_for(rc));
+  throw Error(kind_for(rc), "database '" + path_ + "': " + what +
+                                " failed: " + sqlite3_errmsg(db_) + " (" + sqlite3_errstr(rc) +
+                                "); " + advice_for(rc));
 }
 
 void Connection::exec(const std::string& sql) {
@@ -101,9 +101,7 @@ std::int64_t Connection::pragma_int(const std::string& name) {
   return st.step() ? st.column_int(0) : 0;
 }
 
-std::int64_t Connection::last_insert_id() const noexcept {
-  return sqlite3_last_insert_rowid(db_);
-}
+std::int64_t Connection::last_insert_id() const noexcept { return sqlite3_last_insert_rowid(db_); }
 
 int Connection::changes() const noexcept { return sqlite3_changes(db_); }
 

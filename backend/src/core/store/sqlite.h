@@ -52,9 +52,9 @@ class Statement {
   Statement& bind_null(int index);
   Statement& bind(int index, const std::optional<std::int64_t>& value);
 
-  bool step();        // true when a row is available, false when done
-  void run();         // step() expecting no row; then reset()
-  void reset();       // reset + clear bindings, ready to bind again
+  bool step();   // true when a row is available, false when done
+  void run();    // step() expecting no row; then reset()
+  void reset();  // reset + clear bindings, ready to bind again
 
   std::int64_t column_int(int index) const;
   double column_double(int index) const;  // NULL reads as NaN
