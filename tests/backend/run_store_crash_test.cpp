@@ -57,7 +57,8 @@ TEST(RunStoreLiveness, DeadReusedZombieAndForeignWriters) {
             t2::Liveness::Unknown);
   const pid_t zombie = ::fork();
   if (zombie == 0) ::_exit(0);
-  ::usleep(100 * 1000);  // exited, not yet reaped
+  siginfo_t info{};
+  ::waitid(P_PID, static_cast<id_t>(zombie), &info, WEXITED | WNOWAIT);  // exited, not reaped
   EXPECT_EQ(t2::process_liveness({zombie, me.host, ""}), t2::Liveness::Dead);
   ::waitpid(zombie, nullptr, 0);
 }

@@ -88,6 +88,11 @@ TEST(RunStoreSchema, ReopenKeepsDataAndVersion) {
   EXPECT_EQ(again.schema_version(), t2::RunStore::kSchemaVersion);
   EXPECT_EQ(again.get_run(id).name, "kept");
   EXPECT_EQ(again.list_runs().size(), 1u);
+  t2::RunStoreOptions read_only;
+  read_only.read_only = true;
+  t2::RunStore viewer(db, read_only);  // e.g. a browser of someone else's workspace
+  EXPECT_EQ(viewer.list_runs().size(), 1u);
+  EXPECT_EQ(error_kind([&] { viewer.begin_run(new_run("eval", "no")); }), t2::ErrorKind::Io);
 }
 
 TEST(RunStoreSchema, NewerSchemaIsRefusedAndLeftUnmodified) {
@@ -353,6 +358,12 @@ TEST(RunStoreRecords, ModelsDecompositionsExpertsEvaluationsSamplesChats) {
   EXPECT_TRUE(std::isnan(samples[0].reward));
   EXPECT_EQ(samples[1].completion, "c5");
   EXPECT_EQ(store.samples(run, 1).size(), 1u);
+  // A batch is all or nothing: the second sample names an unknown run.
+  EXPECT_THROW(store.add_samples({{0, run, 9, "p9", "c9", 0.0, 0}, {0, 999, 9, "p", "c", 0, 0}}),
+               t2::Error);
+  EXPECT_EQ(store.samples(run).size(), 2u);
+  store.add_samples({{0, run, 9, "p9", "c9", 0.0, 0}, {0, run, 9, "q9", "d9", 1.0, 0}});
+  EXPECT_EQ(store.samples(run).size(), 4u);
 
   const auto chat = store.add_chat({0, std::nullopt, "free chat", 0});
   store.add_message({0, chat, "user", "2+2?", "", "{}", "{}", 0});

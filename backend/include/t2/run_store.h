@@ -309,6 +309,8 @@ class RunStore {
   std::vector<EvaluationRecord> evaluations(std::int64_t run_id);
   std::vector<EvaluationItem> evaluation_items(std::int64_t evaluation_id);
   std::int64_t add_sample(const SampleRecord& sample);
+  // Several samples (e.g. one step's rollouts) in one transaction.
+  void add_samples(const std::vector<SampleRecord>& samples);
   std::vector<SampleRecord> samples(std::int64_t run_id, std::int64_t limit = 0);  // by step
   std::int64_t add_chat(const ChatRecord& chat);
   std::int64_t add_message(const MessageRecord& message);

@@ -173,6 +173,12 @@ std::int64_t RunStore::add_sample(const SampleRecord& s) {
   return impl_->db.last_insert_id();
 }
 
+void RunStore::add_samples(const std::vector<SampleRecord>& samples) {
+  Transaction tx(impl_->db);
+  for (const auto& s : samples) add_sample(s);
+  tx.commit();
+}
+
 std::vector<SampleRecord> RunStore::samples(std::int64_t run_id, std::int64_t limit) {
   Statement st(impl_->db,
                "SELECT id, run_id, step, prompt, completion, reward, created_at "
