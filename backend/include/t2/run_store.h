@@ -324,9 +324,8 @@ class RunStore {
                              const std::function<void(const std::string& temp_path)>& write);
   std::vector<ArtifactRecord> artifacts(std::int64_t run_id);
 
-  struct Impl;
-
  private:
+  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
@@ -356,9 +355,8 @@ class MetricWriter {
   std::int64_t committed_rows() const;  // rows committed by this writer so far
   std::int64_t run_id() const;
 
-  struct Impl;
-
  private:
+  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
