@@ -38,6 +38,13 @@ Engine make_engine(const GlobalOptions& global) {
   return Engine(options);
 }
 
+RunStore open_store(const GlobalOptions& global, bool must_exist) {
+  const std::string path = global.db.empty() ? default_run_store_path() : global.db;
+  RunStoreOptions options;
+  options.create = !must_exist;
+  return RunStore(path, options);
+}
+
 int run_cli(CLI::App& app, int argc, char** argv, const Runner* const* chosen) {
   try {
     app.parse(argc, argv);

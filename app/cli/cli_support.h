@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
 
 namespace t2::cli {
 
@@ -18,6 +19,7 @@ constexpr int kExitCancelled = 130;  // Ctrl+C (cooperative cancel)
 
 struct GlobalOptions {
   int threads = 0;  // --threads; 0 = $T2_NUM_THREADS or all cores
+  std::string db;   // --db; "" = $T2_DB, else the default workspace (default_run_store_path)
 };
 
 // Job context whose cancel token is tripped by SIGINT and whose progress is drawn on stderr
@@ -25,6 +27,11 @@ struct GlobalOptions {
 JobContext make_cli_job();
 
 Engine make_engine(const GlobalOptions& global);
+
+// The workspace database named by --db (else $T2_DB, else the default path). With must_exist,
+// a missing file is an error that says how to choose one (read commands should not create an
+// empty workspace by accident); otherwise it is created with its folders.
+RunStore open_store(const GlobalOptions& global, bool must_exist = true);
 
 // Registers one subcommand; `run` is called after parsing and returns the exit code.
 using Runner = std::function<int()>;

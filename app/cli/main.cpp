@@ -14,8 +14,12 @@ int main(int argc, char** argv) {
   app.add_option("--threads", global.threads,
                  "Torch intra-op threads (default: $T2_NUM_THREADS, else all cores)")
       ->check(CLI::Range(1, 1024));
+  app.add_option("--db", global.db,
+                 "Workspace database (default: $T2_DB, else "
+                 "$XDG_DATA_HOME/t2-workbench/workspace.db)");
 
   const Runner* chosen = nullptr;
   add_info_command(app, global, chosen);
+  add_runs_command(app, global, chosen);
   return run_cli(app, argc, argv, &chosen);
 }

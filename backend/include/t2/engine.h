@@ -14,6 +14,7 @@
 
 #include <t2/error.h>
 #include <t2/job.h>
+#include <t2/run_store.h>
 #include <t2/self_check.h>
 
 #include <string>
