@@ -1,5 +1,7 @@
 #include "app_settings.h"
 
+#include <t2/run_store.h>
+
 #include <QDir>
 #include <QSettings>
 
@@ -7,6 +9,7 @@ namespace {
 const char* const kGeometry = "window/geometry";
 const char* const kState = "window/state";
 const char* const kExportDir = "paths/lastExportDir";
+const char* const kDatabase = "paths/database";
 }  // namespace
 
 AppSettings::AppSettings()
@@ -22,6 +25,12 @@ QByteArray AppSettings::windowGeometry() const { return m_settings->value(kGeome
 void AppSettings::setWindowGeometry(const QByteArray& g) { m_settings->setValue(kGeometry, g); }
 QByteArray AppSettings::windowState() const { return m_settings->value(kState).toByteArray(); }
 void AppSettings::setWindowState(const QByteArray& s) { m_settings->setValue(kState, s); }
+
+QString AppSettings::databasePath() const {
+  const QString saved = m_settings->value(kDatabase).toString();
+  return saved.isEmpty() ? QString::fromStdString(t2::default_run_store_path()) : saved;
+}
+void AppSettings::setDatabasePath(const QString& path) { m_settings->setValue(kDatabase, path); }
 
 QString AppSettings::lastExportDir() const {
   return m_settings->value(kExportDir, QDir::homePath()).toString();

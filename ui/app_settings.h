@@ -19,6 +19,9 @@ class AppSettings {
   void setWindowGeometry(const QByteArray& geometry);
   QByteArray windowState() const;  // QMainWindow::saveState(): docks and toolbars
   void setWindowState(const QByteArray& state);
+  // The workspace database; default: t2::default_run_store_path() ($T2_DB or the data dir).
+  QString databasePath() const;
+  void setDatabasePath(const QString& path);
   QString lastExportDir() const;   // default: the home directory
   void setLastExportDir(const QString& dir);
 

@@ -4,6 +4,7 @@
 #include "app_settings.h"
 #include "job_runner.h"
 #include "plot/bar_chart.h"
+#include "runs_panel.h"
 #include "self_check_panel.h"
 
 #include <QAction>
@@ -58,7 +59,7 @@ MainWindow::~MainWindow() = default;
 
 void MainWindow::buildDocks() {
   m_chart = new BarChart(this);
-  m_chart->setTitles(tr("GEMM throughput (float32)"), tr("GFLOP/s"));
+  m_chart->setTitles(tr("GEMM throughput (float32)"), tr("matrix size n"), tr("GFLOP/s"));
   m_chart->setPlaceholder(tr("Run Tools > Run self-check (F5)"));
   m_chartDock = new QDockWidget(tr("Throughput"), this);
   m_chartDock->setObjectName(QStringLiteral("ThroughputDock"));
@@ -73,10 +74,21 @@ void MainWindow::buildDocks() {
   m_logDock->setObjectName(QStringLiteral("LogDock"));
   m_logDock->setWidget(m_log);
   addDockWidget(Qt::BottomDockWidgetArea, m_logDock);
+
+  m_runs = new RunsPanel(this);
+  m_runsDock = new QDockWidget(tr("Runs"), this);
+  m_runsDock->setObjectName(QStringLiteral("RunsDock"));
+  m_runsDock->setWidget(m_runs);
+  addDockWidget(Qt::BottomDockWidgetArea, m_runsDock);
+  tabifyDockWidget(m_logDock, m_runsDock);
+  m_logDock->raise();
+  connect(m_runs, &RunsPanel::message, this, &MainWindow::log);
 }
 
 void MainWindow::buildMenus() {
   auto* file = menuBar()->addMenu(tr("&File"));
+  file->addAction(tr("Open &workspace database..."), this, &MainWindow::chooseWorkspace)
+      ->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
   auto* exportAction = file->addAction(tr("&Export report..."), this, &MainWindow::exportReport);
   exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
   file->addSeparator();
@@ -86,6 +98,9 @@ void MainWindow::buildMenus() {
   auto* view = menuBar()->addMenu(tr("&View"));
   view->addAction(m_chartDock->toggleViewAction());
   view->addAction(m_logDock->toggleViewAction());
+  view->addAction(m_runsDock->toggleViewAction());
+  view->addAction(tr("Refresh &runs"), m_runs, &RunsPanel::refresh)
+      ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
   view->addSeparator();
   view->addAction(tr("&Reset layout"), this, &MainWindow::resetLayout);
 
@@ -234,6 +249,42 @@ void MainWindow::resetLayout() {
   restoreState(m_defaultState);
   m_chartDock->show();
   m_logDock->show();
+  m_runsDock->show();
+}
+
+QString MainWindow::openWorkspace(const QString& path) {
+  m_runs->setStore(nullptr);
+  m_store.reset();
+  QString error;
+  try {
+    m_store = std::make_unique<t2::RunStore>(path.toStdString());
+  } catch (const std::exception& e) {
+    error = QString::fromStdString(e.what());
+  }
+  if (m_store) {
+    log(tr("Workspace: %1").arg(path));
+    for (auto id : m_store->interrupted_on_open())
+      log(tr("Run %1 was marked interrupted (its process had ended)").arg(id));
+    m_runsDock->setWindowTitle(tr("Runs - %1").arg(QFileInfo(path).fileName()));
+  } else {
+    log(tr("Could not open the workspace %1: %2").arg(path, error));
+    m_runsDock->setWindowTitle(tr("Runs"));
+  }
+  m_runs->setStore(m_store.get(), error.isEmpty() ? QString() : tr("Workspace not open: %1").arg(error));
+  return error;
+}
+
+void MainWindow::chooseWorkspace() {
+  const QString current = m_store ? QString::fromStdString(m_store->path()) : m_settings.databasePath();
+  const QString path = QFileDialog::getSaveFileName(
+      this, tr("Open or create a workspace database"), current,
+      tr("T2 workspace (*.db);;All files (*)"), nullptr, QFileDialog::DontConfirmOverwrite);
+  if (path.isEmpty()) return;
+  const QString error = openWorkspace(path);
+  if (error.isEmpty())
+    m_settings.setDatabasePath(path);
+  else
+    QMessageBox::warning(this, tr("Open workspace"), error);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

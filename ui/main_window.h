@@ -7,6 +7,7 @@
 
 #include <QMainWindow>
 
+#include <memory>
 #include <optional>
 
 class AppSettings;
@@ -18,6 +19,7 @@ class QLabel;
 class QPlainTextEdit;
 class QProgressBar;
 class QToolButton;
+class RunsPanel;
 class SelfCheckPanel;
 
 class MainWindow : public QMainWindow {
@@ -37,6 +39,13 @@ class MainWindow : public QMainWindow {
   QDockWidget* throughputDock() const { return m_chartDock; }
   BarChart* throughputChart() const { return m_chart; }
 
+  // Opens (creating if needed) the workspace database. On failure the Runs dock says why and the
+  // previous workspace is closed; returns the error (empty on success).
+  QString openWorkspace(const QString& path);
+  t2::RunStore* store() const { return m_store.get(); }
+  RunsPanel* runsPanel() const { return m_runs; }
+  QDockWidget* runsDock() const { return m_runsDock; }
+
   // Writes the current report as JSON (.json) or text (any other suffix). Empty on success.
   QString exportReportTo(const QString& path) const;
 
@@ -46,6 +55,7 @@ class MainWindow : public QMainWindow {
   void showAbout();
   void exportReport();
   void resetLayout();
+  void chooseWorkspace();
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -70,6 +80,9 @@ class MainWindow : public QMainWindow {
   BarChart* m_chart = nullptr;
   QDockWidget* m_chartDock = nullptr;
   QDockWidget* m_logDock = nullptr;
+  RunsPanel* m_runs = nullptr;
+  QDockWidget* m_runsDock = nullptr;
+  std::unique_ptr<t2::RunStore> m_store;
   QPlainTextEdit* m_log = nullptr;
   QAction* m_runAction = nullptr;
   QAction* m_cancelAction = nullptr;

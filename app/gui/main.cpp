@@ -45,6 +45,7 @@ void ensureRuntimeDir() {
 struct Options {
   int threads = 0;
   QString settingsFile;
+  QString db;
   QString screenshot;
   bool selfCheck = false;
   bool quick = false;
@@ -64,12 +65,15 @@ Options parseOptions(int argc, char** argv) {
   const auto version = parser.addVersionOption();
   const QCommandLineOption threads("threads", "Torch intra-op threads (default: all cores).", "N");
   const QCommandLineOption settings("settings", "Use this INI file for settings.", "FILE");
+  const QCommandLineOption db("db", "Workspace database (default: the last one opened, else "
+                                    "$T2_DB, else $XDG_DATA_HOME/t2-workbench/workspace.db).",
+                              "PATH");
   const QCommandLineOption screenshot("screenshot", "Save a PNG of the window once shown.", "FILE");
   const QCommandLineOption selfCheck("self-check", "Run the compute self-check at start.");
   const QCommandLineOption quick("quick", "With --self-check: short measurements.");
   const QCommandLineOption quit("quit", "Quit once started (after --self-check / --screenshot).");
   const QCommandLineOption failOnWarning("fail-on-warning", "Exit 1 if Qt logged warnings.");
-  parser.addOptions({threads, settings, screenshot, selfCheck, quick, quit, failOnWarning});
+  parser.addOptions({threads, settings, db, screenshot, selfCheck, quick, quit, failOnWarning});
   if (!parser.parse(args)) {
     std::fprintf(stderr, "t2-workbench: %s\nRun 't2-workbench --help' for usage.\n",
                  qPrintable(parser.errorText()));
@@ -93,6 +97,7 @@ Options parseOptions(int argc, char** argv) {
     }
   }
   o.settingsFile = parser.value(settings);
+  o.db = parser.value(db);
   o.screenshot = parser.value(screenshot);
   o.selfCheck = parser.isSet(selfCheck);
   o.quick = parser.isSet(quick);
@@ -142,6 +147,7 @@ int main(int argc, char** argv) {
   auto settings = options.settingsFile.isEmpty() ? std::make_unique<AppSettings>()
                                                  : std::make_unique<AppSettings>(options.settingsFile);
   MainWindow window(*engine, *settings);
+  window.openWorkspace(options.db.isEmpty() ? settings->databasePath() : options.db);
   if (options.quick) {
     t2::SelfCheckParams quick;
     quick.gemm_sizes = {256, 512};

@@ -16,7 +16,7 @@ QByteArray readAll(const QString& path) {
 TEST(BarChart, ExportsEveryFormat) {
   BarChart chart;
   chart.resize(480, 320);
-  chart.setTitles(QStringLiteral("GEMM throughput"), QStringLiteral("GFLOP/s"));
+  chart.setTitles(QStringLiteral("GEMM throughput"), QStringLiteral("n"), QStringLiteral("GFLOP/s"));
   chart.setData({QStringLiteral("512"), QStringLiteral("1024")}, {120.0, 240.0});
   EXPECT_EQ(chart.barCount(), 2);
 

@@ -1,0 +1,25 @@
+// Several named (x, y) line series with a legend, e.g. one metric of several runs overlaid.
+#pragma once
+
+#include "plot/chart_base.h"
+
+#include <QVector>
+
+struct LineSeries {
+  QString name;       // legend entry, e.g. "run 12: reward/mean"
+  QVector<double> x;  // ascending, same length as y
+  QVector<double> y;  // NaN leaves a gap
+};
+
+class LineChart : public ChartBase {
+  Q_OBJECT
+
+ public:
+  explicit LineChart(QWidget* parent = nullptr);
+
+  void setSeries(const QVector<LineSeries>& series);  // replaces all series, rescales axes
+  int seriesCount() const;
+
+ private:
+  int m_count = 0;
+};
