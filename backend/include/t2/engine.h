@@ -15,6 +15,7 @@
 #include <t2/error.h>
 #include <t2/job.h>
 #include <t2/self_check.h>
+#include <t2/tokenizer.h>
 
 #include <string>
 
