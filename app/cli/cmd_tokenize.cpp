@@ -22,7 +22,8 @@ void print_result(const Tokenizer& tokenizer, const std::string& text, bool as_j
   const std::string decoded = tokenizer.decode(ids);
   if (as_json) {
     nlohmann::ordered_json line = {{"ids", ids}, {"decoded", decoded}};
-    std::cout << line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+    std::cout << line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+              << "\n";
     return;
   }
   std::cout << "text:    " << quoted(text) << "\n";
@@ -46,9 +47,8 @@ void run_jsonl(const Tokenizer& tokenizer, const std::string& path, bool as_json
     try {
       item = json::parse(line);
     } catch (const json::exception& e) {
-      throw Error(ErrorKind::Corrupt, path + ":" + std::to_string(number) +
-                                          ": not valid JSON (" + e.what() +
-                                          "); each line must be {\"text\": \"...\"}");
+      throw Error(ErrorKind::Corrupt, path + ":" + std::to_string(number) + ": not valid JSON (" +
+                                          e.what() + "); each line must be {\"text\": \"...\"}");
     }
     if (!item.is_object() || !item.contains("text") || !item["text"].is_string()) {
       throw Error(ErrorKind::Corrupt, path + ":" + std::to_string(number) +
@@ -69,16 +69,17 @@ void add_tokenize_command(CLI::App& app, const GlobalOptions& /*global*/, const 
   };
   auto opts = std::make_shared<Options>();
   auto* sub = app.add_subcommand(
-      "tokenize", "Encode text with MODEL_DIR/tokenizer.json and decode it back (ids as Hugging "
-                  "Face encode(text, add_special_tokens=False), text as decode(ids))");
-  sub->add_option("MODEL_DIR", opts->model_dir, "Model directory with tokenizer.json")
-      ->required();
+      "tokenize",
+      "Encode text with MODEL_DIR/tokenizer.json and decode it back (ids as Hugging "
+      "Face encode(text, add_special_tokens=False), text as decode(ids))");
+  sub->add_option("MODEL_DIR", opts->model_dir, "Model directory with tokenizer.json")->required();
   auto* text = sub->add_option("--text", opts->text, "Text to tokenize");
   auto* jsonl = sub->add_option("--jsonl", opts->jsonl,
                                 "JSONL file, one {\"text\": ...} per line; one result per line");
   text->excludes(jsonl);
-  sub->add_flag("--json", opts->json, "Print one JSON line {\"ids\": [...], \"decoded\": ...} "
-                                      "per input");
+  sub->add_flag("--json", opts->json,
+                "Print one JSON line {\"ids\": [...], \"decoded\": ...} "
+                "per input");
 
   auto runner = std::make_shared<Runner>([opts, text, jsonl]() {
     if (text->count() == 0 && jsonl->count() == 0) {

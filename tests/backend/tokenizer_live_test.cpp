@@ -43,17 +43,18 @@ void append_utf8(std::string& out, char32_t cp) {
 // Devanagari, combining marks, CJK, Hiragana, Hangul, emoji with skin tones and ZWJ).
 std::string random_text(std::mt19937& gen) {
   static const std::vector<std::pair<char32_t, char32_t>> kBlocks = {
-      {0xC0, 0xFF},     {0x100, 0x17F},   {0x391, 0x3C9},   {0x410, 0x44F},
-      {0x5D0, 0x5EA},   {0x627, 0x64A},   {0x905, 0x939},   {0x300, 0x36F},
-      {0x4E00, 0x9FA5}, {0x3041, 0x3093}, {0xAC00, 0xD7A3}, {0x1F600, 0x1F64F},
+      {0xC0, 0xFF},       {0x100, 0x17F},   {0x391, 0x3C9},   {0x410, 0x44F},
+      {0x5D0, 0x5EA},     {0x627, 0x64A},   {0x905, 0x939},   {0x300, 0x36F},
+      {0x4E00, 0x9FA5},   {0x3041, 0x3093}, {0xAC00, 0xD7A3}, {0x1F600, 0x1F64F},
       {0x1F3FB, 0x1F3FF}, {0x200D, 0x200D}, {0x2010, 0x2027}, {0x20A0, 0x20B8}};
   static const std::string kAscii =
       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
       "          \n\n\t!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
   static const std::vector<std::string> kPieces = {
-      "'s", "'re", "'ll", "'VE", " 's", "  ", "\r\n", "\n\n\n", "   \n", "<|im_start|>",
-      "<|endoftext|>", "<|eot_id|>", "<s>", "</s>", "<bos>", "<end_of_turn>", "<think>",
-      "1234567", "3.14", "e\xCC\x81", "\xC3\xA9"};
+      "'s",   "'re",       "'ll",     "'VE",           " 's",           "  ",
+      "\r\n", "\n\n\n",    "   \n",   "<|im_start|>",  "<|endoftext|>", "<|eot_id|>",
+      "<s>",  "</s>",      "<bos>",   "<end_of_turn>", "<think>",       "1234567",
+      "3.14", "e\xCC\x81", "\xC3\xA9"};
   std::uniform_int_distribution<int> length(0, 60), percent(0, 99);
   std::string out;
   const int n = length(gen);
@@ -89,8 +90,7 @@ class SlowTokenizerLive : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SlowTokenizerLive, AgreesWithNodeReference) {
   const std::string model = GetParam();
-  const std::string dist =
-      std::string(T2_NPM_REFS_DIR) + "/tokenizers/package/dist/tokenizers.mjs";
+  const std::string dist = std::string(T2_NPM_REFS_DIR) + "/tokenizers/package/dist/tokenizers.mjs";
   if (std::system("node --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "node not on PATH";
   const t2::Tokenizer* tokenizer = load_npm_tokenizer(model);
   if (tokenizer == nullptr || !file_exists(dist)) {
@@ -105,8 +105,8 @@ TEST_P(SlowTokenizerLive, AgreesWithNodeReference) {
     for (const auto& t : texts) out << nlohmann::json({{"text", t}}).dump() << "\n";
   }
   const std::string command = "node '" + std::string(T2_FIXTURES_DIR) +
-                              "/tokenizer/encode_ref.mjs' '" + dist + "' '" +
-                              npm_model_dir(model) + "' '" + input + "' > '" + output + "'";
+                              "/tokenizer/encode_ref.mjs' '" + dist + "' '" + npm_model_dir(model) +
+                              "' '" + input + "' > '" + output + "'";
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
   std::ifstream ref(output);
   std::string line;
@@ -119,9 +119,9 @@ TEST_P(SlowTokenizerLive, AgreesWithNodeReference) {
                         row.at("ids_special").get<std::vector<std::int32_t>>() &&
                     tokenizer->decode(ids) == row.at("decoded").get<std::string>();
     if (!ok && ++mismatches <= 5) {
-      ADD_FAILURE() << model << " differs from the reference on "
-                    << nlohmann::json(texts[i]).dump() << "\n  ours: "
-                    << nlohmann::json(ids).dump() << " " << nlohmann::json(tokenizer->decode(ids))
+      ADD_FAILURE() << model << " differs from the reference on " << nlohmann::json(texts[i]).dump()
+                    << "\n  ours: " << nlohmann::json(ids).dump() << " "
+                    << nlohmann::json(tokenizer->decode(ids))
                     << "\n  ref:  " << row.at("ids").dump() << " " << row.at("decoded").dump();
     }
   }

@@ -38,7 +38,7 @@ json bpe(json vocab, json merges) {
 json tokenizer_json(json model, json normalizer = nullptr, json pre_tokenizer = nullptr,
                     json decoder = nullptr, json added = json::array(),
                     json post_processor = nullptr) {
-  return {{"version", "1.0"},        {"added_tokens", std::move(added)},
+  return {{"version", "1.0"},         {"added_tokens", std::move(added)},
           {"normalizer", normalizer}, {"pre_tokenizer", pre_tokenizer},
           {"model", model},           {"post_processor", post_processor},
           {"decoder", decoder}};
@@ -53,8 +53,16 @@ json byte_level(bool use_regex = true) {
 }
 
 // "Ġ" is GPT-2's byte-level character for a space.
-const json kByteVocab = {{"a", 0}, {"b", 1}, {"c", 2}, {"ab", 3}, {"abc", 4},
-                         {"\xC4\xA0", 5}, {"\xC4\xA0" "a", 6}, {".", 7}};
+const json kByteVocab = {{"a", 0},
+                         {"b", 1},
+                         {"c", 2},
+                         {"ab", 3},
+                         {"abc", 4},
+                         {"\xC4\xA0", 5},
+                         {"\xC4\xA0"
+                          "a",
+                          6},
+                         {".", 7}};
 
 TEST(Tokenizer, MergesApplyLowestRankFirst) {
   auto t = load("ranks", tokenizer_json(bpe(kByteVocab, {"a b", "ab c", "\xC4\xA0 a"}), nullptr,
@@ -70,12 +78,11 @@ TEST(Tokenizer, MergesApplyLowestRankFirst) {
 
 TEST(Tokenizer, MergeOrderDecidesTheSplit) {
   const json vocab = {{"x", 0}, {"y", 1}, {"z", 2}, {"xy", 3}, {"yz", 4}};
-  EXPECT_EQ(load("order1", tokenizer_json(bpe(vocab, {"y z", "x y"}))).encode("xyz"),
-            (Ids{0, 4}));
-  EXPECT_EQ(load("order2", tokenizer_json(bpe(vocab, {"x y", "y z"}))).encode("xyz"),
-            (Ids{3, 2}));
+  EXPECT_EQ(load("order1", tokenizer_json(bpe(vocab, {"y z", "x y"}))).encode("xyz"), (Ids{0, 4}));
+  EXPECT_EQ(load("order2", tokenizer_json(bpe(vocab, {"x y", "y z"}))).encode("xyz"), (Ids{3, 2}));
   // Merges given as [a, b] pairs (the newer tokenizer.json format) mean the same.
-  EXPECT_EQ(load("order3", tokenizer_json(bpe(vocab, json::array({json::array({"y", "z"}), json::array({"x", "y"})}))))
+  EXPECT_EQ(load("order3", tokenizer_json(bpe(vocab, json::array({json::array({"y", "z"}),
+                                                                  json::array({"x", "y"})}))))
                 .encode("xyz"),
             (Ids{0, 4}));
   // Equal ranks: the leftmost pair merges first ("xxx" -> "xx" "x").
@@ -107,8 +114,8 @@ TEST(Tokenizer, ByteLevelHandlesEveryByte) {
     }
     vocab[utf8] = b;  // id == byte value
   }
-  auto t = load("bytes", tokenizer_json(bpe(vocab, json::array()), nullptr, byte_level(false),
-                                        byte_level()));
+  auto t = load(
+      "bytes", tokenizer_json(bpe(vocab, json::array()), nullptr, byte_level(false), byte_level()));
   const std::string text = "\xC3\xA9 \xE4\xB8\xAD\n\t\x7F";  // é 中 newline tab DEL
   Ids expected;
   for (unsigned char c : text) expected.push_back(c);
@@ -141,23 +148,22 @@ json sentencepiece_like(bool with_metaspace = false) {
       {"normalizers",
        {{{"type", "Prepend"}, {"prepend", m}},
         {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", m}}}}};
-  const json decoder = {
-      {"type", "Sequence"},
-      {"decoders",
-       {{{"type", "Replace"}, {"pattern", {{"String", m}}}, {"content", " "}},
-        {{"type", "ByteFallback"}},
-        {{"type", "Fuse"}},
-        {{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}}}};
-  const json added = {
-      {{"id", 1}, {"content", "<s>"}, {"special", true}, {"normalized", false}},
-      {{"id", 2}, {"content", "</s>"}, {"special", true}, {"normalized", false}}};
+  const json decoder = {{"type", "Sequence"},
+                        {"decoders",
+                         {{{"type", "Replace"}, {"pattern", {{"String", m}}}, {"content", " "}},
+                          {{"type", "ByteFallback"}},
+                          {{"type", "Fuse"}},
+                          {{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}}}};
+  const json added = {{{"id", 1}, {"content", "<s>"}, {"special", true}, {"normalized", false}},
+                      {{"id", 2}, {"content", "</s>"}, {"special", true}, {"normalized", false}}};
   const json post = {
       {"type", "TemplateProcessing"},
-      {"single", {{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
-                  {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+      {"single",
+       {{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
+        {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
       {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {1}}, {"tokens", {"<s>"}}}}}}};
-  const json metaspace = {{"type", "Metaspace"}, {"replacement", m},
-                          {"prepend_scheme", "first"}, {"split", true}};
+  const json metaspace = {
+      {"type", "Metaspace"}, {"replacement", m}, {"prepend_scheme", "first"}, {"split", true}};
   return tokenizer_json(model, with_metaspace ? json(nullptr) : normalizer,
                         with_metaspace ? metaspace : json(nullptr), decoder, added, post);
 }
@@ -190,15 +196,14 @@ TEST(Tokenizer, MetaspacePreTokenizerSplitsAndPrependsFirstOnly) {
 
 TEST(Tokenizer, AddedTokenFlags) {
   const json vocab = {{"a", 0}, {"b", 1}, {" ", 2}, {"c", 3}};
-  const json added = {
-      {{"id", 10}, {"content", "<l>"}, {"lstrip", true}, {"normalized", false}},
-      {{"id", 11}, {"content", "<r>"}, {"rstrip", true}, {"normalized", false}},
-      {{"id", 12}, {"content", "ab"}, {"single_word", true}, {"normalized", false}},
-      {{"id", 13}, {"content", "<sp>"}, {"special", true}, {"normalized", false}},
-      {{"id", 14}, {"content", "<sp>x"}, {"special", false}, {"normalized", false}},
-      {{"id", 15}, {"content", "\xC3\xA9"}, {"normalized", true}}};
-  auto t = load("added", tokenizer_json(bpe(vocab, json::array()), json{{"type", "NFC"}},
-                                        nullptr, nullptr, added));
+  const json added = {{{"id", 10}, {"content", "<l>"}, {"lstrip", true}, {"normalized", false}},
+                      {{"id", 11}, {"content", "<r>"}, {"rstrip", true}, {"normalized", false}},
+                      {{"id", 12}, {"content", "ab"}, {"single_word", true}, {"normalized", false}},
+                      {{"id", 13}, {"content", "<sp>"}, {"special", true}, {"normalized", false}},
+                      {{"id", 14}, {"content", "<sp>x"}, {"special", false}, {"normalized", false}},
+                      {{"id", 15}, {"content", "\xC3\xA9"}, {"normalized", true}}};
+  auto t = load("added", tokenizer_json(bpe(vocab, json::array()), json{{"type", "NFC"}}, nullptr,
+                                        nullptr, added));
   EXPECT_EQ(t.encode("a  <l>b"), (Ids{0, 10, 1}));
   EXPECT_EQ(t.encode("a<r>  b"), (Ids{0, 11, 1}));
   // single_word: "ab" matches only outside words.
@@ -218,8 +223,10 @@ TEST(Tokenizer, SplitBehaviors) {
   const json vocab = {{"a", 0}, {"-", 1}, {"a-", 2}, {"-a", 3}, {"--", 4}};
   const json merges = {"a -", "- a", "- -"};
   auto with = [&](const std::string& behavior) {
-    const json split = {{"type", "Split"}, {"pattern", {{"String", "-"}}},
-                        {"behavior", behavior}, {"invert", false}};
+    const json split = {{"type", "Split"},
+                        {"pattern", {{"String", "-"}}},
+                        {"behavior", behavior},
+                        {"invert", false}};
     return load("split_" + behavior, tokenizer_json(bpe(vocab, merges), nullptr, split));
   };
   EXPECT_EQ(load("split_none", tokenizer_json(bpe(vocab, merges))).encode("a-a"), (Ids{2, 0}));
@@ -234,8 +241,10 @@ TEST(Tokenizer, SplitBehaviors) {
 TEST(Tokenizer, RegexSplitIsUnicodeAware) {
   // \p{L}+ runs isolated: letters of any script form one piece, others stand alone.
   const json vocab = {{"x", 0}, {"\xC3\xA9", 1}, {"x\xC3\xA9", 2}, {" ", 3}, {"\xC3\xA9x", 4}};
-  const json split = {{"type", "Split"}, {"pattern", {{"Regex", "\\p{L}+|\\s+"}}},
-                      {"behavior", "Isolated"}, {"invert", false}};
+  const json split = {{"type", "Split"},
+                      {"pattern", {{"Regex", "\\p{L}+|\\s+"}}},
+                      {"behavior", "Isolated"},
+                      {"invert", false}};
   auto t = load("regex", tokenizer_json(bpe(vocab, {"x \xC3\xA9"}), nullptr, split));
   EXPECT_EQ(t.encode("x\xC3\xA9 x"), (Ids{2, 3, 0}));
 }
@@ -293,10 +302,12 @@ TEST(Tokenizer, ErrorsNameTheProblem) {
                {"Unigram", "tokenizer_unigram/tokenizer.json", "BPE"});
   const json vocab = {{"a", 0}};
   expect_error(
-      [&] { load("lower", tokenizer_json(bpe(vocab, json::array()), {{"type", "Lowercase"}})); },
+      [&] {
+        load("lower", tokenizer_json(bpe(vocab, json::array()), {{"type", "Lowercase"}}));
+      },
       ErrorKind::Unsupported, {"normalizer", "Lowercase", "tokenizer.json"});
-  expect_error([&] { load("bad_merge", tokenizer_json(bpe(vocab, {"a b"}))); },
-               ErrorKind::Corrupt, {"a b"});
+  expect_error([&] { load("bad_merge", tokenizer_json(bpe(vocab, {"a b"}))); }, ErrorKind::Corrupt,
+               {"a b"});
   auto t = load("errors", tokenizer_json(bpe(vocab, json::array())));
   expect_error([&] { t.encode("a\xFF"); }, ErrorKind::InvalidArgument, {"UTF-8"});
   expect_error([&] { t.decode({0, 7}); }, ErrorKind::InvalidArgument, {"7"});
@@ -322,7 +333,8 @@ TEST(Tokenizer, ConcurrentEncodesAgreeWithSerial) {
       const t2::Tokenizer copy = *t;  // copies share the tables and the cache
       for (int rep = 0; rep < 3; ++rep) {
         for (std::size_t i = 0; i < texts.size(); ++i) {
-          if (copy.encode(texts[(i + k * 37) % texts.size()]) != serial[(i + k * 37) % texts.size()]) {
+          if (copy.encode(texts[(i + k * 37) % texts.size()]) !=
+              serial[(i + k * 37) % texts.size()]) {
             ++mismatches[k];
           }
         }

@@ -4,11 +4,11 @@
 
 #include <t2/tokenizer.h>
 
+#include <sys/stat.h>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <sys/stat.h>
 
 namespace t2::tokenizer_test {
 

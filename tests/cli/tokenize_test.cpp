@@ -5,20 +5,18 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <sys/stat.h>
 #include <vector>
 
 namespace {
 
 using json = nlohmann::json;
 
-ProcessResult t2(const std::string& args) {
-  return run_process(shell_quote(T2_CLI) + " " + args);
-}
+ProcessResult t2(const std::string& args) { return run_process(shell_quote(T2_CLI) + " " + args); }
 
 bool contains(const std::string& text, const std::string& needle) {
   return text.find(needle) != std::string::npos;
@@ -33,15 +31,21 @@ std::string scratch(const std::string& name) {
 // A byte-level BPE with a, b, ab, "Ġ" (space) and "Ġa"; merges (a b), (Ġ a).
 std::string tiny_model_dir() {
   const std::string dir = scratch("tiny");
-  const json byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false},
-                           {"use_regex", true}};
+  const json byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}};
   const json tokenizer = {
       {"added_tokens", json::array({{{"id", 5}, {"content", "<eos>"}, {"special", true}}})},
       {"normalizer", nullptr},
       {"pre_tokenizer", byte_level},
       {"model",
        {{"type", "BPE"},
-        {"vocab", {{"a", 0}, {"b", 1}, {"ab", 2}, {"\xC4\xA0", 3}, {"\xC4\xA0" "a", 4}}},
+        {"vocab",
+         {{"a", 0},
+          {"b", 1},
+          {"ab", 2},
+          {"\xC4\xA0", 3},
+          {"\xC4\xA0"
+           "a",
+           4}}},
         {"merges", {"a b", "\xC4\xA0 a"}}}},
       {"post_processor", nullptr},
       {"decoder", byte_level}};
@@ -72,13 +76,15 @@ TEST(CliTokenize, ReadableFormShowsIdsAndPieces) {
   auto r = t2("tokenize " + shell_quote(tiny_model_dir()) + " --text 'ab a'");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(contains(r.out, "ids (2): 2 4")) << r.out;
-  EXPECT_TRUE(contains(r.out, "\"ab\" \"\xC4\xA0" "a\"")) << r.out;
+  EXPECT_TRUE(contains(r.out,
+                       "\"ab\" \"\xC4\xA0"
+                       "a\""))
+      << r.out;
   EXPECT_TRUE(contains(r.out, "decoded: \"ab a\"")) << r.out;
 }
 
 TEST(CliTokenize, JsonlMatchesReferenceGoldensOnRealTokenizer) {
-  const std::string model_dir =
-      std::string(T2_NPM_REFS_DIR) + "/tokenizer-llama3_1/package/models";
+  const std::string model_dir = std::string(T2_NPM_REFS_DIR) + "/tokenizer-llama3_1/package/models";
   struct stat st {};
   if (::stat((model_dir + "/tokenizer.json").c_str(), &st) != 0) {
     GTEST_SKIP() << "run tests/fixtures/fetch_npm_refs.sh " << T2_NPM_REFS_DIR;

@@ -40,9 +40,14 @@ namespace {
 bool is_word_char(char32_t cp) {
   if (cp == '_') return true;
   switch (utf8proc_category(static_cast<utf8proc_int32_t>(cp))) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_ND:
-    case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO:
       return true;
     default:
       return false;
@@ -100,8 +105,8 @@ std::vector<Section> AddedVocabulary::split(std::string_view text, const TokenTr
     const AddedToken& token = tokens_[index];
     std::size_t start = pos, stop = pos + length;
     pos = stop;
-    if (token.single_word && (ends_with_word(text.substr(0, start)) ||
-                              starts_with_word(text.substr(stop)))) {
+    if (token.single_word &&
+        (ends_with_word(text.substr(0, start)) || starts_with_word(text.substr(stop)))) {
       continue;
     }
     if (token.lstrip) {
@@ -109,8 +114,8 @@ std::vector<Section> AddedVocabulary::split(std::string_view text, const TokenTr
     }
     if (token.rstrip) stop += leading_space(text.substr(stop));
     if (start_offset < start) {
-      out.push_back({std::string(text.substr(start_offset, start - start_offset)), -1,
-                     start_offset});
+      out.push_back(
+          {std::string(text.substr(start_offset, start - start_offset)), -1, start_offset});
     }
     out.push_back({std::string(text.substr(start, stop - start)), token.id, start});
     start_offset = stop;

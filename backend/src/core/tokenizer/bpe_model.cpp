@@ -29,8 +29,9 @@ BpeModel::BpeModel(const nlohmann::json& model, const std::string& file) {
     }
     if (model.contains("dropout") && model["dropout"].is_number() &&
         model["dropout"].get<double>() > 0.0) {
-      throw Error(ErrorKind::Unsupported, file + ": BPE dropout is not supported (it makes "
-                                                 "encoding random); set \"dropout\": null");
+      throw Error(ErrorKind::Unsupported, file +
+                                              ": BPE dropout is not supported (it makes "
+                                              "encoding random); set \"dropout\": null");
     }
     continuing_subword_prefix_ = optional_string(model, "continuing_subword_prefix");
     end_of_word_suffix_ = optional_string(model, "end_of_word_suffix");

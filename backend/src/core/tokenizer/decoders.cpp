@@ -126,8 +126,7 @@ class StripDecoder : public Decoder {
       for (int i = 0; i < start_ && end - begin >= n && t.compare(begin, n, content_) == 0; ++i) {
         begin += n;
       }
-      for (int i = 0; i < stop_ && end - begin >= n && t.compare(end - n, n, content_) == 0;
-           ++i) {
+      for (int i = 0; i < stop_ && end - begin >= n && t.compare(end - n, n, content_) == 0; ++i) {
         end -= n;
       }
       t = t.substr(begin, end - begin);
@@ -184,8 +183,8 @@ std::unique_ptr<Decoder> make_decoder(const nlohmann::json& j, const ComponentSo
     if (type == "ByteFallback") return std::make_unique<ByteFallbackDecoder>();
     if (type == "Fuse") return std::make_unique<FuseDecoder>();
     if (type == "Strip") {
-      return std::make_unique<StripDecoder>(j.at("content").get<std::string>(),
-                                            j.value("start", 0), j.value("stop", 0));
+      return std::make_unique<StripDecoder>(j.at("content").get<std::string>(), j.value("start", 0),
+                                            j.value("stop", 0));
     }
     if (type == "Metaspace") {
       bool strip_first = j.value("add_prefix_space", true);
@@ -203,7 +202,8 @@ std::unique_ptr<Decoder> make_decoder(const nlohmann::json& j, const ComponentSo
   } catch (const nlohmann::json::exception& e) {
     throw_corrupt(src, type + ": " + e.what());
   }
-  throw_unsupported(src, type, "ByteLevel, Replace, ByteFallback, Fuse, Strip, Metaspace, Sequence");
+  throw_unsupported(src, type,
+                    "ByteLevel, Replace, ByteFallback, Fuse, Strip, Metaspace, Sequence");
 }
 
 namespace {
@@ -284,8 +284,8 @@ std::unique_ptr<PostProcessor> make_post_processor(const nlohmann::json& j,
     }
     if (type == "ByteLevel") return std::make_unique<NoOpPostProcessor>();
     if (type == "BertProcessing" || type == "RobertaProcessing") {
-      return std::make_unique<TemplatePostProcessor>(std::vector<std::int32_t>{
-          pair_id(j.at("cls"), src), -1, pair_id(j.at("sep"), src)});
+      return std::make_unique<TemplatePostProcessor>(
+          std::vector<std::int32_t>{pair_id(j.at("cls"), src), -1, pair_id(j.at("sep"), src)});
     }
     if (type == "Sequence") {
       std::vector<std::unique_ptr<PostProcessor>> steps;
@@ -297,8 +297,9 @@ std::unique_ptr<PostProcessor> make_post_processor(const nlohmann::json& j,
   } catch (const nlohmann::json::exception& e) {
     throw_corrupt(src, type + ": " + e.what());
   }
-  throw_unsupported(src, type, "TemplateProcessing, ByteLevel, BertProcessing, RobertaProcessing, "
-                               "Sequence");
+  throw_unsupported(src, type,
+                    "TemplateProcessing, ByteLevel, BertProcessing, RobertaProcessing, "
+                    "Sequence");
 }
 
 }  // namespace t2::detail::tokenizer

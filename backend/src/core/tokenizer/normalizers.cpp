@@ -42,7 +42,11 @@ class UnicodeNormalizer : public Normalizer {
  public:
   explicit UnicodeNormalizer(NormalForm form) : form_(form) {}
   std::string normalize(std::string_view text) const override {
-    return normalize_unicode(text, form_);
+    // ASCII text is invariant under every normalization form.
+    for (char c : text) {
+      if (static_cast<unsigned char>(c) >= 0x80) return normalize_unicode(text, form_);
+    }
+    return std::string(text);
   }
 
  private:

@@ -20,10 +20,10 @@ Regex::Regex(const std::string& pattern, const std::string& where) : impl_(new I
   if (impl_->code == nullptr) {
     PCRE2_UCHAR message[256];
     pcre2_get_error_message(error_code, message, sizeof(message));
-    throw Error(ErrorKind::Unsupported,
-                where + ": regex '" + pattern + "' is not supported by PCRE2 (" +
-                    reinterpret_cast<const char*>(message) + " at offset " +
-                    std::to_string(error_offset) + ")");
+    throw Error(ErrorKind::Unsupported, where + ": regex '" + pattern +
+                                            "' is not supported by PCRE2 (" +
+                                            reinterpret_cast<const char*>(message) + " at offset " +
+                                            std::to_string(error_offset) + ")");
   }
   pcre2_jit_compile(impl_->code, PCRE2_JIT_COMPLETE);  // falls back to the interpreter on failure
 }

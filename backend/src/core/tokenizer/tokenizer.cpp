@@ -5,16 +5,16 @@
 #include "core/tokenizer/tokenizer_impl.h"
 #include "core/tokenizer/unicode.h"
 
+#include <sys/stat.h>
 #include <fstream>
 #include <sstream>
-#include <sys/stat.h>
 
 namespace t2::detail::tokenizer {
 
 std::string clean_up_tokenization(std::string text) {
   static const std::pair<const char*, const char*> kRules[] = {
-      {" .", "."},     {" ?", "?"},     {" !", "!"},   {" ,", ","},     {" ' ", "'"},
-      {" n't", "n't"}, {" 'm", "'m"},   {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+      {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
+      {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
   for (const auto& [from, to] : kRules) {
     if (text.find(from) != std::string::npos) text = replace_all(text, from, to);
   }
@@ -24,8 +24,9 @@ std::string clean_up_tokenization(std::string text) {
 std::vector<std::int32_t> TokenizerImpl::encode(const std::string& text,
                                                 bool add_special_tokens) const {
   if (!is_valid_utf8(text)) {
-    throw Error(ErrorKind::InvalidArgument, "cannot tokenize text that is not valid UTF-8; "
-                                            "convert the input to UTF-8 first");
+    throw Error(ErrorKind::InvalidArgument,
+                "cannot tokenize text that is not valid UTF-8; "
+                "convert the input to UTF-8 first");
   }
   std::vector<std::int32_t> ids;
   std::vector<std::string> pieces;
@@ -34,8 +35,7 @@ std::vector<std::int32_t> TokenizerImpl::encode(const std::string& text,
       ids.push_back(section.id);
       continue;
     }
-    const std::string normalized =
-        normalizer ? normalizer->normalize(section.text) : section.text;
+    const std::string normalized = normalizer ? normalizer->normalize(section.text) : section.text;
     bool first = section.offset == 0;
     for (const Section& sub : added->split_normalized(normalized)) {
       if (sub.id >= 0) {
@@ -95,8 +95,8 @@ json read_json(const std::string& path, const std::string& what) {
   try {
     return json::parse(buffer.str());
   } catch (const json::exception& e) {
-    throw Error(ErrorKind::Corrupt, path + " is not valid JSON (" + e.what() +
-                                        "); re-download the tokenizer files");
+    throw Error(ErrorKind::Corrupt,
+                path + " is not valid JSON (" + e.what() + "); re-download the tokenizer files");
   }
 }
 
@@ -136,17 +136,18 @@ std::vector<detail::tokenizer::AddedToken> parse_added_tokens(const json& root,
 }
 
 void check_model_type(const json& model, const std::string& file) {
-  const std::string type =
-      model.contains("type") && model["type"].is_string() ? model["type"].get<std::string>()
-      : model.contains("merges")                          ? "BPE"
-                                                          : "(none)";
+  const std::string type = model.contains("type") && model["type"].is_string()
+                               ? model["type"].get<std::string>()
+                           : model.contains("merges") ? "BPE"
+                                                      : "(none)";
   if (type != "BPE") {
     throw Error(ErrorKind::Unsupported, "model type '" + type + "' in " + file +
                                             " is not supported by this build (supported: BPE)");
   }
 }
 
-void build_vocabulary(TokenizerImpl& impl, const std::vector<detail::tokenizer::AddedToken>& added) {
+void build_vocabulary(TokenizerImpl& impl,
+                      const std::vector<detail::tokenizer::AddedToken>& added) {
   impl.token_to_id = impl.model->vocab();
   for (const auto& t : added) impl.token_to_id[t.content] = t.id;
   std::int32_t size = 0;
@@ -171,7 +172,8 @@ void apply_config(TokenizerImpl& impl, const json& config) {
   impl.eos_token = config_token(config, "eos_token");
   // transformers >= 4.45 defaults to false when the key is absent.
   const auto clean = config.find("clean_up_tokenization_spaces");
-  impl.clean_up_tokenization_spaces = clean != config.end() && clean->is_boolean() && clean->get<bool>();
+  impl.clean_up_tokenization_spaces =
+      clean != config.end() && clean->is_boolean() && clean->get<bool>();
   // transformers registers the named special tokens as special in the backend tokenizer.
   std::vector<std::string> named;
   for (const char* key : {"bos_token", "eos_token", "unk_token", "pad_token"}) {
@@ -197,9 +199,10 @@ Tokenizer::Tokenizer(std::shared_ptr<const TokenizerImpl> impl) : impl_(std::mov
 Tokenizer Tokenizer::from_model_dir(const std::string& dir) {
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    throw Error(ErrorKind::Io, "model directory '" + dir + "' does not exist or is not a "
-                                                            "directory; pass a Hugging Face model "
-                                                            "directory containing tokenizer.json");
+    throw Error(ErrorKind::Io, "model directory '" + dir +
+                                   "' does not exist or is not a "
+                                   "directory; pass a Hugging Face model "
+                                   "directory containing tokenizer.json");
   }
   const std::string json_path = dir + "/tokenizer.json";
   if (::stat(json_path.c_str(), &st) != 0) {
@@ -216,17 +219,16 @@ Tokenizer Tokenizer::from_files(const std::string& tokenizer_json,
   using namespace detail::tokenizer;
   const json root = read_json(tokenizer_json, "tokenizer file");
   if (!root.is_object() || !root.contains("model") || !root["model"].is_object()) {
-    throw Error(ErrorKind::Corrupt, tokenizer_json + " has no \"model\" object; it is not a "
-                                                     "Hugging Face tokenizer.json");
+    throw Error(ErrorKind::Corrupt, tokenizer_json +
+                                        " has no \"model\" object; it is not a "
+                                        "Hugging Face tokenizer.json");
   }
   const json config = tokenizer_config_json.empty()
                           ? json::object()
                           : read_json(tokenizer_config_json, "tokenizer config");
   auto impl = std::make_shared<TokenizerImpl>();
   impl->file = tokenizer_json;
-  auto component = [&](const char* key) {
-    return root.contains(key) ? root[key] : json();
-  };
+  auto component = [&](const char* key) { return root.contains(key) ? root[key] : json(); };
   impl->normalizer = make_normalizer(component("normalizer"), {tokenizer_json, "normalizer"});
   impl->pre_tokenizer =
       make_pre_tokenizer(component("pre_tokenizer"), {tokenizer_json, "pre_tokenizer"});
