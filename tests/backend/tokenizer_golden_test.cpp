@@ -59,6 +59,7 @@ TEST_P(TokenizerGolden, MatchesReferenceIdsAndDecodes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(RealFiles, TokenizerGolden,
-                         ::testing::Values("qwen3", "llama3", "llama3_1", "gemma3", "llama2"));
+                         ::testing::Values("qwen3", "llama3", "llama3_1", "gemma3", "llama2",
+                                           "llama2_metaspace"));
 
 }  // namespace

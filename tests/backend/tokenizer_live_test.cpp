@@ -18,7 +18,6 @@ namespace {
 
 using t2::tokenizer_test::file_exists;
 using t2::tokenizer_test::load_npm_tokenizer;
-using t2::tokenizer_test::npm_model_dir;
 
 void append_utf8(std::string& out, char32_t cp) {
   if (cp < 0x80) {
@@ -104,9 +103,9 @@ TEST_P(SlowTokenizerLive, AgreesWithNodeReference) {
     std::ofstream out(input);
     for (const auto& t : texts) out << nlohmann::json({{"text", t}}).dump() << "\n";
   }
-  const std::string command = "node '" + std::string(T2_FIXTURES_DIR) +
-                              "/tokenizer/encode_ref.mjs' '" + dist + "' '" + npm_model_dir(model) +
-                              "' '" + input + "' > '" + output + "'";
+  const std::string command =
+      "node '" + std::string(T2_FIXTURES_DIR) + "/tokenizer/encode_ref.mjs' '" + dist + "' '" +
+      t2::tokenizer_test::model_dir_for(model) + "' '" + input + "' > '" + output + "'";
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
   std::ifstream ref(output);
   std::string line;
@@ -130,6 +129,7 @@ TEST_P(SlowTokenizerLive, AgreesWithNodeReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Slow, SlowTokenizerLive,
-                         ::testing::Values("qwen3", "llama3", "llama3_1", "gemma3", "llama2"));
+                         ::testing::Values("qwen3", "llama3", "llama3_1", "gemma3", "llama2",
+                                           "llama2_metaspace"));
 
 }  // namespace

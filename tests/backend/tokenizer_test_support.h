@@ -5,6 +5,10 @@
 #include <t2/tokenizer.h>
 
 #include <sys/stat.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -22,6 +26,36 @@ inline bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+// Writes the variants that tests/fixtures/tokenizer/make_goldens.mjs derives from real files
+// (see DERIVED there) into the test output folder; returns the model directory, or "" when
+// `model` is not a derived one or its base is absent.
+inline std::string derived_model_dir(const std::string& model) {
+  if (model != "llama2_metaspace") return {};
+  const std::string base = npm_model_dir("llama2");
+  if (!file_exists(base + "/tokenizer.json")) return {};
+  std::ifstream in(base + "/tokenizer.json");
+  nlohmann::json json = nlohmann::json::parse(in);
+  const nlohmann::json metaspace = {{"type", "Metaspace"},
+                                    {"replacement", "\xE2\x96\x81"},
+                                    {"prepend_scheme", "first"},
+                                    {"split", false}};
+  json["normalizer"] = nullptr;
+  json["pre_tokenizer"] = metaspace;
+  json["decoder"] = metaspace;
+  const std::string dir = std::string(T2_TEST_OUTPUT_DIR) + "/derived_" + model;
+  std::system(("mkdir -p '" + dir + "'").c_str());
+  std::ofstream(dir + "/tokenizer.json") << json.dump();
+  std::ifstream config(base + "/tokenizer_config.json");
+  std::ofstream(dir + "/tokenizer_config.json") << config.rdbuf();
+  return dir;
+}
+
+// The directory a test loads for `model` (a package suffix or a derived variant).
+inline std::string model_dir_for(const std::string& model) {
+  const std::string derived = derived_model_dir(model);
+  return derived.empty() ? npm_model_dir(model) : derived;
+}
+
 // nullptr when the npm reference data is absent (the caller skips).
 inline const Tokenizer* load_npm_tokenizer(const std::string& model) {
   static std::mutex mutex;
@@ -30,8 +64,9 @@ inline const Tokenizer* load_npm_tokenizer(const std::string& model) {
   auto it = cache.find(model);
   if (it != cache.end()) return it->second.get();
   std::unique_ptr<Tokenizer> tokenizer;
-  if (file_exists(npm_model_dir(model) + "/tokenizer.json")) {
-    tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_model_dir(npm_model_dir(model)));
+  const std::string dir = model_dir_for(model);
+  if (file_exists(dir + "/tokenizer.json")) {
+    tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_model_dir(dir));
   }
   return cache.emplace(model, std::move(tokenizer)).first->second.get();
 }

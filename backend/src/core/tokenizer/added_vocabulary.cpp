@@ -37,17 +37,22 @@ std::pair<int, std::size_t> TokenTrie::longest_at(std::string_view text, std::si
 
 namespace {
 
+// Rust regex's Unicode \w (what Hugging Face's single_word check uses): letters, letter
+// numbers, marks, decimal digits, connector punctuation and the joiners ZWNJ / ZWJ.
 bool is_word_char(char32_t cp) {
-  if (cp == '_') return true;
+  if (cp == 0x200C || cp == 0x200D) return true;
   switch (utf8proc_category(static_cast<utf8proc_int32_t>(cp))) {
     case UTF8PROC_CATEGORY_LU:
     case UTF8PROC_CATEGORY_LL:
     case UTF8PROC_CATEGORY_LT:
     case UTF8PROC_CATEGORY_LM:
     case UTF8PROC_CATEGORY_LO:
-    case UTF8PROC_CATEGORY_ND:
     case UTF8PROC_CATEGORY_NL:
-    case UTF8PROC_CATEGORY_NO:
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC:
+    case UTF8PROC_CATEGORY_ME:
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_PC:
       return true;
     default:
       return false;
