@@ -316,6 +316,64 @@ TEST(Tokenizer, ErrorsNameTheProblem) {
   EXPECT_EQ(t.encode(""), Ids{});
 }
 
+TEST(Tokenizer, MalformedFilesAreErrorsNotCrashes) {
+  const json vocab = {{"a", 0}, {"b", 1}, {"ab", 2}};
+  const json good = tokenizer_json(bpe(vocab, {"a b"}));
+  std::vector<std::pair<std::string, json>> variants;
+  auto variant = [&](const std::string& name, const std::function<void(json&)>& edit) {
+    json j = good;
+    edit(j);
+    variants.emplace_back(name, j);
+  };
+  variant("vocab_array", [](json& j) { j["model"]["vocab"] = json::array({"a", "b"}); });
+  variant("vocab_string_id", [](json& j) { j["model"]["vocab"]["a"] = "zero"; });
+  variant("vocab_negative_id", [](json& j) { j["model"]["vocab"]["a"] = -3; });
+  variant("vocab_huge_id", [](json& j) { j["model"]["vocab"]["a"] = 4000000000LL; });
+  variant("no_vocab", [](json& j) { j["model"].erase("vocab"); });
+  variant("merges_object", [](json& j) { j["model"]["merges"] = json{{"a", "b"}}; });
+  variant("merge_three_parts", [](json& j) { j["model"]["merges"] = {"a b c"}; });
+  variant("added_not_objects", [](json& j) { j["added_tokens"] = {1, 2}; });
+  variant("added_huge_id", [](json& j) {
+    j["added_tokens"] = {{{"id", 1LL << 40}, {"content", "<x>"}}};
+  });
+  variant("normalizer_no_type", [](json& j) { j["normalizer"] = {{"prepend", "x"}}; });
+  variant("replace_bad_pattern", [](json& j) {
+    j["normalizer"] = {{"type", "Replace"}, {"pattern", {{"Glob", "*"}}}, {"content", ""}};
+  });
+  variant("split_bad_behavior", [](json& j) {
+    j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"String", " "}}}, {"behavior", "Up"}};
+  });
+  variant("split_bad_regex", [](json& j) {
+    j["pre_tokenizer"] = {
+        {"type", "Split"}, {"pattern", {{"Regex", "(unclosed"}}}, {"behavior", "Isolated"}};
+  });
+  variant("template_unknown_special", [](json& j) {
+    j["post_processor"] = {{"type", "TemplateProcessing"},
+                           {"single", {{{"SpecialToken", {{"id", "<q>"}, {"type_id", 0}}}}}},
+                           {"special_tokens", json::object()}};
+  });
+  variant("decoder_strip_no_content", [](json& j) { j["decoder"] = {{"type", "Strip"}}; });
+  variant("model_not_object", [](json& j) { j["model"] = "BPE"; });
+  for (const auto& [name, j] : variants) {
+    try {
+      load("malformed_" + name, j);
+      ADD_FAILURE() << name << ": loaded without an error";
+    } catch (const t2::Error& e) {
+      EXPECT_TRUE(e.kind() == t2::ErrorKind::Corrupt || e.kind() == t2::ErrorKind::Unsupported)
+          << name << ": " << e.what();
+      EXPECT_NE(std::string(e.what()).find("tokenizer.json"), std::string::npos) << e.what();
+    }
+  }
+  // A malformed tokenizer_config.json names that file.
+  try {
+    load("malformed_config", good, json{{"additional_special_tokens", {{{"content", 5}}}}});
+    ADD_FAILURE() << "malformed config loaded";
+  } catch (const t2::Error& e) {
+    EXPECT_EQ(e.kind(), t2::ErrorKind::Corrupt);
+    EXPECT_NE(std::string(e.what()).find("tokenizer_config.json"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Tokenizer, ConcurrentEncodesAgreeWithSerial) {
   const t2::Tokenizer* t = t2::tokenizer_test::load_npm_tokenizer("qwen3");
   if (t == nullptr) GTEST_SKIP() << "run tests/fixtures/fetch_npm_refs.sh " << T2_NPM_REFS_DIR;

@@ -24,8 +24,15 @@ std::string optional_string(const nlohmann::json& j, const char* key) {
 
 BpeModel::BpeModel(const nlohmann::json& model, const std::string& file) {
   try {
-    for (const auto& [token, id] : model.at("vocab").items()) {
-      vocab_.emplace(token, id.get<std::int32_t>());
+    const auto& vocab = model.at("vocab");
+    if (!vocab.is_object()) corrupt(file, "\"vocab\" must be an object {token: id}");
+    for (const auto& [token, id] : vocab.items()) {
+      const auto value = id.get<std::int64_t>();
+      if (value < 0 || value >= kMaxTokenId) {
+        corrupt(file, "token '" + token + "' has id " + std::to_string(value) + " outside [0, " +
+                          std::to_string(kMaxTokenId) + ")");
+      }
+      vocab_.emplace(token, static_cast<std::int32_t>(value));
     }
     if (model.contains("dropout") && model["dropout"].is_number() &&
         model["dropout"].get<double>() > 0.0) {

@@ -16,6 +16,9 @@
 
 namespace t2::detail::tokenizer {
 
+// Ids at or above this are rejected as corrupt (real vocabularies have < 1M tokens).
+constexpr std::int64_t kMaxTokenId = 1 << 24;
+
 class BpeModel {
  public:
   // Throws t2::Error(Corrupt) naming `file` for a malformed model, Unsupported for dropout.

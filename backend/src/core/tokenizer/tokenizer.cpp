@@ -119,13 +119,19 @@ std::vector<detail::tokenizer::AddedToken> parse_added_tokens(const json& root,
     for (const auto& a : root["added_tokens"]) {
       detail::tokenizer::AddedToken t;
       t.content = a.at("content").get<std::string>();
-      t.id = a.at("id").get<std::int32_t>();
+      const auto id = a.at("id").get<std::int64_t>();
+      if (id < 0 || id >= detail::tokenizer::kMaxTokenId) {
+        throw Error(ErrorKind::Corrupt, file + ": added token '" + t.content + "' has id " +
+                                            std::to_string(id) +
+                                            " outside the valid range; "
+                                            "re-download the tokenizer files");
+      }
+      t.id = static_cast<std::int32_t>(id);
       t.special = a.value("special", false);
       t.single_word = a.value("single_word", false);
       t.lstrip = a.value("lstrip", false);
       t.rstrip = a.value("rstrip", false);
       t.normalized = a.value("normalized", !t.special);
-      if (t.id < 0) throw Error(ErrorKind::Corrupt, file + ": added token with negative id");
       tokens.push_back(std::move(t));
     }
   } catch (const json::exception& e) {
@@ -244,7 +250,14 @@ Tokenizer Tokenizer::from_files(const std::string& tokenizer_json,
   impl->added = std::make_unique<AddedVocabulary>(added, [normalizer](const std::string& s) {
     return normalizer ? normalizer->normalize(s) : s;
   });
-  if (config.is_object()) apply_config(*impl, config);
+  if (config.is_object()) {
+    try {
+      apply_config(*impl, config);
+    } catch (const json::exception& e) {
+      throw Error(ErrorKind::Corrupt, tokenizer_config_json + ": malformed (" +
+                                          std::string(e.what()) + "); fix or remove the file");
+    }
+  }
   return Tokenizer(std::move(impl));
 }
 
