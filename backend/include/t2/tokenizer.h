@@ -6,8 +6,9 @@
 // Metaspace, Sequence; added tokens (special or not, with single_word / lstrip / rstrip /
 // normalized); post-processor TemplateProcessing (and ByteLevel); decoders ByteLevel, Replace,
 // ByteFallback, Fuse, Strip, Metaspace, Sequence; clean_up_tokenization_spaces from
-// tokenizer_config.json. Results match Hugging Face's `tokenizers` (checked against
-// @huggingface/tokenizers on real files).
+// tokenizer_config.json (false when absent, as transformers >= 4.45). Results match Hugging
+// Face's `tokenizers` (checked against @huggingface/tokenizers on real files; see
+// backend/README.md for the few corners where the two references differ and which one we follow).
 //
 // Errors: every failure is a t2::Error: Io (file unreadable), Corrupt (malformed JSON or a
 // missing key), Unsupported (a component type this build does not implement; the message names
