@@ -137,8 +137,8 @@ int main(int argc, char** argv) {
     for (const auto& t : texts) out << nlohmann::json({{"text", t}}).dump() << "\n";
   }
   std::printf("corpus: %s, %zu texts, %.2f MB\n", corpus_name.c_str(), texts.size(), bytes / 1e6);
-  std::printf("%-9s %11s %11s %11s | %11s %11s | %7s %s\n", "model", "t2 MB/s", "warm MB/s",
-              "t2 Mtok/s", "ref MB/s", "ref Mtok/s", "t2/ref", "tokens");
+  std::printf("%-9s %11s %11s %11s | %11s %11s | %7s %-6s %6s\n", "model", "t2 MB/s", "warm MB/s",
+              "t2 Mtok/s", "ref MB/s", "ref Mtok/s", "t2/ref", "tokens", "load s");
   for (const std::string model : {"qwen3", "llama3_1", "gemma3", "llama2"}) {
     const std::string dir = npm + "/tokenizer-" + model + "/package/models";
     if (!exists(dir + "/tokenizer.json")) {
@@ -146,22 +146,26 @@ int main(int argc, char** argv) {
                   npm.c_str());
       continue;
     }
+    const auto load_start = Clock::now();
     const t2::Tokenizer tokenizer = t2::Tokenizer::from_model_dir(dir);
+    const double load_s = std::chrono::duration<double>(Clock::now() - load_start).count();
     const Figures cold = time_encode(tokenizer, texts);  // first pass: empty word cache
     const Figures warm = time_encode(tokenizer, texts);
     const Figures ref = time_reference(npm, dir, corpus_jsonl);
     const double mb = bytes / 1e6;
     if (ref.seconds > 0) {
-      std::printf("%-9s %11.2f %11.2f %11.3f | %11.2f %11.3f | %6.2fx %s\n", model.c_str(),
+      std::printf("%-9s %11.2f %11.2f %11.3f | %11.2f %11.3f | %6.2fx %-6s %6.2f\n", model.c_str(),
                   mb / cold.seconds, mb / warm.seconds, cold.tokens / cold.seconds / 1e6,
                   mb / ref.seconds, ref.tokens / ref.seconds / 1e6, ref.seconds / cold.seconds,
-                  cold.tokens == ref.tokens ? "equal" : "DIFFER");
+                  cold.tokens == ref.tokens ? "equal" : "DIFFER", load_s);
     } else {
       std::printf("%-9s %11.2f %11.2f %11.3f | %11s %11s | %7s\n", model.c_str(), mb / cold.seconds,
                   mb / warm.seconds, cold.tokens / cold.seconds / 1e6, "n/a", "n/a", "(no node)");
     }
   }
-  std::printf("t2/ref = reference encode time / t2 encode time (first pass, one thread each)\n");
+  std::printf(
+      "t2/ref = reference encode time / t2 encode time (first pass, one thread each); "
+      "load s = t2's tokenizer load time\n");
   std::remove(corpus_jsonl.c_str());
   return 0;
 }
