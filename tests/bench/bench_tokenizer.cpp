@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <sys/stat.h>
+#include <unistd.h>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -131,7 +132,8 @@ int main(int argc, char** argv) {
   }
   std::size_t bytes = 0;
   for (const auto& t : texts) bytes += t.size();
-  const std::string corpus_jsonl = "/tmp/t2_bench_tokenizer_corpus.jsonl";
+  const std::string corpus_jsonl =
+      "/tmp/t2_bench_tokenizer_corpus_" + std::to_string(::getpid()) + ".jsonl";
   {
     std::ofstream out(corpus_jsonl);
     for (const auto& t : texts) out << nlohmann::json({{"text", t}}).dump() << "\n";

@@ -1,10 +1,10 @@
 // Pre-tokenizers: Split (regex or literal, every delimiter behavior, invert), ByteLevel,
 // Metaspace, Sequence.
 #include "core/tokenizer/components.h"
-
-#include <algorithm>
 #include "core/tokenizer/regex.h"
 #include "core/tokenizer/unicode.h"
+
+#include <algorithm>
 
 namespace t2::detail::tokenizer {
 namespace {
