@@ -16,6 +16,7 @@
 #include <t2/job.h>
 #include <t2/run_store.h>
 #include <t2/self_check.h>
+#include <t2/tokenizer.h>
 
 #include <string>
 
