@@ -14,7 +14,9 @@
 
 #include <t2/error.h>
 #include <t2/job.h>
+#include <t2/sandbox.h>
 #include <t2/self_check.h>
+#include <t2/tasks.h>
 
 #include <string>
 
