@@ -16,6 +16,7 @@
 #include <t2/job.h>
 #include <t2/sandbox.h>
 #include <t2/self_check.h>
+#include <t2/demo_suite.h>
 #include <t2/tasks.h>
 
 #include <string>

@@ -82,4 +82,7 @@ struct SandboxSupport {
 };
 SandboxSupport probe_sandbox_support();
 
+std::string to_json(const SandboxResult& result, int indent = 2);
+std::string to_json(const SandboxSupport& support, int indent = 2);
+
 }  // namespace t2

@@ -196,5 +196,6 @@ const std::string& classification_system_prompt();
 // Spec and items as JSON (for `t2 task show --json`).
 std::string to_json(const TaskSpec& spec, int indent = 2);
 std::string to_json(const TaskItem& item, const BuiltPrompt& prompt, int indent = 2);
+std::string to_json(const Verdict& verdict, int indent = 2);
 
 }  // namespace t2

@@ -70,4 +70,44 @@ std::string to_json(const TaskItem& item, const BuiltPrompt& prompt, int indent)
   return j.dump(indent);
 }
 
+namespace detail::tasks {
+
+nlohmann::ordered_json sandbox_json(const SandboxResult& r) {
+  return {{"status", to_string(r.status)},     {"message", r.message},
+          {"exit_code", r.exit_code},          {"signal", r.signal},
+          {"wall_seconds", r.wall_seconds},    {"cpu_seconds", r.cpu_seconds},
+          {"stdout", r.stdout_text},           {"stderr", r.stderr_text},
+          {"stdout_truncated", r.stdout_truncated}, {"stderr_truncated", r.stderr_truncated},
+          {"protections", r.protections},      {"missing", r.missing}};
+}
+
+}  // namespace detail::tasks
+
+std::string to_json(const SandboxResult& result, int indent) {
+  return detail::tasks::sandbox_json(result).dump(indent);
+}
+
+std::string to_json(const SandboxSupport& s, int indent) {
+  nlohmann::ordered_json j = {{"running_as_root", s.running_as_root},
+                              {"user_namespace", s.user_namespace},
+                              {"net_namespace", s.net_namespace},
+                              {"mount_namespace", s.mount_namespace},
+                              {"pid_namespace", s.pid_namespace},
+                              {"notes", s.notes}};
+  return j.dump(indent);
+}
+
+std::string to_json(const Verdict& v, int indent) {
+  nlohmann::ordered_json j;
+  j["found"] = v.extraction.found;
+  j["answer"] = v.extraction.answer;
+  j["rule"] = v.extraction.rule;
+  j["gold"] = v.gold;
+  j["correct"] = v.correct;
+  j["reward"] = v.reward;
+  j["detail"] = v.detail;
+  if (v.executed) j["sandbox"] = detail::tasks::sandbox_json(v.sandbox);
+  return j.dump(indent);
+}
+
 }  // namespace t2
