@@ -145,7 +145,7 @@ DemoSuite build_demo_suite(const std::string& out_dir, const DemoSuiteParams& p,
                        p.classify_per_category};  // test, validation, train
     const char* names[] = {"test", "validation", "train"};
     for (int s = 0; s < 3; ++s)
-      for (int k = 0; k < per[s]; ++k)
+      for (std::size_t k = 0; k < std::min<std::size_t>(per[s], bounds[s + 1] - bounds[s]); ++k)
         classify[names[s]].push_back({user_text(task, items[bounds[s] + k]), folder});
   }
   for (const auto& folder : unseen) {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -194,7 +195,9 @@ Outcome parse_report(const std::string& bytes) {
 
 void describe_protections(const SandboxParams& params, const Outcome& o, SandboxResult& r) {
   const auto& l = params.limits;
-  r.protections = {"setsid+killpg", "wall-timeout=" + std::to_string(l.wall_seconds) + "s",
+  char wall[32];
+  std::snprintf(wall, sizeof wall, "wall-timeout=%gs", l.wall_seconds);
+  r.protections = {"setsid+killpg", wall,
                    "rlimit-cpu=" + std::to_string(l.cpu_seconds) + "s",
                    "rlimit-as=" + mib(l.memory_bytes), "rlimit-fsize=" + mib(l.file_bytes),
                    "rlimit-nproc=" + std::to_string(l.max_processes),
@@ -230,8 +233,10 @@ void classify(const SandboxParams& params, const Outcome& o, bool timed_out, int
   }
   if (timed_out) {
     r.status = SandboxStatus::Timeout;
-    r.message = "killed after the wall-clock limit of " +
-                std::to_string(params.limits.wall_seconds) + " s";
+    char text[64];
+    std::snprintf(text, sizeof text, "killed after the wall-clock limit of %g s",
+                  params.limits.wall_seconds);
+    r.message = text;
     return;
   }
   if (WIFEXITED(status)) {
