@@ -35,6 +35,7 @@ t2::SandboxParams quick() {
 
 std::string dump(const t2::SandboxResult& r) {
   std::string s = std::string("status=") + t2::to_string(r.status) + " message=" + r.message +
+                  " cpu=" + std::to_string(r.cpu_seconds) + " wall=" + std::to_string(r.wall_seconds) +
                   "\nstdout=" + r.stdout_text + "\nstderr=" + r.stderr_text + "\nmissing:";
   for (const auto& m : r.missing) s += " [" + m + "]";
   return s;

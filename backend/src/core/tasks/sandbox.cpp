@@ -162,6 +162,7 @@ struct Outcome {
   int fatal_stage = 0, fatal_errno = 0;
   bool have_child_status = false;
   int child_status = 0;
+  double child_cpu_seconds = 0.0;
   std::int64_t uid = -1;
   std::vector<std::string> warnings;
 };
@@ -178,6 +179,7 @@ Outcome parse_report(const std::string& bytes) {
       case kRecordChildStatus:
         o.have_child_status = true;
         o.child_status = r.a;
+        o.child_cpu_seconds = r.b / 1000.0;
         break;
       case kRecordWarning:
         o.warnings.push_back(std::string(stage_name(r.a)) + ": " + errno_text(r.b));
@@ -251,8 +253,9 @@ void classify(const SandboxParams& params, const Outcome& o, bool timed_out, int
   }
   if (WIFSIGNALED(status)) {
     r.signal = WTERMSIG(status);
-    // The parent sends SIGKILL only after the exit or on a wall timeout, so an earlier SIGKILL
-    // near the CPU limit is the kernel's RLIMIT_CPU (soft == hard; accounting is tick-grained).
+    // SIGXCPU: the soft CPU limit. The parent sends SIGKILL only after the exit or on a wall
+    // timeout, so a SIGKILL near the limit is the kernel's hard RLIMIT_CPU (the code ignored
+    // SIGXCPU); accounting is tick-grained, hence the margin.
     const bool cpu = r.signal == SIGXCPU ||
                      (r.signal == SIGKILL && r.cpu_seconds >= 0.9 * params.limits.cpu_seconds);
     r.status = cpu ? SandboxStatus::Timeout : SandboxStatus::Crashed;
@@ -295,6 +298,128 @@ std::string validate(const SandboxParams& params) {
 
 }  // namespace detail::sandbox
 
+namespace detail::sandbox {
+
+ChildPlan make_plan(const SandboxParams& params, const Prepared& prepared, int null_fd,
+                    const Pipe& out, const Pipe& err, const Pipe& report) {
+  ChildPlan plan;
+  plan.interpreter = params.interpreter.c_str();
+  plan.argv = prepared.argv.data();
+  plan.envp = prepared.envp.data();
+  plan.work_dir = prepared.work_dir.c_str();
+  plan.script_path = prepared.script_path.c_str();
+  plan.uid_map = prepared.uid_map.c_str();
+  plan.gid_map = prepared.gid_map.c_str();
+  plan.root = ::geteuid() == 0;
+  plan.uid_base = kUidBase;
+  plan.stdin_fd = null_fd;
+  plan.stdout_fd = out.write;
+  plan.stderr_fd = err.write;
+  plan.report_fd = report.write;
+  plan.cpu_seconds = params.limits.cpu_seconds;
+  plan.memory_bytes = params.limits.memory_bytes;
+  plan.file_bytes = params.limits.file_bytes;
+  plan.max_processes = params.limits.max_processes;
+  plan.max_open_files = params.limits.max_open_files;
+  return plan;
+}
+
+// Reads output until the child exits or the wall-clock deadline passes; true on a timeout.
+bool supervise(pid_t child, Capture& cap, const SandboxParams& params, Clock::time_point start) {
+  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
+                                    std::chrono::duration<double>(params.limits.wall_seconds));
+  for (;;) {
+    siginfo_t info;
+    std::memset(&info, 0, sizeof info);
+    // WNOWAIT: the child stays a zombie, so its pid (= the process group id) cannot be reused
+    // before the group has been killed.
+    if (::waitid(P_PID, child, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == child)
+      return false;
+    const auto now = Clock::now();
+    if (now >= deadline) return true;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+    cap.pump(static_cast<int>(std::min<long long>(20, left.count() + 1)),
+             params.limits.max_output_bytes);
+  }
+}
+
+struct Reaped {
+  int status = 0;
+  double cpu_seconds = 0.0;
+};
+
+// Kills what is left of the group, reaps the child, collects the rest of the output.
+Reaped reap(pid_t child, Capture& cap, std::size_t max_out) {
+  ::killpg(child, SIGKILL);  // stragglers of the group (all of it on a timeout)
+  ::kill(child, SIGKILL);
+  Reaped r;
+  rusage usage{};
+  while (::wait4(child, &r.status, 0, &usage) < 0 && errno == EINTR) {
+  }
+  r.cpu_seconds = usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+                  1e-6 * (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
+  // Processes that escaped the group (no PID namespace) cannot hold the pipes open for long.
+  const auto drain_deadline = Clock::now() + std::chrono::milliseconds(300);
+  while (cap.open() && Clock::now() < drain_deadline) cap.pump(20, max_out);
+  return r;
+}
+
+SandboxResult finish(const SandboxParams& params, Capture& cap, const Reaped& reaped,
+                     bool timed_out, Clock::time_point start) {
+  const Outcome outcome = parse_report(cap.report);
+  if (outcome.uid > 0 && (outcome.ns_mask & kNsPid) == 0) kill_uid(outcome.uid);
+  cap.close_all();
+  SandboxResult r;
+  r.wall_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  r.cpu_seconds = outcome.have_child_status ? outcome.child_cpu_seconds : reaped.cpu_seconds;
+  r.stdout_text = std::move(cap.out);
+  r.stderr_text = std::move(cap.err);
+  r.stdout_truncated = cap.out_truncated;
+  r.stderr_truncated = cap.err_truncated;
+  describe_protections(params, outcome, r);
+  classify(params, outcome, timed_out,
+           outcome.have_child_status ? outcome.child_status : reaped.status, r);
+  if (r.status != SandboxStatus::SandboxError && params.require_isolation &&
+      (!(outcome.ns_mask & kNsNet) || !outcome.mount_isolated)) {
+    r.status = SandboxStatus::SandboxError;
+    r.message = "isolation required but not available here: " +
+                (r.missing.empty() ? std::string("?") : r.missing.front());
+  }
+  return r;
+}
+
+// Forks the child for one run in an existing work dir and supervises it.
+SandboxResult run_in(const SandboxParams& params, const std::string& work_dir,
+                     const std::string& script) {
+  const Prepared prepared = prepare(params, work_dir, script);
+  Pipe out = make_pipe(), err = make_pipe(), report = make_pipe();
+  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (out.read < 0 || err.read < 0 || report.read < 0 || null_fd < 0) {
+    const int saved = errno;
+    for (int fd : {out.read, out.write, err.read, err.write, report.read, report.write, null_fd})
+      if (fd >= 0) ::close(fd);
+    return setup_error("cannot create pipes: " + errno_text(saved));
+  }
+  const ChildPlan plan = make_plan(params, prepared, null_fd, out, err, report);
+  const auto start = Clock::now();
+  const pid_t child = ::fork();
+  if (child == 0) run_child(plan);
+  const int fork_errno = errno;
+  for (int fd : {out.write, err.write, report.write, null_fd}) ::close(fd);
+  Capture cap{out.read, err.read, report.read};
+  if (child < 0) {
+    cap.close_all();
+    return setup_error("fork failed: " + errno_text(fork_errno));
+  }
+  for (int fd : {cap.out_fd, cap.err_fd, cap.report_fd})
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  const bool timed_out = supervise(child, cap, params, start);
+  const Reaped reaped = reap(child, cap, params.limits.max_output_bytes);
+  return finish(params, cap, reaped, timed_out, start);
+}
+
+}  // namespace detail::sandbox
+
 SandboxResult run_sandboxed(const std::string& program, const SandboxParams& params) {
   using namespace detail::sandbox;
   if (auto problem = validate(params); !problem.empty()) return setup_error(problem);
@@ -313,103 +438,8 @@ SandboxResult run_sandboxed(const std::string& program, const SandboxParams& par
   {
     std::ofstream out(script, std::ios::binary);
     out << program;
-    if (!out.good()) result = setup_error("cannot write " + script);
-  }
-  if (result.message.empty()) {
-    result = [&]() -> SandboxResult {
-      Prepared prepared = prepare(params, work_dir, script);
-      Pipe out = make_pipe(), err = make_pipe(), report = make_pipe();
-      const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-      if (out.read < 0 || err.read < 0 || report.read < 0 || null_fd < 0) {
-        for (int fd : {out.read, out.write, err.read, err.write, report.read, report.write,
-                       null_fd})
-          if (fd >= 0) ::close(fd);
-        return setup_error("cannot create pipes: " + errno_text(errno));
-      }
-      ChildPlan plan;
-      plan.interpreter = params.interpreter.c_str();
-      plan.argv = prepared.argv.data();
-      plan.envp = prepared.envp.data();
-      plan.work_dir = prepared.work_dir.c_str();
-      plan.script_path = prepared.script_path.c_str();
-      plan.uid_map = prepared.uid_map.c_str();
-      plan.gid_map = prepared.gid_map.c_str();
-      plan.root = ::geteuid() == 0;
-      plan.uid_base = kUidBase;
-      plan.stdin_fd = null_fd;
-      plan.stdout_fd = out.write;
-      plan.stderr_fd = err.write;
-      plan.report_fd = report.write;
-      plan.cpu_seconds = params.limits.cpu_seconds;
-      plan.memory_bytes = params.limits.memory_bytes;
-      plan.file_bytes = params.limits.file_bytes;
-      plan.max_processes = params.limits.max_processes;
-      plan.max_open_files = params.limits.max_open_files;
-
-      const auto start = Clock::now();
-      const pid_t child = ::fork();
-      if (child == 0) run_child(plan);
-      const int fork_errno = errno;
-      for (int fd : {out.write, err.write, report.write, null_fd}) ::close(fd);
-      Capture cap{out.read, err.read, report.read};
-      if (child < 0) {
-        cap.close_all();
-        return setup_error("fork failed: " + errno_text(fork_errno));
-      }
-      for (int fd : {cap.out_fd, cap.err_fd, cap.report_fd})
-        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-
-      const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
-                                        std::chrono::duration<double>(params.limits.wall_seconds));
-      const std::size_t max_out = params.limits.max_output_bytes;
-      bool timed_out = false;
-      for (;;) {
-        siginfo_t info;
-        std::memset(&info, 0, sizeof info);
-        // WNOWAIT: keep the child a zombie, so its pid (= our process group id) cannot be
-        // reused before we have killed the group.
-        if (::waitid(P_PID, child, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == child)
-          break;
-        const auto now = Clock::now();
-        if (now >= deadline) {
-          timed_out = true;
-          break;
-        }
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
-        cap.pump(static_cast<int>(std::min<long long>(20, left.count() + 1)), max_out);
-      }
-      ::killpg(child, SIGKILL);  // stragglers of the group (all of it on a timeout)
-      ::kill(child, SIGKILL);
-      int status = 0;
-      rusage usage{};
-      while (::wait4(child, &status, 0, &usage) < 0 && errno == EINTR) {
-      }
-      // Collect the rest of the output; processes that escaped the group cannot hold us long.
-      const auto drain_deadline = Clock::now() + std::chrono::milliseconds(300);
-      while (cap.open() && Clock::now() < drain_deadline) cap.pump(20, max_out);
-      Outcome outcome = parse_report(cap.report);
-      if (outcome.uid > 0 && (outcome.ns_mask & kNsPid) == 0) kill_uid(outcome.uid);
-      cap.close_all();
-
-      SandboxResult r;
-      r.wall_seconds = std::chrono::duration<double>(Clock::now() - start).count();
-      r.cpu_seconds = usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
-                      1e-6 * (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
-      r.stdout_text = std::move(cap.out);
-      r.stderr_text = std::move(cap.err);
-      r.stdout_truncated = cap.out_truncated;
-      r.stderr_truncated = cap.err_truncated;
-      const int interpreter_status = outcome.have_child_status ? outcome.child_status : status;
-      describe_protections(params, outcome, r);
-      classify(params, outcome, timed_out, interpreter_status, r);
-      if (r.status != SandboxStatus::SandboxError && params.require_isolation &&
-          (!(outcome.ns_mask & kNsNet) || !outcome.mount_isolated)) {
-        r.status = SandboxStatus::SandboxError;
-        r.message = "isolation required but not available here: " +
-                    (r.missing.empty() ? std::string("?") : r.missing.front());
-      }
-      return r;
-    }();
+    out.close();
+    result = out ? run_in(params, work_dir, script) : setup_error("cannot write " + script);
   }
   std::error_code ec;
   std::filesystem::remove_all(work_dir, ec);

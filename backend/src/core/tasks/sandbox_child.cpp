@@ -145,8 +145,8 @@ void set_limit(const ChildPlan& plan, int resource, rlim_t soft, rlim_t hard) {
 }
 
 void apply_limits(const ChildPlan& plan) {
-  // soft == hard: SIGKILL at the limit (PID 1 of a namespace ignores SIGXCPU).
-  set_limit(plan, RLIMIT_CPU, plan.cpu_seconds, plan.cpu_seconds);
+  // SIGXCPU at the soft limit, SIGKILL one second later if the code ignores SIGXCPU.
+  set_limit(plan, RLIMIT_CPU, plan.cpu_seconds, plan.cpu_seconds + 1);
   set_limit(plan, RLIMIT_AS, plan.memory_bytes, plan.memory_bytes);
   set_limit(plan, RLIMIT_FSIZE, plan.file_bytes, plan.file_bytes);
   set_limit(plan, RLIMIT_NOFILE, plan.max_open_files, plan.max_open_files);
@@ -154,10 +154,8 @@ void apply_limits(const ChildPlan& plan) {
   set_limit(plan, RLIMIT_NPROC, plan.max_processes, plan.max_processes);
 }
 
-// The process that becomes the interpreter (PID 1 of the new PID namespace when there is one).
-[[noreturn]] void exec_interpreter(const ChildPlan& plan, int ns_mask, std::uint32_t uid) {
-  if ((ns_mask & kNsMount) != 0 && isolate_files(plan))
-    send(plan.report_fd, kRecordMountIsolated, 0, 0);
+// Drops privileges, applies the limits and becomes the interpreter.
+[[noreturn]] void exec_interpreter(const ChildPlan& plan, std::uint32_t uid) {
   if (plan.root) {
     if (::setgroups(0, nullptr) != 0) fail(plan, kStageSetgroups);
     if (::setgid(uid) != 0) fail(plan, kStageSetgid);
@@ -170,17 +168,33 @@ void apply_limits(const ChildPlan& plan) {
   fail(plan, kStageExec);
 }
 
-// PID-namespace mode: this process stays outside as a waiter and relays the status.
-[[noreturn]] void wait_and_relay(const ChildPlan& plan, pid_t pid) {
+// Waits for `pid`, retrying on EINTR; returns false if it cannot be waited for.
+bool wait_for(pid_t pid, int& status, rusage& usage) {
+  pid_t r;
+  do {
+    r = ::wait4(pid, &status, 0, &usage);
+  } while (r < 0 && errno == EINTR);
+  return r == pid;
+}
+
+// PID 1 of the new PID namespace: starts the interpreter as PID 2 (so that SIGXCPU reaches it;
+// PID 1 ignores signals it has no handler for), reports its status and CPU time, and exits,
+// upon which the kernel kills every process left in the namespace.
+[[noreturn]] void namespace_init(const ChildPlan& plan, std::uint32_t uid) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);  // dies with the waiter outside
+  const pid_t pid = ::fork();
+  if (pid < 0) fail(plan, kStageFork);
+  if (pid == 0) exec_interpreter(plan, uid);
   ::close(STDIN_FILENO);
   ::close(STDOUT_FILENO);
   ::close(STDERR_FILENO);
   int status = 0;
-  pid_t r;
-  do {
-    r = ::waitpid(pid, &status, 0);
-  } while (r < 0 && errno == EINTR);
-  if (r == pid) send(plan.report_fd, kRecordChildStatus, status, 0);
+  rusage usage{};
+  if (wait_for(pid, status, usage)) {
+    const long ms = (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000L +
+                    (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000L;
+    send(plan.report_fd, kRecordChildStatus, status, static_cast<std::int32_t>(ms));
+  }
   ::_exit(0);
 }
 
@@ -209,16 +223,27 @@ void run_child(const ChildPlan& plan) {
   const int ns_mask = enter_namespaces(plan);
   send(plan.report_fd, kRecordNamespaces, ns_mask, 0);
   if ((ns_mask & kNsUser) != 0) map_ids(plan);
-  if ((ns_mask & kNsPid) == 0) exec_interpreter(plan, ns_mask, uid);
-
-  const pid_t pid = ::fork();
-  if (pid < 0) fail(plan, kStageFork);
-  if (pid > 0) wait_and_relay(plan, pid);
-  // PID 1 of the new namespace: dies with its waiter, taking every descendant with it.
-  // (Its parent is outside the namespace, so getppid() is 0 here; the parent kills the whole
-  // process group before it can exit on a timeout, so there is no orphaned window to check.)
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  exec_interpreter(plan, ns_mask, uid);
+  if ((ns_mask & kNsPid) == 0) {
+    if ((ns_mask & kNsMount) != 0 && isolate_files(plan))
+      send(plan.report_fd, kRecordMountIsolated, 0, 0);
+    exec_interpreter(plan, uid);
+  }
+  const pid_t init = ::fork();
+  if (init < 0) fail(plan, kStageFork);
+  if (init == 0) {
+    // The mount namespace is shared with the interpreter: make the tree read-only first.
+    if ((ns_mask & kNsMount) != 0 && isolate_files(plan))
+      send(plan.report_fd, kRecordMountIsolated, 0, 0);
+    namespace_init(plan, uid);
+  }
+  // The waiter outside the namespace: exits when the namespace's init does.
+  ::close(STDIN_FILENO);
+  ::close(STDOUT_FILENO);
+  ::close(STDERR_FILENO);
+  int status = 0;
+  rusage usage{};
+  wait_for(init, status, usage);
+  ::_exit(0);
 }
 
 }  // namespace t2::detail::sandbox
