@@ -19,7 +19,8 @@ std::string resources_dir_or_default() {
 }  // namespace
 
 void add_demo_command(CLI::App& app, const GlobalOptions& /*global*/, const Runner*& chosen) {
-  auto* demo = app.add_subcommand("demo", "The bundled demo: build the task suite, list what ships");
+  auto* demo =
+      app.add_subcommand("demo", "The bundled demo: build the task suite, list what ships");
   demo->require_subcommand(1);
 
   struct BuildOptions {
@@ -28,19 +29,24 @@ void add_demo_command(CLI::App& app, const GlobalOptions& /*global*/, const Runn
   };
   auto build = std::make_shared<BuildOptions>();
   auto* sub = demo->add_subcommand(
-      "build", "Generate the demo task suite (3 training tasks, 3 unseen variants, a classifier "
-               "task) from a seed; the same seed gives byte-identical files");
+      "build",
+      "Generate the demo task suite (3 training tasks, 3 unseen variants, a classifier "
+      "task) from a seed; the same seed gives byte-identical files");
   sub->add_option("--out", build->out, "Output folder (default: <resources>/demo/tasks)");
   sub->add_option("--seed", build->params.seed, "Master seed")->capture_default_str();
   sub->add_option("--train", build->params.train_items, "Train items per training task")
-      ->capture_default_str()->check(CLI::Range(1, 1000000));
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   sub->add_option("--validation", build->params.validation_items,
                   "Validation items per training task")
-      ->capture_default_str()->check(CLI::Range(1, 1000000));
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   sub->add_option("--test", build->params.test_items, "Test items per training task")
-      ->capture_default_str()->check(CLI::Range(1, 1000000));
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   sub->add_option("--unseen-test", build->params.unseen_test_items, "Test items per unseen task")
-      ->capture_default_str()->check(CLI::Range(1, 1000000));
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   auto build_runner = std::make_shared<Runner>([build]() {
     const std::string out =
         build->out.empty() ? resources_dir_or_default() + "/demo/tasks" : build->out;

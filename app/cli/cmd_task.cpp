@@ -24,7 +24,8 @@ void add_show(CLI::App& task_cmd, const Runner*& chosen) {
     bool json = false;
   };
   auto o = std::make_shared<Options>();
-  auto* sub = task_cmd.add_subcommand("show", "Print a task's spec, built prompts and gold answers");
+  auto* sub =
+      task_cmd.add_subcommand("show", "Print a task's spec, built prompts and gold answers");
   sub->add_option("SPEC", o->spec, "Task spec file (JSON)")->required();
   sub->add_option("--split", o->split, "Split to read")->capture_default_str();
   sub->add_option("--limit", o->limit, "Items to show (0 = all)")->capture_default_str();
@@ -68,8 +69,8 @@ void add_check(CLI::App& task_cmd, const Runner*& chosen) {
     const Task task = Task::load(o->spec);
     const auto items = task.load_split(o->split, o->index + 1);
     if (items.size() <= o->index)
-      throw Error(ErrorKind::InvalidArgument, "split '" + o->split + "' has only " +
-                                                  std::to_string(items.size()) + " items");
+      throw Error(ErrorKind::InvalidArgument,
+                  "split '" + o->split + "' has only " + std::to_string(items.size()) + " items");
     const Verdict v = task.judge(o->output, items[o->index]);
     if (o->json) {
       std::cout << to_json(v) << "\n";

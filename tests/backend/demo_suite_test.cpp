@@ -104,12 +104,18 @@ TEST(DemoSuite, EveryGoldIsJudgedCorrectAndSplitsAreDisjoint) {
           EXPECT_TRUE(questions.insert(q).second) << spec << ": repeated question " << q;
         std::string output;
         switch (task.spec().kind) {
-          case t2::TaskKind::Gsm8k: output = item.fields.at("answer"); break;
-          case t2::TaskKind::MultipleChoice: output = "The answer is (" + item.gold + ")"; break;
+          case t2::TaskKind::Gsm8k:
+            output = item.fields.at("answer");
+            break;
+          case t2::TaskKind::MultipleChoice:
+            output = "The answer is (" + item.gold + ")";
+            break;
           case t2::TaskKind::Classification:
             output = "Classification: \\boxed{" + item.gold + "}";
             break;
-          default: output = item.gold + "\n"; break;
+          default:
+            output = item.gold + "\n";
+            break;
         }
         const auto v = task.judge(output, item);
         EXPECT_TRUE(v.correct) << spec << " " << item.id << ": " << output << " -> " << v.detail;
@@ -154,7 +160,8 @@ TEST(DemoGenerators, MathWorkedLinesAreRightAndDifficultyHolds) {
 TEST(DemoGenerators, CodeAnswersMatchPython) {
   if (!fs::exists("/usr/bin/python3")) GTEST_SKIP() << "/usr/bin/python3 is missing";
   std::vector<json> items;
-  for (const auto& t : t2::generate_code_items(t2::CodeDifficulty{}, 300, 5)) items.push_back(json::parse(t));
+  for (const auto& t : t2::generate_code_items(t2::CodeDifficulty{}, 300, 5))
+    items.push_back(json::parse(t));
   for (const auto& t : t2::generate_code_items(t2::CodeDifficulty{2, 3, 4, 6, true}, 300, 5))
     items.push_back(json::parse(t));
   json programs = json::array();
@@ -190,7 +197,10 @@ std::vector<std::string> solve_order(const std::string& question) {
     const std::string a = (*it)[1], rel = (*it)[2], b = (*it)[3];
     people.insert(a);
     people.insert(b);
-    if (more.count(rel)) above[a].insert(b); else above[b].insert(a);
+    if (more.count(rel))
+      above[a].insert(b);
+    else
+      above[b].insert(a);
   }
   std::vector<std::string> order;  // most first: repeatedly take the one nobody is above
   while (!people.empty()) {

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -35,15 +35,16 @@ t2::SandboxParams quick() {
 
 std::string dump(const t2::SandboxResult& r) {
   std::string s = std::string("status=") + t2::to_string(r.status) + " message=" + r.message +
-                  " cpu=" + std::to_string(r.cpu_seconds) + " wall=" + std::to_string(r.wall_seconds) +
-                  "\nstdout=" + r.stdout_text + "\nstderr=" + r.stderr_text + "\nmissing:";
+                  " cpu=" + std::to_string(r.cpu_seconds) +
+                  " wall=" + std::to_string(r.wall_seconds) + "\nstdout=" + r.stdout_text +
+                  "\nstderr=" + r.stderr_text + "\nmissing:";
   for (const auto& m : r.missing) s += " [" + m + "]";
   return s;
 }
 
 bool python_available() { return ::access("/usr/bin/python3", X_OK) == 0; }
 
-#define REQUIRE_PYTHON()                                                                   \
+#define REQUIRE_PYTHON() \
   if (!python_available()) GTEST_SKIP() << "/usr/bin/python3 is missing; apt-get install python3"
 
 // After a hostile run the host must still be able to start processes and run code.
@@ -55,8 +56,8 @@ void expect_host_unharmed() {
 
 TEST(Sandbox, PassingProgramCapturesOutput) {
   REQUIRE_PYTHON();
-  const auto r = t2::run_sandboxed("import sys\nprint('hello')\nprint('err', file=sys.stderr)\n",
-                                   quick());
+  const auto r =
+      t2::run_sandboxed("import sys\nprint('hello')\nprint('err', file=sys.stderr)\n", quick());
   EXPECT_EQ(r.status, t2::SandboxStatus::Passed) << dump(r);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.stdout_text, "hello\n");
@@ -173,8 +174,8 @@ TEST(Sandbox, WritesOutsideWorkDirFail) {
       fs::path("/var/tmp") / ("t2-sandbox-escape-" + tag + ".txt")};
   for (const auto& target : targets) {
     fs::remove(target);
-    const auto r = t2::run_sandboxed("open('" + target.string() + "', 'w').write('escaped')\n",
-                                     quick());
+    const auto r =
+        t2::run_sandboxed("open('" + target.string() + "', 'w').write('escaped')\n", quick());
     if (!support.mount_namespace && target.string().rfind("/tmp", 0) == 0) {
       // Without a mount namespace only the uid switch protects: world-writable /tmp is open.
       ADD_FAILURE() << "no mount namespace here; cannot keep the sandbox out of " << target;
@@ -236,9 +237,9 @@ TEST(Sandbox, NetworkIsUnreachable) {
     EXPECT_TRUE(listener.accepted_anything());
     ::close(c);
   }
-  const std::string connect_local =
-      "import socket\ns = socket.create_connection(('127.0.0.1', " +
-      std::to_string(listener.port()) + "), timeout=2)\nprint('connected')\n";
+  const std::string connect_local = "import socket\ns = socket.create_connection(('127.0.0.1', " +
+                                    std::to_string(listener.port()) +
+                                    "), timeout=2)\nprint('connected')\n";
   const auto local = t2::run_sandboxed(connect_local, quick());
   EXPECT_EQ(local.status, t2::SandboxStatus::Failed) << dump(local);
   EXPECT_FALSE(has(local.stdout_text, "connected"));

@@ -28,7 +28,8 @@ class SlowTasksHumanEval : public ::testing::Test {
     fs::create_directories(dir);
     spec_ = (dir / "humaneval.json").string();
     std::ofstream(spec_) << R"({"name": "humaneval", "kind": "code", "id_field": "task_id",
-        "data": {"test": ")" << data_.string() << R"("},
+        "data": {"test": ")"
+                         << data_.string() << R"("},
         "extractor": {"sandbox": {"wall_seconds": 20, "cpu_seconds": 10}}})";
   }
 

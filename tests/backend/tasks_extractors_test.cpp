@@ -25,10 +25,12 @@ TEST(TasksLastNumber, PlainIntegersAndSentences) {
 TEST(TasksLastNumber, SignsAndSubtraction) {
   EXPECT_EQ(last_number("The temperature fell to -3 degrees"), "-3");
   EXPECT_EQ(last_number("x = -12.5"), "-12.5");
-  EXPECT_EQ(last_number("answer: \xE2\x88\x92" "4"), "-4");  // U+2212 minus sign
+  EXPECT_EQ(last_number("answer: \xE2\x88\x92"
+                        "4"),
+            "-4");  // U+2212 minus sign
   EXPECT_EQ(last_number("10-3=7"), "7");
-  EXPECT_EQ(last_number("16-3-4"), "4");    // subtraction, not "-4"
-  EXPECT_EQ(last_number("10 - 3"), "3");    // spaced minus is an operator
+  EXPECT_EQ(last_number("16-3-4"), "4");  // subtraction, not "-4"
+  EXPECT_EQ(last_number("10 - 3"), "3");  // spaced minus is an operator
   EXPECT_EQ(last_number("+5"), "5");
   EXPECT_EQ(last_number("-0"), "0");
   EXPECT_EQ(last_number("-0.0"), "0");
@@ -38,8 +40,12 @@ TEST(TasksLastNumber, SignsAndSubtraction) {
 TEST(TasksLastNumber, ThousandsSeparatorsAndCurrency) {
   EXPECT_EQ(last_number("It costs $1,234."), "1234");
   EXPECT_EQ(last_number("1,450,000 people"), "1450000");
-  EXPECT_EQ(last_number("\xE2\x82\xAC" "12.50"), "12.5");  // €12.50
-  EXPECT_EQ(last_number("\xC2\xA3" "7"), "7");              // £7
+  EXPECT_EQ(last_number("\xE2\x82\xAC"
+                        "12.50"),
+            "12.5");  // €12.50
+  EXPECT_EQ(last_number("\xC2\xA3"
+                        "7"),
+            "7");                                // £7
   EXPECT_EQ(last_number("numbers 1,2,3"), "3");  // a list, not a thousands group
   EXPECT_EQ(last_number("1,23"), "23");
   EXPECT_EQ(last_number("1,2345"), "2345");
@@ -66,8 +72,8 @@ TEST(TasksLastNumber, BetterThanReferenceRegex) {
   const std::regex reference(R"(\d*\.?\d+)");
   auto ref = [&](const std::string& s) {
     std::string last;
-    for (auto it = std::sregex_iterator(s.begin(), s.end(), reference); it != std::sregex_iterator();
-         ++it)
+    for (auto it = std::sregex_iterator(s.begin(), s.end(), reference);
+         it != std::sregex_iterator(); ++it)
       last = it->str();
     return last;
   };
@@ -123,7 +129,7 @@ TEST(TasksChoiceLetter, LastStandaloneLetter) {
 }
 
 TEST(TasksChoiceLetter, WordsAreNotLetters) {
-  EXPECT_EQ(letter("Because"), "<none>");        // B inside a word
+  EXPECT_EQ(letter("Because"), "<none>");            // B inside a word
   EXPECT_EQ(letter("the answer is Bob"), "<none>");  // cue followed by a word, not a letter
   EXPECT_EQ(letter("the answer is b"), "<none>");    // lower case is not a choice
   EXPECT_EQ(letter(""), "<none>");

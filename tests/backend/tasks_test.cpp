@@ -23,8 +23,8 @@ class TaskFiles : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(T2_TEST_OUTPUT_DIR) / "tasks" / (std::string(info->test_suite_name()) + "." +
-                                                     info->name());
+    dir_ = fs::path(T2_TEST_OUTPUT_DIR) / "tasks" /
+           (std::string(info->test_suite_name()) + "." + info->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -86,7 +86,8 @@ TEST_F(TasksSpec, Gsm8kKindDefaults) {
 }
 
 TEST_F(TasksSpec, RewardsAndStopStrings) {
-  write("d.jsonl", R"({"question": "q", "answer": "#### 3"})" "\n");
+  write("d.jsonl", R"({"question": "q", "answer": "#### 3"})"
+                   "\n");
   const auto t = task(R"({"name": "r", "kind": "gsm8k", "data": {"train": "d.jsonl"},
       "generation": {"max_new_tokens": 16, "stop": ["\n\n", "Question:"]},
       "reward": {"correct": 2, "wrong": 0, "unextractable": -5}})");
@@ -101,13 +102,14 @@ TEST_F(TasksSpec, RewardsAndStopStrings) {
 }
 
 TEST_F(TasksSpec, MultipleChoiceArcStyle) {
-  write("arc.jsonl",
-        R"({"id": "q1", "question": "Which is a metal?", "choices": {"text": ["wood", "iron", "glass"], "label": ["A", "B", "C"]}, "answerKey": "B"})"
-        "\n"
-        R"({"id": "q2", "question": "Pick two.", "choices": {"text": ["one", "two", "three", "four"], "label": ["1", "2", "3", "4"]}, "answerKey": "2"})"
-        "\n"
-        R"({"id": "q3", "question": "Index.", "choices": ["x", "y"], "answerKey": 1})"
-        "\n");
+  write(
+      "arc.jsonl",
+      R"({"id": "q1", "question": "Which is a metal?", "choices": {"text": ["wood", "iron", "glass"], "label": ["A", "B", "C"]}, "answerKey": "B"})"
+      "\n"
+      R"({"id": "q2", "question": "Pick two.", "choices": {"text": ["one", "two", "three", "four"], "label": ["1", "2", "3", "4"]}, "answerKey": "2"})"
+      "\n"
+      R"({"id": "q3", "question": "Index.", "choices": ["x", "y"], "answerKey": 1})"
+      "\n");
   const auto t = task(R"({"name": "arc", "kind": "multiple-choice", "id_field": "id",
       "data": {"test": "arc.jsonl"},
       "prompt": {"user": "{question}\n{choices}\nAnswer with one of {letters}."}})");
@@ -130,7 +132,8 @@ TEST_F(TasksSpec, MultipleChoiceArcStyle) {
 }
 
 TEST_F(TasksSpec, ClassificationUsesPaperPromptAndFirstBox) {
-  write("c.jsonl", R"({"question": "What is 2+2?", "label": "Math"})" "\n");
+  write("c.jsonl", R"({"question": "What is 2+2?", "label": "Math"})"
+                   "\n");
   const auto t = task(R"({"name": "cls", "kind": "classification", "data": {"test": "c.jsonl"},
       "prompt": {"assistant_prefill": "Classification: \\boxed{"}})");
   const auto item = t.load_split("test")[0];
@@ -147,7 +150,8 @@ TEST_F(TasksSpec, ClassificationUsesPaperPromptAndFirstBox) {
 }
 
 TEST_F(TasksSpec, GenericWithRegexAndExact) {
-  write("g.jsonl", R"({"q": "Capital of France?", "a": "Paris"})" "\n");
+  write("g.jsonl", R"({"q": "Capital of France?", "a": "Paris"})"
+                   "\n");
   auto t = task(R"j({"name": "g", "kind": "generic", "fields": {"question": "q", "answer": "a"},
       "data": {"test": "g.jsonl"}, "extractor": {"kind": "regex", "pattern": "City: (\\w+)"}})j");
   auto item = t.load_split("test")[0];
@@ -162,9 +166,10 @@ TEST_F(TasksSpec, GenericWithRegexAndExact) {
 }
 
 TEST_F(TasksSpec, CodeTaskRunsTestsInSandbox) {
-  write("mbpp.jsonl",
-        R"({"task_id": 7, "text": "Write add(a, b).", "test_list": ["assert add(1, 2) == 3", "assert add(-1, 1) == 0"], "entry_point": "add"})"
-        "\n");
+  write(
+      "mbpp.jsonl",
+      R"({"task_id": 7, "text": "Write add(a, b).", "test_list": ["assert add(1, 2) == 3", "assert add(-1, 1) == 0"], "entry_point": "add"})"
+      "\n");
   const auto t = task(R"({"name": "mbpp", "kind": "code", "id_field": "task_id",
       "fields": {"prompt": "text", "test": "test_list"}, "data": {"test": "mbpp.jsonl"},
       "extractor": {"program": "{completion}\n\n{test_list}\n",
@@ -186,7 +191,8 @@ TEST_F(TasksSpec, CodeTaskRunsTestsInSandbox) {
 }
 
 TEST_F(TasksSpec, ErrorsNameFileAndKey) {
-  write("d.jsonl", R"({"question": "q", "answer": "#### 1"})" "\n");
+  write("d.jsonl", R"({"question": "q", "answer": "#### 1"})"
+                   "\n");
   const std::string base = R"("name": "x", "kind": "gsm8k", "data": {"test": "d.jsonl"})";
   auto e = load_error("{" + base + R"(, "extractr": {}})");
   EXPECT_TRUE(has(e, "task.json") && has(e, "extractr") && has(e, "unknown key")) << e;
@@ -211,7 +217,8 @@ TEST_F(TasksSpec, ErrorsNameFileAndKey) {
 
 TEST_F(TasksSpec, DatasetErrorsNameFileAndLine) {
   const std::string spec = R"({"name": "x", "kind": "gsm8k", "data": {"test": "d.jsonl"}})";
-  write("d.jsonl", R"({"question": "q", "answer": "#### 1"})" "\n{broken\n");
+  write("d.jsonl", R"({"question": "q", "answer": "#### 1"})"
+                   "\n{broken\n");
   try {
     task(spec).load_split("test");
     FAIL() << "no error";
@@ -219,14 +226,16 @@ TEST_F(TasksSpec, DatasetErrorsNameFileAndLine) {
     EXPECT_EQ(e.kind(), t2::ErrorKind::Corrupt);
     EXPECT_TRUE(has(e.what(), "d.jsonl:2")) << e.what();
   }
-  write("d.jsonl", R"({"question": "q", "answer": "no final line"})" "\n");
+  write("d.jsonl", R"({"question": "q", "answer": "no final line"})"
+                   "\n");
   try {
     task(spec).load_split("test");
     FAIL() << "no error";
   } catch (const t2::Error& e) {
     EXPECT_TRUE(has(e.what(), "d.jsonl:1") && has(e.what(), "####")) << e.what();
   }
-  write("d.jsonl", R"({"q": "q", "answer": "#### 1"})" "\n");
+  write("d.jsonl", R"({"q": "q", "answer": "#### 1"})"
+                   "\n");
   try {
     task(spec).load_split("test");
     FAIL() << "no error";
@@ -235,7 +244,8 @@ TEST_F(TasksSpec, DatasetErrorsNameFileAndLine) {
   }
   const auto t = task(R"({"name": "x", "kind": "gsm8k", "data": {"test": "d2.jsonl"},
                           "prompt": {"user": "{nope} {{literal}} \\boxed{}"}})");
-  write("d2.jsonl", R"({"question": "q", "answer": "#### 1"})" "\n");
+  write("d2.jsonl", R"({"question": "q", "answer": "#### 1"})"
+                    "\n");
   const auto item = t.load_split("test")[0];
   try {
     t.build_prompt(item);
@@ -254,7 +264,8 @@ TEST_F(TasksSpec, DatasetErrorsNameFileAndLine) {
 }
 
 TEST_F(TasksSpec, LiteralBracesSurviveTemplates) {
-  write("d.jsonl", R"({"question": "q", "answer": "#### 1"})" "\n");
+  write("d.jsonl", R"({"question": "q", "answer": "#### 1"})"
+                   "\n");
   const auto t = task(R"({"name": "x", "kind": "gsm8k", "data": {"test": "d.jsonl"},
                           "prompt": {"user": "{question} {{x}} \\boxed{} {not closed"}})");
   EXPECT_EQ(t.build_prompt(t.load_split("test")[0]).messages[0].content,

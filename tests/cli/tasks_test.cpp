@@ -94,9 +94,8 @@ TEST(CliTask, CheckJudgesOneOutput) {
   if (!fs::exists(spec)) GTEST_SKIP() << "no demo suite; run 't2 demo build'";
   const json shown = parse(t2("task show " + shell_quote(spec) + " --limit 1 --json"));
   const std::string gold = shown["items"][0]["gold"];
-  const json right =
-      parse(t2("task check " + shell_quote(spec) + " --json --output " +
-               shell_quote("The answer is (" + gold + ")")));
+  const json right = parse(t2("task check " + shell_quote(spec) + " --json --output " +
+                              shell_quote("The answer is (" + gold + ")")));
   EXPECT_EQ(right["correct"], true) << right.dump();
   EXPECT_EQ(right["reward"], 1.0);
   const json none = parse(t2("task check " + shell_quote(spec) + " --json --output 'no idea'"));

@@ -20,25 +20,25 @@ namespace t2 {
 
 // Difficulty knobs; defaults are the easy training tasks.
 struct MathDifficulty {
-  int min_steps = 1;       // operations per problem, >= 1
-  int max_steps = 2;       // >= min_steps
-  int max_operand = 9;     // operands drawn from [1, max_operand]
-  int max_value = 30;      // running totals stay in [0, max_value]
-  bool multiply = false;   // allow "doubles / triples" steps
+  int min_steps = 1;      // operations per problem, >= 1
+  int max_steps = 2;      // >= min_steps
+  int max_operand = 9;    // operands drawn from [1, max_operand]
+  int max_value = 30;     // running totals stay in [0, max_value]
+  bool multiply = false;  // allow "doubles / triples" steps
 };
 
 struct CodeDifficulty {
-  int min_ops = 1;      // operations composed in one expression, >= 1
-  int max_ops = 1;      // >= min_ops
-  int min_length = 3;   // string length / list size, >= 2
-  int max_length = 4;   // >= min_length, <= 12
+  int min_ops = 1;            // operations composed in one expression, >= 1
+  int max_ops = 1;            // >= min_ops
+  int min_length = 3;         // string length / list size, >= 2
+  int max_length = 4;         // >= min_length, <= 12
   bool terminal_ops = false;  // may end with len / count / sum / max / min (an int result)
 };
 
 struct ReasoningDifficulty {
-  int min_entities = 2;     // people ordered in the story, >= 2
-  int max_entities = 3;     // <= 6
-  int options = 3;          // answer options (3 or 4); unmentioned names fill up
+  int min_entities = 2;            // people ordered in the story, >= 2
+  int max_entities = 3;            // <= 6
+  int options = 3;                 // answer options (3 or 4); unmentioned names fill up
   bool ordinal_questions = false;  // also ask "second tallest" etc. (needs >= 3 entities)
 };
 
@@ -48,8 +48,8 @@ std::vector<std::string> generate_math_items(const MathDifficulty& difficulty, i
                                              std::uint64_t seed);
 std::vector<std::string> generate_code_items(const CodeDifficulty& difficulty, int count,
                                              std::uint64_t seed);
-std::vector<std::string> generate_reasoning_items(const ReasoningDifficulty& difficulty,
-                                                  int count, std::uint64_t seed);
+std::vector<std::string> generate_reasoning_items(const ReasoningDifficulty& difficulty, int count,
+                                                  std::uint64_t seed);
 
 struct DemoSuiteParams {
   std::uint64_t seed = 2501;         // master seed (each task derives its own stream)
@@ -76,10 +76,10 @@ DemoSuite build_demo_suite(const std::string& out_dir, const DemoSuiteParams& pa
 
 // What ships: paths under a resources folder (which need not all exist).
 struct DemoInfo {
-  std::string resources_dir;  // e.g. /usr/share/t2-workbench/resources or <repo>/resources
-  std::string model_dir;      // <resources>/demo/model
+  std::string resources_dir;   // e.g. /usr/share/t2-workbench/resources or <repo>/resources
+  std::string model_dir;       // <resources>/demo/model
   bool model_present = false;  // model_dir/config.json exists
-  std::string tasks_dir;      // <resources>/demo/tasks
+  std::string tasks_dir;       // <resources>/demo/tasks
   std::vector<std::string> training_tasks;
   std::vector<std::string> unseen_tasks;
   std::string classification_task;

@@ -25,17 +25,17 @@
 namespace t2 {
 
 struct SandboxLimits {
-  double wall_seconds = 10.0;              // wall-clock timeout (s), > 0
-  int cpu_seconds = 5;                     // RLIMIT_CPU (s), >= 1
-  std::int64_t memory_bytes = 512 << 20;   // RLIMIT_AS (bytes), >= 32 MiB
-  std::int64_t file_bytes = 16 << 20;      // RLIMIT_FSIZE (bytes), >= 0
-  int max_processes = 32;                  // RLIMIT_NPROC (per run, see above), >= 1
-  int max_open_files = 64;                 // RLIMIT_NOFILE, >= 16
+  double wall_seconds = 10.0;               // wall-clock timeout (s), > 0
+  int cpu_seconds = 5;                      // RLIMIT_CPU (s), >= 1
+  std::int64_t memory_bytes = 512 << 20;    // RLIMIT_AS (bytes), >= 32 MiB
+  std::int64_t file_bytes = 16 << 20;       // RLIMIT_FSIZE (bytes), >= 0
+  int max_processes = 32;                   // RLIMIT_NPROC (per run, see above), >= 1
+  int max_open_files = 64;                  // RLIMIT_NOFILE, >= 16
   std::size_t max_output_bytes = 64 << 10;  // stdout and stderr kept (each); the rest dropped
 };
 
 struct SandboxParams {
-  std::string interpreter = "/usr/bin/python3";  // absolute path
+  std::string interpreter = "/usr/bin/python3";                    // absolute path
   std::vector<std::string> interpreter_args = {"-I", "-S", "-B"};  // before the script name
   std::string script_name = "main.py";  // file written into the work dir with the program
   SandboxLimits limits;

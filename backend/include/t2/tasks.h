@@ -43,9 +43,9 @@ const char* to_string(ExtractorKind kind) noexcept;  // "last-number", "choice-l
 // ---- extractors (pure functions; the Task picks one from its spec) --------------------------
 
 struct Extraction {
-  bool found = false;   // false = no answer in the output (scored as wrong, reported as such)
-  std::string answer;   // normalised answer: canonical number "1234.5", letter "B", text, code
-  std::string rule;     // what matched, e.g. "answer-is", "answer-colon", "last-letter"
+  bool found = false;  // false = no answer in the output (scored as wrong, reported as such)
+  std::string answer;  // normalised answer: canonical number "1234.5", letter "B", text, code
+  std::string rule;    // what matched, e.g. "answer-is", "answer-colon", "last-letter"
 };
 
 // Last number in `text`: optional sign (-, +, U+2212), currency ($ € £ ¥), thousands separators
@@ -82,7 +82,7 @@ Extraction extract_code(const std::string& text);
 // ---- task specs -----------------------------------------------------------------------------
 
 struct ChatMessage {
-  std::string role;     // "system" | "user" | "assistant"
+  std::string role;  // "system" | "user" | "assistant"
   std::string content;
 };
 
@@ -94,8 +94,8 @@ struct PromptSpec {
 };
 
 struct GenerationSpec {
-  int max_new_tokens = 256;        // tokens, >= 1
-  std::vector<std::string> stop;   // stop strings (the generator cuts the output at the first)
+  int max_new_tokens = 256;       // tokens, >= 1
+  std::vector<std::string> stop;  // stop strings (the generator cuts the output at the first)
 };
 
 struct ExtractorSpec {
@@ -111,8 +111,8 @@ struct ExtractorSpec {
 };
 
 struct RewardSpec {
-  double correct = 1.0;        // reward for a correct answer
-  double wrong = -1.0;         // reward for a wrong answer
+  double correct = 1.0;         // reward for a correct answer
+  double wrong = -1.0;          // reward for a wrong answer
   double unextractable = -1.0;  // reward when no answer could be extracted (counted wrong)
 };
 
@@ -154,7 +154,7 @@ struct Verdict {
   bool correct = false;
   double reward = 0.0;
   std::string gold;
-  std::string detail;   // why: "no number found", "sandbox: timeout (...)", ...
+  std::string detail;     // why: "no number found", "sandbox: timeout (...)", ...
   bool executed = false;  // code-exec: the sandbox ran (then `sandbox` is filled)
   SandboxResult sandbox;
 };

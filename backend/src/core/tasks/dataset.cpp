@@ -222,8 +222,8 @@ std::vector<TaskItem> Task::load_split(const std::string& split, std::size_t lim
   if (it == spec_.data.end()) {
     std::string known;
     for (const auto& kv : spec_.data) known += (known.empty() ? "" : ", ") + kv.first;
-    throw Error(ErrorKind::InvalidArgument, spec_.path + ": no split \"" + split +
-                                                "\" in \"data\" (splits: " + known + ")");
+    throw Error(ErrorKind::InvalidArgument,
+                spec_.path + ": no split \"" + split + "\" in \"data\" (splits: " + known + ")");
   }
   std::vector<TaskItem> items;
   detail::tasks::read_lines(it->second, [&](const std::string& line, std::int64_t number) {

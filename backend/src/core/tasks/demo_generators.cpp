@@ -18,9 +18,8 @@ using Json = nlohmann::ordered_json;
 
 const std::vector<std::string> kNames = {"Ann", "Ben", "Cal", "Dan", "Eve", "Fay", "Gus",
                                          "Ivy", "Jon", "Kim", "Lou", "Max", "Nia", "Ray"};
-const std::vector<std::string> kThings = {"apples", "pens",    "coins", "books",
-                                          "cards",  "shells",  "eggs",  "marbles",
-                                          "stamps", "stickers"};
+const std::vector<std::string> kThings = {"apples", "pens", "coins",   "books",  "cards",
+                                          "shells", "eggs", "marbles", "stamps", "stickers"};
 
 // Calls make() until `count` items with distinct keys exist; gives up (InvalidArgument) after
 // 10,000 draws in a row without a new item (the difficulty admits too few distinct items).
@@ -116,7 +115,8 @@ std::string show(const Value& v) {  // what Python's print() writes
   if (v.type == Value::Str) return v.s;
   if (v.type == Value::Int) return std::to_string(v.i);
   std::string out = "[";
-  for (std::size_t k = 0; k < v.list.size(); ++k) out += (k ? ", " : "") + std::to_string(v.list[k]);
+  for (std::size_t k = 0; k < v.list.size(); ++k)
+    out += (k ? ", " : "") + std::to_string(v.list[k]);
   return out + "]";
 }
 
@@ -147,14 +147,27 @@ Expr apply_op(Rng& rng, const Expr& e, bool terminal, int previous, int& op) {
   r.value = v;
   if (v.type == Value::Str) {
     switch (op) {
-      case 0: r.text = b + "[::-1]"; std::reverse(r.value.s.begin(), r.value.s.end()); break;
+      case 0:
+        r.text = b + "[::-1]";
+        std::reverse(r.value.s.begin(), r.value.s.end());
+        break;
       case 1:
         r.text = b + ".upper()";
         for (char& c : r.value.s) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
         break;
-      case 2: r.text = "\"\".join(sorted(" + e.text + "))"; std::sort(r.value.s.begin(), r.value.s.end()); break;
-      case 3: r.text = e.text + " * 2"; r.binary = true; r.value.s = v.s + v.s; break;
-      case 4: r.text = "len(" + e.text + ")"; r.value = {Value::Int, "", {}, (long long)v.s.size()}; break;
+      case 2:
+        r.text = "\"\".join(sorted(" + e.text + "))";
+        std::sort(r.value.s.begin(), r.value.s.end());
+        break;
+      case 3:
+        r.text = e.text + " * 2";
+        r.binary = true;
+        r.value.s = v.s + v.s;
+        break;
+      case 4:
+        r.text = "len(" + e.text + ")";
+        r.value = {Value::Int, "", {}, (long long)v.s.size()};
+        break;
       default: {
         const char c = v.s[static_cast<std::size_t>(rng.range(0, (int)v.s.size() - 1))];
         r.text = b + ".count(\"" + std::string(1, c) + "\")";
@@ -164,10 +177,22 @@ Expr apply_op(Rng& rng, const Expr& e, bool terminal, int previous, int& op) {
     return r;
   }
   switch (op) {
-    case 0: r.text = b + "[::-1]"; std::reverse(r.value.list.begin(), r.value.list.end()); break;
-    case 1: r.text = "sorted(" + e.text + ")"; std::sort(r.value.list.begin(), r.value.list.end()); break;
-    case 2: r.text = b + "[1:]"; r.value.list.erase(r.value.list.begin()); break;
-    case 3: r.text = b + "[:2]"; r.value.list.resize(std::min<std::size_t>(2, v.list.size())); break;
+    case 0:
+      r.text = b + "[::-1]";
+      std::reverse(r.value.list.begin(), r.value.list.end());
+      break;
+    case 1:
+      r.text = "sorted(" + e.text + ")";
+      std::sort(r.value.list.begin(), r.value.list.end());
+      break;
+    case 2:
+      r.text = b + "[1:]";
+      r.value.list.erase(r.value.list.begin());
+      break;
+    case 3:
+      r.text = b + "[:2]";
+      r.value.list.resize(std::min<std::size_t>(2, v.list.size()));
+      break;
     case 4: {
       long long total = 0;
       for (int x : v.list) total += x;
@@ -178,7 +203,9 @@ Expr apply_op(Rng& rng, const Expr& e, bool terminal, int previous, int& op) {
     default: {
       const bool use_max = rng.coin();
       r.text = std::string(use_max ? "max(" : "min(") + e.text + ")";
-      r.value = {Value::Int, "", {},
+      r.value = {Value::Int,
+                 "",
+                 {},
                  use_max ? *std::max_element(v.list.begin(), v.list.end())
                          : *std::min_element(v.list.begin(), v.list.end())};
     }
@@ -211,10 +238,10 @@ Json code_item(Rng& rng, const CodeDifficulty& d) {
 // ---- reasoning ------------------------------------------------------------------------------
 
 struct Relation {
-  const char* more;       // "taller"
-  const char* less;       // "shorter"
-  const char* most;       // "tallest"
-  const char* least;      // "shortest"
+  const char* more;   // "taller"
+  const char* less;   // "shorter"
+  const char* most;   // "tallest"
+  const char* least;  // "shortest"
 };
 const std::vector<Relation> kRelations = {{"taller", "shorter", "tallest", "shortest"},
                                           {"older", "younger", "oldest", "youngest"},
@@ -273,8 +300,7 @@ void check(bool ok, const std::string& what) {
 std::vector<std::string> generate_math_items(const MathDifficulty& d, int count,
                                              std::uint64_t seed) {
   using namespace detail::demo;
-  check(d.min_steps >= 1 && d.max_steps >= d.min_steps && d.max_operand >= 1 &&
-            d.max_value >= 2,
+  check(d.min_steps >= 1 && d.max_steps >= d.min_steps && d.max_operand >= 1 && d.max_value >= 2,
         "math difficulty needs 1 <= min_steps <= max_steps, max_operand >= 1, max_value >= 2");
   Rng rng(seed);
   return unique_items(count, "math", [&] {

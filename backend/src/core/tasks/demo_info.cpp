@@ -20,7 +20,8 @@ std::string find_resources_dir(const std::string& exe_dir) {
   auto usable = [&](const fs::path& p) { return fs::is_directory(p / "demo", ec); };
   fs::path dir = exe_dir.empty() ? fs::path() : fs::absolute(exe_dir, ec);
   for (int level = 0; level < 5 && !dir.empty(); ++level) {
-    for (const fs::path& candidate : {dir / "resources", dir / "share" / "t2-workbench" / "resources"})
+    for (const fs::path& candidate :
+         {dir / "resources", dir / "share" / "t2-workbench" / "resources"})
       if (usable(candidate)) return candidate.lexically_normal().string();
     if (dir == dir.parent_path()) break;
     dir = dir.parent_path();

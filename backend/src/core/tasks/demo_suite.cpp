@@ -122,7 +122,8 @@ DemoSuite build_demo_suite(const std::string& out_dir, const DemoSuiteParams& p,
   const std::vector<std::string> training = {"math", "code", "reasoning"};
   const std::vector<std::string> unseen = {"math-hard", "code-hard", "reasoning-hard"};
   // Per split: the classifier takes the first items of each training task's same split.
-  std::map<std::string, std::vector<std::pair<std::string, std::string>>> classify;  // split -> (text, label)
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>>
+      classify;  // split -> (text, label)
   int done = 0;
   for (const auto& folder : training) {
     job.throw_if_cancelled();
@@ -153,8 +154,8 @@ DemoSuite build_demo_suite(const std::string& out_dir, const DemoSuiteParams& p,
     job.report("demo", done++ / 7.0, "generating " + folder);
     const auto items = generate(folder, p.unseen_test_items + p.unseen_validation_items, p.seed);
     fs::create_directories(root / folder);
-    write_text(root / folder / "task.json",
-               spec_for(folder, {"test", "validation"}).dump(2) + "\n", suite.files);
+    write_text(root / folder / "task.json", spec_for(folder, {"test", "validation"}).dump(2) + "\n",
+               suite.files);
     const std::size_t split = static_cast<std::size_t>(p.unseen_test_items);
     write_text(root / folder / "test.jsonl", jsonl(items, 0, split), suite.files);
     write_text(root / folder / "validation.jsonl", jsonl(items, split, items.size()), suite.files);
@@ -168,7 +169,8 @@ DemoSuite build_demo_suite(const std::string& out_dir, const DemoSuiteParams& p,
   cls["description"] = "Pass-1 classification (paper prompt): which expert a demo question needs";
   cls["kind"] = "classification";
   cls["category"] = "other";
-  cls["data"] = {{"test", "test.jsonl"}, {"train", "train.jsonl"}, {"validation", "validation.jsonl"}};
+  cls["data"] = {
+      {"test", "test.jsonl"}, {"train", "train.jsonl"}, {"validation", "validation.jsonl"}};
   cls["labels"] = {"code", "math", "reasoning", "other"};
   cls["generation"] = {{"max_new_tokens", 32}, {"stop", {"\n"}}};
   cls["reward"] = {{"correct", 1}, {"wrong", -1}};

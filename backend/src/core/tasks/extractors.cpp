@@ -122,8 +122,8 @@ Extraction extract_regex(const std::string& text, const std::string& pattern, in
   int code_error = 0;
   PCRE2_SIZE offset = 0;
   std::unique_ptr<pcre2_code, decltype(&pcre2_code_free)> code(
-      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.c_str()), pattern.size(), PCRE2_UTF | PCRE2_UCP,
-                    &code_error, &offset, nullptr),
+      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.c_str()), pattern.size(),
+                    PCRE2_UTF | PCRE2_UCP, &code_error, &offset, nullptr),
       &pcre2_code_free);
   if (!code) {
     PCRE2_UCHAR message[256];
@@ -136,8 +136,10 @@ Extraction extract_regex(const std::string& text, const std::string& pattern, in
   pcre2_pattern_info(code.get(), PCRE2_INFO_CAPTURECOUNT, &groups);
   if (group < 0 || static_cast<std::uint32_t>(group) > groups)
     throw Error(ErrorKind::InvalidArgument, "regex '" + pattern + "' has " +
-                                                std::to_string(groups) + " capture group(s), "
-                                                "extractor.group is " + std::to_string(group));
+                                                std::to_string(groups) +
+                                                " capture group(s), "
+                                                "extractor.group is " +
+                                                std::to_string(group));
   std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> match(
       pcre2_match_data_create_from_pattern(code.get(), nullptr), &pcre2_match_data_free);
   Extraction e;

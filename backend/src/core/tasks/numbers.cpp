@@ -32,11 +32,11 @@ std::size_t minus_at(const std::string& s, std::size_t i) {
 }
 
 struct NumberToken {
-  std::size_t begin = 0;   // first byte (sign or currency included)
-  std::size_t end = 0;     // one past the last byte consumed
+  std::size_t begin = 0;  // first byte (sign or currency included)
+  std::size_t end = 0;    // one past the last byte consumed
   bool negative = false;
-  std::string integer;     // digits only
-  std::string fraction;    // digits only
+  std::string integer;   // digits only
+  std::string fraction;  // digits only
 };
 
 // Digits with optional thousands groups starting at `i` ("1,234,567"); a comma joins only when

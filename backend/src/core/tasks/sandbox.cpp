@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -25,12 +25,18 @@ namespace t2 {
 
 const char* to_string(SandboxStatus status) noexcept {
   switch (status) {
-    case SandboxStatus::Passed: return "passed";
-    case SandboxStatus::Failed: return "failed";
-    case SandboxStatus::Timeout: return "timeout";
-    case SandboxStatus::Memory: return "memory";
-    case SandboxStatus::Crashed: return "crashed";
-    case SandboxStatus::SandboxError: return "sandbox-error";
+    case SandboxStatus::Passed:
+      return "passed";
+    case SandboxStatus::Failed:
+      return "failed";
+    case SandboxStatus::Timeout:
+      return "timeout";
+    case SandboxStatus::Memory:
+      return "memory";
+    case SandboxStatus::Crashed:
+      return "crashed";
+    case SandboxStatus::SandboxError:
+      return "sandbox-error";
   }
   return "unknown";
 }
@@ -119,10 +125,14 @@ Prepared prepare(const SandboxParams& params, const std::string& work_dir,
   std::vector<std::string> args = {params.interpreter};
   args.insert(args.end(), params.interpreter_args.begin(), params.interpreter_args.end());
   args.push_back(params.script_name);
-  const std::vector<std::string> env = {
-      "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + work_dir, "TMPDIR=" + work_dir,
-      "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "PYTHONHASHSEED=0", "PYTHONDONTWRITEBYTECODE=1",
-      "PYTHONIOENCODING=utf-8"};
+  const std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin",
+                                        "HOME=" + work_dir,
+                                        "TMPDIR=" + work_dir,
+                                        "LANG=C.UTF-8",
+                                        "LC_ALL=C.UTF-8",
+                                        "PYTHONHASHSEED=0",
+                                        "PYTHONDONTWRITEBYTECODE=1",
+                                        "PYTHONIOENCODING=utf-8"};
   p.strings = args;
   p.strings.insert(p.strings.end(), env.begin(), env.end());
   for (std::size_t i = 0; i < p.strings.size(); ++i)
@@ -173,9 +183,15 @@ Outcome parse_report(const std::string& bytes) {
     Record r;
     std::memcpy(&r, bytes.data() + at, sizeof r);
     switch (r.type) {
-      case kRecordNamespaces: o.ns_mask = r.a; break;
-      case kRecordMountIsolated: o.mount_isolated = true; break;
-      case kRecordUid: o.uid = static_cast<std::uint32_t>(r.a); break;
+      case kRecordNamespaces:
+        o.ns_mask = r.a;
+        break;
+      case kRecordMountIsolated:
+        o.mount_isolated = true;
+        break;
+      case kRecordUid:
+        o.uid = static_cast<std::uint32_t>(r.a);
+        break;
       case kRecordChildStatus:
         o.have_child_status = true;
         o.child_status = r.a;
@@ -189,7 +205,8 @@ Outcome parse_report(const std::string& bytes) {
         o.fatal_stage = r.a;
         o.fatal_errno = r.b;
         break;
-      default: break;
+      default:
+        break;
     }
   }
   return o;
@@ -199,12 +216,17 @@ void describe_protections(const SandboxParams& params, const Outcome& o, Sandbox
   const auto& l = params.limits;
   char wall[32];
   std::snprintf(wall, sizeof wall, "wall-timeout=%gs", l.wall_seconds);
-  r.protections = {"setsid+killpg", wall,
+  r.protections = {"setsid+killpg",
+                   wall,
                    "rlimit-cpu=" + std::to_string(l.cpu_seconds) + "s",
-                   "rlimit-as=" + mib(l.memory_bytes), "rlimit-fsize=" + mib(l.file_bytes),
+                   "rlimit-as=" + mib(l.memory_bytes),
+                   "rlimit-fsize=" + mib(l.file_bytes),
                    "rlimit-nproc=" + std::to_string(l.max_processes),
-                   "rlimit-nofile=" + std::to_string(l.max_open_files), "rlimit-core=0",
-                   "empty-work-dir", "scrubbed-env", "no-new-privs"};
+                   "rlimit-nofile=" + std::to_string(l.max_open_files),
+                   "rlimit-core=0",
+                   "empty-work-dir",
+                   "scrubbed-env",
+                   "no-new-privs"};
   const std::string why = o.warnings.empty() ? "" : " (" + o.warnings.front() + ")";
   const int mask = o.ns_mask < 0 ? 0 : o.ns_mask;
   auto add = [&](bool active, const std::string& name, const std::string& consequence) {
@@ -244,9 +266,9 @@ void classify(const SandboxParams& params, const Outcome& o, bool timed_out, int
   if (WIFEXITED(status)) {
     r.exit_code = WEXITSTATUS(status);
     const bool memory_error = r.stderr_text.find("MemoryError") != std::string::npos;
-    r.status = r.exit_code == 0  ? SandboxStatus::Passed
-               : memory_error    ? SandboxStatus::Memory
-                                 : SandboxStatus::Failed;
+    r.status = r.exit_code == 0 ? SandboxStatus::Passed
+               : memory_error   ? SandboxStatus::Memory
+                                : SandboxStatus::Failed;
     r.message = "exited with status " + std::to_string(r.exit_code) +
                 (memory_error && r.exit_code != 0 ? " (MemoryError)" : "");
     return;
@@ -426,9 +448,10 @@ SandboxResult run_sandboxed(const std::string& program, const SandboxParams& par
   if (params.require_isolation) {
     const SandboxSupport support = probe_sandbox_support();
     if (!support.net_namespace || !support.mount_namespace)
-      return setup_error("isolation required, but this kernel/user cannot create network and "
-                         "mount namespaces; run where unshare() is allowed or set "
-                         "require_isolation = false");
+      return setup_error(
+          "isolation required, but this kernel/user cannot create network and "
+          "mount namespaces; run where unshare() is allowed or set "
+          "require_isolation = false");
   }
   std::string error;
   const std::string work_dir = make_work_dir(error);

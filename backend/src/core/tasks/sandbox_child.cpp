@@ -21,24 +21,42 @@ namespace t2::detail::sandbox {
 
 const char* stage_name(std::int32_t stage) noexcept {
   switch (stage) {
-    case kStageUnshare: return "unshare";
-    case kStageSetgroupsFile: return "write /proc/self/setgroups";
-    case kStageUidMap: return "write uid_map";
-    case kStageGidMap: return "write gid_map";
-    case kStageChown: return "chown work dir";
-    case kStageFork: return "fork";
-    case kStageMountPrivate: return "make mounts private";
-    case kStageMountBind: return "bind-mount work dir";
-    case kStageMountReadOnly: return "make file tree read-only";
-    case kStageMountWritable: return "make work dir writable";
-    case kStageSetgroups: return "setgroups";
-    case kStageSetgid: return "setgid";
-    case kStageSetuid: return "setuid";
-    case kStageNoNewPrivs: return "no_new_privs";
-    case kStageRlimit: return "setrlimit";
-    case kStageChdir: return "chdir";
-    case kStageExec: return "execve";
-    default: return "unknown stage";
+    case kStageUnshare:
+      return "unshare";
+    case kStageSetgroupsFile:
+      return "write /proc/self/setgroups";
+    case kStageUidMap:
+      return "write uid_map";
+    case kStageGidMap:
+      return "write gid_map";
+    case kStageChown:
+      return "chown work dir";
+    case kStageFork:
+      return "fork";
+    case kStageMountPrivate:
+      return "make mounts private";
+    case kStageMountBind:
+      return "bind-mount work dir";
+    case kStageMountReadOnly:
+      return "make file tree read-only";
+    case kStageMountWritable:
+      return "make work dir writable";
+    case kStageSetgroups:
+      return "setgroups";
+    case kStageSetgid:
+      return "setgid";
+    case kStageSetuid:
+      return "setuid";
+    case kStageNoNewPrivs:
+      return "no_new_privs";
+    case kStageRlimit:
+      return "setrlimit";
+    case kStageChdir:
+      return "chdir";
+    case kStageExec:
+      return "execve";
+    default:
+      return "unknown stage";
   }
 }
 
@@ -133,7 +151,8 @@ bool isolate_files(const ChildPlan& plan) {
     send(plan.report_fd, kRecordWarning, kStageMountReadOnly, errno);
     return false;
   }
-  if (mount_setattr_call(plan.work_dir, 0, 0, MOUNT_ATTR_RDONLY) != 0) fail(plan, kStageMountWritable);
+  if (mount_setattr_call(plan.work_dir, 0, 0, MOUNT_ATTR_RDONLY) != 0)
+    fail(plan, kStageMountWritable);
   return true;
 }
 

@@ -37,11 +37,11 @@ enum Stage : std::int32_t {
 const char* stage_name(std::int32_t stage) noexcept;
 
 enum RecordType : std::int32_t {
-  kRecordNamespaces = 1,  // a = kNs* mask
-  kRecordWarning = 2,     // a = stage, b = errno (setup continued without this protection)
-  kRecordFatal = 3,       // a = stage, b = errno (nothing ran)
-  kRecordChildStatus = 4,  // a = wait status, b = CPU ms of the interpreter (PID-ns mode)
-  kRecordUid = 5,          // a = uid the code runs as (root mode)
+  kRecordNamespaces = 1,     // a = kNs* mask
+  kRecordWarning = 2,        // a = stage, b = errno (setup continued without this protection)
+  kRecordFatal = 3,          // a = stage, b = errno (nothing ran)
+  kRecordChildStatus = 4,    // a = wait status, b = CPU ms of the interpreter (PID-ns mode)
+  kRecordUid = 5,            // a = uid the code runs as (root mode)
   kRecordMountIsolated = 6,  // the read-only file tree is in place
 };
 

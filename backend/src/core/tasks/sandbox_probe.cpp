@@ -41,8 +41,9 @@ SandboxSupport probe_once() {
   for (const Probe& p : probes) {
     const int err = try_unshare(p.flag);
     *p.result = err == 0;
-    s.notes.push_back(std::string(p.name) + ": " +
-                      (err == 0 ? std::string("yes") : "no (" + std::string(std::strerror(err)) + ")"));
+    s.notes.push_back(
+        std::string(p.name) + ": " +
+        (err == 0 ? std::string("yes") : "no (" + std::string(std::strerror(err)) + ")"));
   }
   s.notes.push_back(s.running_as_root
                         ? "running as root: each run switches to a fresh unprivileged uid"

@@ -16,8 +16,8 @@ using nlohmann::json;
 
 [[noreturn]] void spec_error(const std::string& path, const std::string& key,
                              const std::string& what) {
-  throw Error(ErrorKind::InvalidArgument, path + ": " + key + ": " + what +
-                                              " (task spec format: backend/README.md, Tasks)");
+  throw Error(ErrorKind::InvalidArgument,
+              path + ": " + key + ": " + what + " (task spec format: backend/README.md, Tasks)");
 }
 
 // Typed reads of optional keys; `key` is the dotted path used in messages.
@@ -56,8 +56,9 @@ class Reader {
   void read(const std::string& k, int& out, int min, int max) const {
     if (!has(k)) return;
     if (!at(k).is_number_integer() || at(k).get<long long>() < min || at(k).get<long long>() > max)
-      spec_error(path_, name(k), "expected an integer in [" + std::to_string(min) + ", " +
-                                     std::to_string(max) + "]");
+      spec_error(
+          path_, name(k),
+          "expected an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
     out = at(k).get<int>();
   }
   void read(const std::string& k, std::vector<std::string>& out) const {
@@ -89,18 +90,19 @@ TaskKind parse_kind(const Reader& r) {
   for (TaskKind k : {TaskKind::Gsm8k, TaskKind::MultipleChoice, TaskKind::Code,
                      TaskKind::Classification, TaskKind::Generic})
     if (kind == to_string(k)) return k;
-  spec_error(r.path(), "kind", "'" + kind +
-                                   "' is not a task kind; use gsm8k, multiple-choice, code, "
-                                   "classification or generic");
+  spec_error(r.path(), "kind",
+             "'" + kind +
+                 "' is not a task kind; use gsm8k, multiple-choice, code, "
+                 "classification or generic");
 }
 
 ExtractorKind parse_extractor_kind(const Reader& r, ExtractorKind fallback) {
   if (!r.has("kind")) return fallback;
   std::string kind;
   r.read("kind", kind);
-  for (ExtractorKind k : {ExtractorKind::LastNumber, ExtractorKind::ChoiceLetter,
-                          ExtractorKind::Boxed, ExtractorKind::Exact, ExtractorKind::Regex,
-                          ExtractorKind::CodeExec})
+  for (ExtractorKind k :
+       {ExtractorKind::LastNumber, ExtractorKind::ChoiceLetter, ExtractorKind::Boxed,
+        ExtractorKind::Exact, ExtractorKind::Regex, ExtractorKind::CodeExec})
     if (kind == to_string(k)) return k;
   spec_error(r.path(), r.name("kind"),
              "unknown extractor '" + kind +
@@ -126,7 +128,9 @@ void apply_kind_defaults(TaskSpec& s) {
       break;
     case TaskKind::Code:
       s.category = TaskCategory::Code;
-      s.fields = {{"prompt", "prompt"}, {"test", "test"}, {"entry_point", "entry_point"},
+      s.fields = {{"prompt", "prompt"},
+                  {"test", "test"},
+                  {"entry_point", "entry_point"},
                   {"solution", "canonical_solution"}};
       s.prompt.user_template = "{prompt}";
       s.generation.max_new_tokens = 512;
@@ -172,8 +176,8 @@ void read_sandbox(const Reader& r, SandboxParams& p) {
 }
 
 void read_extractor(const Reader& r, TaskSpec& s) {
-  r.allow_only({"kind", "choices", "first", "trim", "case_sensitive", "pattern", "group",
-                "program", "sandbox"});
+  r.allow_only({"kind", "choices", "first", "trim", "case_sensitive", "pattern", "group", "program",
+                "sandbox"});
   ExtractorSpec& e = s.extractor;
   e.kind = parse_extractor_kind(r, e.kind);
   r.read("choices", e.choices);
@@ -185,7 +189,8 @@ void read_extractor(const Reader& r, TaskSpec& s) {
   r.read("program", e.program);
   read_sandbox(r.object("sandbox"), e.sandbox);
   if (e.kind == ExtractorKind::Regex) {
-    if (e.pattern.empty()) spec_error(r.path(), r.name("pattern"), "required for a regex extractor");
+    if (e.pattern.empty())
+      spec_error(r.path(), r.name("pattern"), "required for a regex extractor");
     try {
       extract_regex("", e.pattern, e.group);  // compiles the pattern, checks the group
     } catch (const Error& error) {
@@ -200,8 +205,9 @@ void read_extractor(const Reader& r, TaskSpec& s) {
 
 void read_data(const Reader& r, const fs::path& dir, TaskSpec& s) {
   if (!r.has("data") || !r.at("data").is_object() || r.at("data").empty())
-    spec_error(r.path(), "data", "required: an object mapping split names to JSONL files, e.g. "
-                                 "{\"train\": \"train.jsonl\", \"test\": \"test.jsonl\"}");
+    spec_error(r.path(), "data",
+               "required: an object mapping split names to JSONL files, e.g. "
+               "{\"train\": \"train.jsonl\", \"test\": \"test.jsonl\"}");
   for (const auto& item : r.at("data").items()) {
     if (!item.value().is_string() || item.value().get<std::string>().empty())
       spec_error(r.path(), "data." + item.key(), "expected a file path (relative to the spec)");

@@ -13,7 +13,7 @@
 
 namespace t2::detail::tasks {
 
-std::string trim(const std::string& s);         // ASCII whitespace
+std::string trim(const std::string& s);  // ASCII whitespace
 std::string lower_ascii(std::string s);
 TaskSpec parse_spec(const nlohmann::json& root, const std::string& path);
 

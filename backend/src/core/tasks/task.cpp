@@ -7,10 +7,14 @@ namespace t2 {
 
 const char* to_string(TaskCategory category) noexcept {
   switch (category) {
-    case TaskCategory::Math: return "math";
-    case TaskCategory::Code: return "code";
-    case TaskCategory::Reasoning: return "reasoning";
-    case TaskCategory::Other: return "other";
+    case TaskCategory::Math:
+      return "math";
+    case TaskCategory::Code:
+      return "code";
+    case TaskCategory::Reasoning:
+      return "reasoning";
+    case TaskCategory::Other:
+      return "other";
   }
   return "other";
 }
@@ -25,23 +29,34 @@ TaskCategory task_category_from_string(const std::string& name) {
 
 const char* to_string(TaskKind kind) noexcept {
   switch (kind) {
-    case TaskKind::Gsm8k: return "gsm8k";
-    case TaskKind::MultipleChoice: return "multiple-choice";
-    case TaskKind::Code: return "code";
-    case TaskKind::Classification: return "classification";
-    case TaskKind::Generic: return "generic";
+    case TaskKind::Gsm8k:
+      return "gsm8k";
+    case TaskKind::MultipleChoice:
+      return "multiple-choice";
+    case TaskKind::Code:
+      return "code";
+    case TaskKind::Classification:
+      return "classification";
+    case TaskKind::Generic:
+      return "generic";
   }
   return "generic";
 }
 
 const char* to_string(ExtractorKind kind) noexcept {
   switch (kind) {
-    case ExtractorKind::LastNumber: return "last-number";
-    case ExtractorKind::ChoiceLetter: return "choice-letter";
-    case ExtractorKind::Boxed: return "boxed";
-    case ExtractorKind::Exact: return "exact";
-    case ExtractorKind::Regex: return "regex";
-    case ExtractorKind::CodeExec: return "code-exec";
+    case ExtractorKind::LastNumber:
+      return "last-number";
+    case ExtractorKind::ChoiceLetter:
+      return "choice-letter";
+    case ExtractorKind::Boxed:
+      return "boxed";
+    case ExtractorKind::Exact:
+      return "exact";
+    case ExtractorKind::Regex:
+      return "regex";
+    case ExtractorKind::CodeExec:
+      return "code-exec";
   }
   return "exact";
 }
@@ -101,18 +116,23 @@ std::string Task::truncate_at_stop(const std::string& output) const {
 }
 
 Extraction Task::extract(const std::string& output, const TaskItem& item) const {
-  const std::string prefill = detail::tasks::substitute(
-      spec_.prompt.assistant_prefill, item.fields, spec_.path + ": prompt.assistant_prefill");
+  const std::string prefill = detail::tasks::substitute(spec_.prompt.assistant_prefill, item.fields,
+                                                        spec_.path + ": prompt.assistant_prefill");
   const std::string text = prefill + output;
   const ExtractorSpec& e = spec_.extractor;
   switch (e.kind) {
-    case ExtractorKind::LastNumber: return extract_last_number(text);
+    case ExtractorKind::LastNumber:
+      return extract_last_number(text);
     case ExtractorKind::ChoiceLetter:
       return extract_choice_letter(text, item.choices.empty() ? e.choices : item.choices);
-    case ExtractorKind::Boxed: return extract_boxed(text, e.first);
-    case ExtractorKind::Exact: return extract_exact(text, e.trim, e.case_sensitive);
-    case ExtractorKind::Regex: return extract_regex(text, e.pattern, e.group, !e.first);
-    case ExtractorKind::CodeExec: return extract_code(text);
+    case ExtractorKind::Boxed:
+      return extract_boxed(text, e.first);
+    case ExtractorKind::Exact:
+      return extract_exact(text, e.trim, e.case_sensitive);
+    case ExtractorKind::Regex:
+      return extract_regex(text, e.pattern, e.group, !e.first);
+    case ExtractorKind::CodeExec:
+      return extract_code(text);
   }
   return {};
 }
@@ -135,7 +155,8 @@ void run_code(const TaskSpec& spec, const TaskItem& item, Verdict& v) {
   v.sandbox = run_sandboxed(program, spec.extractor.sandbox);
   v.executed = true;
   v.correct = v.sandbox.status == SandboxStatus::Passed;
-  v.detail = std::string("sandbox: ") + to_string(v.sandbox.status) + " (" + v.sandbox.message + ")";
+  v.detail =
+      std::string("sandbox: ") + to_string(v.sandbox.status) + " (" + v.sandbox.message + ")";
 }
 
 }  // namespace detail::tasks
@@ -153,8 +174,12 @@ Verdict Task::judge(const std::string& output, const TaskItem& item) const {
   }
   const ExtractorSpec& e = spec_.extractor;
   switch (e.kind) {
-    case ExtractorKind::LastNumber: v.correct = v.extraction.answer == item.gold; break;
-    case ExtractorKind::ChoiceLetter: v.correct = v.extraction.answer == item.gold; break;
+    case ExtractorKind::LastNumber:
+      v.correct = v.extraction.answer == item.gold;
+      break;
+    case ExtractorKind::ChoiceLetter:
+      v.correct = v.extraction.answer == item.gold;
+      break;
     case ExtractorKind::Exact:
       v.correct = v.extraction.answer == extract_exact(item.gold, e.trim, e.case_sensitive).answer;
       break;
@@ -162,7 +187,9 @@ Verdict Task::judge(const std::string& output, const TaskItem& item) const {
     case ExtractorKind::Regex:
       v.correct = answers_match(v.extraction.answer, item.gold, e.case_sensitive);
       break;
-    case ExtractorKind::CodeExec: run_code(spec_, item, v); break;
+    case ExtractorKind::CodeExec:
+      run_code(spec_, item, v);
+      break;
   }
   if (spec_.kind == TaskKind::Classification) {
     const std::string label = lower_ascii(trim(v.extraction.answer));

@@ -17,12 +17,15 @@ std::string to_json(const TaskSpec& s, int indent) {
                  {"user", s.prompt.user_template},
                  {"assistant_prefill", s.prompt.assistant_prefill},
                  {"chat_template", s.prompt.use_chat_template}};
-  j["generation"] = {{"max_new_tokens", s.generation.max_new_tokens},
-                     {"stop", s.generation.stop}};
+  j["generation"] = {{"max_new_tokens", s.generation.max_new_tokens}, {"stop", s.generation.stop}};
   nlohmann::ordered_json e = {{"kind", to_string(s.extractor.kind)}};
   switch (s.extractor.kind) {
-    case ExtractorKind::ChoiceLetter: e["choices"] = s.extractor.choices; break;
-    case ExtractorKind::Boxed: e["first"] = s.extractor.first; break;
+    case ExtractorKind::ChoiceLetter:
+      e["choices"] = s.extractor.choices;
+      break;
+    case ExtractorKind::Boxed:
+      e["first"] = s.extractor.first;
+      break;
     case ExtractorKind::Exact:
       e["trim"] = s.extractor.trim;
       e["case_sensitive"] = s.extractor.case_sensitive;
@@ -46,7 +49,8 @@ std::string to_json(const TaskSpec& s, int indent) {
                       {"require_isolation", sb.require_isolation}};
       break;
     }
-    case ExtractorKind::LastNumber: break;
+    case ExtractorKind::LastNumber:
+      break;
   }
   j["extractor"] = e;
   j["reward"] = {{"correct", s.reward.correct},
@@ -63,7 +67,8 @@ std::string to_json(const TaskItem& item, const BuiltPrompt& prompt, int indent)
   j["gold"] = item.gold;
   if (!item.choices.empty()) j["choices"] = item.choices;
   auto messages = nlohmann::ordered_json::array();
-  for (const auto& m : prompt.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
+  for (const auto& m : prompt.messages)
+    messages.push_back({{"role", m.role}, {"content", m.content}});
   j["messages"] = messages;
   j["assistant_prefill"] = prompt.assistant_prefill;
   j["chat_template"] = prompt.use_chat_template;
@@ -73,12 +78,18 @@ std::string to_json(const TaskItem& item, const BuiltPrompt& prompt, int indent)
 namespace detail::tasks {
 
 nlohmann::ordered_json sandbox_json(const SandboxResult& r) {
-  return {{"status", to_string(r.status)},     {"message", r.message},
-          {"exit_code", r.exit_code},          {"signal", r.signal},
-          {"wall_seconds", r.wall_seconds},    {"cpu_seconds", r.cpu_seconds},
-          {"stdout", r.stdout_text},           {"stderr", r.stderr_text},
-          {"stdout_truncated", r.stdout_truncated}, {"stderr_truncated", r.stderr_truncated},
-          {"protections", r.protections},      {"missing", r.missing}};
+  return {{"status", to_string(r.status)},
+          {"message", r.message},
+          {"exit_code", r.exit_code},
+          {"signal", r.signal},
+          {"wall_seconds", r.wall_seconds},
+          {"cpu_seconds", r.cpu_seconds},
+          {"stdout", r.stdout_text},
+          {"stderr", r.stderr_text},
+          {"stdout_truncated", r.stdout_truncated},
+          {"stderr_truncated", r.stderr_truncated},
+          {"protections", r.protections},
+          {"missing", r.missing}};
 }
 
 }  // namespace detail::tasks
@@ -88,12 +99,10 @@ std::string to_json(const SandboxResult& result, int indent) {
 }
 
 std::string to_json(const SandboxSupport& s, int indent) {
-  nlohmann::ordered_json j = {{"running_as_root", s.running_as_root},
-                              {"user_namespace", s.user_namespace},
-                              {"net_namespace", s.net_namespace},
-                              {"mount_namespace", s.mount_namespace},
-                              {"pid_namespace", s.pid_namespace},
-                              {"notes", s.notes}};
+  nlohmann::ordered_json j = {
+      {"running_as_root", s.running_as_root}, {"user_namespace", s.user_namespace},
+      {"net_namespace", s.net_namespace},     {"mount_namespace", s.mount_namespace},
+      {"pid_namespace", s.pid_namespace},     {"notes", s.notes}};
   return j.dump(indent);
 }
 
