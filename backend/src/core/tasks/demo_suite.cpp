@@ -104,6 +104,107 @@ std::string user_text(const Task& task, const std::string& line) {
   return task.build_prompt(item).messages.back().content;
 }
 
+// Writes one suite; each method writes one task folder (or the manifest).
+class SuiteWriter {
+ public:
+  SuiteWriter(const fs::path& root, const DemoSuiteParams& p) : root_(root), p_(p) {
+    suite_.dir = root.string();
+  }
+
+  void training_task(const std::string& folder) {
+    const std::size_t n_test = p_.test_items, n_val = p_.validation_items;
+    const auto items =
+        generate(folder, p_.test_items + p_.validation_items + p_.train_items, p_.seed);
+    const std::size_t bounds[] = {0, n_test, n_test + n_val, items.size()};
+    const Json spec = spec_for(folder, {"test", "train", "validation"});
+    const fs::path spec_path = write_folder(folder, spec);
+    write(root_ / folder / "test.jsonl", jsonl(items, bounds[0], bounds[1]));
+    write(root_ / folder / "validation.jsonl", jsonl(items, bounds[1], bounds[2]));
+    write(root_ / folder / "train.jsonl", jsonl(items, bounds[2], bounds[3]));
+    suite_.training_tasks.push_back(spec_path.string());
+    // The classifier takes the first items of the same split of each training task.
+    const Task task = Task::from_json(spec.dump(), spec_path.string());
+    const std::size_t per[] = {static_cast<std::size_t>(p_.classify_per_category / 5),
+                               static_cast<std::size_t>(p_.classify_per_category / 5),
+                               static_cast<std::size_t>(p_.classify_per_category)};
+    const char* names[] = {"test", "validation", "train"};
+    for (int s = 0; s < 3; ++s)
+      for (std::size_t k = 0; k < std::min(per[s], bounds[s + 1] - bounds[s]); ++k)
+        classify_[names[s]].push_back({user_text(task, items[bounds[s] + k]), folder});
+  }
+
+  void unseen_task(const std::string& folder) {
+    const auto items = generate(folder, p_.unseen_test_items + p_.unseen_validation_items, p_.seed);
+    const fs::path spec_path = write_folder(folder, spec_for(folder, {"test", "validation"}));
+    const std::size_t split = static_cast<std::size_t>(p_.unseen_test_items);
+    write(root_ / folder / "test.jsonl", jsonl(items, 0, split));
+    write(root_ / folder / "validation.jsonl", jsonl(items, split, items.size()));
+    suite_.unseen_tasks.push_back(spec_path.string());
+  }
+
+  void classification_task() {
+    Json cls;
+    cls["name"] = "demo-classify";
+    cls["description"] = "Pass-1 classification (paper prompt): which expert a question needs";
+    cls["kind"] = "classification";
+    cls["category"] = "other";
+    cls["data"] = {
+        {"test", "test.jsonl"}, {"train", "train.jsonl"}, {"validation", "validation.jsonl"}};
+    cls["labels"] = {"code", "math", "reasoning", "other"};
+    cls["generation"] = {{"max_new_tokens", 32}, {"stop", {"\n"}}};
+    cls["reward"] = {{"correct", 1}, {"wrong", -1}};
+    cls["metric"] = "accuracy";
+    suite_.classification_task = write_folder("classify", cls).string();
+    for (const auto& [split, rows] : classify_) {
+      // Round-robin over the categories so that every prefix of a split is balanced.
+      std::vector<std::string> lines;
+      const std::size_t per = rows.size() / 3;
+      for (std::size_t k = 0; k < per; ++k)
+        for (std::size_t c = 0; c < 3; ++c)
+          lines.push_back(
+              Json{{"question", rows[c * per + k].first}, {"label", rows[c * per + k].second}}
+                  .dump());
+      write(root_ / "classify" / (split + ".jsonl"), jsonl(lines, 0, lines.size()));
+    }
+  }
+
+  DemoSuite manifest() {
+    Json m;
+    m["generator"] = "t2 demo build";
+    m["generator_version"] = kGeneratorVersion;
+    m["seed"] = p_.seed;
+    m["sizes"] = {{"train", p_.train_items},
+                  {"validation", p_.validation_items},
+                  {"test", p_.test_items},
+                  {"unseen_validation", p_.unseen_validation_items},
+                  {"unseen_test", p_.unseen_test_items},
+                  {"classify_train_per_category", p_.classify_per_category}};
+    m["training_tasks"] = {"math/task.json", "code/task.json", "reasoning/task.json"};
+    m["unseen_tasks"] = {"math-hard/task.json", "code-hard/task.json", "reasoning-hard/task.json"};
+    m["classification_task"] = "classify/task.json";
+    write(root_ / "suite.json", m.dump(2) + "\n");
+    std::sort(suite_.files.begin(), suite_.files.end());
+    return suite_;
+  }
+
+ private:
+  fs::path write_folder(const std::string& folder, const Json& spec) {
+    std::error_code ec;
+    fs::create_directories(root_ / folder, ec);
+    if (ec) throw Error(ErrorKind::Io, "cannot create " + (root_ / folder).string());
+    write(root_ / folder / "task.json", spec.dump(2) + "\n");
+    return root_ / folder / "task.json";
+  }
+  void write(const fs::path& path, const std::string& text) {
+    write_text(path, text, suite_.files);
+  }
+
+  fs::path root_;
+  DemoSuiteParams p_;
+  DemoSuite suite_;
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> classify_;
+};
+
 }  // namespace detail::demo
 
 DemoSuite build_demo_suite(const std::string& out_dir, const DemoSuiteParams& p,
@@ -112,99 +213,25 @@ DemoSuite build_demo_suite(const std::string& out_dir, const DemoSuiteParams& p,
   if (p.train_items < 1 || p.validation_items < 1 || p.test_items < 1 ||
       p.unseen_validation_items < 1 || p.unseen_test_items < 1 || p.classify_per_category < 5)
     throw Error(ErrorKind::InvalidArgument, "demo suite sizes must be >= 1 (classify >= 5)");
-  DemoSuite suite;
   std::error_code ec;
   const fs::path root = fs::absolute(out_dir, ec).lexically_normal();
   fs::create_directories(root, ec);
   if (ec) throw Error(ErrorKind::Io, "cannot create " + root.string() + ": " + ec.message());
-  suite.dir = root.string();
-
-  const std::vector<std::string> training = {"math", "code", "reasoning"};
-  const std::vector<std::string> unseen = {"math-hard", "code-hard", "reasoning-hard"};
-  // Per split: the classifier takes the first items of each training task's same split.
-  std::map<std::string, std::vector<std::pair<std::string, std::string>>>
-      classify;  // split -> (text, label)
+  SuiteWriter writer(root, p);
   int done = 0;
-  for (const auto& folder : training) {
+  for (const char* folder : {"math", "code", "reasoning"}) {
     job.throw_if_cancelled();
-    job.report("demo", done++ / 7.0, "generating " + folder);
-    const int n_test = p.test_items, n_val = p.validation_items, n_train = p.train_items;
-    const auto items = generate(folder, n_test + n_val + n_train, p.seed);
-    fs::create_directories(root / folder);
-    const std::vector<std::string> splits = {"test", "train", "validation"};
-    const Json spec = spec_for(folder, splits);
-    write_text(root / folder / "task.json", spec.dump(2) + "\n", suite.files);
-    const std::size_t bounds[] = {0, (std::size_t)n_test, (std::size_t)(n_test + n_val),
-                                  (std::size_t)(n_test + n_val + n_train)};
-    write_text(root / folder / "test.jsonl", jsonl(items, bounds[0], bounds[1]), suite.files);
-    write_text(root / folder / "validation.jsonl", jsonl(items, bounds[1], bounds[2]), suite.files);
-    write_text(root / folder / "train.jsonl", jsonl(items, bounds[2], bounds[3]), suite.files);
-    suite.training_tasks.push_back((root / folder / "task.json").string());
-
-    const Task task = Task::from_json(spec.dump(), (root / folder / "task.json").string());
-    const int per[] = {p.classify_per_category / 5, p.classify_per_category / 5,
-                       p.classify_per_category};  // test, validation, train
-    const char* names[] = {"test", "validation", "train"};
-    for (int s = 0; s < 3; ++s)
-      for (std::size_t k = 0; k < std::min<std::size_t>(per[s], bounds[s + 1] - bounds[s]); ++k)
-        classify[names[s]].push_back({user_text(task, items[bounds[s] + k]), folder});
+    job.report("demo", done++ / 7.0, std::string("generating ") + folder);
+    writer.training_task(folder);
   }
-  for (const auto& folder : unseen) {
+  for (const char* folder : {"math-hard", "code-hard", "reasoning-hard"}) {
     job.throw_if_cancelled();
-    job.report("demo", done++ / 7.0, "generating " + folder);
-    const auto items = generate(folder, p.unseen_test_items + p.unseen_validation_items, p.seed);
-    fs::create_directories(root / folder);
-    write_text(root / folder / "task.json", spec_for(folder, {"test", "validation"}).dump(2) + "\n",
-               suite.files);
-    const std::size_t split = static_cast<std::size_t>(p.unseen_test_items);
-    write_text(root / folder / "test.jsonl", jsonl(items, 0, split), suite.files);
-    write_text(root / folder / "validation.jsonl", jsonl(items, split, items.size()), suite.files);
-    suite.unseen_tasks.push_back((root / folder / "task.json").string());
+    job.report("demo", done++ / 7.0, std::string("generating ") + folder);
+    writer.unseen_task(folder);
   }
-
   job.report("demo", done / 7.0, "writing the classification task");
-  fs::create_directories(root / "classify");
-  Json cls;
-  cls["name"] = "demo-classify";
-  cls["description"] = "Pass-1 classification (paper prompt): which expert a demo question needs";
-  cls["kind"] = "classification";
-  cls["category"] = "other";
-  cls["data"] = {
-      {"test", "test.jsonl"}, {"train", "train.jsonl"}, {"validation", "validation.jsonl"}};
-  cls["labels"] = {"code", "math", "reasoning", "other"};
-  cls["generation"] = {{"max_new_tokens", 32}, {"stop", {"\n"}}};
-  cls["reward"] = {{"correct", 1}, {"wrong", -1}};
-  cls["metric"] = "accuracy";
-  write_text(root / "classify" / "task.json", cls.dump(2) + "\n", suite.files);
-  for (const auto& [split, rows] : classify) {
-    // Round-robin over categories so that every prefix of a split is balanced.
-    std::vector<std::string> lines;
-    const std::size_t per = rows.size() / training.size();
-    for (std::size_t k = 0; k < per; ++k)
-      for (std::size_t c = 0; c < training.size(); ++c) {
-        const auto& row = rows[c * per + k];
-        lines.push_back(Json{{"question", row.first}, {"label", row.second}}.dump());
-      }
-    write_text(root / "classify" / (split + ".jsonl"), jsonl(lines, 0, lines.size()), suite.files);
-  }
-  suite.classification_task = (root / "classify" / "task.json").string();
-
-  Json manifest;
-  manifest["generator"] = "t2 demo build";
-  manifest["generator_version"] = kGeneratorVersion;
-  manifest["seed"] = p.seed;
-  manifest["sizes"] = {{"train", p.train_items},
-                       {"validation", p.validation_items},
-                       {"test", p.test_items},
-                       {"unseen_validation", p.unseen_validation_items},
-                       {"unseen_test", p.unseen_test_items},
-                       {"classify_train_per_category", p.classify_per_category}};
-  manifest["training_tasks"] = {"math/task.json", "code/task.json", "reasoning/task.json"};
-  manifest["unseen_tasks"] = {"math-hard/task.json", "code-hard/task.json",
-                              "reasoning-hard/task.json"};
-  manifest["classification_task"] = "classify/task.json";
-  write_text(root / "suite.json", manifest.dump(2) + "\n", suite.files);
-  std::sort(suite.files.begin(), suite.files.end());
+  writer.classification_task();
+  DemoSuite suite = writer.manifest();
   job.report("demo", 1.0, "wrote " + std::to_string(suite.files.size()) + " files to " + suite.dir);
   return suite;
 }
