@@ -15,7 +15,10 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <set>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -109,6 +112,52 @@ TEST(Sandbox, ForkBombIsContained) {
   EXPECT_NE(r.status, t2::SandboxStatus::SandboxError) << dump(r);
   EXPECT_LT(seconds, 5.0);
   expect_host_unharmed();
+}
+
+// RLIMIT_NPROC counts per user: a fork bomb in one run must not starve runs beside it.
+TEST(Sandbox, ForkBombDoesNotStarveParallelRuns) {
+  REQUIRE_PYTHON();
+  auto bomb_params = quick();
+  bomb_params.limits.wall_seconds = 2.0;
+  std::thread bomb([&] {
+    t2::run_sandboxed(
+        "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n"
+        "        pass\n",
+        bomb_params);
+  });
+  int passed = 0;
+  for (int i = 0; i < 8; ++i)
+    passed += t2::run_sandboxed("import os\nos.fork() or print('ok')\n", quick()).status ==
+              t2::SandboxStatus::Passed;
+  bomb.join();
+  EXPECT_EQ(passed, 8);
+}
+
+// Uids of all processes on the machine (from /proc).
+std::set<long> process_uids() {
+  std::set<long> uids;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    std::ifstream status(e.path() / "status");
+    std::string line;
+    while (std::getline(status, line))
+      if (line.rfind("Uid:", 0) == 0) uids.insert(std::stol(line.substr(4)));
+  }
+  return uids;
+}
+
+TEST(Sandbox, EscapedDaemonDiesWithTheRun) {
+  REQUIRE_PYTHON();
+  const auto r = t2::run_sandboxed(
+      "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(30)\n"
+      "print('parent done')\n",
+      quick());
+  EXPECT_EQ(r.status, t2::SandboxStatus::Passed) << dump(r);
+  EXPECT_LT(r.wall_seconds, 3.0);
+  long uid = -1;
+  for (const auto& p : r.protections)
+    if (p.rfind("uid=", 0) == 0) uid = std::stol(p.substr(4));
+  if (uid < 0) GTEST_SKIP() << "not root: no per-run uid to look for";
+  EXPECT_EQ(process_uids().count(uid), 0u) << "a process of the run's uid " << uid << " survived";
 }
 
 TEST(Sandbox, MemoryBombReportsMemory) {
