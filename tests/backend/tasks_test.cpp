@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -261,6 +262,30 @@ TEST_F(TasksSpec, DatasetErrorsNameFileAndLine) {
     EXPECT_EQ(e.kind(), t2::ErrorKind::Io);
     EXPECT_TRUE(has(e.what(), "absent.jsonl")) << e.what();
   }
+}
+
+TEST_F(TasksSpec, GzipDatasetsReadLikePlainOnes) {
+  if (std::system("command -v gzip >/dev/null 2>&1") != 0) GTEST_SKIP() << "gzip is missing";
+  std::string lines;
+  for (int i = 0; i < 3000; ++i)  // > 64 KiB, so the reader crosses buffer boundaries
+    lines += R"({"question": "q)" + std::to_string(i) + R"(", "answer": "#### )" +
+             std::to_string(i) + "\"}\n";
+  write("d.jsonl", lines);
+  ASSERT_EQ(std::system(("gzip -kf " + (dir_ / "d.jsonl").string()).c_str()), 0);
+  const auto plain = task(R"({"name": "p", "kind": "gsm8k", "data": {"test": "d.jsonl"}})");
+  const auto gz = task(R"({"name": "z", "kind": "gsm8k", "data": {"test": "d.jsonl.gz"}})");
+  const auto a = plain.load_split("test"), b = gz.load_split("test");
+  ASSERT_EQ(a.size(), 3000u);
+  ASSERT_EQ(b.size(), 3000u);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].gold, std::to_string(i));
+    EXPECT_EQ(b[i].gold, a[i].gold);
+    EXPECT_EQ(b[i].fields, a[i].fields);
+  }
+  std::ofstream(dir_ / "bad.jsonl.gz", std::ios::binary) << std::string("\x1f\x8b\x08\x00junk", 8);
+  EXPECT_THROW(task(R"({"name": "b", "kind": "gsm8k", "data": {"test": "bad.jsonl.gz"}})")
+                   .load_split("test"),
+               t2::Error);
 }
 
 TEST_F(TasksSpec, LiteralBracesSurviveTemplates) {

@@ -26,9 +26,9 @@ void read_lines(const std::string& path,
   char buffer[1 << 16];
   for (;;) {
     const int n = gzread(file.get(), buffer, sizeof buffer);
-    if (n < 0) {
-      int code = 0;
-      const char* message = gzerror(file.get(), &code);
+    int code = Z_OK;
+    const char* message = gzerror(file.get(), &code);
+    if (n < 0 || (code != Z_OK && code != Z_STREAM_END)) {  // Z_BUF_ERROR: truncated
       throw Error(ErrorKind::Corrupt, path + ": read error after line " + std::to_string(number) +
                                           ": " + message + "; the file may be truncated");
     }

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -296,7 +297,7 @@ void kill_uid(std::int64_t uid) {
   if (uid <= 0) return;
   const pid_t pid = ::fork();
   if (pid == 0) {
-    if (::setuid(static_cast<uid_t>(uid)) == 0) ::kill(-1, SIGKILL);
+    if (::syscall(SYS_setuid, static_cast<uid_t>(uid)) == 0) ::kill(-1, SIGKILL);
     ::_exit(0);
   }
   if (pid > 0) ::waitpid(pid, nullptr, 0);

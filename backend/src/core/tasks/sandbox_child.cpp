@@ -4,7 +4,6 @@
 #include "core/tasks/sandbox_child.h"
 
 #include <fcntl.h>
-#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -176,9 +175,11 @@ void apply_limits(const ChildPlan& plan) {
 // Drops privileges, applies the limits and becomes the interpreter.
 [[noreturn]] void exec_interpreter(const ChildPlan& plan, std::uint32_t uid) {
   if (plan.root) {
-    if (::setgroups(0, nullptr) != 0) fail(plan, kStageSetgroups);
-    if (::setgid(uid) != 0) fail(plan, kStageSetgid);
-    if (::setuid(uid) != 0) fail(plan, kStageSetuid);
+    // Raw system calls: glibc's wrappers synchronise credentials across threads, which a
+    // child forked from a multi-threaded parent must not rely on.
+    if (::syscall(SYS_setgroups, 0, nullptr) != 0) fail(plan, kStageSetgroups);
+    if (::syscall(SYS_setgid, uid) != 0) fail(plan, kStageSetgid);
+    if (::syscall(SYS_setuid, uid) != 0) fail(plan, kStageSetuid);
   }
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(plan, kStageNoNewPrivs);
   if (::chdir(plan.work_dir) != 0) fail(plan, kStageChdir);
