@@ -40,6 +40,7 @@ struct SandboxParams {
   std::string script_name = "main.py";  // file written into the work dir with the program
   SandboxLimits limits;
   bool require_isolation = false;  // true: SandboxError unless net + mount isolation are active
+  bool use_namespaces = true;      // false: rlimits, setsid and (root) the uid switch only
 };
 
 enum class SandboxStatus {

@@ -199,7 +199,8 @@ Outcome parse_report(const std::string& bytes) {
         o.child_cpu_seconds = r.b / 1000.0;
         break;
       case kRecordWarning:
-        o.warnings.push_back(std::string(stage_name(r.a)) + ": " + errno_text(r.b));
+        o.warnings.push_back(std::string(stage_name(r.a)) + ": " +
+                             (r.b < 0 ? "disabled (use_namespaces = false)" : errno_text(r.b)));
         break;
       case kRecordFatal:
         o.fatal = true;
@@ -334,6 +335,7 @@ ChildPlan make_plan(const SandboxParams& params, const Prepared& prepared, int n
   plan.uid_map = prepared.uid_map.c_str();
   plan.gid_map = prepared.gid_map.c_str();
   plan.root = ::geteuid() == 0;
+  plan.namespaces = params.use_namespaces;
   plan.uid_base = kUidBase;
   plan.stdin_fd = null_fd;
   plan.stdout_fd = out.write;

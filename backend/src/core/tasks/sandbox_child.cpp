@@ -90,6 +90,10 @@ bool write_file(const char* path, const char* text) {
 
 // Tries the strongest namespace set first, then weaker ones; returns the kNs* mask obtained.
 int enter_namespaces(const ChildPlan& plan) {
+  if (!plan.namespaces) {
+    send(plan.report_fd, kRecordWarning, kStageUnshare, -1);
+    return 0;
+  }
   struct Attempt {
     int clone_flags;
     int mask;

@@ -61,6 +61,7 @@ struct ChildPlan {
   const char* uid_map = nullptr;  // "U U 1\n" (user-namespace mode)
   const char* gid_map = nullptr;  // "G G 1\n"
   bool root = false;              // euid 0: switch to a fresh uid instead of a user namespace
+  bool namespaces = true;         // false: skip unshare() (reported as disabled)
   std::uint32_t uid_base = 0;     // root mode: uid = uid_base + pid of the child
   int stdin_fd = -1;
   int stdout_fd = -1;

@@ -157,7 +157,7 @@ void apply_kind_defaults(TaskSpec& s) {
 
 void read_sandbox(const Reader& r, SandboxParams& p) {
   r.allow_only({"interpreter", "args", "wall_seconds", "cpu_seconds", "memory_mb", "file_mb",
-                "max_processes", "max_open_files", "require_isolation"});
+                "max_processes", "max_open_files", "require_isolation", "namespaces"});
   r.read("interpreter", p.interpreter);
   r.read("args", p.interpreter_args);
   r.read("wall_seconds", p.limits.wall_seconds);
@@ -171,6 +171,7 @@ void read_sandbox(const Reader& r, SandboxParams& p) {
   r.read("max_processes", p.limits.max_processes, 1, 4096);
   r.read("max_open_files", p.limits.max_open_files, 16, 65536);
   r.read("require_isolation", p.require_isolation);
+  r.read("namespaces", p.use_namespaces);
   if (!(p.limits.wall_seconds > 0 && p.limits.wall_seconds <= 3600))
     spec_error(r.path(), r.name("wall_seconds"), "expected a number in (0, 3600]");
 }

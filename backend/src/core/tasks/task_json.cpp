@@ -46,7 +46,8 @@ std::string to_json(const TaskSpec& s, int indent) {
                       {"file_mb", sb.limits.file_bytes >> 20},
                       {"max_processes", sb.limits.max_processes},
                       {"max_open_files", sb.limits.max_open_files},
-                      {"require_isolation", sb.require_isolation}};
+                      {"require_isolation", sb.require_isolation},
+                      {"namespaces", sb.use_namespaces}};
       break;
     }
     case ExtractorKind::LastNumber:
