@@ -28,6 +28,7 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)  # Unicode normalization (NFC)
 find_package(Threads REQUIRED)
+find_package(ZLIB REQUIRED)  # .jsonl.gz task datasets (Debian zlib1g-dev)
 find_package(CLI11 CONFIG REQUIRED)
 
 if(T2_BUILD_GUI)

@@ -8,5 +8,7 @@ namespace t2::cli {
 void add_info_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 void add_runs_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 void add_tokenize_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
+void add_demo_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
+void add_task_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 
 }  // namespace t2::cli

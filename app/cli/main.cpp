@@ -22,5 +22,7 @@ int main(int argc, char** argv) {
   add_info_command(app, global, chosen);
   add_runs_command(app, global, chosen);
   add_tokenize_command(app, global, chosen);
+  add_demo_command(app, global, chosen);
+  add_task_command(app, global, chosen);
   return run_cli(app, argc, argv, &chosen);
 }

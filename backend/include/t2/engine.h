@@ -12,10 +12,13 @@
 // constructed decides the intra-op thread count.
 #pragma once
 
+#include <t2/demo_suite.h>
 #include <t2/error.h>
 #include <t2/job.h>
 #include <t2/run_store.h>
+#include <t2/sandbox.h>
 #include <t2/self_check.h>
+#include <t2/tasks.h>
 #include <t2/tokenizer.h>
 
 #include <string>
