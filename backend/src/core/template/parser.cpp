@@ -1,0 +1,603 @@
+#include "core/template/parser.h"
+
+#include "core/template/builtins.h"
+
+#include <t2/error.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <initializer_list>
+
+namespace t2::detail::jinja {
+namespace {
+
+bool in_list(const std::string& s, std::initializer_list<const char*> options) {
+  return std::any_of(options.begin(), options.end(), [&](const char* o) { return s == o; });
+}
+
+class Parser {
+ public:
+  explicit Parser(const std::vector<Token>& tokens) : t_(tokens) {}
+
+  std::vector<StmtPtr> parse_template() {
+    std::string end;
+    auto body = parse_body({}, end);
+    return body;
+  }
+
+ private:
+  const Token& cur() const { return t_[p_]; }
+  const Token& peek(std::size_t ahead = 1) const {
+    return t_[std::min(p_ + ahead, t_.size() - 1)];
+  }
+  bool at_op(const char* op) const { return cur().type == Tok::Operator && cur().text == op; }
+  bool at_name(const char* name) const { return cur().type == Tok::Name && cur().text == name; }
+  const Token& next() { return t_[p_ < t_.size() - 1 ? p_++ : p_]; }
+
+  [[noreturn]] void fail(const std::string& what, const Token& at) const {
+    throw Error(ErrorKind::Corrupt, "chat template syntax error at " + where(at.line, at.column) +
+                                        ": " + what + "; fix the template");
+  }
+  [[noreturn]] void unsupported(const std::string& construct, const Token& at) const {
+    throw Error(ErrorKind::Unsupported,
+                "chat template uses " + construct + " at " + where(at.line, at.column) +
+                    ", which T2 Workbench's Jinja interpreter does not support (see "
+                    "backend/README.md, \"Chat templates\")");
+  }
+  static std::string describe(const Token& t) {
+    switch (t.type) {
+      case Tok::End: return "end of template";
+      case Tok::Text: return "template text";
+      case Tok::VarEnd: return "'}}'";
+      case Tok::BlockEnd: return "'%}'";
+      case Tok::VarBegin: return "'{{'";
+      case Tok::BlockBegin: return "'{%'";
+      default: return "'" + t.text + "'";
+    }
+  }
+  void expect_op(const char* op) {
+    if (!at_op(op)) fail(std::string("expected '") + op + "' but found " + describe(cur()), cur());
+    next();
+  }
+  void expect(Tok type, const char* what) {
+    if (cur().type != type) fail(std::string("expected ") + what + " but found " + describe(cur()), cur());
+    next();
+  }
+  std::string expect_name() {
+    if (cur().type != Tok::Name) fail("expected a name but found " + describe(cur()), cur());
+    return next().text;
+  }
+
+  template <class Node, class Kind>
+  static std::shared_ptr<Node> node(Kind kind, const Token& at) {
+    auto n = std::make_shared<Node>();
+    n->kind = kind;
+    n->line = at.line;
+    n->column = at.column;
+    return n;
+  }
+
+  // --- statements -----------------------------------------------------------------------------
+
+  // Parses until `{% NAME` with NAME in `ends` (consumed up to and including NAME; stored in
+  // `end`), or the end of the template when `ends` is empty.
+  std::vector<StmtPtr> parse_body(std::initializer_list<const char*> ends, std::string& end) {
+    std::vector<StmtPtr> body;
+    for (;;) {
+      const Token& t = cur();
+      if (t.type == Tok::End) {
+        if (ends.size() == 0) return body;
+        fail(std::string("missing '{% ") + *ends.begin() + " %}' (reached the end of template)", t);
+      }
+      if (t.type == Tok::Text) {
+        auto s = node<Stmt>(StmtKind::Text, t);
+        s->text = t.text;
+        body.push_back(s);
+        next();
+      } else if (t.type == Tok::VarBegin) {
+        next();
+        auto s = node<Stmt>(StmtKind::Output, t);
+        s->expr = parse_tuple(true);
+        expect(Tok::VarEnd, "'}}'");
+        body.push_back(s);
+      } else if (t.type == Tok::BlockBegin) {
+        next();
+        if (cur().type == Tok::Name && in_list(cur().text, ends)) {
+          end = next().text;
+          return body;
+        }
+        parse_statement(body);
+      } else {
+        fail("unexpected " + describe(t), t);
+      }
+    }
+  }
+
+  void parse_statement(std::vector<StmtPtr>& body) {
+    const Token& t = cur();
+    if (t.type != Tok::Name) fail("expected a statement name after '{%'", t);
+    const std::string name = t.text;
+    if (name == "if") return body.push_back(parse_if());
+    if (name == "for") return body.push_back(parse_for());
+    if (name == "set") return body.push_back(parse_set());
+    if (name == "macro") return body.push_back(parse_macro());
+    if (name == "call") return body.push_back(parse_call_block());
+    if (name == "filter") return body.push_back(parse_filter_block());
+    if (name == "break" || name == "continue") {
+      next();
+      expect(Tok::BlockEnd, "'%}'");
+      return body.push_back(node<Stmt>(name == "break" ? StmtKind::Break : StmtKind::Continue, t));
+    }
+    if (name == "generation") {  // transformers' AssistantTracker tag: renders its body as is
+      next();
+      expect(Tok::BlockEnd, "'%}'");
+      std::string end;
+      for (auto& s : parse_body({"endgeneration"}, end)) body.push_back(s);
+      expect(Tok::BlockEnd, "'%}'");
+      return;
+    }
+    if (in_list(name, {"endif", "endfor", "endset", "endmacro", "endcall", "endfilter", "elif",
+                       "else", "endgeneration"}))
+      fail("'{% " + name + " %}' without a matching opening statement", t);
+    unsupported("the '{% " + name + " %}' statement", t);
+  }
+
+  // At `if` (consumed here), or just after an `elif` that parse_body consumed.
+  StmtPtr parse_if(bool after_elif = false) {
+    auto s = node<Stmt>(StmtKind::If, after_elif ? t_[p_ - 1] : next());
+    s->expr = parse_tuple(true);
+    expect(Tok::BlockEnd, "'%}'");
+    std::string end;
+    s->body = parse_body({"elif", "else", "endif"}, end);
+    if (end == "elif") {
+      s->else_body.push_back(parse_if(true));  // the nested If consumes through endif
+      return s;
+    }
+    if (end == "else") {
+      expect(Tok::BlockEnd, "'%}'");
+      s->else_body = parse_body({"endif"}, end);
+    }
+    expect(Tok::BlockEnd, "'%}'");
+    return s;
+  }
+
+  std::vector<std::string> parse_targets() {
+    std::vector<std::string> names;
+    const bool paren = at_op("(");
+    if (paren) next();
+    names.push_back(expect_name());
+    while (at_op(",")) {
+      next();
+      if (cur().type != Tok::Name) break;
+      names.push_back(expect_name());
+    }
+    if (paren) expect_op(")");
+    return names;
+  }
+
+  StmtPtr parse_for() {
+    auto s = node<Stmt>(StmtKind::For, next());
+    s->targets = parse_targets();
+    if (!at_name("in")) fail("expected 'in' in the for statement", cur());
+    next();
+    s->expr = parse_tuple(false);
+    if (at_name("if")) {
+      next();
+      s->cond = parse_expression(true);
+    }
+    if (at_name("recursive")) unsupported("recursive for loops", cur());
+    expect(Tok::BlockEnd, "'%}'");
+    std::string end;
+    s->body = parse_body({"else", "endfor"}, end);
+    if (end == "else") {
+      expect(Tok::BlockEnd, "'%}'");
+      s->else_body = parse_body({"endfor"}, end);
+    }
+    expect(Tok::BlockEnd, "'%}'");
+    return s;
+  }
+
+  StmtPtr parse_set() {
+    auto s = node<Stmt>(StmtKind::Set, next());
+    if (cur().type == Tok::Name && peek().type == Tok::Operator && peek().text == ".") {
+      s->targets.push_back(next().text);
+      next();
+      s->text = expect_name();
+    } else {
+      s->targets = parse_targets();
+    }
+    if (at_op("=")) {
+      next();
+      s->expr = parse_tuple(true);
+      expect(Tok::BlockEnd, "'%}'");
+      return s;
+    }
+    if (at_op("|")) unsupported("a filtered block set ('{% set x | filter %}')", cur());
+    if (s->targets.size() != 1 || !s->text.empty())
+      fail("a block set ('{% set x %}…{% endset %}') takes one plain name", t_[p_ - 1]);
+    expect(Tok::BlockEnd, "'%}'");
+    std::string end;
+    s->body = parse_body({"endset"}, end);
+    expect(Tok::BlockEnd, "'%}'");
+    return s;
+  }
+
+  StmtPtr parse_macro() {
+    auto s = node<Stmt>(StmtKind::Macro, next());
+    s->text = expect_name();
+    expect_op("(");
+    while (!at_op(")")) {
+      std::string param = expect_name();
+      ExprPtr def;
+      if (at_op("=")) {
+        next();
+        def = parse_expression(true);
+      }
+      s->params.emplace_back(param, def);
+      if (!at_op(",")) break;
+      next();
+    }
+    expect_op(")");
+    expect(Tok::BlockEnd, "'%}'");
+    std::string end;
+    s->body = parse_body({"endmacro"}, end);
+    if (cur().type == Tok::Name) next();  // {% endmacro name %}
+    expect(Tok::BlockEnd, "'%}'");
+    return s;
+  }
+
+  StmtPtr parse_call_block() {
+    auto s = node<Stmt>(StmtKind::CallBlock, next());
+    if (at_op("(")) unsupported("a call block with caller arguments ('{% call(args) … %}')", cur());
+    s->expr = parse_expression(true);
+    if (s->expr->kind != ExprKind::Call) fail("'{% call %}' needs a macro call", cur());
+    expect(Tok::BlockEnd, "'%}'");
+    std::string end;
+    s->body = parse_body({"endcall"}, end);
+    expect(Tok::BlockEnd, "'%}'");
+    return s;
+  }
+
+  StmtPtr parse_filter_block() {
+    auto s = node<Stmt>(StmtKind::FilterBlock, next());
+    ExprPtr operand;  // null: the block's rendered body
+    do {
+      operand = parse_filter(operand);
+    } while (at_op("|") && (next(), true));
+    s->expr = operand;
+    expect(Tok::BlockEnd, "'%}'");
+    std::string end;
+    s->body = parse_body({"endfilter"}, end);
+    expect(Tok::BlockEnd, "'%}'");
+    return s;
+  }
+
+  // --- expressions ----------------------------------------------------------------------------
+
+  ExprPtr parse_tuple(bool with_cond) {
+    const Token& start = cur();
+    ExprPtr first = parse_expression(with_cond);
+    if (!at_op(",")) return first;
+    auto tuple = node<Expr>(ExprKind::TupleLit, start);
+    tuple->args.push_back(first);
+    while (at_op(",")) {
+      next();
+      if (cur().type == Tok::BlockEnd || cur().type == Tok::VarEnd || at_op(")")) break;
+      tuple->args.push_back(parse_expression(with_cond));
+    }
+    return tuple;
+  }
+
+  ExprPtr parse_expression(bool with_cond) {
+    const Token& start = cur();
+    ExprPtr expr = parse_or();
+    if (!with_cond) return expr;
+    while (at_name("if")) {
+      next();
+      auto cond = node<Expr>(ExprKind::Cond, start);
+      cond->args.push_back(expr);
+      cond->args.push_back(parse_or());
+      if (at_name("else")) {
+        next();
+        cond->args.push_back(parse_expression(true));
+      } else {
+        cond->args.push_back(nullptr);
+      }
+      expr = cond;
+    }
+    return expr;
+  }
+
+  ExprPtr binary(ExprKind kind, const Token& at, ExprPtr a, ExprPtr b, std::string op = {}) {
+    auto e = node<Expr>(kind, at);
+    e->name = std::move(op);
+    e->args = {std::move(a), std::move(b)};
+    return e;
+  }
+
+  ExprPtr parse_or() {
+    ExprPtr left = parse_and();
+    while (at_name("or")) {
+      const Token& at = next();
+      left = binary(ExprKind::Or, at, left, parse_and());
+    }
+    return left;
+  }
+
+  ExprPtr parse_and() {
+    ExprPtr left = parse_not();
+    while (at_name("and")) {
+      const Token& at = next();
+      left = binary(ExprKind::And, at, left, parse_not());
+    }
+    return left;
+  }
+
+  ExprPtr parse_not() {
+    if (at_name("not")) {
+      auto e = node<Expr>(ExprKind::Not, next());
+      e->args.push_back(parse_not());
+      return e;
+    }
+    return parse_compare();
+  }
+
+  ExprPtr parse_compare() {
+    const Token& start = cur();
+    ExprPtr first = parse_math1();
+    ExprPtr cmp;
+    for (;;) {
+      std::string op;
+      if (cur().type == Tok::Operator && in_list(cur().text, {"==", "!=", "<", "<=", ">", ">="})) {
+        op = next().text;
+      } else if (at_name("in")) {
+        next();
+        op = "in";
+      } else if (at_name("not") && peek().type == Tok::Name && peek().text == "in") {
+        next();
+        next();
+        op = "notin";
+      } else {
+        break;
+      }
+      if (!cmp) {
+        cmp = node<Expr>(ExprKind::Compare, start);
+        cmp->args.push_back(first);
+      }
+      cmp->ops.push_back(op);
+      cmp->args.push_back(parse_math1());
+    }
+    return cmp ? cmp : first;
+  }
+
+  ExprPtr parse_binary_level(std::initializer_list<const char*> ops, ExprPtr (Parser::*inner)()) {
+    ExprPtr left = (this->*inner)();
+    while (cur().type == Tok::Operator && in_list(cur().text, ops)) {
+      const Token& at = next();
+      left = binary(ExprKind::Binary, at, left, (this->*inner)(), at.text);
+    }
+    return left;
+  }
+  ExprPtr parse_math1() { return parse_binary_level({"+", "-"}, &Parser::parse_concat); }
+  ExprPtr parse_concat() { return parse_binary_level({"~"}, &Parser::parse_math2); }
+  ExprPtr parse_math2() { return parse_binary_level({"*", "/", "//", "%"}, &Parser::parse_pow); }
+  ExprPtr parse_pow() { return parse_binary_level({"**"}, &Parser::parse_unary_filtered); }
+  ExprPtr parse_unary_filtered() { return parse_unary(true); }
+
+  ExprPtr parse_unary(bool with_filter) {
+    ExprPtr e;
+    if (at_op("-") || at_op("+")) {
+      e = node<Expr>(at_op("-") ? ExprKind::Neg : ExprKind::Pos, cur());
+      next();
+      e->args.push_back(parse_unary(false));
+    } else {
+      e = parse_primary();
+    }
+    e = parse_postfix(e);
+    if (with_filter) e = parse_filter_expr(e);
+    return e;
+  }
+
+  ExprPtr literal(const Token& at, Value v) {
+    auto e = node<Expr>(ExprKind::Literal, at);
+    e->value = std::move(v);
+    return e;
+  }
+
+  ExprPtr parse_primary() {
+    const Token& t = cur();
+    switch (t.type) {
+      case Tok::Name: {
+        next();
+        if (t.text == "true" || t.text == "True") return literal(t, Value::boolean(true));
+        if (t.text == "false" || t.text == "False") return literal(t, Value::boolean(false));
+        if (t.text == "none" || t.text == "None") return literal(t, Value::none());
+        auto e = node<Expr>(ExprKind::Name, t);
+        e->name = t.text;
+        return e;
+      }
+      case Tok::String: {
+        std::string s;
+        while (cur().type == Tok::String) s += next().text;
+        return literal(t, Value::string(s));
+      }
+      case Tok::Integer:
+        next();
+        return literal(t, Value::integer(std::strtoll(t.text.c_str(), nullptr, 10)));
+      case Tok::Float:
+        next();
+        return literal(t, Value::number(std::strtod(t.text.c_str(), nullptr)));
+      default: break;
+    }
+    if (at_op("(")) {
+      next();
+      if (at_op(")")) {
+        next();
+        return node<Expr>(ExprKind::TupleLit, t);
+      }
+      ExprPtr inner = parse_tuple(true);
+      expect_op(")");
+      return inner;
+    }
+    if (at_op("[")) return parse_list(t);
+    if (at_op("{")) return parse_dict(t);
+    fail("unexpected " + describe(t) + " in an expression", t);
+  }
+
+  ExprPtr parse_list(const Token& t) {
+    next();
+    auto e = node<Expr>(ExprKind::ListLit, t);
+    while (!at_op("]")) {
+      e->args.push_back(parse_expression(true));
+      if (!at_op(",")) break;
+      next();
+    }
+    expect_op("]");
+    return e;
+  }
+
+  ExprPtr parse_dict(const Token& t) {
+    next();
+    auto e = node<Expr>(ExprKind::DictLit, t);
+    while (!at_op("}")) {
+      e->args.push_back(parse_expression(true));
+      expect_op(":");
+      e->args.push_back(parse_expression(true));
+      if (!at_op(",")) break;
+      next();
+    }
+    expect_op("}");
+    return e;
+  }
+
+  ExprPtr parse_postfix(ExprPtr e) {
+    for (;;) {
+      if (at_op(".")) {
+        const Token& at = next();
+        if (cur().type == Tok::Integer) {
+          auto sub = node<Expr>(ExprKind::Subscript, at);
+          sub->args = {e, literal(cur(), Value::integer(std::strtoll(cur().text.c_str(), nullptr, 10)))};
+          next();
+          e = sub;
+          continue;
+        }
+        auto attr = node<Expr>(ExprKind::Attr, at);
+        attr->name = expect_name();
+        attr->args.push_back(e);
+        e = attr;
+      } else if (at_op("[")) {
+        e = parse_subscript(e);
+      } else if (at_op("(")) {
+        e = parse_call(e);
+      } else {
+        return e;
+      }
+    }
+  }
+
+  ExprPtr parse_subscript(ExprPtr obj) {
+    const Token& at = next();
+    ExprPtr start;
+    if (!at_op(":")) start = parse_expression(true);
+    if (!at_op(":")) {
+      expect_op("]");
+      auto e = node<Expr>(ExprKind::Subscript, at);
+      e->args = {obj, start};
+      return e;
+    }
+    next();
+    auto e = node<Expr>(ExprKind::Slice, at);
+    ExprPtr stop, step;
+    if (!at_op(":") && !at_op("]")) stop = parse_expression(true);
+    if (at_op(":")) {
+      next();
+      if (!at_op("]")) step = parse_expression(true);
+    }
+    expect_op("]");
+    e->args = {obj, start, stop, step};
+    return e;
+  }
+
+  void parse_args(Expr& e) {
+    expect_op("(");
+    while (!at_op(")")) {
+      if (at_op("*") || at_op("**")) unsupported("'*args' / '**kwargs' in a call", cur());
+      if (cur().type == Tok::Name && peek().type == Tok::Operator && peek().text == "=") {
+        std::string key = next().text;
+        next();
+        e.kwargs.emplace_back(key, parse_expression(true));
+      } else {
+        e.args.push_back(parse_expression(true));
+      }
+      if (!at_op(",")) break;
+      next();
+    }
+    expect_op(")");
+  }
+
+  ExprPtr parse_call(ExprPtr callee) {
+    auto e = node<Expr>(ExprKind::Call, cur());
+    e->args.push_back(callee);
+    parse_args(*e);
+    return e;
+  }
+
+  ExprPtr parse_filter(ExprPtr operand) {
+    const Token& at = cur();
+    auto e = node<Expr>(ExprKind::Filter, at);
+    e->name = expect_name();
+    if (!has_filter(e->name)) unsupported("the filter '" + e->name + "'", at);
+    e->args.push_back(operand);
+    if (at_op("(")) parse_args(*e);
+    return e;
+  }
+
+  ExprPtr parse_test(ExprPtr operand) {
+    auto e = node<Expr>(ExprKind::Test, cur());
+    next();  // 'is'
+    if (at_name("not")) {
+      next();
+      e->negate = true;
+    }
+    const Token& at = cur();
+    e->name = expect_name();
+    if (!has_test(e->name)) unsupported("the test '" + e->name + "'", at);
+    e->args.push_back(operand);
+    if (at_op("(")) {
+      parse_args(*e);
+    } else if ((cur().type == Tok::Name || cur().type == Tok::String ||
+                cur().type == Tok::Integer || cur().type == Tok::Float || at_op("[") ||
+                at_op("{")) &&
+               !at_name("else") && !at_name("or") && !at_name("and") && !at_name("if") &&
+               !at_name("in") && !at_name("not") && !at_name("is")) {
+      e->args.push_back(parse_postfix(parse_primary()));
+    }
+    return e;
+  }
+
+  ExprPtr parse_filter_expr(ExprPtr e) {
+    for (;;) {
+      if (at_op("|")) {
+        next();
+        e = parse_filter(e);
+      } else if (at_name("is")) {
+        e = parse_test(e);
+      } else if (at_op("(")) {
+        e = parse_call(e);
+      } else {
+        return e;
+      }
+    }
+  }
+
+  const std::vector<Token>& t_;
+  std::size_t p_ = 0;
+};
+
+}  // namespace
+
+std::vector<StmtPtr> parse(const std::vector<Token>& tokens) {
+  return Parser(tokens).parse_template();
+}
+
+}  // namespace t2::detail::jinja
