@@ -145,7 +145,8 @@ Value round_filter(const Value& v, const CallArgs& a) {
   const double scale = std::pow(10.0, p && p->kind == Kind::Int ? static_cast<double>(p->i) : 0.0);
   const double x = v.as_double() * scale;
   const std::string m = method ? to_str(*method) : "common";
-  double r = m == "floor" ? std::floor(x) : m == "ceil" ? std::ceil(x) : std::round(x);
+  // "common" is Python's round(): halves go to the even neighbour.
+  double r = m == "floor" ? std::floor(x) : m == "ceil" ? std::ceil(x) : std::nearbyint(x);
   return Value::number(r / scale);
 }
 

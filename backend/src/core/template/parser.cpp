@@ -87,7 +87,7 @@ class Parser {
       const Token& t = cur();
       if (t.type == Tok::End) {
         if (ends.size() == 0) return body;
-        fail(std::string("missing '{% ") + *ends.begin() + " %}' (reached the end of template)", t);
+        fail(std::string("missing '{% ") + *(ends.end() - 1) + " %}' (reached the end of template)", t);
       }
       if (t.type == Tok::Text) {
         auto s = node<Stmt>(StmtKind::Text, t);
@@ -139,7 +139,7 @@ class Parser {
     if (in_list(name, {"endif", "endfor", "endset", "endmacro", "endcall", "endfilter", "elif",
                        "else", "endgeneration"}))
       fail("'{% " + name + " %}' without a matching opening statement", t);
-    unsupported("the '{% " + name + " %}' statement", t);
+    unsupported("the '{% " + name + " %}' statement", t_[p_ - 1]);
   }
 
   // At `if` (consumed here), or just after an `elif` that parse_body consumed.
