@@ -6,5 +6,6 @@
 namespace t2::cli {
 
 void add_info_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
+void add_template_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 
 }  // namespace t2::cli

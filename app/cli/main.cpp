@@ -17,5 +17,6 @@ int main(int argc, char** argv) {
 
   const Runner* chosen = nullptr;
   add_info_command(app, global, chosen);
+  add_template_command(app, global, chosen);
   return run_cli(app, argc, argv, &chosen);
 }

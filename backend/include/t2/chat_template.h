@@ -28,6 +28,17 @@ struct ChatTemplateOptions {
   std::function<std::chrono::system_clock::time_point()> now;
 };
 
+// A chat request as the `t2 template` command and the GUI read it: either a JSON list of
+// messages, or an object {"messages": [...], other keys = extra template variables such as
+// enable_thinking or tools}. Splits it into the two JSON texts ChatTemplate::render takes.
+// Throws Corrupt for malformed JSON (naming `what` and the line/column) and InvalidArgument for
+// any other shape.
+struct ChatRequest {
+  std::string messages_json = "[]";
+  std::string extra_variables_json = "{}";
+};
+ChatRequest parse_chat_request(const std::string& json_text, const std::string& what);
+
 class ChatTemplate {
  public:
   // Reads DIR/tokenizer_config.json: `chat_template` (a string, or a list of {name, template}

@@ -213,6 +213,31 @@ std::string ChatTemplate::render(const std::string& messages_json,
   return out;
 }
 
+ChatRequest parse_chat_request(const std::string& json_text, const std::string& what) {
+  nlohmann::ordered_json j;
+  try {
+    j = nlohmann::ordered_json::parse(json_text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(ErrorKind::Corrupt, what + " is not valid JSON (at byte " + std::to_string(e.byte) +
+                                        "): " + e.what());
+  }
+  const std::string shape = "; expected a list of {\"role\", \"content\"} messages or an object "
+                            "{\"messages\": [...], other keys = template variables}";
+  ChatRequest request;
+  if (j.is_array()) {
+    request.messages_json = j.dump();
+    return request;
+  }
+  if (!j.is_object() || !j.contains("messages"))
+    throw Error(ErrorKind::InvalidArgument, what + " has no messages" + shape);
+  if (!j["messages"].is_array())
+    throw Error(ErrorKind::InvalidArgument, what + ": \"messages\" is not a list" + shape);
+  request.messages_json = j["messages"].dump();
+  j.erase("messages");
+  request.extra_variables_json = j.dump();
+  return request;
+}
+
 const std::string& ChatTemplate::source() const { return impl_->source; }
 const std::optional<std::string>& ChatTemplate::bos_token() const { return impl_->bos; }
 const std::optional<std::string>& ChatTemplate::eos_token() const { return impl_->eos; }
