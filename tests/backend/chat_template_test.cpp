@@ -330,3 +330,28 @@ TEST(ChatTemplateModelDir, ClearErrors) {
   write(dir / "chat_template.jinja", "{{ eos_token }}\n");
   EXPECT_EQ(t2::ChatTemplate::from_model_dir(dir.string()).render("[]"), "</s>");
 }
+
+TEST(ChatTemplateLanguage, HostileInputFailsCleanly) {
+  // Deep nesting, runaway loops and self-referencing values end in an error, never a crash.
+  expect_error([] { render("{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}"); },
+               t2::ErrorKind::Corrupt, {"nested deeper"});
+  std::string deep_ifs;
+  for (int k = 0; k < 1000; ++k) deep_ifs += "{% if true %}";
+  expect_error([&] { render(deep_ifs); }, t2::ErrorKind::Corrupt, {"nested deeper"});
+  expect_error([] { render("x", std::string(100000, '[') + std::string(100000, ']')); },
+               t2::ErrorKind::InvalidArgument, {"nested deeper"});
+  expect_error(
+      [] { render("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"); },
+      t2::ErrorKind::InvalidArgument, {"runs too long"});
+  expect_error([] { render("{{ range(10000000)|length }}"); }, t2::ErrorKind::InvalidArgument,
+               {"range() longer than"});
+  expect_error(
+      [] {
+        render("{% set ns = namespace(v=1) %}{% for i in range(5000) %}{% set ns.v = [ns.v] %}"
+               "{% endfor %}{{ ns.v|tojson }}");
+      },
+      t2::ErrorKind::InvalidArgument, {"nested deeper"});
+  expect_error([] { render("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns|tojson }}"); },
+               t2::ErrorKind::InvalidArgument, {"not JSON serializable"});
+  EXPECT_EQ(render("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns.me == ns }}"), "True");
+}

@@ -29,7 +29,7 @@ struct ChatTemplate::Impl {
 namespace detail::jinja {
 namespace {
 
-constexpr std::int64_t kMaxRange = 1'000'000;
+constexpr std::int64_t kMaxRange = 100'000;
 
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);

@@ -9,6 +9,8 @@ namespace t2::detail::jinja {
 namespace {
 
 constexpr int kMaxMacroDepth = 100;
+constexpr std::int64_t kMaxSteps = 1'000'000;  // statements + loop iterations per render
+constexpr std::size_t kMaxOutputBytes = 256u << 20;     // rendered text
 
 Error located(const RenderError& r, int line, int column) {
   if (r.raised)
@@ -54,6 +56,7 @@ const Value* Scope::find(const std::string& name) const {
 std::string Interpreter::render(const std::vector<StmtPtr>& program, ScopePtr globals) {
   std::string out;
   depth_ = 0;
+  steps_ = 0;
   auto scope = std::make_shared<Scope>();
   scope->parent = globals;
   exec_all(program, scope, out);
@@ -69,8 +72,15 @@ Interpreter::Flow Interpreter::exec_all(const std::vector<StmtPtr>& body, const 
   return Flow::Normal;
 }
 
+void Interpreter::count_step(const std::string& out) {
+  if (++steps_ > kMaxSteps || out.size() > kMaxOutputBytes)
+    render_fail("the template runs too long (over " + std::to_string(kMaxSteps) +
+                " steps or 256 MiB of text); check its loops");
+}
+
 Interpreter::Flow Interpreter::exec(const Stmt& s, const ScopePtr& scope, std::string& out) {
   try {
+    count_step(out);
     switch (s.kind) {
       case StmtKind::Text: out += s.text; return Flow::Normal;
       case StmtKind::Output: out += to_str(eval(*s.expr, scope)); return Flow::Normal;
@@ -109,6 +119,7 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s, const ScopePtr& scope, st
     return Flow::Normal;
   }
   for (std::size_t k = 0; k < items.size(); ++k) {
+    count_step(out);
     auto inner = std::make_shared<Scope>();
     inner->parent = scope;
     assign(inner, s.targets, items[k]);

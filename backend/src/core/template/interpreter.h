@@ -5,6 +5,7 @@
 
 #include "core/template/ast.h"
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -42,9 +43,11 @@ class Interpreter {
   Value eval_compare(const Expr& e, const ScopePtr& scope);
   Value eval_filter(const Expr& e, const Value& body, const ScopePtr& scope);
 
+  void count_step(const std::string& out);  // throws when a render runs away
   static void assign(const ScopePtr& scope, const std::vector<std::string>& targets,
                      const Value& v);
-  int depth_ = 0;  // macro recursion depth guard
+  int depth_ = 0;            // macro recursion depth guard
+  std::int64_t steps_ = 0;   // statements executed (runaway-loop guard)
 };
 
 }  // namespace t2::detail::jinja

@@ -77,6 +77,17 @@ class Parser {
     return n;
   }
 
+  // Bounds the recursion on nested blocks/expressions so hostile input cannot overflow the stack.
+  struct NestingGuard {
+    NestingGuard(Parser& p, const Token& at) : parser(p) {
+      if (++parser.nesting_ > kMaxNesting)
+        parser.fail("blocks or expressions nested deeper than " + std::to_string(kMaxNesting), at);
+    }
+    ~NestingGuard() { --parser.nesting_; }
+    Parser& parser;
+  };
+  static constexpr int kMaxNesting = 200;
+
   // --- statements -----------------------------------------------------------------------------
 
   // Parses until `{% NAME` with NAME in `ends` (consumed up to and including NAME; stored in
@@ -115,6 +126,7 @@ class Parser {
 
   void parse_statement(std::vector<StmtPtr>& body) {
     const Token& t = cur();
+    const NestingGuard guard(*this, t);
     if (t.type != Tok::Name) fail("expected a statement name after '{%'", t);
     const std::string name = t.text;
     if (name == "if") return body.push_back(parse_if());
@@ -290,6 +302,7 @@ class Parser {
 
   ExprPtr parse_expression(bool with_cond) {
     const Token& start = cur();
+    const NestingGuard guard(*this, start);
     ExprPtr expr = parse_or();
     if (!with_cond) return expr;
     while (at_name("if")) {
@@ -592,6 +605,7 @@ class Parser {
 
   const std::vector<Token>& t_;
   std::size_t p_ = 0;
+  int nesting_ = 0;
 };
 
 }  // namespace

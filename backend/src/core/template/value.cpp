@@ -1,5 +1,7 @@
 #include "core/template/value.h"
 
+#include "core/template/builtins.h"
+
 #include <t2/error.h>
 
 #include <nlohmann/json.hpp>
@@ -181,7 +183,15 @@ std::string json_quote(const std::string& s) {
   return out + "\"";
 }
 
+constexpr int kMaxValueDepth = 1000;
+
+void check_depth(int depth) {
+  if (depth > kMaxValueDepth)
+    render_fail("a value is nested deeper than " + std::to_string(kMaxValueDepth) + " levels");
+}
+
 void json_write(const Value& v, const JsonFormat& fmt, int depth, std::string& out) {
+  check_depth(depth);
   auto newline = [&](int d) {
     if (fmt.indent >= 0) out += "\n" + std::string(static_cast<std::size_t>(fmt.indent * d), ' ');
   };
@@ -208,6 +218,7 @@ void json_write(const Value& v, const JsonFormat& fmt, int depth, std::string& o
       return;
     }
     case Kind::Dict: {
+      if (v.dict->is_namespace) render_fail("tojson: a namespace() object is not JSON serializable");
       auto entries = v.dict->entries;
       if (fmt.sort_keys)
         std::stable_sort(entries.begin(), entries.end(),
@@ -223,13 +234,16 @@ void json_write(const Value& v, const JsonFormat& fmt, int depth, std::string& o
       out += "}";
       return;
     }
-    case Kind::Callable:
-      throw Error(ErrorKind::InvalidArgument,
-                  "tojson: a macro or function cannot be converted to JSON");
+    case Kind::Callable: render_fail("tojson: a macro or function cannot be converted to JSON");
   }
 }
 
-Value from_json(const nlohmann::ordered_json& j) {
+constexpr int kMaxJsonDepth = 512;
+
+Value from_json(const nlohmann::ordered_json& j, int depth) {
+  if (depth > kMaxJsonDepth)
+    throw Error(ErrorKind::InvalidArgument,
+                "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   switch (j.type()) {
     case nlohmann::ordered_json::value_t::null: return Value::none();
     case nlohmann::ordered_json::value_t::boolean: return Value::boolean(j.get<bool>());
@@ -245,25 +259,26 @@ Value from_json(const nlohmann::ordered_json& j) {
     case nlohmann::ordered_json::value_t::array: {
       List items;
       items.reserve(j.size());
-      for (const auto& item : j) items.push_back(from_json(item));
+      for (const auto& item : j) items.push_back(from_json(item, depth + 1));
       return Value::make_list(std::move(items));
     }
     case nlohmann::ordered_json::value_t::object: {
       Value d = Value::make_dict();
-      for (const auto& [k, item] : j.items()) d.dict->set(k, from_json(item));
+      for (const auto& [k, item] : j.items()) d.dict->set(k, from_json(item, depth + 1));
       return d;
     }
     default: return Value::none();
   }
 }
 
-}  // namespace
+std::string to_str_at(const Value& v, int depth);
 
-std::string to_repr(const Value& v) {
-  return v.kind == Kind::String ? python_quote(v.s) : to_str(v);
+std::string to_repr_at(const Value& v, int depth) {
+  return v.kind == Kind::String ? python_quote(v.s) : to_str_at(v, depth);
 }
 
-std::string to_str(const Value& v) {
+std::string to_str_at(const Value& v, int depth) {
+  check_depth(depth);
   switch (v.kind) {
     case Kind::Undefined: return "";
     case Kind::None: return "None";
@@ -274,7 +289,7 @@ std::string to_str(const Value& v) {
     case Kind::List: {
       std::string out = v.is_tuple ? "(" : "[";
       for (std::size_t k = 0; k < v.list->size(); ++k)
-        out += (k ? ", " : "") + to_repr((*v.list)[k]);
+        out += (k ? ", " : "") + to_repr_at((*v.list)[k], depth + 1);
       if (v.is_tuple && v.list->size() == 1) out += ",";
       return out + (v.is_tuple ? ")" : "]");
     }
@@ -283,7 +298,7 @@ std::string to_str(const Value& v) {
       std::string out = "{";
       bool first = true;
       for (const auto& [k, item] : v.dict->entries) {
-        out += (first ? "" : ", ") + python_quote(k) + ": " + to_repr(item);
+        out += (first ? "" : ", ") + python_quote(k) + ": " + to_repr_at(item, depth + 1);
         first = false;
       }
       return out + "}";
@@ -293,7 +308,8 @@ std::string to_str(const Value& v) {
   return "";
 }
 
-bool equals(const Value& a, const Value& b) {
+bool equals_at(const Value& a, const Value& b, int depth) {
+  check_depth(depth);
   const bool a_num = a.is_number() || a.kind == Kind::Bool;
   const bool b_num = b.is_number() || b.kind == Kind::Bool;
   if (a_num && b_num) {
@@ -312,19 +328,26 @@ bool equals(const Value& a, const Value& b) {
     case Kind::List:
       if (a.list->size() != b.list->size()) return false;
       for (std::size_t k = 0; k < a.list->size(); ++k)
-        if (!equals((*a.list)[k], (*b.list)[k])) return false;
+        if (!equals_at((*a.list)[k], (*b.list)[k], depth + 1)) return false;
       return true;
     case Kind::Dict:
+      if (a.dict->is_namespace || b.dict->is_namespace) return a.dict == b.dict;
       if (a.dict->entries.size() != b.dict->entries.size()) return false;
       for (const auto& [k, item] : a.dict->entries) {
         const Value* other = b.dict->find(k);
-        if (!other || !equals(item, *other)) return false;
+        if (!other || !equals_at(item, *other, depth + 1)) return false;
       }
       return true;
     case Kind::Callable: return a.fn == b.fn;
     default: return false;
   }
 }
+
+}  // namespace
+
+std::string to_repr(const Value& v) { return to_repr_at(v, 0); }
+std::string to_str(const Value& v) { return to_str_at(v, 0); }
+bool equals(const Value& a, const Value& b) { return equals_at(a, b, 0); }
 
 std::string type_name(const Value& v) {
   switch (v.kind) {
@@ -349,7 +372,7 @@ std::string to_json(const Value& v, const JsonFormat& format) {
 
 Value from_json_text(const std::string& text, const std::string& what) {
   try {
-    return from_json(nlohmann::ordered_json::parse(text));
+    return from_json(nlohmann::ordered_json::parse(text), 0);
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(ErrorKind::Corrupt, what + " is not valid JSON (at byte " +
                                         std::to_string(e.byte) + "): " + e.what());
