@@ -3,6 +3,7 @@
 // are refused, as in transformers' ImmutableSandboxedEnvironment.
 #include "core/template/builtins.h"
 
+#include <cctype>
 #include <functional>
 #include <map>
 
@@ -101,6 +102,44 @@ std::int64_t int_arg(const CallArgs& a, std::size_t i, const char* name, std::in
   return v->i;
 }
 
+// Python's str.format for "{}", "{0}", "{name}" and "{{" / "}}" (no format specs or conversions).
+Value format(const std::string& s, const CallArgs& a) {
+  std::string out;
+  std::size_t auto_index = 0;
+  bool manual = false;
+  for (std::size_t k = 0; k < s.size(); ++k) {
+    const char c = s[k];
+    if ((c == '{' || c == '}') && k + 1 < s.size() && s[k + 1] == c) {
+      out += c;
+      ++k;
+      continue;
+    }
+    if (c == '}') render_fail("str.format(): single '}' in the format string");
+    if (c != '{') {
+      out += c;
+      continue;
+    }
+    const std::size_t end = s.find('}', k);
+    if (end == std::string::npos) render_fail("str.format(): unterminated '{'");
+    const std::string field = s.substr(k + 1, end - k - 1);
+    if (field.find_first_of(":!.[") != std::string::npos)
+      render_fail("str.format(): format specs and conversions ('" + field + "') are not supported",
+                  ErrorKind::Unsupported);
+    const Value* v = nullptr;
+    const bool numbered = !field.empty() && std::isdigit(static_cast<unsigned char>(field[0]));
+    if (field.empty() ? manual : numbered && auto_index > 0)
+      render_fail("str.format(): cannot mix automatic '{}' and numbered '{0}' fields");
+    manual = manual || numbered;
+    if (field.empty()) v = a.get(auto_index++, "");
+    else if (numbered) v = a.get(std::stoul(field), "");
+    else v = a.get(static_cast<std::size_t>(-1), field);
+    if (!v) render_fail("str.format(): no argument for '{" + field + "}'");
+    out += to_str(*v);
+    k = end;
+  }
+  return Value::string(out);
+}
+
 const std::map<std::string, Method>& string_methods() {
   static const std::map<std::string, Method> methods = {
       {"strip", [](const Value& s, const CallArgs& a) { return Value::string(py_strip(s.s, arg(a, 0, "chars"), true, true)); }},
@@ -160,6 +199,7 @@ const std::map<std::string, Method>& string_methods() {
          }
          return Value::string(out);
        }},
+      {"format", [](const Value& s, const CallArgs& a) { return format(s.s, a); }},
       {"isdigit", [](const Value& s, const CallArgs&) {
          bool ok = !s.s.empty();
          for (char c : s.s) ok = ok && c >= '0' && c <= '9';
