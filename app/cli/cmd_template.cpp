@@ -15,7 +15,8 @@ namespace {
 
 std::string read_text_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::Io, "cannot read the messages file '" + path + "'; check the path");
+  if (!in)
+    throw Error(ErrorKind::Io, "cannot read the messages file '" + path + "'; check the path");
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
@@ -39,8 +40,9 @@ void add_template_command(CLI::App& app, const GlobalOptions&, const Runner*& ch
   };
   auto opts = std::make_shared<Options>();
   auto* sub = app.add_subcommand(
-      "template", "Render the model's chat template (tokenizer_config.json) for a conversation, "
-                  "as transformers' apply_chat_template does; prints the prompt exactly");
+      "template",
+      "Render the model's chat template (tokenizer_config.json) for a conversation, "
+      "as transformers' apply_chat_template does; prints the prompt exactly");
   sub->add_option("MODEL_DIR", opts->model_dir, "Model folder with tokenizer_config.json")
       ->required();
   sub->add_option("--messages", opts->messages_file,
@@ -54,8 +56,8 @@ void add_template_command(CLI::App& app, const GlobalOptions&, const Runner*& ch
                 "(encode without special tokens)");
 
   auto runner = std::make_shared<Runner>([opts]() {
-    const ChatRequest request =
-        parse_chat_request(read_text_file(opts->messages_file), "the messages file '" + opts->messages_file + "'");
+    const ChatRequest request = parse_chat_request(
+        read_text_file(opts->messages_file), "the messages file '" + opts->messages_file + "'");
     const ChatTemplate tmpl = ChatTemplate::from_model_dir(opts->model_dir);
     ChatTemplateOptions options;
     options.add_generation_prompt = !opts->no_generation_prompt;

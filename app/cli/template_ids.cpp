@@ -10,7 +10,8 @@ namespace t2::cli {
 std::vector<std::int32_t> encode_for_template(const std::string& model_dir, const std::string&) {
   throw Error(ErrorKind::Unsupported,
               "token ids need the tokenizer module, which this build does not include yet; run "
-              "'t2 template " + model_dir + " --messages FILE' without --json for the prompt text");
+              "'t2 template " +
+                  model_dir + " --messages FILE' without --json for the prompt text");
 }
 
 }  // namespace t2::cli

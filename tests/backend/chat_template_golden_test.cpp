@@ -100,9 +100,9 @@ TEST(ChatTemplateGolden, EveryCommittedGoldenRendersByteExactly) {
   int total = 0;
   for (const char* model : kModels) {
     const Json golden = read_json(golden_dir() / (std::string(model) + ".json"));
-    const auto tmpl = t2::ChatTemplate::from_string(golden["template"].get<std::string>(),
-                                                    token(golden["bos_token"]),
-                                                    token(golden["eos_token"]));
+    const auto tmpl =
+        t2::ChatTemplate::from_string(golden["template"].get<std::string>(),
+                                      token(golden["bos_token"]), token(golden["eos_token"]));
     const int n = check_cases(tmpl, golden, model);
     EXPECT_GE(n, 100) << model;
     total += n;
@@ -116,7 +116,8 @@ TEST(ChatTemplateGolden, ModelDirLoadsTheSameTemplateAndTokens) {
                  << T2_NPM_REFS_DIR;
   for (const char* model : kModels) {
     const Json golden = read_json(golden_dir() / (std::string(model) + ".json"));
-    const auto dir = fs::path(T2_NPM_REFS_DIR) / (std::string("tokenizer-") + model) / "package" / "models";
+    const auto dir =
+        fs::path(T2_NPM_REFS_DIR) / (std::string("tokenizer-") + model) / "package" / "models";
     const auto tmpl = t2::ChatTemplate::from_model_dir(dir.string());
     EXPECT_EQ(tmpl.source(), golden["template"].get<std::string>()) << model;
     EXPECT_EQ(tmpl.bos_token(), token(golden["bos_token"])) << model;
@@ -131,10 +132,12 @@ TEST(ChatTemplateGolden, LiveNodeReferenceAgrees) {
     GTEST_SKIP() << "npm reference data absent; run tests/fixtures/fetch_npm_refs.sh "
                  << T2_NPM_REFS_DIR;
   if (std::system("node --version > /dev/null 2>&1") != 0)
-    GTEST_SKIP() << "node not found; install nodejs (Debian) to compare with @huggingface/jinja live";
+    GTEST_SKIP()
+        << "node not found; install nodejs (Debian) to compare with @huggingface/jinja live";
   const fs::path out = fs::path(T2_TEST_OUTPUT_DIR) / "template-goldens-live";
   fs::remove_all(out);
-  const std::string cmd = "node '" + (fs::path(T2_FIXTURES_DIR) / "template" / "make_goldens.mjs").string() +
+  const std::string cmd = "node '" +
+                          (fs::path(T2_FIXTURES_DIR) / "template" / "make_goldens.mjs").string() +
                           "' '" + T2_NPM_REFS_DIR + "' '" + out.string() + "' > /dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   for (const char* model : kModels) {
@@ -144,9 +147,9 @@ TEST(ChatTemplateGolden, LiveNodeReferenceAgrees) {
   }
   const bool jinja2 = std::system("python3 -c 'import jinja2' > /dev/null 2>&1") == 0;
   if (jinja2) {
-    const std::string py = "python3 '" +
-                           (fs::path(T2_FIXTURES_DIR) / "template" / "add_jinja2_renders.py").string() +
-                           "' '" + out.string() + "' > /dev/null";
+    const std::string py =
+        "python3 '" + (fs::path(T2_FIXTURES_DIR) / "template" / "add_jinja2_renders.py").string() +
+        "' '" + out.string() + "' > /dev/null";
     ASSERT_EQ(std::system(py.c_str()), 0) << py;
   } else {
     std::cerr << "note: no python3 with jinja2; comparing with @huggingface/jinja only (cases "

@@ -24,140 +24,154 @@ struct LanguageCase {
 };
 
 const LanguageCase kCases[] = {
-    {"trim_blocks_lstrip_blocks",
-     "a\n{% if true %}\nb\n    {% endif %}\nc",
-     "a\nb\nc"},
-    {"lstrip_only_at_line_start",
-     "  {% if true %}x{% endif %}  \ny",
-     "x  \ny"},
-    {"lstrip_not_after_text",
-     "a  {% if true %}x{% endif %}",
-     "a  x"},
-    {"minus_strips_all_whitespace",
-     "a \n {%- if true -%} \n b \n {%- endif -%} \n c",
-     "abc"},
-    {"minus_on_variables",
-     "a {{- 'x' -}} \n b",
-     "axb"},
-    {"comment_removed_and_trimmed",
-     "{# comment #}\nz\n  {# indented #}\nw",
-     "z\nw"},
-    {"variable_tag_keeps_newline",
-     "{{ 'a' }}\nb",
-     "a\nb"},
-    {"one_trailing_newline_dropped",
-     "x\n\n",
-     "x\n"},
-    {"plus_disables_lstrip",
-     "  {%+ if true %}x{% endif %}",
-     "  x"},
-    {"crlf_normalised",
-     "a\r\nb\rc",
-     "a\nb\nc"},
+    {"trim_blocks_lstrip_blocks", "a\n{% if true %}\nb\n    {% endif %}\nc", "a\nb\nc"},
+    {"lstrip_only_at_line_start", "  {% if true %}x{% endif %}  \ny", "x  \ny"},
+    {"lstrip_not_after_text", "a  {% if true %}x{% endif %}", "a  x"},
+    {"minus_strips_all_whitespace", "a \n {%- if true -%} \n b \n {%- endif -%} \n c", "abc"},
+    {"minus_on_variables", "a {{- 'x' -}} \n b", "axb"},
+    {"comment_removed_and_trimmed", "{# comment #}\nz\n  {# indented #}\nw", "z\nw"},
+    {"variable_tag_keeps_newline", "{{ 'a' }}\nb", "a\nb"},
+    {"one_trailing_newline_dropped", "x\n\n", "x\n"},
+    {"plus_disables_lstrip", "  {%+ if true %}x{% endif %}", "  x"},
+    {"crlf_normalised", "a\r\nb\rc", "a\nb\nc"},
     {"loop_variables",
-     "{% for x in ['a','b','c'] %}{{ loop.index }}/{{ loop.index0 }}/{{ loop.revindex }}/{{ loop.revindex0 }}/{{ loop.first }}/{{ loop.last }}/{{ loop.length }};{% endfor %}",
+     "{% for x in ['a','b','c'] %}{{ loop.index }}/{{ loop.index0 }}/{{ loop.revindex }}/{{ "
+     "loop.revindex0 }}/{{ loop.first }}/{{ loop.last }}/{{ loop.length }};{% endfor %}",
      "1/0/3/2/True/False/3;2/1/2/1/False/False/3;3/2/1/0/False/True/3;"},
     {"for_else",
-     "{% for x in [] %}x{% else %}empty{% endfor %}|{% for x in [1] if x > 5 %}x{% else %}filtered{% endfor %}",
+     "{% for x in [] %}x{% else %}empty{% endfor %}|{% for x in [1] if x > 5 %}x{% else "
+     "%}filtered{% endfor %}",
      "empty|filtered"},
     {"loop_filter_counts_filtered",
-     "{% for x in range(10) if x % 3 == 0 %}{{ x }}:{{ loop.length }}{{ ',' if not loop.last }}{% endfor %}",
+     "{% for x in range(10) if x % 3 == 0 %}{{ x }}:{{ loop.length }}{{ ',' if not loop.last }}{% "
+     "endfor %}",
      "0:4,3:4,6:4,9:4"},
     {"tuple_unpacking_items",
-     "{% for k, v in d.items() %}{{ k }}={{ v }} {% endfor %}{% for a, b in [(1, 2), [3, 4]] %}{{ a + b }}{% endfor %}",
+     "{% for k, v in d.items() %}{{ k }}={{ v }} {% endfor %}{% for a, b in [(1, 2), [3, 4]] %}{{ "
+     "a + b }}{% endfor %}",
      "b=2 a=1 37"},
     {"break_continue",
-     "{% for x in range(10) %}{% if x == 2 %}{% continue %}{% endif %}{% if x == 5 %}{% break %}{% endif %}{{ x }}{% endfor %}",
+     "{% for x in range(10) %}{% if x == 2 %}{% continue %}{% endif %}{% if x == 5 %}{% break %}{% "
+     "endif %}{{ x }}{% endfor %}",
      "0134"},
     {"loop_scope_does_not_leak",
-     "{% set x = 1 %}{% for i in [1] %}{% set x = 2 %}{{ x }}{% endfor %}{{ x }}",
-     "21"},
+     "{% set x = 1 %}{% for i in [1] %}{% set x = 2 %}{{ x }}{% endfor %}{{ x }}", "21"},
     {"namespace_assignment",
-     "{% set ns = namespace(c=0, s='') %}{% for i in range(4) %}{% set ns.c = ns.c + i %}{% set ns.s = ns.s ~ i %}{% endfor %}{{ ns.c }} {{ ns.s }}",
+     "{% set ns = namespace(c=0, s='') %}{% for i in range(4) %}{% set ns.c = ns.c + i %}{% set "
+     "ns.s = ns.s ~ i %}{% endfor %}{{ ns.c }} {{ ns.s }}",
      "6 0123"},
     {"iterate_string_and_dict",
-     "{% for c in 'añ😀' %}[{{ c }}]{% endfor %}{% for k in d %}{{ k }}{% endfor %}",
-     "[a][ñ][😀]ba"},
+     "{% for c in 'añ😀' %}[{{ c }}]{% endfor %}{% for k in d %}{{ k }}{% endfor %}", "[a][ñ][😀]ba"},
     {"nested_loops_and_cycle",
-     "{% for i in range(2) %}{% for j in range(3) %}{{ loop.cycle('a', 'b') }}{{ i }}{% endfor %};{% endfor %}",
+     "{% for i in range(2) %}{% for j in range(3) %}{{ loop.cycle('a', 'b') }}{{ i }}{% endfor "
+     "%};{% endfor %}",
      "a0b0a0;a1b1a1;"},
     {"previtem_nextitem",
-     "{% for x in [1, 2, 3] %}{{ loop.previtem is defined }}{{ loop.nextitem | default('-') }} {% endfor %}",
+     "{% for x in [1, 2, 3] %}{{ loop.previtem is defined }}{{ loop.nextitem | default('-') }} {% "
+     "endfor %}",
      "False2 True3 True- "},
     {"slices",
-     "{{ [1,2,3,4,5][::-1] }}|{{ 'hello'[1:3] }}|{{ [1,2,3,4,5][-2:] }}|{{ 'abcdef'[::2] }}|{{ [1,2,3][5:] }}|{{ 'añb'[::-1] }}|{{ [1,2,3,4,5][4:1:-2] }}|{{ messages[-1].content }}",
+     "{{ [1,2,3,4,5][::-1] }}|{{ 'hello'[1:3] }}|{{ [1,2,3,4,5][-2:] }}|{{ 'abcdef'[::2] }}|{{ "
+     "[1,2,3][5:] }}|{{ 'añb'[::-1] }}|{{ [1,2,3,4,5][4:1:-2] }}|{{ messages[-1].content }}",
      "[5, 4, 3, 2, 1]|el|[4, 5]|ace|[]|bña|[5, 3]|Yo"},
     {"arithmetic",
-     "{{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ -7 % 3 }} {{ 7 / 2 }} {{ 2 ** 10 }} {{ 1 + 2 * 3 }} {{ (1 + 2) * 3 }} {{ 0.1 + 0.2 }} {{ 1e-5 }} {{ 2.0 * 3 }} {{ -x }} {{ 'ab' * 3 }} {{ [1] + [2] }}",
+     "{{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ -7 % 3 }} {{ 7 / 2 }} {{ 2 ** 10 }} {{ 1 + 2 * 3 "
+     "}} {{ (1 + 2) * 3 }} {{ 0.1 + 0.2 }} {{ 1e-5 }} {{ 2.0 * 3 }} {{ -x }} {{ 'ab' * 3 }} {{ [1] "
+     "+ [2] }}",
      "3 -4 1 2 3.5 1024 7 9 0.30000000000000004 1e-05 6.0 -1 ababab [1, 2]"},
     {"filters_bind_tighter_than_arithmetic",
-     "{{ messages|length - 1 }} {{ 'a' + 'B'|lower }} {{ -3|abs }}",
-     "1 ab 3"},
-    {"concat_tilde",
-     "{{ 1 ~ 'a' ~ none ~ true ~ 1.5 }}",
-     "1aNoneTrue1.5"},
+     "{{ messages|length - 1 }} {{ 'a' + 'B'|lower }} {{ -3|abs }}", "1 ab 3"},
+    {"concat_tilde", "{{ 1 ~ 'a' ~ none ~ true ~ 1.5 }}", "1aNoneTrue1.5"},
     {"comparisons_and_in",
-     "{{ 1 < 2 < 3 }} {{ 3 > 2 > 2 }} {{ 'a' in 'abc' }} {{ 'x' not in ['x'] }} {{ 'k' in {'k': 1} }} {{ 1 == 1.0 }} {{ 'b' >= 'a' }} {{ not 1 == 2 }}",
+     "{{ 1 < 2 < 3 }} {{ 3 > 2 > 2 }} {{ 'a' in 'abc' }} {{ 'x' not in ['x'] }} {{ 'k' in {'k': 1} "
+     "}} {{ 1 == 1.0 }} {{ 'b' >= 'a' }} {{ not 1 == 2 }}",
      "True False True False True True True True"},
     {"ternary",
      "{{ 'y' if 1 > 2 else 'n' }}[{{ 'only' if false }}]{{ 'a' if x else 'b' if y else 'c' }}",
      "n[]a"},
-    {"and_or_values",
-     "{{ 0 or 'b' }} {{ 'a' and 'b' }} {{ none or [] }} {{ x and not y }}",
+    {"and_or_values", "{{ 0 or 'b' }} {{ 'a' and 'b' }} {{ none or [] }} {{ x and not y }}",
      "b b [] True"},
-    {"string_literals",
-     "{{ 'a\\nb\\t|' }}{{ \"it's\" }}{{ 'caf\\u00e9' }}{{ 'x' 'y' }}",
+    {"string_literals", "{{ 'a\\nb\\t|' }}{{ \"it's\" }}{{ 'caf\\u00e9' }}{{ 'x' 'y' }}",
      "a\nb\t|it'scaféxy"},
     {"print_python_values",
-     "{{ {'a': [1, 'x', none, true, 1.5, \"it's\"]} }} {{ (1, 2) }} {{ (1,) }} {{ none }} {{ false }} {{ 10.0 }} {{ undefined_name }}|",
+     "{{ {'a': [1, 'x', none, true, 1.5, \"it's\"]} }} {{ (1, 2) }} {{ (1,) }} {{ none }} {{ false "
+     "}} {{ 10.0 }} {{ undefined_name }}|",
      "{'a': [1, 'x', None, True, 1.5, \"it's\"]} (1, 2) (1,) None False 10.0 |"},
     {"attribute_and_item_access",
-     "{{ messages[0].role }} {{ messages[0]['content'] }} [{{ messages[0].missing }}] {{ d['a'] }} {{ d.b }} {{ messages.0.role }}",
+     "{{ messages[0].role }} {{ messages[0]['content'] }} [{{ messages[0].missing }}] {{ d['a'] }} "
+     "{{ d.b }} {{ messages.0.role }}",
      "user  Hi  [] 1 2 user"},
     {"tests",
-     "{{ x is defined }} {{ y is defined }} {{ y is undefined }} {{ none is none }} {{ 'a' is string }} {{ {} is mapping }} {{ [] is iterable }} {{ 'a' is sequence }} {{ 1 is number }} {{ 1.5 is float }} {{ 1 is integer }} {{ true is boolean }} {{ true is true }} {{ 0 is false }} {{ false is false }} {{ 3 is odd }} {{ 4 is even }} {{ 4 is divisibleby(2) }} {{ 1 is not none }} {{ 2 is eq 2 }} {{ range is callable }}",
-     "True False True True True True True True True True True True True False True True True True True True True"},
+     "{{ x is defined }} {{ y is defined }} {{ y is undefined }} {{ none is none }} {{ 'a' is "
+     "string }} {{ {} is mapping }} {{ [] is iterable }} {{ 'a' is sequence }} {{ 1 is number }} "
+     "{{ 1.5 is float }} {{ 1 is integer }} {{ true is boolean }} {{ true is true }} {{ 0 is false "
+     "}} {{ false is false }} {{ 3 is odd }} {{ 4 is even }} {{ 4 is divisibleby(2) }} {{ 1 is not "
+     "none }} {{ 2 is eq 2 }} {{ range is callable }}",
+     "True False True True True True True True True True True True True False True True True True "
+     "True True True"},
     {"filters_text",
-     "[{{ ' a b '|trim }}] {{ 'xxhixx'|trim('x') }} {{ '日本'|length }} {{ 'hello world-wide'|title }} {{ 'hELLO'|capitalize }} {{ 'Ab'|upper }}{{ 'Ab'|lower }} {{ 'aXa'|replace('a', 'b') }} {{ 42|string ~ 1 }} {{ 'abc'|first }}{{ 'abc'|last }} {{ 'abc'|list }} {{ 'abc'|reverse }}",
+     "[{{ ' a b '|trim }}] {{ 'xxhixx'|trim('x') }} {{ '日本'|length }} {{ 'hello "
+     "world-wide'|title }} {{ 'hELLO'|capitalize }} {{ 'Ab'|upper }}{{ 'Ab'|lower }} {{ "
+     "'aXa'|replace('a', 'b') }} {{ 42|string ~ 1 }} {{ 'abc'|first }}{{ 'abc'|last }} {{ "
+     "'abc'|list }} {{ 'abc'|reverse }}",
      "[a b] hi 2 Hello World-Wide Hello ABab bXb 421 ac ['a', 'b', 'c'] cba"},
     {"filters_default",
-     "{{ y|default('dflt') }} {{ none|default('n') }} {{ ''|default('e', true) }} {{ x|d(5) }} {{ y|default }}|",
+     "{{ y|default('dflt') }} {{ none|default('n') }} {{ ''|default('e', true) }} {{ x|d(5) }} {{ "
+     "y|default }}|",
      "dflt None e 1 |"},
     {"filters_numbers",
-     "{{ '42'|int + 1 }} {{ '3.5'|float }} {{ 'x'|int }} {{ 2.5|round }} {{ 3.14159|round(2) }} {{ 2.7|int }} {{ [3, 1, 2]|sum }} {{ [3, 1, 2]|min }} {{ [3, 1, 2]|max }} {{ [3, 1, 2]|sort }} {{ ['b', 'A', 'c']|sort(reverse=true) }}",
+     "{{ '42'|int + 1 }} {{ '3.5'|float }} {{ 'x'|int }} {{ 2.5|round }} {{ 3.14159|round(2) }} {{ "
+     "2.7|int }} {{ [3, 1, 2]|sum }} {{ [3, 1, 2]|min }} {{ [3, 1, 2]|max }} {{ [3, 1, 2]|sort }} "
+     "{{ ['b', 'A', 'c']|sort(reverse=true) }}",
      "43 3.5 0 2.0 3.14 2 6 1 3 [1, 2, 3] ['c', 'b', 'A']"},
     {"filters_sequences",
-     "{{ [1, 2, 3]|join(', ') }} {{ people|map(attribute='name')|join('/') }} {{ people|selectattr('admin')|map(attribute='name')|list }} {{ people|rejectattr('age', 'equalto', 31)|map(attribute='name')|first }} {{ people|selectattr('age', '==', 31)|list|length }} {{ [1, 2, 1, 'a', 'A']|unique|list }} {{ d|items|list }} {{ ['a', 'b']|map('upper')|join }} {{ people|map(attribute='admin', default='?')|list }}",
+     "{{ [1, 2, 3]|join(', ') }} {{ people|map(attribute='name')|join('/') }} {{ "
+     "people|selectattr('admin')|map(attribute='name')|list }} {{ people|rejectattr('age', "
+     "'equalto', 31)|map(attribute='name')|first }} {{ people|selectattr('age', '==', "
+     "31)|list|length }} {{ [1, 2, 1, 'a', 'A']|unique|list }} {{ d|items|list }} {{ ['a', "
+     "'b']|map('upper')|join }} {{ people|map(attribute='admin', default='?')|list }}",
      "1, 2, 3 Ann/bob/Cy ['Ann'] bob 2 [1, 2, 'a'] [('b', 2), ('a', 1)] AB [True, False, '?']"},
     {"tojson",
-     "{{ d|tojson }} {{ {'s': 'é\"\\\\\\n', 'n': none, 'l': [1, 2.5, true]}|tojson }} {{ d|tojson(indent=2) }} {{ [[], {}]|tojson(indent=1) }} {{ d|tojson(sort_keys=true) }} {{ 'x'|tojson }}",
-     "{\"b\": 2, \"a\": 1} {\"s\": \"é\\\"\\\\\\n\", \"n\": null, \"l\": [1, 2.5, true]} {\n  \"b\": 2,\n  \"a\": 1\n} [\n [],\n {}\n] {\"a\": 1, \"b\": 2} \"x\""},
+     "{{ d|tojson }} {{ {'s': 'é\"\\\\\\n', 'n': none, 'l': [1, 2.5, true]}|tojson }} {{ "
+     "d|tojson(indent=2) }} {{ [[], {}]|tojson(indent=1) }} {{ d|tojson(sort_keys=true) }} {{ "
+     "'x'|tojson }}",
+     "{\"b\": 2, \"a\": 1} {\"s\": \"é\\\"\\\\\\n\", \"n\": null, \"l\": [1, 2.5, true]} {\n  "
+     "\"b\": 2,\n  \"a\": 1\n} [\n [],\n {}\n] {\"a\": 1, \"b\": 2} \"x\""},
     {"string_methods",
-     "[{{ '  a  '.strip() }}][{{ 'xxaxx'.strip('x') }}][{{ '\\n\\na\\n'.lstrip('\\n') }}][{{ 'a\\n\\n'.rstrip() }}] {{ 'a,b,,c'.split(',') }} {{ ' a  b '.split() }} {{ 'a-b-c'.split('-', 1) }} {{ 'hello'.startswith('he') }} {{ 'hello'.startswith(('x', 'h')) }} {{ 'hello'.endswith('lo') }} {{ 'aaa'.replace('a', 'b', 2) }} {{ 'Ab'.upper() }}{{ 'Ab'.lower() }} {{ 'hello world'.title() }} {{ 'abc'.find('c') }} {{ '-'.join(['a', 'b']) }}",
-     "[a][a][a\n][a] ['a', 'b', '', 'c'] ['a', 'b'] ['a', 'b-c'] True True True bba ABab Hello World 2 a-b"},
+     "[{{ '  a  '.strip() }}][{{ 'xxaxx'.strip('x') }}][{{ '\\n\\na\\n'.lstrip('\\n') }}][{{ "
+     "'a\\n\\n'.rstrip() }}] {{ 'a,b,,c'.split(',') }} {{ ' a  b '.split() }} {{ "
+     "'a-b-c'.split('-', 1) }} {{ 'hello'.startswith('he') }} {{ 'hello'.startswith(('x', 'h')) }} "
+     "{{ 'hello'.endswith('lo') }} {{ 'aaa'.replace('a', 'b', 2) }} {{ 'Ab'.upper() }}{{ "
+     "'Ab'.lower() }} {{ 'hello world'.title() }} {{ 'abc'.find('c') }} {{ '-'.join(['a', 'b']) }}",
+     "[a][a][a\n][a] ['a', 'b', '', 'c'] ['a', 'b'] ['a', 'b-c'] True True True bba ABab Hello "
+     "World 2 a-b"},
     {"str_format",
-     "{{ '{} and {}, {name}! {{x}}'.format('a', 'b', name='N') }}|{{ '{1}{0}{1}'.format('a', 'b') }}",
+     "{{ '{} and {}, {name}! {{x}}'.format('a', 'b', name='N') }}|{{ '{1}{0}{1}'.format('a', 'b') "
+     "}}",
      "a and b, N! {x}|bab"},
     {"dict_methods",
-     "{{ d.keys()|list }} {{ d.values()|list }} {{ d.get('a') }} {{ d.get('z', 'none!') }} {{ d.get('z') }} {{ d.items()|list }}",
+     "{{ d.keys()|list }} {{ d.values()|list }} {{ d.get('a') }} {{ d.get('z', 'none!') }} {{ "
+     "d.get('z') }} {{ d.items()|list }}",
      "['b', 'a'] [2, 1] 1 none! None [('b', 2), ('a', 1)]"},
     {"macro_with_defaults",
-     "{% macro greet(name, punct='!') %}Hi {{ name }}{{ punct }}{% endmacro %}{{ greet('Ann') }} {{ greet('Bob', punct='?') }} {{ greet(name='Cy') }}",
+     "{% macro greet(name, punct='!') %}Hi {{ name }}{{ punct }}{% endmacro %}{{ greet('Ann') }} "
+     "{{ greet('Bob', punct='?') }} {{ greet(name='Cy') }}",
      "Hi Ann! Hi Bob? Hi Cy!"},
     {"call_block",
-     "{% macro wrap(tag) %}<{{ tag }}>{{ caller() }}</{{ tag }}>{% endmacro %}{% call wrap('b') %}inner {{ x }}{% endcall %}",
+     "{% macro wrap(tag) %}<{{ tag }}>{{ caller() }}</{{ tag }}>{% endmacro %}{% call wrap('b') "
+     "%}inner {{ x }}{% endcall %}",
      "<b>inner 1</b>"},
     {"filter_block",
      "{% filter upper %}abc {{ 'def' }}{% endfilter %}{% filter trim|upper %}  x  {% endfilter %}",
      "ABC DEFX"},
-    {"block_set",
-     "{% set v %}a{{ 1 }}b{% endset %}[{{ v }}]",
-     "[a1b]"},
+    {"block_set", "{% set v %}a{{ 1 }}b{% endset %}[{{ v }}]", "[a1b]"},
     {"set_tuple_and_list_literal",
-     "{% set a, b = 1, 2 %}{{ a }}{{ b }}{% set l = [a, b, 'c'] %}{{ l|length }}{% set dd = {'k': a, 'j': [b]} %}{{ dd.j[0] }}",
+     "{% set a, b = 1, 2 %}{{ a }}{{ b }}{% set l = [a, b, 'c'] %}{{ l|length }}{% set dd = {'k': "
+     "a, 'j': [b]} %}{{ dd.j[0] }}",
      "1232"},
     {"elif_chain",
-     "{% for i in range(4) %}{% if i == 0 %}zero{% elif i == 1 %}one{% elif i == 2 %}two{% else %}many{% endif %} {% endfor %}",
+     "{% for i in range(4) %}{% if i == 0 %}zero{% elif i == 1 %}one{% elif i == 2 %}two{% else "
+     "%}many{% endif %} {% endfor %}",
      "zero one two many "},
     {"whitespace_in_realistic_block",
      "{%- for m in messages %}\n    {{- m.role }}: {{ m.content | trim }}\n{% endfor %}",
@@ -188,7 +202,8 @@ void expect_error(Fn fn, t2::ErrorKind kind, std::initializer_list<std::string> 
   } catch (const t2::Error& e) {
     EXPECT_EQ(e.kind(), kind) << e.what();
     for (const auto& n : needles)
-      EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << "'" << n << "' not in: " << e.what();
+      EXPECT_NE(std::string(e.what()).find(n), std::string::npos)
+          << "'" << n << "' not in: " << e.what();
   }
 }
 
@@ -243,8 +258,9 @@ TEST(ChatTemplateLanguage, StrftimeNowUsesTheInjectedClock) {
 }
 
 TEST(ChatTemplateLanguage, RaiseExceptionCarriesTheTemplateMessage) {
-  expect_error([] { render("ok\n{% if true %}{{ raise_exception('Roles must alternate!') }}{% endif %}"); },
-               t2::ErrorKind::InvalidArgument, {"Roles must alternate!", "line 2"});
+  expect_error(
+      [] { render("ok\n{% if true %}{{ raise_exception('Roles must alternate!') }}{% endif %}"); },
+      t2::ErrorKind::InvalidArgument, {"Roles must alternate!", "line 2"});
 }
 
 TEST(ChatTemplateLanguage, UnsupportedConstructsAreNamedWithTheirPosition) {
@@ -265,8 +281,10 @@ TEST(ChatTemplateLanguage, UnsupportedConstructsAreNamedWithTheirPosition) {
 TEST(ChatTemplateLanguage, SyntaxErrorsNameLineAndColumn) {
   expect_error([] { render("a\n{% if x %}never closed"); }, t2::ErrorKind::Corrupt,
                {"missing '{% endif %}'"});
-  expect_error([] { render("a\nb {{ x "); }, t2::ErrorKind::Corrupt, {"unterminated", "line 2, column 3"});
-  expect_error([] { render("{{ 'open }}"); }, t2::ErrorKind::Corrupt, {"unterminated string", "line 1, column 4"});
+  expect_error([] { render("a\nb {{ x "); }, t2::ErrorKind::Corrupt,
+               {"unterminated", "line 2, column 3"});
+  expect_error([] { render("{{ 'open }}"); }, t2::ErrorKind::Corrupt,
+               {"unterminated string", "line 1, column 4"});
   expect_error([] { render("{# no end"); }, t2::ErrorKind::Corrupt, {"unterminated comment"});
   expect_error([] { render("{% endfor %}"); }, t2::ErrorKind::Corrupt, {"endfor", "without"});
   expect_error([] { render("{{ 1 + }}"); }, t2::ErrorKind::Corrupt, {"line 1, column 8"});
@@ -281,8 +299,8 @@ TEST(ChatTemplateLanguage, RuntimeErrorsNameLine) {
   expect_error([] { render("{{ 'a' + 1 }}"); }, t2::ErrorKind::InvalidArgument,
                {"unsupported operand type(s) for +: 'str' and 'int'"});
   expect_error([] { render("{{ 1 // 0 }}"); }, t2::ErrorKind::InvalidArgument, {"by zero"});
-  expect_error([] { render("{% set x = 1 %}{% set x.attr = 2 %}"); }, t2::ErrorKind::InvalidArgument,
-               {"not a namespace()"});
+  expect_error([] { render("{% set x = 1 %}{% set x.attr = 2 %}"); },
+               t2::ErrorKind::InvalidArgument, {"not a namespace()"});
   expect_error([] { render("{% for a, b in [1] %}{% endfor %}"); }, t2::ErrorKind::InvalidArgument,
                {"not iterable"});
   expect_error([] { render("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}"); },
@@ -336,22 +354,26 @@ TEST(ChatTemplateModelDir, ClearErrors) {
 
 TEST(ChatTemplateLanguage, HostileInputFailsCleanly) {
   // Deep nesting, runaway loops and self-referencing values end in an error, never a crash.
-  expect_error([] { render("{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}"); },
-               t2::ErrorKind::Corrupt, {"nested deeper"});
+  expect_error(
+      [] { render("{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}"); },
+      t2::ErrorKind::Corrupt, {"nested deeper"});
   std::string deep_ifs;
   for (int k = 0; k < 1000; ++k) deep_ifs += "{% if true %}";
   expect_error([&] { render(deep_ifs); }, t2::ErrorKind::Corrupt, {"nested deeper"});
   expect_error([] { render("x", std::string(100000, '[') + std::string(100000, ']')); },
                t2::ErrorKind::InvalidArgument, {"nested deeper"});
   expect_error(
-      [] { render("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"); },
+      [] {
+        render("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}");
+      },
       t2::ErrorKind::InvalidArgument, {"runs too long"});
   expect_error([] { render("{{ range(10000000)|length }}"); }, t2::ErrorKind::InvalidArgument,
                {"range() longer than"});
   expect_error(
       [] {
-        render("{% set ns = namespace(v=1) %}{% for i in range(5000) %}{% set ns.v = [ns.v] %}"
-               "{% endfor %}{{ ns.v|tojson }}");
+        render(
+            "{% set ns = namespace(v=1) %}{% for i in range(5000) %}{% set ns.v = [ns.v] %}"
+            "{% endfor %}{{ ns.v|tojson }}");
       },
       t2::ErrorKind::InvalidArgument, {"nested deeper"});
   expect_error([] { render("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns|tojson }}"); },

@@ -87,7 +87,7 @@ std::string args_for(const Json& g, const Json& c, const std::string& file_name)
 
 TEST(CliTemplate, RendersGoldensExactly) {
   const std::pair<const char*, const char*> cases[] = {
-      {"qwen3", "tool_calls_roundtrip/gen"},        // tools as an extra variable (object form)
+      {"qwen3", "tool_calls_roundtrip/gen"},    // tools as an extra variable (object form)
       {"qwen3", "enable_thinking_false/gen"},   // enable_thinking as an extra variable
       {"llama3_1", "system_multi_turn/nogen"},  // --no-generation-prompt
       {"llama3", "unicode/gen"},

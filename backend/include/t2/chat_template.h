@@ -22,7 +22,7 @@
 namespace t2 {
 
 struct ChatTemplateOptions {
-  bool add_generation_prompt = true;     // the `add_generation_prompt` variable
+  bool add_generation_prompt = true;        // the `add_generation_prompt` variable
   std::string extra_variables_json = "{}";  // JSON object: more variables (enable_thinking, tools…)
   // Clock used by strftime_now(); empty = the system clock. Tests inject a fixed time.
   std::function<std::chrono::system_clock::time_point()> now;

@@ -5,9 +5,7 @@
 
 namespace t2::detail::jinja {
 
-void render_fail(const std::string& message, ErrorKind kind) {
-  throw RenderError{kind, message};
-}
+void render_fail(const std::string& message, ErrorKind kind) { throw RenderError{kind, message}; }
 
 void require_defined(const Value& v) {
   if (v.is_undefined()) render_fail(v.s.empty() ? "a value is undefined" : v.s);
@@ -99,16 +97,20 @@ Value slice(const Value& obj, const Value& start_v, const Value& stop_v, const V
   List items;
   std::string text;
   for (std::int64_t k = b; step > 0 ? k < e : k > e; k += step) {
-    if (obj.kind == Kind::String) text += chars[static_cast<std::size_t>(k)];
-    else items.push_back((*obj.list)[static_cast<std::size_t>(k)]);
+    if (obj.kind == Kind::String)
+      text += chars[static_cast<std::size_t>(k)];
+    else
+      items.push_back((*obj.list)[static_cast<std::size_t>(k)]);
   }
   return obj.kind == Kind::String ? Value::string(text) : Value::make_list(items, obj.is_tuple);
 }
 
 List iterate(const Value& v) {
   switch (v.kind) {
-    case Kind::Undefined: return {};
-    case Kind::List: return *v.list;
+    case Kind::Undefined:
+      return {};
+    case Kind::List:
+      return *v.list;
     case Kind::String: {
       List out;
       for (auto& c : utf8_chars(v.s)) out.push_back(Value::string(c));
@@ -119,7 +121,8 @@ List iterate(const Value& v) {
       for (const auto& [k, item] : v.dict->entries) out.push_back(Value::string(k));
       return out;
     }
-    default: render_fail("'" + type_name(v) + "' object is not iterable");
+    default:
+      render_fail("'" + type_name(v) + "' object is not iterable");
   }
 }
 
@@ -188,7 +191,8 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
   const bool a_num = a.is_number() || a.kind == Kind::Bool;
   const bool b_num = b.is_number() || b.kind == Kind::Bool;
   if (a_num && b_num) return arithmetic(op, a, b);
-  if (op == "+" && a.kind == Kind::String && b.kind == Kind::String) return Value::string(a.s + b.s);
+  if (op == "+" && a.kind == Kind::String && b.kind == Kind::String)
+    return Value::string(a.s + b.s);
   if (op == "+" && a.kind == Kind::List && b.kind == Kind::List) {
     List out = *a.list;
     out.insert(out.end(), b.list->begin(), b.list->end());
@@ -199,9 +203,10 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
   if (op == "*" && (b.kind == Kind::String || b.kind == Kind::List) && is_int_like(a))
     return repeat(b, int_of(a));
   if (op == "%" && a.kind == Kind::String)
-    render_fail("printf-style string formatting ('...' % value) is not supported; use ~ or "
-                "the format filter",
-                ErrorKind::Unsupported);
+    render_fail(
+        "printf-style string formatting ('...' % value) is not supported; use ~ or "
+        "the format filter",
+        ErrorKind::Unsupported);
   bad_operands(op, a, b);
 }
 
@@ -215,7 +220,8 @@ int order(const Value& a, const Value& b, const std::string& op) {
     const double y = is_int_like(b) ? static_cast<double>(int_of(b)) : b.f;
     return x < y ? -1 : (x > y ? 1 : 0);
   }
-  if (a.kind == Kind::String && b.kind == Kind::String) return a.s.compare(b.s) < 0 ? -1 : (a.s == b.s ? 0 : 1);
+  if (a.kind == Kind::String && b.kind == Kind::String)
+    return a.s.compare(b.s) < 0 ? -1 : (a.s == b.s ? 0 : 1);
   if (a.kind == Kind::List && b.kind == Kind::List) {
     for (std::size_t k = 0; k < a.list->size() && k < b.list->size(); ++k) {
       if (equals((*a.list)[k], (*b.list)[k])) continue;
@@ -231,7 +237,8 @@ int order(const Value& a, const Value& b, const std::string& op) {
 
 bool contains(const Value& container, const Value& item) {
   switch (container.kind) {
-    case Kind::Undefined: return false;
+    case Kind::Undefined:
+      return false;
     case Kind::String:
       if (!item.is_string())
         render_fail("'in <string>' requires string as left operand, not " + type_name(item));
@@ -240,8 +247,10 @@ bool contains(const Value& container, const Value& item) {
       for (const auto& v : *container.list)
         if (equals(v, item)) return true;
       return false;
-    case Kind::Dict: return item.is_string() && container.dict->find(item.s) != nullptr;
-    default: render_fail("argument of type '" + type_name(container) + "' is not iterable");
+    case Kind::Dict:
+      return item.is_string() && container.dict->find(item.s) != nullptr;
+    default:
+      render_fail("argument of type '" + type_name(container) + "' is not iterable");
   }
 }
 

@@ -40,22 +40,22 @@ struct Expr {
   ExprKind kind;
   int line = 0;
   int column = 0;
-  Value value;                     // Literal
-  std::string name;                // Name, Attr, Filter, Test; Binary operator
+  Value value;       // Literal
+  std::string name;  // Name, Attr, Filter, Test; Binary operator
   std::vector<ExprPtr> args;
   std::vector<std::pair<std::string, ExprPtr>> kwargs;
-  std::vector<std::string> ops;    // Compare
-  bool negate = false;             // Test
+  std::vector<std::string> ops;  // Compare
+  bool negate = false;           // Test
 };
 
 enum class StmtKind {
-  Text,      // text
-  Output,    // {{ expr }}
-  If,        // expr, body, else_body (elif = a nested If in else_body)
-  For,       // targets in expr [if cond] body [else else_body]
-  Set,       // targets = expr, or target.attr = expr (attr non-empty), or block set (body)
-  Macro,     // name(params) body
-  CallBlock, // {% call expr %} body  (body becomes `caller`)
+  Text,         // text
+  Output,       // {{ expr }}
+  If,           // expr, body, else_body (elif = a nested If in else_body)
+  For,          // targets in expr [if cond] body [else else_body]
+  Set,          // targets = expr, or target.attr = expr (attr non-empty), or block set (body)
+  Macro,        // name(params) body
+  CallBlock,    // {% call expr %} body  (body becomes `caller`)
   FilterBlock,  // {% filter f %} body: expr is a Filter node whose operand is null
   Break,
   Continue,

@@ -62,8 +62,9 @@ std::string pick_template(const nlohmann::json& value, const std::string& file) 
     throw Error(ErrorKind::Unsupported, file + ": chat_template lists named templates (" + names +
                                             ") but none named \"default\"");
   }
-  throw Error(ErrorKind::Corrupt, file + ": chat_template must be a string or a list of "
-                                         "{name, template}");
+  throw Error(ErrorKind::Corrupt, file +
+                                      ": chat_template must be a string or a list of "
+                                      "{name, template}");
 }
 
 // The template source of a model folder: tokenizer_config.json's chat_template, else the
@@ -72,7 +73,8 @@ std::string find_template(const std::filesystem::path& dir, const nlohmann::json
                           const std::string& config_file) {
   if (config.contains("chat_template") && !config["chat_template"].is_null())
     return pick_template(config["chat_template"], config_file);
-  if (std::filesystem::exists(dir / "chat_template.jinja")) return read_file(dir / "chat_template.jinja");
+  if (std::filesystem::exists(dir / "chat_template.jinja"))
+    return read_file(dir / "chat_template.jinja");
   const auto json_file = dir / "chat_template.json";
   if (std::filesystem::exists(json_file)) {
     const auto j = nlohmann::json::parse(read_file(json_file), nullptr, false);
@@ -80,8 +82,9 @@ std::string find_template(const std::filesystem::path& dir, const nlohmann::json
       return pick_template(j["chat_template"], json_file.string());
   }
   throw Error(ErrorKind::Unsupported,
-              config_file + " has no chat_template (and there is no chat_template.jinja); this "
-                            "model is not a chat model, or its template ships separately");
+              config_file +
+                  " has no chat_template (and there is no chat_template.jinja); this "
+                  "model is not a chat model, or its template ships separately");
 }
 
 std::int64_t int_arg(const CallArgs& a, std::size_t i) {
@@ -91,7 +94,8 @@ std::int64_t int_arg(const CallArgs& a, std::size_t i) {
 }
 
 Value range_fn(const CallArgs& a) {
-  if (a.positional.empty() || a.positional.size() > 3) render_fail("range() takes 1 to 3 arguments");
+  if (a.positional.empty() || a.positional.size() > 3)
+    render_fail("range() takes 1 to 3 arguments");
   std::int64_t start = 0, stop = 0, step = 1;
   if (a.positional.size() == 1) {
     stop = int_arg(a, 0);
@@ -130,21 +134,25 @@ Value strftime_fn(const CallArgs& a, const ChatTemplateOptions& options) {
   localtime_r(&t, &tm);
   char buf[512];
   const std::size_t n = std::strftime(buf, sizeof buf, a.positional[0].s.c_str(), &tm);
-  if (n == 0 && !a.positional[0].s.empty()) render_fail("strftime_now(): format too long or empty result");
+  if (n == 0 && !a.positional[0].s.empty())
+    render_fail("strftime_now(): format too long or empty result");
   return Value::string(std::string(buf, n));
 }
 
 ScopePtr make_globals(const Value& messages, const Value& extra, const ChatTemplateOptions& options,
-                      const std::optional<std::string>& bos, const std::optional<std::string>& eos) {
+                      const std::optional<std::string>& bos,
+                      const std::optional<std::string>& eos) {
   auto g = std::make_shared<Scope>();
   auto& v = g->vars;
   v["range"] = Value::callable(range_fn);
   v["namespace"] = Value::callable([](const CallArgs& a) { return dict_fn(a, true); });
   v["dict"] = Value::callable([](const CallArgs& a) { return dict_fn(a, false); });
   v["raise_exception"] = Value::callable([](const CallArgs& a) -> Value {
-    throw RenderError{ErrorKind::InvalidArgument, a.positional.empty() ? "" : to_str(a.positional[0]), true};
+    throw RenderError{ErrorKind::InvalidArgument,
+                      a.positional.empty() ? "" : to_str(a.positional[0]), true};
   });
-  v["strftime_now"] = Value::callable([options](const CallArgs& a) { return strftime_fn(a, options); });
+  v["strftime_now"] =
+      Value::callable([options](const CallArgs& a) { return strftime_fn(a, options); });
   v["messages"] = messages;
   v["tools"] = Value::none();  // transformers passes tools=None and documents=None by default
   v["documents"] = Value::none();
@@ -178,8 +186,9 @@ ChatTemplate ChatTemplate::from_string(std::string source, std::optional<std::st
 ChatTemplate ChatTemplate::from_model_dir(const std::string& dir) {
   const auto path = std::filesystem::path(dir) / "tokenizer_config.json";
   if (!std::filesystem::exists(path))
-    throw Error(ErrorKind::Io, path.string() + " not found; the model folder needs the tokenizer "
-                                               "files of its Hugging Face repository");
+    throw Error(ErrorKind::Io, path.string() +
+                                   " not found; the model folder needs the tokenizer "
+                                   "files of its Hugging Face repository");
   nlohmann::json config;
   try {
     config = nlohmann::json::parse(detail::jinja::read_file(path));
@@ -218,11 +227,12 @@ ChatRequest parse_chat_request(const std::string& json_text, const std::string& 
   try {
     j = nlohmann::ordered_json::parse(json_text);
   } catch (const nlohmann::json::parse_error& e) {
-    throw Error(ErrorKind::Corrupt, what + " is not valid JSON (at byte " + std::to_string(e.byte) +
-                                        "): " + e.what());
+    throw Error(ErrorKind::Corrupt,
+                what + " is not valid JSON (at byte " + std::to_string(e.byte) + "): " + e.what());
   }
-  const std::string shape = "; expected a list of {\"role\", \"content\"} messages or an object "
-                            "{\"messages\": [...], other keys = template variables}";
+  const std::string shape =
+      "; expected a list of {\"role\", \"content\"} messages or an object "
+      "{\"messages\": [...], other keys = template variables}";
   ChatRequest request;
   if (j.is_array()) {
     request.messages_json = j.dump();

@@ -45,7 +45,8 @@ std::string attr_name(const CallArgs& a, std::size_t i, const char* filter) {
 // Remaining positional arguments from `from` on (for test/filter pass-through).
 CallArgs rest(const CallArgs& a, std::size_t from) {
   CallArgs out;
-  for (std::size_t k = from; k < a.positional.size(); ++k) out.positional.push_back(a.positional[k]);
+  for (std::size_t k = from; k < a.positional.size(); ++k)
+    out.positional.push_back(a.positional[k]);
   return out;
 }
 
@@ -74,7 +75,8 @@ Value map_filter(const Value& seq, const CallArgs& a) {
   }
   if (a.positional.empty() || !a.positional[0].is_string())
     render_fail("map needs a filter name or attribute=…");
-  for (const auto& item : iterate(seq)) out.push_back(apply_filter(a.positional[0].s, item, rest(a, 1)));
+  for (const auto& item : iterate(seq))
+    out.push_back(apply_filter(a.positional[0].s, item, rest(a, 1)));
   return Value::make_list(out);
 }
 
@@ -86,7 +88,8 @@ Value tojson(const Value& v, const CallArgs& a) {
     fmt.item_separator = ",";
   }
   if (const Value* sep = a.get(9999, "separators")) {
-    if (sep->kind != Kind::List || sep->list->size() != 2) render_fail("tojson: separators must be a pair");
+    if (sep->kind != Kind::List || sep->list->size() != 2)
+      render_fail("tojson: separators must be a pair");
     fmt.item_separator = to_str((*sep->list)[0]);
     fmt.key_separator = to_str((*sep->list)[1]);
   }
@@ -102,7 +105,8 @@ Value join(const Value& seq, const CallArgs& a) {
   std::string out;
   bool first = true;
   for (const auto& item : iterate(seq)) {
-    out += (first ? "" : (sep ? to_str(*sep) : "")) + to_str(attr ? attribute_path(item, to_str(*attr)) : item);
+    out += (first ? "" : (sep ? to_str(*sep) : "")) +
+           to_str(attr ? attribute_path(item, to_str(*attr)) : item);
     first = false;
   }
   return Value::string(out);
@@ -168,7 +172,8 @@ Value unique(const Value& seq, const CallArgs& a) {
 
 Value indent(const Value& v, const CallArgs& a) {
   const Value* w = arg(a, 0, "width");
-  const std::string pad = w && w->is_string() ? w->s : std::string(w ? static_cast<std::size_t>(w->i) : 4, ' ');
+  const std::string pad =
+      w && w->is_string() ? w->s : std::string(w ? static_cast<std::size_t>(w->i) : 4, ' ');
   const bool first = flag(a, 1, "first");
   const bool blank = flag(a, 2, "blank");
   std::string s = to_str(v), out;
@@ -207,12 +212,23 @@ Value html_escape(const Value& v) {
   std::string out;
   for (char c : to_str(v)) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return Value::string(out);
@@ -220,14 +236,20 @@ Value html_escape(const Value& v) {
 
 const std::map<std::string, Filter>& filters() {
   static const std::map<std::string, Filter> table = {
-      {"trim", [](const Value& v, const CallArgs& a) { return Value::string(py_strip(to_str(v), arg(a, 0, "chars"), true, true)); }},
+      {"trim",
+       [](const Value& v, const CallArgs& a) {
+         return Value::string(py_strip(to_str(v), arg(a, 0, "chars"), true, true));
+       }},
       {"length", [](const Value& v, const CallArgs&) { return Value::integer(py_len(v)); }},
       {"count", [](const Value& v, const CallArgs&) { return Value::integer(py_len(v)); }},
       {"upper", [](const Value& v, const CallArgs&) { return Value::string(py_upper(to_str(v))); }},
       {"lower", [](const Value& v, const CallArgs&) { return Value::string(py_lower(to_str(v))); }},
-      {"title", [](const Value& v, const CallArgs&) { return Value::string(jinja_title(to_str(v))); }},
-      {"capitalize", [](const Value& v, const CallArgs&) { return Value::string(py_capitalize(to_str(v))); }},
-      {"default", [](const Value& v, const CallArgs& a) {
+      {"title",
+       [](const Value& v, const CallArgs&) { return Value::string(jinja_title(to_str(v))); }},
+      {"capitalize",
+       [](const Value& v, const CallArgs&) { return Value::string(py_capitalize(to_str(v))); }},
+      {"default",
+       [](const Value& v, const CallArgs& a) {
          const Value* d = arg(a, 0, "default_value");
          const bool boolean = flag(a, 1, "boolean");
          if (v.is_undefined() || (boolean && !truthy(v))) return d ? *d : Value::string("");
@@ -235,7 +257,8 @@ const std::map<std::string, Filter>& filters() {
        }},
       {"join", join},
       {"tojson", tojson},
-      {"items", [](const Value& v, const CallArgs&) {
+      {"items",
+       [](const Value& v, const CallArgs&) {
          if (v.is_undefined()) return Value::make_list();
          if (v.kind != Kind::Dict) render_fail("items needs a mapping, not " + type_name(v));
          Value bound;
@@ -243,21 +266,25 @@ const std::map<std::string, Filter>& filters() {
          return (*bound.fn)(CallArgs{});
        }},
       {"list", [](const Value& v, const CallArgs&) { return Value::make_list(iterate(v)); }},
-      {"first", [](const Value& v, const CallArgs&) {
+      {"first",
+       [](const Value& v, const CallArgs&) {
          List items = iterate(v);
          return items.empty() ? Value::undefined("first: the sequence is empty") : items.front();
        }},
-      {"last", [](const Value& v, const CallArgs&) {
+      {"last",
+       [](const Value& v, const CallArgs&) {
          List items = iterate(v);
          return items.empty() ? Value::undefined("last: the sequence is empty") : items.back();
        }},
-      {"reverse", [](const Value& v, const CallArgs&) {
+      {"reverse",
+       [](const Value& v, const CallArgs&) {
          if (v.is_string()) return slice(v, Value::none(), Value::none(), Value::integer(-1));
          List items = iterate(v);
          std::reverse(items.begin(), items.end());
          return Value::make_list(items);
        }},
-      {"replace", [](const Value& v, const CallArgs& a) {
+      {"replace",
+       [](const Value& v, const CallArgs& a) {
          Value bound;
          find_method(Value::string(to_str(v)), "replace", bound);
          return (*bound.fn)(a);
@@ -269,7 +296,8 @@ const std::map<std::string, Filter>& filters() {
       {"int", to_int},
       {"float", to_float},
       {"round", round_filter},
-      {"abs", [](const Value& v, const CallArgs&) {
+      {"abs",
+       [](const Value& v, const CallArgs&) {
          if (v.kind == Kind::Int) return Value::integer(v.i < 0 ? -v.i : v.i);
          if (v.kind == Kind::Float) return Value::number(std::fabs(v.f));
          render_fail("abs needs a number, not " + type_name(v));
@@ -282,20 +310,27 @@ const std::map<std::string, Filter>& filters() {
       {"unique", unique},
       {"sort", sort_filter},
       {"indent", indent},
-      {"sum", [](const Value& v, const CallArgs&) {
+      {"sum",
+       [](const Value& v, const CallArgs&) {
          Value total = Value::integer(0);
          for (const auto& item : iterate(v)) total = binary_op("+", total, item);
          return total;
        }},
-      {"min", [](const Value& v, const CallArgs&) {
+      {"min",
+       [](const Value& v, const CallArgs&) {
          List items = iterate(v);
          if (items.empty()) return Value::undefined("min: the sequence is empty");
-         return *std::min_element(items.begin(), items.end(), [](const Value& x, const Value& y) { return compare_op("<", x, y); });
+         return *std::min_element(items.begin(), items.end(), [](const Value& x, const Value& y) {
+           return compare_op("<", x, y);
+         });
        }},
-      {"max", [](const Value& v, const CallArgs&) {
+      {"max",
+       [](const Value& v, const CallArgs&) {
          List items = iterate(v);
          if (items.empty()) return Value::undefined("max: the sequence is empty");
-         return *std::max_element(items.begin(), items.end(), [](const Value& x, const Value& y) { return compare_op("<", x, y); });
+         return *std::max_element(items.begin(), items.end(), [](const Value& x, const Value& y) {
+           return compare_op("<", x, y);
+         });
        }},
   };
   return table;
@@ -309,8 +344,15 @@ const std::map<std::string, Test>& tests() {
       {"none", [](const Value& v, const CallArgs&) { return v.is_none(); }},
       {"string", [](const Value& v, const CallArgs&) { return v.is_string(); }},
       {"mapping", [](const Value& v, const CallArgs&) { return v.kind == Kind::Dict; }},
-      {"iterable", [](const Value& v, const CallArgs&) { return v.kind == Kind::String || v.kind == Kind::List || v.kind == Kind::Dict || v.is_undefined(); }},
-      {"sequence", [](const Value& v, const CallArgs&) { return v.kind == Kind::String || v.kind == Kind::List || v.kind == Kind::Dict; }},
+      {"iterable",
+       [](const Value& v, const CallArgs&) {
+         return v.kind == Kind::String || v.kind == Kind::List || v.kind == Kind::Dict ||
+                v.is_undefined();
+       }},
+      {"sequence",
+       [](const Value& v, const CallArgs&) {
+         return v.kind == Kind::String || v.kind == Kind::List || v.kind == Kind::Dict;
+       }},
       {"number", [](const Value& v, const CallArgs&) { return num(v); }},
       {"integer", [](const Value& v, const CallArgs&) { return v.kind == Kind::Int; }},
       {"float", [](const Value& v, const CallArgs&) { return v.kind == Kind::Float; }},
@@ -318,21 +360,28 @@ const std::map<std::string, Test>& tests() {
       {"true", [](const Value& v, const CallArgs&) { return v.kind == Kind::Bool && v.b; }},
       {"false", [](const Value& v, const CallArgs&) { return v.kind == Kind::Bool && !v.b; }},
       {"callable", [](const Value& v, const CallArgs&) { return v.kind == Kind::Callable; }},
-      {"odd", [](const Value& v, const CallArgs&) { return v.kind == Kind::Int && (v.i % 2 != 0); }},
+      {"odd",
+       [](const Value& v, const CallArgs&) { return v.kind == Kind::Int && (v.i % 2 != 0); }},
       {"even", [](const Value& v, const CallArgs&) { return v.kind == Kind::Int && v.i % 2 == 0; }},
-      {"lower", [](const Value& v, const CallArgs&) { return v.is_string() && py_lower(v.s) == v.s; }},
-      {"upper", [](const Value& v, const CallArgs&) { return v.is_string() && py_upper(v.s) == v.s; }},
-      {"divisibleby", [](const Value& v, const CallArgs& a) {
+      {"lower",
+       [](const Value& v, const CallArgs&) { return v.is_string() && py_lower(v.s) == v.s; }},
+      {"upper",
+       [](const Value& v, const CallArgs&) { return v.is_string() && py_upper(v.s) == v.s; }},
+      {"divisibleby",
+       [](const Value& v, const CallArgs& a) {
          const Value* n = arg(a, 0, "num");
-         if (!n || n->kind != Kind::Int || n->i == 0 || v.kind != Kind::Int) render_fail("divisibleby needs integers");
+         if (!n || n->kind != Kind::Int || n->i == 0 || v.kind != Kind::Int)
+           render_fail("divisibleby needs integers");
          return v.i % n->i == 0;
        }},
-      {"in", [](const Value& v, const CallArgs& a) {
+      {"in",
+       [](const Value& v, const CallArgs& a) {
          const Value* c = arg(a, 0, "seq");
          if (!c) render_fail("the 'in' test needs a container");
          return compare_op("in", v, *c);
        }},
-      {"sameas", [](const Value& v, const CallArgs& a) {
+      {"sameas",
+       [](const Value& v, const CallArgs& a) {
          const Value* o = arg(a, 0, "other");
          if (!o) render_fail("sameas needs a value");
          if (v.kind != o->kind) return false;
@@ -346,9 +395,9 @@ const std::map<std::string, Test>& tests() {
 
 bool comparison_test(const std::string& name, const Value& v, const CallArgs& a, bool& result) {
   static const std::map<std::string, std::string> ops = {
-      {"eq", "=="}, {"equalto", "=="}, {"==", "=="}, {"ne", "!="}, {"!=", "!="},
-      {"lt", "<"}, {"lessthan", "<"}, {"<", "<"}, {"le", "<="}, {"<=", "<="},
-      {"gt", ">"}, {"greaterthan", ">"}, {">", ">"}, {"ge", ">="}, {">=", ">="}};
+      {"eq", "=="}, {"equalto", "=="},    {"==", "=="}, {"ne", "!="}, {"!=", "!="},
+      {"lt", "<"},  {"lessthan", "<"},    {"<", "<"},   {"le", "<="}, {"<=", "<="},
+      {"gt", ">"},  {"greaterthan", ">"}, {">", ">"},   {"ge", ">="}, {">=", ">="}};
   const auto it = ops.find(name);
   if (it == ops.end()) return false;
   const Value* other = arg(a, 0, "other");
@@ -374,8 +423,7 @@ bool has_test(const std::string& name) {
 
 Value apply_filter(const std::string& name, const Value& operand, const CallArgs& args) {
   const auto it = filters().find(name == "d" ? "default" : name);
-  if (it == filters().end())
-    render_fail("unknown filter '" + name + "'", ErrorKind::Unsupported);
+  if (it == filters().end()) render_fail("unknown filter '" + name + "'", ErrorKind::Unsupported);
   return it->second(operand, args);
 }
 

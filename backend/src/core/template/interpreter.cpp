@@ -9,8 +9,8 @@ namespace t2::detail::jinja {
 namespace {
 
 constexpr int kMaxMacroDepth = 100;
-constexpr std::int64_t kMaxSteps = 1'000'000;  // statements + loop iterations per render
-constexpr std::size_t kMaxOutputBytes = 256u << 20;     // rendered text
+constexpr std::int64_t kMaxSteps = 1'000'000;        // statements + loop iterations per render
+constexpr std::size_t kMaxOutputBytes = 256u << 20;  // rendered text
 
 Error located(const RenderError& r, int line, int column) {
   if (r.raised)
@@ -35,7 +35,8 @@ Value make_loop(const List& items, std::size_t k) {
   d.set("depth", Value::integer(1));
   d.set("depth0", Value::integer(0));
   d.set("previtem", k > 0 ? items[k - 1] : Value::undefined("there is no previous item"));
-  d.set("nextitem", k + 1 < items.size() ? items[k + 1] : Value::undefined("there is no next item"));
+  d.set("nextitem",
+        k + 1 < items.size() ? items[k + 1] : Value::undefined("there is no next item"));
   d.set("cycle", Value::callable([i](const CallArgs& a) {
           if (a.positional.empty()) render_fail("loop.cycle() needs at least one value");
           return a.positional[static_cast<std::size_t>(i) % a.positional.size()];
@@ -82,17 +83,32 @@ Interpreter::Flow Interpreter::exec(const Stmt& s, const ScopePtr& scope, std::s
   try {
     count_step(out);
     switch (s.kind) {
-      case StmtKind::Text: out += s.text; return Flow::Normal;
-      case StmtKind::Output: out += to_str(eval(*s.expr, scope)); return Flow::Normal;
+      case StmtKind::Text:
+        out += s.text;
+        return Flow::Normal;
+      case StmtKind::Output:
+        out += to_str(eval(*s.expr, scope));
+        return Flow::Normal;
       case StmtKind::If:
         return exec_all(truthy(eval(*s.expr, scope)) ? s.body : s.else_body, scope, out);
-      case StmtKind::For: return exec_for(s, scope, out);
-      case StmtKind::Set: exec_set(s, scope, out); return Flow::Normal;
-      case StmtKind::Macro: exec_macro(s, scope); return Flow::Normal;
-      case StmtKind::CallBlock: exec_call_block(s, scope, out); return Flow::Normal;
-      case StmtKind::FilterBlock: exec_filter_block(s, scope, out); return Flow::Normal;
-      case StmtKind::Break: return Flow::Break;
-      case StmtKind::Continue: return Flow::Continue;
+      case StmtKind::For:
+        return exec_for(s, scope, out);
+      case StmtKind::Set:
+        exec_set(s, scope, out);
+        return Flow::Normal;
+      case StmtKind::Macro:
+        exec_macro(s, scope);
+        return Flow::Normal;
+      case StmtKind::CallBlock:
+        exec_call_block(s, scope, out);
+        return Flow::Normal;
+      case StmtKind::FilterBlock:
+        exec_filter_block(s, scope, out);
+        return Flow::Normal;
+      case StmtKind::Break:
+        return Flow::Break;
+      case StmtKind::Continue:
+        return Flow::Continue;
     }
   } catch (const RenderError& r) {
     throw located(r, s.line, s.column);
@@ -178,9 +194,11 @@ void Interpreter::exec_macro(const Stmt& s, const ScopePtr& scope) {
     }
     for (std::size_t k = 0; k < macro->params.size(); ++k) {
       const auto& [name, dflt] = macro->params[k];
-      if (k < a.positional.size()) local->vars[name] = a.positional[k];
+      if (k < a.positional.size())
+        local->vars[name] = a.positional[k];
       else if (!local->vars.count(name))
-        local->vars[name] = dflt ? eval(*dflt, local) : Value::undefined("'" + name + "' is undefined");
+        local->vars[name] =
+            dflt ? eval(*dflt, local) : Value::undefined("'" + name + "' is undefined");
     }
     if (++depth_ > kMaxMacroDepth) {
       depth_ = 0;
@@ -224,7 +242,8 @@ Value Interpreter::eval(const Expr& e, const ScopePtr& scope) {
 
 CallArgs Interpreter::eval_args(const Expr& e, std::size_t first, const ScopePtr& scope) {
   CallArgs a;
-  for (std::size_t k = first; k < e.args.size(); ++k) a.positional.push_back(eval(*e.args[k], scope));
+  for (std::size_t k = first; k < e.args.size(); ++k)
+    a.positional.push_back(eval(*e.args[k], scope));
   for (const auto& [name, x] : e.kwargs) a.keyword.emplace_back(name, eval(*x, scope));
   return a;
 }
@@ -232,7 +251,8 @@ CallArgs Interpreter::eval_args(const Expr& e, std::size_t first, const ScopePtr
 Value Interpreter::eval_call(const Expr& e, const ScopePtr& scope, const Value* caller) {
   const Value callee = eval(*e.args[0], scope);
   require_defined(callee);
-  if (callee.kind != Kind::Callable) render_fail("'" + type_name(callee) + "' object is not callable");
+  if (callee.kind != Kind::Callable)
+    render_fail("'" + type_name(callee) + "' object is not callable");
   CallArgs a = eval_args(e, 1, scope);
   if (caller) a.keyword.emplace_back("caller", *caller);
   return (*callee.fn)(a);
@@ -256,7 +276,8 @@ Value Interpreter::eval_compare(const Expr& e, const ScopePtr& scope) {
 
 Value Interpreter::eval_inner(const Expr& e, const ScopePtr& scope) {
   switch (e.kind) {
-    case ExprKind::Literal: return e.value;
+    case ExprKind::Literal:
+      return e.value;
     case ExprKind::Name: {
       const Value* v = scope->find(e.name);
       return v ? *v : Value::undefined("'" + e.name + "' is undefined");
@@ -271,35 +292,47 @@ Value Interpreter::eval_inner(const Expr& e, const ScopePtr& scope) {
       Value d = Value::make_dict();
       for (std::size_t k = 0; k + 1 < e.args.size(); k += 2) {
         const Value key = eval(*e.args[k], scope);
-        if (!key.is_string()) render_fail("dict keys must be strings here, not " + type_name(key), ErrorKind::Unsupported);
+        if (!key.is_string())
+          render_fail("dict keys must be strings here, not " + type_name(key),
+                      ErrorKind::Unsupported);
         d.dict->set(key.s, eval(*e.args[k + 1], scope));
       }
       return d;
     }
-    case ExprKind::Attr: return get_attr(eval(*e.args[0], scope), e.name);
-    case ExprKind::Subscript: return get_item(eval(*e.args[0], scope), eval(*e.args[1], scope));
+    case ExprKind::Attr:
+      return get_attr(eval(*e.args[0], scope), e.name);
+    case ExprKind::Subscript:
+      return get_item(eval(*e.args[0], scope), eval(*e.args[1], scope));
     case ExprKind::Slice: {
-      auto part = [&](std::size_t k) { return e.args[k] ? eval(*e.args[k], scope) : Value::none(); };
+      auto part = [&](std::size_t k) {
+        return e.args[k] ? eval(*e.args[k], scope) : Value::none();
+      };
       return slice(eval(*e.args[0], scope), part(1), part(2), part(3));
     }
-    case ExprKind::Call: return eval_call(e, scope, nullptr);
+    case ExprKind::Call:
+      return eval_call(e, scope, nullptr);
     case ExprKind::Filter:
       return apply_filter(e.name, eval(*e.args[0], scope), eval_args(e, 1, scope));
     case ExprKind::Test:
-      return Value::boolean(apply_test(e.name, eval(*e.args[0], scope), eval_args(e, 1, scope)) != e.negate);
-    case ExprKind::Not: return Value::boolean(!truthy(eval(*e.args[0], scope)));
+      return Value::boolean(apply_test(e.name, eval(*e.args[0], scope), eval_args(e, 1, scope)) !=
+                            e.negate);
+    case ExprKind::Not:
+      return Value::boolean(!truthy(eval(*e.args[0], scope)));
     case ExprKind::Neg:
     case ExprKind::Pos: {
       const Value v = eval(*e.args[0], scope);
       require_defined(v);
       if (v.kind == Kind::Bool || v.kind == Kind::Int)
-        return Value::integer((e.kind == ExprKind::Neg ? -1 : 1) * (v.kind == Kind::Bool ? v.b : v.i));
+        return Value::integer((e.kind == ExprKind::Neg ? -1 : 1) *
+                              (v.kind == Kind::Bool ? v.b : v.i));
       if (v.kind == Kind::Float) return Value::number(e.kind == ExprKind::Neg ? -v.f : v.f);
       render_fail("bad operand type for unary " + std::string(e.kind == ExprKind::Neg ? "-" : "+") +
                   ": '" + type_name(v) + "'");
     }
-    case ExprKind::Binary: return binary_op(e.name, eval(*e.args[0], scope), eval(*e.args[1], scope));
-    case ExprKind::Compare: return eval_compare(e, scope);
+    case ExprKind::Binary:
+      return binary_op(e.name, eval(*e.args[0], scope), eval(*e.args[1], scope));
+    case ExprKind::Compare:
+      return eval_compare(e, scope);
     case ExprKind::And: {
       Value a = eval(*e.args[0], scope);
       return truthy(a) ? eval(*e.args[1], scope) : a;
@@ -310,7 +343,8 @@ Value Interpreter::eval_inner(const Expr& e, const ScopePtr& scope) {
     }
     case ExprKind::Cond:
       if (truthy(eval(*e.args[1], scope))) return eval(*e.args[0], scope);
-      return e.args[2] ? eval(*e.args[2], scope) : Value::undefined("the condition was false and there is no else");
+      return e.args[2] ? eval(*e.args[2], scope)
+                       : Value::undefined("the condition was false and there is no else");
   }
   return Value::undefined();
 }

@@ -46,8 +46,8 @@ class Interpreter {
   void count_step(const std::string& out);  // throws when a render runs away
   static void assign(const ScopePtr& scope, const std::vector<std::string>& targets,
                      const Value& v);
-  int depth_ = 0;            // macro recursion depth guard
-  std::int64_t steps_ = 0;   // statements executed (runaway-loop guard)
+  int depth_ = 0;           // macro recursion depth guard
+  std::int64_t steps_ = 0;  // statements executed (runaway-loop guard)
 };
 
 }  // namespace t2::detail::jinja

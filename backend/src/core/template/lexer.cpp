@@ -193,8 +193,8 @@ class Lexer {
   void lex_number() {
     const std::size_t start = pos_;
     auto digits = [&] {
-      while (pos_ < src_.size() && (std::isdigit(static_cast<unsigned char>(src_[pos_])) ||
-                                    src_[pos_] == '_'))
+      while (pos_ < src_.size() &&
+             (std::isdigit(static_cast<unsigned char>(src_[pos_])) || src_[pos_] == '_'))
         ++pos_;
     };
     digits();
@@ -240,24 +240,52 @@ class Lexer {
   void unescape(std::string& out) {
     const char e = src_[pos_++];
     switch (e) {
-      case 'n': out += '\n'; return;
-      case 't': out += '\t'; return;
-      case 'r': out += '\r'; return;
-      case 'a': out += '\a'; return;
-      case 'b': out += '\b'; return;
-      case 'f': out += '\f'; return;
-      case 'v': out += '\v'; return;
-      case '\\': out += '\\'; return;
-      case '\'': out += '\''; return;
-      case '"': out += '"'; return;
-      case '\n': return;
-      case 'x': out += hex_escape(2); return;
-      case 'u': out += hex_escape(4); return;
-      case 'U': out += hex_escape(8); return;
+      case 'n':
+        out += '\n';
+        return;
+      case 't':
+        out += '\t';
+        return;
+      case 'r':
+        out += '\r';
+        return;
+      case 'a':
+        out += '\a';
+        return;
+      case 'b':
+        out += '\b';
+        return;
+      case 'f':
+        out += '\f';
+        return;
+      case 'v':
+        out += '\v';
+        return;
+      case '\\':
+        out += '\\';
+        return;
+      case '\'':
+        out += '\'';
+        return;
+      case '"':
+        out += '"';
+        return;
+      case '\n':
+        return;
+      case 'x':
+        out += hex_escape(2);
+        return;
+      case 'u':
+        out += hex_escape(4);
+        return;
+      case 'U':
+        out += hex_escape(8);
+        return;
       default:
         if (e >= '0' && e <= '7') {
           std::uint32_t cp = static_cast<std::uint32_t>(e - '0');
-          for (int n = 0; n < 2 && pos_ < src_.size() && src_[pos_] >= '0' && src_[pos_] <= '7'; ++n)
+          for (int n = 0; n < 2 && pos_ < src_.size() && src_[pos_] >= '0' && src_[pos_] <= '7';
+               ++n)
             cp = cp * 8 + static_cast<std::uint32_t>(src_[pos_++] - '0');
           std::string s;
           append_utf8(s, cp);
@@ -273,7 +301,8 @@ class Lexer {
     const std::size_t start = pos_ - 2;
     if (pos_ + static_cast<std::size_t>(n) > src_.size()) fail("truncated \\x/\\u escape", start);
     const std::string hex = src_.substr(pos_, static_cast<std::size_t>(n));
-    if (!std::all_of(hex.begin(), hex.end(), [](char h) { return std::isxdigit(static_cast<unsigned char>(h)); }))
+    if (!std::all_of(hex.begin(), hex.end(),
+                     [](char h) { return std::isxdigit(static_cast<unsigned char>(h)); }))
       fail("malformed \\x/\\u escape", start);
     pos_ += static_cast<std::size_t>(n);
     std::string s;

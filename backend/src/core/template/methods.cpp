@@ -130,9 +130,12 @@ Value format(const std::string& s, const CallArgs& a) {
     if (field.empty() ? manual : numbered && auto_index > 0)
       render_fail("str.format(): cannot mix automatic '{}' and numbered '{0}' fields");
     manual = manual || numbered;
-    if (field.empty()) v = a.get(auto_index++, "");
-    else if (numbered) v = a.get(std::stoul(field), "");
-    else v = a.get(static_cast<std::size_t>(-1), field);
+    if (field.empty())
+      v = a.get(auto_index++, "");
+    else if (numbered)
+      v = a.get(std::stoul(field), "");
+    else
+      v = a.get(static_cast<std::size_t>(-1), field);
     if (!v) render_fail("str.format(): no argument for '{" + field + "}'");
     out += to_str(*v);
     k = end;
@@ -142,11 +145,24 @@ Value format(const std::string& s, const CallArgs& a) {
 
 const std::map<std::string, Method>& string_methods() {
   static const std::map<std::string, Method> methods = {
-      {"strip", [](const Value& s, const CallArgs& a) { return Value::string(py_strip(s.s, arg(a, 0, "chars"), true, true)); }},
-      {"lstrip", [](const Value& s, const CallArgs& a) { return Value::string(py_strip(s.s, arg(a, 0, "chars"), true, false)); }},
-      {"rstrip", [](const Value& s, const CallArgs& a) { return Value::string(py_strip(s.s, arg(a, 0, "chars"), false, true)); }},
-      {"split", [](const Value& s, const CallArgs& a) { return split(s.s, arg(a, 0, "sep"), int_arg(a, 1, "maxsplit", -1)); }},
-      {"splitlines", [](const Value& s, const CallArgs&) {
+      {"strip",
+       [](const Value& s, const CallArgs& a) {
+         return Value::string(py_strip(s.s, arg(a, 0, "chars"), true, true));
+       }},
+      {"lstrip",
+       [](const Value& s, const CallArgs& a) {
+         return Value::string(py_strip(s.s, arg(a, 0, "chars"), true, false));
+       }},
+      {"rstrip",
+       [](const Value& s, const CallArgs& a) {
+         return Value::string(py_strip(s.s, arg(a, 0, "chars"), false, true));
+       }},
+      {"split",
+       [](const Value& s, const CallArgs& a) {
+         return split(s.s, arg(a, 0, "sep"), int_arg(a, 1, "maxsplit", -1));
+       }},
+      {"splitlines",
+       [](const Value& s, const CallArgs&) {
          List out;
          std::size_t k = 0;
          while (k < s.s.size()) {
@@ -157,55 +173,68 @@ const std::map<std::string, Method>& string_methods() {
          }
          return Value::make_list(out);
        }},
-      {"startswith", [](const Value& s, const CallArgs& a) {
+      {"startswith",
+       [](const Value& s, const CallArgs& a) {
          const Value* p = arg(a, 0, "prefix");
          if (!p) render_fail("str.startswith() needs a prefix");
          return Value::boolean(affix_match(s.s, *p, true, "startswith"));
        }},
-      {"endswith", [](const Value& s, const CallArgs& a) {
+      {"endswith",
+       [](const Value& s, const CallArgs& a) {
          const Value* p = arg(a, 0, "suffix");
          if (!p) render_fail("str.endswith() needs a suffix");
          return Value::boolean(affix_match(s.s, *p, false, "endswith"));
        }},
-      {"replace", [](const Value& s, const CallArgs& a) {
+      {"replace",
+       [](const Value& s, const CallArgs& a) {
          return Value::string(replace_all(s.s, str_arg(a, 0, "old", "replace"),
-                                          str_arg(a, 1, "new", "replace"), int_arg(a, 2, "count", -1)));
+                                          str_arg(a, 1, "new", "replace"),
+                                          int_arg(a, 2, "count", -1)));
        }},
       {"upper", [](const Value& s, const CallArgs&) { return Value::string(py_upper(s.s)); }},
       {"lower", [](const Value& s, const CallArgs&) { return Value::string(py_lower(s.s)); }},
       {"title", [](const Value& s, const CallArgs&) { return Value::string(jinja_title(s.s)); }},
-      {"capitalize", [](const Value& s, const CallArgs&) { return Value::string(py_capitalize(s.s)); }},
-      {"find", [](const Value& s, const CallArgs& a) {
+      {"capitalize",
+       [](const Value& s, const CallArgs&) { return Value::string(py_capitalize(s.s)); }},
+      {"find",
+       [](const Value& s, const CallArgs& a) {
          const auto k = s.s.find(str_arg(a, 0, "sub", "find"));
          if (k == std::string::npos) return Value::integer(-1);
          return Value::integer(static_cast<std::int64_t>(utf8_chars(s.s.substr(0, k)).size()));
        }},
-      {"count", [](const Value& s, const CallArgs& a) {
+      {"count",
+       [](const Value& s, const CallArgs& a) {
          const std::string sub = str_arg(a, 0, "sub", "count");
          if (sub.empty()) return Value::integer(py_len(s) + 1);
          std::int64_t n = 0;
-         for (std::size_t k = s.s.find(sub); k != std::string::npos; k = s.s.find(sub, k + sub.size())) ++n;
+         for (std::size_t k = s.s.find(sub); k != std::string::npos;
+              k = s.s.find(sub, k + sub.size()))
+           ++n;
          return Value::integer(n);
        }},
-      {"join", [](const Value& s, const CallArgs& a) {
+      {"join",
+       [](const Value& s, const CallArgs& a) {
          const Value* items = arg(a, 0, "iterable");
          if (!items) render_fail("str.join() needs an iterable");
          std::string out;
          bool first = true;
          for (const auto& v : iterate(*items)) {
-           if (!v.is_string()) render_fail("str.join(): expected str instance, " + type_name(v) + " found");
+           if (!v.is_string())
+             render_fail("str.join(): expected str instance, " + type_name(v) + " found");
            out += (first ? "" : s.s) + v.s;
            first = false;
          }
          return Value::string(out);
        }},
       {"format", [](const Value& s, const CallArgs& a) { return format(s.s, a); }},
-      {"isdigit", [](const Value& s, const CallArgs&) {
+      {"isdigit",
+       [](const Value& s, const CallArgs&) {
          bool ok = !s.s.empty();
          for (char c : s.s) ok = ok && c >= '0' && c <= '9';
          return Value::boolean(ok);
        }},
-      {"isspace", [](const Value& s, const CallArgs&) {
+      {"isspace",
+       [](const Value& s, const CallArgs&) {
          return Value::boolean(!s.s.empty() && py_strip(s.s, nullptr, true, true).empty());
        }},
   };
@@ -214,24 +243,28 @@ const std::map<std::string, Method>& string_methods() {
 
 Value dict_items(const Value& d) {
   List out;
-  for (const auto& [k, v] : d.dict->entries) out.push_back(Value::make_list({Value::string(k), v}, true));
+  for (const auto& [k, v] : d.dict->entries)
+    out.push_back(Value::make_list({Value::string(k), v}, true));
   return Value::make_list(out);
 }
 
 const std::map<std::string, Method>& dict_methods() {
   static const std::map<std::string, Method> methods = {
       {"items", [](const Value& d, const CallArgs&) { return dict_items(d); }},
-      {"keys", [](const Value& d, const CallArgs&) {
+      {"keys",
+       [](const Value& d, const CallArgs&) {
          List out;
          for (const auto& [k, v] : d.dict->entries) out.push_back(Value::string(k));
          return Value::make_list(out);
        }},
-      {"values", [](const Value& d, const CallArgs&) {
+      {"values",
+       [](const Value& d, const CallArgs&) {
          List out;
          for (const auto& [k, v] : d.dict->entries) out.push_back(v);
          return Value::make_list(out);
        }},
-      {"get", [](const Value& d, const CallArgs& a) {
+      {"get",
+       [](const Value& d, const CallArgs& a) {
          const Value* key = arg(a, 0, "key");
          if (!key) render_fail("dict.get() needs a key");
          if (key->is_string())
@@ -245,13 +278,15 @@ const std::map<std::string, Method>& dict_methods() {
 
 const std::map<std::string, Method>& list_methods() {
   static const std::map<std::string, Method> methods = {
-      {"index", [](const Value& l, const CallArgs& a) {
+      {"index",
+       [](const Value& l, const CallArgs& a) {
          const Value* x = arg(a, 0, "value");
          for (std::size_t k = 0; x && k < l.list->size(); ++k)
            if (equals((*l.list)[k], *x)) return Value::integer(static_cast<std::int64_t>(k));
          render_fail("list.index(): value is not in the list");
        }},
-      {"count", [](const Value& l, const CallArgs& a) {
+      {"count",
+       [](const Value& l, const CallArgs& a) {
          const Value* x = arg(a, 0, "value");
          std::int64_t n = 0;
          for (const auto& v : *l.list) n += x && equals(v, *x);
@@ -262,12 +297,15 @@ const std::map<std::string, Method>& list_methods() {
 }
 
 bool is_mutator(const Value& obj, const std::string& name) {
-  static const char* const kList[] = {"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse"};
+  static const char* const kList[] = {"append", "extend", "insert", "pop",
+                                      "remove", "clear",  "sort",   "reverse"};
   static const char* const kDict[] = {"update", "pop", "popitem", "setdefault", "clear"};
   if (obj.kind == Kind::List)
-    for (const char* m : kList) if (name == m) return true;
+    for (const char* m : kList)
+      if (name == m) return true;
   if (obj.kind == Kind::Dict)
-    for (const char* m : kDict) if (name == m) return true;
+    for (const char* m : kDict)
+      if (name == m) return true;
   return false;
 }
 
@@ -275,14 +313,18 @@ bool is_mutator(const Value& obj, const std::string& name) {
 
 bool find_method(const Value& obj, const std::string& name, Value& bound) {
   const std::map<std::string, Method>* table = nullptr;
-  if (obj.kind == Kind::String) table = &string_methods();
-  else if (obj.kind == Kind::Dict) table = &dict_methods();
-  else if (obj.kind == Kind::List) table = &list_methods();
+  if (obj.kind == Kind::String)
+    table = &string_methods();
+  else if (obj.kind == Kind::Dict)
+    table = &dict_methods();
+  else if (obj.kind == Kind::List)
+    table = &list_methods();
   if (is_mutator(obj, name)) {
     const std::string what = type_name(obj) + "." + name + "()";
     bound = Value::callable([what](const CallArgs&) -> Value {
-      render_fail(what + " modifies a value, which transformers' immutable sandbox forbids; "
-                  "build a new value with set/namespace instead",
+      render_fail(what +
+                      " modifies a value, which transformers' immutable sandbox forbids; "
+                      "build a new value with set/namespace instead",
                   ErrorKind::Unsupported);
     });
     return true;

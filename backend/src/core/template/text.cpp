@@ -44,8 +44,8 @@ std::string encode(const std::vector<std::int32_t>& cps) {
 // Python's str.isspace().
 bool py_space(std::int32_t c) {
   return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20) || c == 0x85 || c == 0xa0 ||
-         c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 ||
-         c == 0x202f || c == 0x205f || c == 0x3000;
+         c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f ||
+         c == 0x205f || c == 0x3000;
 }
 
 std::int32_t upper_cp(std::int32_t c) { return c < 0x110000 ? utf8proc_toupper(c) : c; }
@@ -87,7 +87,8 @@ std::string py_lower(const std::string& s) {
 
 std::string py_capitalize(const std::string& s) {
   auto cps = decode(s);
-  for (std::size_t k = 0; k < cps.size(); ++k) cps[k] = k == 0 ? upper_cp(cps[k]) : lower_cp(cps[k]);
+  for (std::size_t k = 0; k < cps.size(); ++k)
+    cps[k] = k == 0 ? upper_cp(cps[k]) : lower_cp(cps[k]);
   return encode(cps);
 }
 
@@ -109,11 +110,16 @@ std::string jinja_title(const std::string& s) {
 
 std::int64_t py_len(const Value& v) {
   switch (v.kind) {
-    case Kind::Undefined: return 0;
-    case Kind::String: return static_cast<std::int64_t>(utf8_chars(v.s).size());
-    case Kind::List: return static_cast<std::int64_t>(v.list->size());
-    case Kind::Dict: return static_cast<std::int64_t>(v.dict->entries.size());
-    default: render_fail("object of type '" + type_name(v) + "' has no len()");
+    case Kind::Undefined:
+      return 0;
+    case Kind::String:
+      return static_cast<std::int64_t>(utf8_chars(v.s).size());
+    case Kind::List:
+      return static_cast<std::int64_t>(v.list->size());
+    case Kind::Dict:
+      return static_cast<std::int64_t>(v.dict->entries.size());
+    default:
+      render_fail("object of type '" + type_name(v) + "' has no len()");
   }
 }
 

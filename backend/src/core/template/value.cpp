@@ -94,14 +94,22 @@ const Value* CallArgs::get(std::size_t index, const std::string& name) const {
 bool truthy(const Value& v) {
   switch (v.kind) {
     case Kind::Undefined:
-    case Kind::None: return false;
-    case Kind::Bool: return v.b;
-    case Kind::Int: return v.i != 0;
-    case Kind::Float: return v.f != 0.0;
-    case Kind::String: return !v.s.empty();
-    case Kind::List: return !v.list->empty();
-    case Kind::Dict: return !v.dict->entries.empty();
-    case Kind::Callable: return true;
+    case Kind::None:
+      return false;
+    case Kind::Bool:
+      return v.b;
+    case Kind::Int:
+      return v.i != 0;
+    case Kind::Float:
+      return v.f != 0.0;
+    case Kind::String:
+      return !v.s.empty();
+    case Kind::List:
+      return !v.list->empty();
+    case Kind::Dict:
+      return !v.dict->entries.empty();
+    case Kind::Callable:
+      return true;
   }
   return false;
 }
@@ -132,7 +140,8 @@ std::string float_repr(double v) {
   }
   if (exponent < 0) return sign + "0." + std::string(-exponent - 1, '0') + digits;
   const auto int_len = static_cast<std::size_t>(exponent + 1);
-  if (digits.size() <= int_len) return sign + digits + std::string(int_len - digits.size(), '0') + ".0";
+  if (digits.size() <= int_len)
+    return sign + digits + std::string(int_len - digits.size(), '0') + ".0";
   return sign + digits.substr(0, int_len) + "." + digits.substr(int_len);
 }
 
@@ -143,11 +152,16 @@ std::string python_quote(const std::string& s) {
   const char q = use_double ? '"' : '\'';
   std::string out(1, q);
   for (unsigned char c : s) {
-    if (c == '\\') out += "\\\\";
-    else if (c == static_cast<unsigned char>(q)) out += std::string("\\") + q;
-    else if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else if (c == '\t') out += "\\t";
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == static_cast<unsigned char>(q))
+      out += std::string("\\") + q;
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\t')
+      out += "\\t";
     else if (c < 0x20 || c == 0x7f) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\x%02x", c);
@@ -163,13 +177,27 @@ std::string json_quote(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -197,15 +225,26 @@ void json_write(const Value& v, const JsonFormat& fmt, int depth, std::string& o
   };
   switch (v.kind) {
     case Kind::Undefined:
-    case Kind::None: out += "null"; return;
-    case Kind::Bool: out += v.b ? "true" : "false"; return;
-    case Kind::Int: out += std::to_string(v.i); return;
-    case Kind::Float:
-      if (std::isnan(v.f)) out += "NaN";
-      else if (std::isinf(v.f)) out += v.f > 0 ? "Infinity" : "-Infinity";
-      else out += float_repr(v.f);
+    case Kind::None:
+      out += "null";
       return;
-    case Kind::String: out += json_quote(v.s); return;
+    case Kind::Bool:
+      out += v.b ? "true" : "false";
+      return;
+    case Kind::Int:
+      out += std::to_string(v.i);
+      return;
+    case Kind::Float:
+      if (std::isnan(v.f))
+        out += "NaN";
+      else if (std::isinf(v.f))
+        out += v.f > 0 ? "Infinity" : "-Infinity";
+      else
+        out += float_repr(v.f);
+      return;
+    case Kind::String:
+      out += json_quote(v.s);
+      return;
     case Kind::List: {
       out += "[";
       for (std::size_t k = 0; k < v.list->size(); ++k) {
@@ -218,7 +257,8 @@ void json_write(const Value& v, const JsonFormat& fmt, int depth, std::string& o
       return;
     }
     case Kind::Dict: {
-      if (v.dict->is_namespace) render_fail("tojson: a namespace() object is not JSON serializable");
+      if (v.dict->is_namespace)
+        render_fail("tojson: a namespace() object is not JSON serializable");
       auto entries = v.dict->entries;
       if (fmt.sort_keys)
         std::stable_sort(entries.begin(), entries.end(),
@@ -234,7 +274,8 @@ void json_write(const Value& v, const JsonFormat& fmt, int depth, std::string& o
       out += "}";
       return;
     }
-    case Kind::Callable: render_fail("tojson: a macro or function cannot be converted to JSON");
+    case Kind::Callable:
+      render_fail("tojson: a macro or function cannot be converted to JSON");
   }
 }
 
@@ -245,17 +286,22 @@ Value from_json(const nlohmann::ordered_json& j, int depth) {
     throw Error(ErrorKind::InvalidArgument,
                 "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   switch (j.type()) {
-    case nlohmann::ordered_json::value_t::null: return Value::none();
-    case nlohmann::ordered_json::value_t::boolean: return Value::boolean(j.get<bool>());
-    case nlohmann::ordered_json::value_t::number_integer: return Value::integer(j.get<std::int64_t>());
+    case nlohmann::ordered_json::value_t::null:
+      return Value::none();
+    case nlohmann::ordered_json::value_t::boolean:
+      return Value::boolean(j.get<bool>());
+    case nlohmann::ordered_json::value_t::number_integer:
+      return Value::integer(j.get<std::int64_t>());
     case nlohmann::ordered_json::value_t::number_unsigned: {
       const auto u = j.get<std::uint64_t>();
       if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
         return Value::number(static_cast<double>(u));
       return Value::integer(static_cast<std::int64_t>(u));
     }
-    case nlohmann::ordered_json::value_t::number_float: return Value::number(j.get<double>());
-    case nlohmann::ordered_json::value_t::string: return Value::string(j.get<std::string>());
+    case nlohmann::ordered_json::value_t::number_float:
+      return Value::number(j.get<double>());
+    case nlohmann::ordered_json::value_t::string:
+      return Value::string(j.get<std::string>());
     case nlohmann::ordered_json::value_t::array: {
       List items;
       items.reserve(j.size());
@@ -267,7 +313,8 @@ Value from_json(const nlohmann::ordered_json& j, int depth) {
       for (const auto& [k, item] : j.items()) d.dict->set(k, from_json(item, depth + 1));
       return d;
     }
-    default: return Value::none();
+    default:
+      return Value::none();
   }
 }
 
@@ -280,12 +327,18 @@ std::string to_repr_at(const Value& v, int depth) {
 std::string to_str_at(const Value& v, int depth) {
   check_depth(depth);
   switch (v.kind) {
-    case Kind::Undefined: return "";
-    case Kind::None: return "None";
-    case Kind::Bool: return v.b ? "True" : "False";
-    case Kind::Int: return std::to_string(v.i);
-    case Kind::Float: return float_repr(v.f);
-    case Kind::String: return v.s;
+    case Kind::Undefined:
+      return "";
+    case Kind::None:
+      return "None";
+    case Kind::Bool:
+      return v.b ? "True" : "False";
+    case Kind::Int:
+      return std::to_string(v.i);
+    case Kind::Float:
+      return float_repr(v.f);
+    case Kind::String:
+      return v.s;
     case Kind::List: {
       std::string out = v.is_tuple ? "(" : "[";
       for (std::size_t k = 0; k < v.list->size(); ++k)
@@ -303,7 +356,8 @@ std::string to_str_at(const Value& v, int depth) {
       }
       return out + "}";
     }
-    case Kind::Callable: return "<function>";
+    case Kind::Callable:
+      return "<function>";
   }
   return "";
 }
@@ -313,7 +367,9 @@ bool equals_at(const Value& a, const Value& b, int depth) {
   const bool a_num = a.is_number() || a.kind == Kind::Bool;
   const bool b_num = b.is_number() || b.kind == Kind::Bool;
   if (a_num && b_num) {
-    auto as_d = [](const Value& v) { return v.kind == Kind::Bool ? (v.b ? 1.0 : 0.0) : v.as_double(); };
+    auto as_d = [](const Value& v) {
+      return v.kind == Kind::Bool ? (v.b ? 1.0 : 0.0) : v.as_double();
+    };
     if (a.kind != Kind::Float && b.kind != Kind::Float) {
       auto as_i = [](const Value& v) { return v.kind == Kind::Bool ? std::int64_t{v.b} : v.i; };
       return as_i(a) == as_i(b);
@@ -323,8 +379,10 @@ bool equals_at(const Value& a, const Value& b, int depth) {
   if (a.kind != b.kind) return false;
   switch (a.kind) {
     case Kind::Undefined:
-    case Kind::None: return true;
-    case Kind::String: return a.s == b.s;
+    case Kind::None:
+      return true;
+    case Kind::String:
+      return a.s == b.s;
     case Kind::List:
       if (a.list->size() != b.list->size()) return false;
       for (std::size_t k = 0; k < a.list->size(); ++k)
@@ -338,8 +396,10 @@ bool equals_at(const Value& a, const Value& b, int depth) {
         if (!other || !equals_at(item, *other, depth + 1)) return false;
       }
       return true;
-    case Kind::Callable: return a.fn == b.fn;
-    default: return false;
+    case Kind::Callable:
+      return a.fn == b.fn;
+    default:
+      return false;
   }
 }
 
@@ -351,15 +411,24 @@ bool equals(const Value& a, const Value& b) { return equals_at(a, b, 0); }
 
 std::string type_name(const Value& v) {
   switch (v.kind) {
-    case Kind::Undefined: return "undefined";
-    case Kind::None: return "NoneType";
-    case Kind::Bool: return "bool";
-    case Kind::Int: return "int";
-    case Kind::Float: return "float";
-    case Kind::String: return "str";
-    case Kind::List: return v.is_tuple ? "tuple" : "list";
-    case Kind::Dict: return v.dict->is_namespace ? "Namespace" : "dict";
-    case Kind::Callable: return "function";
+    case Kind::Undefined:
+      return "undefined";
+    case Kind::None:
+      return "NoneType";
+    case Kind::Bool:
+      return "bool";
+    case Kind::Int:
+      return "int";
+    case Kind::Float:
+      return "float";
+    case Kind::String:
+      return "str";
+    case Kind::List:
+      return v.is_tuple ? "tuple" : "list";
+    case Kind::Dict:
+      return v.dict->is_namespace ? "Namespace" : "dict";
+    case Kind::Callable:
+      return "function";
   }
   return "?";
 }
@@ -374,8 +443,8 @@ Value from_json_text(const std::string& text, const std::string& what) {
   try {
     return from_json(nlohmann::ordered_json::parse(text), 0);
   } catch (const nlohmann::json::parse_error& e) {
-    throw Error(ErrorKind::Corrupt, what + " is not valid JSON (at byte " +
-                                        std::to_string(e.byte) + "): " + e.what());
+    throw Error(ErrorKind::Corrupt,
+                what + " is not valid JSON (at byte " + std::to_string(e.byte) + "): " + e.what());
   }
 }
 
@@ -383,7 +452,11 @@ std::vector<std::string> utf8_chars(const std::string& s) {
   std::vector<std::string> out;
   for (std::size_t k = 0; k < s.size();) {
     const auto c = static_cast<unsigned char>(s[k]);
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+    std::size_t len = c < 0x80         ? 1
+                      : (c >> 5) == 6  ? 2
+                      : (c >> 4) == 14 ? 3
+                      : (c >> 3) == 30 ? 4
+                                       : 1;
     len = std::min(len, s.size() - k);
     out.push_back(s.substr(k, len));
     k += len;
