@@ -176,6 +176,22 @@ const LanguageCase kCases[] = {
     {"whitespace_in_realistic_block",
      "{%- for m in messages %}\n    {{- m.role }}: {{ m.content | trim }}\n{% endfor %}",
      "user: Hi\nassistant: Yo\n"},
+    {"for_else_after_break_or_continue_as_jinja2",
+     "{% for x in [1, 2] %}{% continue %}{% else %}A{% endfor %}|{% for x in [1, 2] %}{% if x == 1 "
+     "%}{% break %}{% endif %}{% else %}B{% endfor %}|{% for x in [1, 2] %}{% if x == 2 %}{% break "
+     "%}{% endif %}{% else %}C{% endfor %}",
+     "A|B|"},
+    {"round_keeps_ints_and_rounds_half_even",
+     "{{ 3|round }} {{ 2.5|round }} {{ 3.5|round }} {{ 2.5|round(0, 'ceil') }} {{ 2.567|round(1, "
+     "'floor') }}",
+     "3 2.0 4.0 3.0 2.5"},
+    {"undefined_inside_containers", "{{ [nothing, 1] }} {{ {'k': nothing} }}",
+     "[Undefined, 1] {'k': Undefined}"},
+    {"falsy_sequences_map_to_nothing",
+     "{{ none|map('upper')|list }} {{ none|select|list }} {{ ''|selectattr('a')|list }}",
+     "[] [] []"},
+    {"parity_of_floats_and_bools", "{{ 2.0 is even }} {{ 3.0 is odd }} {{ true is odd }}",
+     "True True True"},
 };
 
 const char* const kMessages =
@@ -299,6 +315,10 @@ TEST(ChatTemplateLanguage, RuntimeErrorsNameLine) {
   expect_error([] { render("{{ 'a' + 1 }}"); }, t2::ErrorKind::InvalidArgument,
                {"unsupported operand type(s) for +: 'str' and 'int'"});
   expect_error([] { render("{{ 1 // 0 }}"); }, t2::ErrorKind::InvalidArgument, {"by zero"});
+  expect_error([] { render("{{ nothing|tojson }}"); }, t2::ErrorKind::InvalidArgument,
+               {"Undefined is not JSON serializable"});
+  expect_error([] { render("{{ [1] in d }}"); }, t2::ErrorKind::InvalidArgument,
+               {"unhashable type: 'list'"});
   expect_error([] { render("{% set x = 1 %}{% set x.attr = 2 %}"); },
                t2::ErrorKind::InvalidArgument, {"not a namespace()"});
   expect_error([] { render("{% for a, b in [1] %}{% endfor %}"); }, t2::ErrorKind::InvalidArgument,

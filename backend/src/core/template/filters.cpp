@@ -55,6 +55,7 @@ Value select(const Value& seq, const CallArgs& a, bool by_attr, bool keep) {
   const std::size_t test_at = by_attr ? 1 : 0;
   const std::string attr = by_attr ? attr_name(a, 0, "selectattr") : "";
   const Value* test = arg(a, test_at, "test");
+  if (!truthy(seq)) return Value::make_list();  // Jinja: `if seq:` guards the loop
   for (const auto& item : iterate(seq)) {
     const Value subject = by_attr ? attribute_path(item, attr) : item;
     const bool pass = test ? apply_test(test->s, subject, rest(a, test_at + 1)) : truthy(subject);
@@ -65,6 +66,7 @@ Value select(const Value& seq, const CallArgs& a, bool by_attr, bool keep) {
 
 Value map_filter(const Value& seq, const CallArgs& a) {
   List out;
+  if (!truthy(seq)) return Value::make_list();  // Jinja: `if seq:` guards the loop
   if (const Value* attr = a.get(9999, "attribute")) {
     const Value* dflt = a.get(9999, "default");
     for (const auto& item : iterate(seq)) {
@@ -143,7 +145,8 @@ Value to_float(const Value& v, const CallArgs& a) {
 }
 
 Value round_filter(const Value& v, const CallArgs& a) {
-  if (!v.is_number()) render_fail("round needs a number, not " + type_name(v));
+  if (!v.is_number() && v.kind != Kind::Bool)
+    render_fail("round needs a number, not " + type_name(v));
   const Value* p = arg(a, 0, "precision");
   const Value* method = arg(a, 1, "method");
   const double scale = std::pow(10.0, p && p->kind == Kind::Int ? static_cast<double>(p->i) : 0.0);
@@ -151,6 +154,7 @@ Value round_filter(const Value& v, const CallArgs& a) {
   const std::string m = method ? to_str(*method) : "common";
   // "common" is Python's round(): halves go to the even neighbour.
   double r = m == "floor" ? std::floor(x) : m == "ceil" ? std::ceil(x) : std::nearbyint(x);
+  if (v.kind != Kind::Float && m == "common") return v.kind == Kind::Bool ? Value::integer(v.b) : v;
   return Value::number(r / scale);
 }
 
@@ -171,6 +175,7 @@ Value unique(const Value& seq, const CallArgs& a) {
 }
 
 Value indent(const Value& v, const CallArgs& a) {
+  if (!v.is_string()) render_fail("indent needs a string, not " + type_name(v));
   const Value* w = arg(a, 0, "width");
   const std::string pad =
       w && w->is_string() ? w->s : std::string(w ? static_cast<std::size_t>(w->i) : 4, ' ');
@@ -336,6 +341,13 @@ const std::map<std::string, Filter>& filters() {
   return table;
 }
 
+// Jinja's odd/even: value % 2 (numbers and booleans; anything else is an error, as in Python).
+bool parity_even(const Value& v) {
+  if (!v.is_number() && v.kind != Kind::Bool)
+    render_fail("odd/even need a number, not " + type_name(v));
+  return equals(binary_op("%", v, Value::integer(2)), Value::integer(0));
+}
+
 const std::map<std::string, Test>& tests() {
   static const auto num = [](const Value& v) { return v.is_number() || v.kind == Kind::Bool; };
   static const std::map<std::string, Test> table = {
@@ -360,9 +372,8 @@ const std::map<std::string, Test>& tests() {
       {"true", [](const Value& v, const CallArgs&) { return v.kind == Kind::Bool && v.b; }},
       {"false", [](const Value& v, const CallArgs&) { return v.kind == Kind::Bool && !v.b; }},
       {"callable", [](const Value& v, const CallArgs&) { return v.kind == Kind::Callable; }},
-      {"odd",
-       [](const Value& v, const CallArgs&) { return v.kind == Kind::Int && (v.i % 2 != 0); }},
-      {"even", [](const Value& v, const CallArgs&) { return v.kind == Kind::Int && v.i % 2 == 0; }},
+      {"odd", [](const Value& v, const CallArgs&) { return !parity_even(v); }},
+      {"even", [](const Value& v, const CallArgs&) { return parity_even(v); }},
       {"lower",
        [](const Value& v, const CallArgs&) { return v.is_string() && py_lower(v.s) == v.s; }},
       {"upper",

@@ -128,19 +128,23 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s, const ScopePtr& scope, st
     }
     items = std::move(kept);
   }
-  if (items.empty()) {
-    auto inner = std::make_shared<Scope>();
-    inner->parent = scope;
-    exec_all(s.else_body, inner, out);
-    return Flow::Normal;
-  }
+  // Jinja2 runs the else block unless some iteration ran to its end: an iteration left by
+  // break or continue does not count (its compiled loop clears the flag at the body's end).
+  bool completed_one = false;
   for (std::size_t k = 0; k < items.size(); ++k) {
     count_step(out);
     auto inner = std::make_shared<Scope>();
     inner->parent = scope;
     assign(inner, s.targets, items[k]);
     inner->vars["loop"] = make_loop(items, k);
-    if (exec_all(s.body, inner, out) == Flow::Break) break;
+    const Flow flow = exec_all(s.body, inner, out);
+    if (flow == Flow::Normal) completed_one = true;
+    if (flow == Flow::Break) break;
+  }
+  if (!completed_one && !s.else_body.empty()) {
+    auto inner = std::make_shared<Scope>();
+    inner->parent = scope;
+    exec_all(s.else_body, inner, out);
   }
   return Flow::Normal;
 }

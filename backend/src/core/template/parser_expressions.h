@@ -397,8 +397,7 @@ class ExprParser {
     } else if ((cur().type == Tok::Name || cur().type == Tok::String ||
                 cur().type == Tok::Integer || cur().type == Tok::Float || at_op("[") ||
                 at_op("{")) &&
-               !at_name("else") && !at_name("or") && !at_name("and") && !at_name("if") &&
-               !at_name("in") && !at_name("not") && !at_name("is")) {
+               !at_name("else") && !at_name("or") && !at_name("and")) {  // as Jinja2 does
       e->args.push_back(parse_postfix(parse_primary()));
     }
     return e;

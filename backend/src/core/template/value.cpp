@@ -321,6 +321,7 @@ Value from_json(const nlohmann::ordered_json& j, int depth) {
 std::string to_str_at(const Value& v, int depth);
 
 std::string to_repr_at(const Value& v, int depth) {
+  if (v.is_undefined()) return "Undefined";  // repr() of Jinja2's Undefined
   return v.kind == Kind::String ? python_quote(v.s) : to_str_at(v, depth);
 }
 

@@ -76,7 +76,7 @@ bool equals(const Value& a, const Value& b);
 std::string type_name(const Value& v);
 
 // transformers' tojson: json.dumps(ensure_ascii=False, indent, separators, sort_keys).
-// Undefined serialises as null; callables throw t2::Error.
+// Undefined values, namespaces and callables are not serialisable (RenderError), as in Python.
 struct JsonFormat {
   int indent = -1;  // < 0: single line
   std::string item_separator = ", ";
