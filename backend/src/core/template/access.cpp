@@ -248,6 +248,8 @@ bool contains(const Value& container, const Value& item) {
         if (equals(v, item)) return true;
       return false;
     case Kind::Dict:
+      if (item.kind == Kind::List && !item.is_tuple) render_fail("unhashable type: 'list'");
+      if (item.kind == Kind::Dict) render_fail("unhashable type: 'dict'");
       return item.is_string() && container.dict->find(item.s) != nullptr;
     default:
       render_fail("argument of type '" + type_name(container) + "' is not iterable");

@@ -225,6 +225,7 @@ void json_write(const Value& v, const JsonFormat& fmt, int depth, std::string& o
   };
   switch (v.kind) {
     case Kind::Undefined:
+      render_fail("tojson: Object of type Undefined is not JSON serializable");
     case Kind::None:
       out += "null";
       return;
