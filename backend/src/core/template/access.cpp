@@ -63,8 +63,8 @@ Value get_item(const Value& obj, const Value& key) {
 
 Value slice(const Value& obj, const Value& start_v, const Value& stop_v, const Value& step_v) {
   require_defined(obj);
-  if (obj.kind != Kind::List && obj.kind != Kind::String)
-    render_fail("cannot slice a value of type '" + type_name(obj) + "'");
+  if (obj.kind != Kind::List && obj.kind != Kind::String)  // Jinja2 slices with Python's []
+    render_fail("'" + type_name(obj) + "' object is not subscriptable");
   auto bound = [](const Value& v, const char* what) -> const Value* {
     if (v.is_undefined() || v.is_none()) return nullptr;
     if (!is_int_like(v)) render_fail(std::string("slice ") + what + " must be an integer or none");
@@ -181,11 +181,8 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
 }  // namespace
 
 Value binary_op(const std::string& op, const Value& a, const Value& b) {
-  if (op == "~") {
-    require_defined(a);
-    require_defined(b);
-    return Value::string(to_str(a) + to_str(b));
-  }
+  if (op == "~") return Value::string(to_str(a) + to_str(b));  // str(Undefined) is ""
+
   require_defined(a);
   require_defined(b);
   const bool a_num = a.is_number() || a.kind == Kind::Bool;

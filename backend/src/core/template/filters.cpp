@@ -381,9 +381,8 @@ const std::map<std::string, Test>& tests() {
       {"divisibleby",
        [](const Value& v, const CallArgs& a) {
          const Value* n = arg(a, 0, "num");
-         if (!n || n->kind != Kind::Int || n->i == 0 || v.kind != Kind::Int)
-           render_fail("divisibleby needs integers");
-         return v.i % n->i == 0;
+         if (!n) render_fail("divisibleby needs a number");
+         return equals(binary_op("%", v, *n), Value::integer(0));  // Python: value % num == 0
        }},
       {"in",
        [](const Value& v, const CallArgs& a) {
