@@ -258,6 +258,14 @@ TEST(ChatTemplateLanguage, StandardVariables) {
   EXPECT_EQ(render("[{{ bos_token }}]{{ bos_token is defined }}", "[]", "{}"), "[]False");
 }
 
+TEST(ChatTemplateLanguage, PlainMessagesOverload) {
+  const auto tmpl = t2::ChatTemplate::from_string(
+      "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}");
+  const std::vector<t2::ChatMessage> messages = {{"system", "S \"q\"\n"}, {"user", "日本 😀"}};
+  EXPECT_EQ(tmpl.render(messages), "<system>S \"q\"\n<user>日本 😀");
+  EXPECT_EQ(t2::to_messages_json({{"user", "a\"b"}}), R"([{"role":"user","content":"a\"b"}])");
+}
+
 TEST(ChatTemplateLanguage, GenerationTagRendersItsBody) {
   // transformers' AssistantTracker tag: {% generation %} marks assistant text, renders as is.
   EXPECT_EQ(render("A{% generation %}B{{ x }}{% endgeneration %}C"), "AB1C");

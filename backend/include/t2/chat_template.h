@@ -18,8 +18,18 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace t2 {
+
+// One message of a plain conversation (no tool calls or other fields; use JSON for those).
+struct ChatMessage {
+  std::string role;     // "system", "user", "assistant", "tool"…
+  std::string content;  // UTF-8 text
+};
+
+// [{"role": …, "content": …}, …] as JSON text, for ChatTemplate::render.
+std::string to_messages_json(const std::vector<ChatMessage>& messages);
 
 struct ChatTemplateOptions {
   bool add_generation_prompt = true;        // the `add_generation_prompt` variable
@@ -55,6 +65,8 @@ class ChatTemplate {
   // messages_json: a JSON list of message objects ({"role", "content", and any other field the
   // template reads: tool_calls, reasoning_content…}). Returns the prompt text exactly (UTF-8).
   std::string render(const std::string& messages_json,
+                     const ChatTemplateOptions& options = {}) const;
+  std::string render(const std::vector<ChatMessage>& messages,
                      const ChatTemplateOptions& options = {}) const;
 
   const std::string& source() const;

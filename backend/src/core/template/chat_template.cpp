@@ -248,6 +248,17 @@ ChatRequest parse_chat_request(const std::string& json_text, const std::string& 
   return request;
 }
 
+std::string ChatTemplate::render(const std::vector<ChatMessage>& messages,
+                                 const ChatTemplateOptions& options) const {
+  return render(to_messages_json(messages), options);
+}
+
+std::string to_messages_json(const std::vector<ChatMessage>& messages) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const auto& m : messages) list.push_back({{"role", m.role}, {"content", m.content}});
+  return list.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 const std::string& ChatTemplate::source() const { return impl_->source; }
 const std::optional<std::string>& ChatTemplate::bos_token() const { return impl_->bos; }
 const std::optional<std::string>& ChatTemplate::eos_token() const { return impl_->eos; }
