@@ -145,14 +145,22 @@ TEST(ChatTemplateGolden, LiveNodeReferenceAgrees) {
     EXPECT_EQ(live, without_transformers(read_json(golden_dir() / (std::string(model) + ".json"))))
         << model << ": committed goldens are stale; regenerate them";
   }
-  const bool jinja2 = std::system("python3 -c 'import jinja2' > /dev/null 2>&1") == 0;
+  // Debian's python3-jinja2 (for /usr/bin/python3) or any python3 on PATH with jinja2.
+  std::string python;
+  for (const char* candidate : {"/usr/bin/python3", "python3"})
+    if (python.empty() &&
+        std::system((std::string(candidate) + " -c 'import jinja2' > /dev/null 2>&1").c_str()) == 0)
+      python = candidate;
+  const bool jinja2 = !python.empty();
   if (jinja2) {
     const std::string py =
-        "python3 '" + (fs::path(T2_FIXTURES_DIR) / "template" / "add_jinja2_renders.py").string() +
-        "' '" + out.string() + "' > /dev/null";
+        python + " '" +
+        (fs::path(T2_FIXTURES_DIR) / "template" / "add_jinja2_renders.py").string() + "' '" +
+        out.string() + "' > /dev/null";
     ASSERT_EQ(std::system(py.c_str()), 0) << py;
   } else {
-    std::cerr << "note: no python3 with jinja2; comparing with @huggingface/jinja only (cases "
+    std::cerr << "note: no python3 with jinja2 (apt-get install python3-jinja2); comparing with "
+                 "@huggingface/jinja only (cases "
                  "where it differs from transformers come from the committed goldens)\n";
   }
   int total = 0;
