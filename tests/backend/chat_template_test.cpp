@@ -272,13 +272,21 @@ TEST(ChatTemplateLanguage, GenerationTagRendersItsBody) {
 }
 
 TEST(ChatTemplateLanguage, StrftimeNowUsesTheInjectedClock) {
+  // strftime_now formats local time, as Python's datetime.now() does; pin the zone to UTC.
+  const char* old_tz = std::getenv("TZ");
+  const std::string saved = old_tz ? old_tz : "";
   ::setenv("TZ", "UTC", 1);
   ::tzset();
   t2::ChatTemplateOptions options;
-  // 2024-07-21 13:05:09 UTC
-  options.now = [] { return std::chrono::system_clock::from_time_t(1721567109); };
+  options.now = [] { return std::chrono::system_clock::from_time_t(1721567109); };  // 13:05:09 UTC
   const auto tmpl = t2::ChatTemplate::from_string("{{ strftime_now('%d %b %Y %H:%M:%S') }}");
-  EXPECT_EQ(tmpl.render("[]", options), "21 Jul 2024 13:05:09");
+  const std::string rendered = tmpl.render("[]", options);
+  if (old_tz)
+    ::setenv("TZ", saved.c_str(), 1);
+  else
+    ::unsetenv("TZ");
+  ::tzset();
+  EXPECT_EQ(rendered, "21 Jul 2024 13:05:09");
 }
 
 TEST(ChatTemplateLanguage, RaiseExceptionCarriesTheTemplateMessage) {
