@@ -192,6 +192,25 @@ const LanguageCase kCases[] = {
      "[] [] []"},
     {"parity_of_floats_and_bools", "{{ 2.0 is even }} {{ 3.0 is odd }} {{ true is odd }}",
      "True True True"},
+    {"indent_filter",
+     "{{ 'a\\nb\\n\\nc\\n'|indent(2) }}|{{ '\\nx'|indent(2, true) }}|{{ 'a\\n\\nb'|indent('> ', "
+     "false, true) }}|{{ ''|indent(first=true) }}",
+     "a\n  b\n\n  c\n|  \n  x|a\n> \n> b|    "},
+    {"dictsort_and_attr",
+     "{{ d|dictsort }}|{{ {'B': 1, 'a': 2, 'c': 0}|dictsort(by='value', reverse=true) }}|{{ {'B': "
+     "1, 'a': 2}|dictsort(true) }}|{{ people|map('attr', 'name')|list }}",
+     "[('a', 1), ('b', 2)]|[('a', 2), ('B', 1), ('c', 0)]|[('B', 1), ('a', 2)]|[Undefined, "
+     "Undefined, Undefined]"},
+    {"python_split_rsplit_title",
+     "{{ \"they're 3rd-class ǆx\".title() }}|{{ ' a\u3000b\u00a0c  '.split() }}|{{ 'a b  c d "
+     "'.rsplit(None, 1) }}|{{ '  a b  c '.split(None, 1) }}|{{ 'a,b,c'.rsplit(',', 1) }}|{{ "
+     "',a,'.rsplit(',', 5) }}",
+     "They'Re 3Rd-Class ǅx|['a', 'b', 'c']|['a b  c', 'd']|['a', 'b  c ']|['a,b', 'c']|['', 'a', "
+     "'']"},
+    {"unicode_case_mappings",
+     "{{ 'ǆx'|capitalize }}|{{ 'Straße ﬁx'.upper() }}|{{ 'İ'.lower() }}|{{ 'ΟΔΟΣ ΣΑ Σ'|lower }}|{{ "
+     "'Ünïcödé'|upper }}",
+     "ǅx|STRASSE FIX|i̇|οδος σα σ|ÜNÏCÖDÉ"},
 };
 
 const char* const kMessages =

@@ -47,6 +47,11 @@ std::string py_upper(const std::string& s);
 std::string py_lower(const std::string& s);
 std::string jinja_title(const std::string& s);
 std::string py_capitalize(const std::string& s);
+std::string py_title(const std::string& s);  // str.title(): after any uncased character
+// str.split() / str.rsplit() without a separator: runs of Unicode whitespace, no empty parts;
+// at most `maxsplit` splits (< 0: no limit), counted from the left or (from_right) the right.
+std::vector<std::string> py_split_whitespace(const std::string& s, std::int64_t maxsplit,
+                                             bool from_right);
 std::int64_t py_len(const Value& v);  // strings count code points
 
 }  // namespace t2::detail::jinja

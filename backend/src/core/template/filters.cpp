@@ -67,8 +67,8 @@ Value select(const Value& seq, const CallArgs& a, bool by_attr, bool keep) {
 Value map_filter(const Value& seq, const CallArgs& a) {
   List out;
   if (!truthy(seq)) return Value::make_list();  // Jinja: `if seq:` guards the loop
-  if (const Value* attr = a.get(9999, "attribute")) {
-    const Value* dflt = a.get(9999, "default");
+  if (const Value* attr = a.keyword_arg("attribute")) {
+    const Value* dflt = a.keyword_arg("default");
     for (const auto& item : iterate(seq)) {
       Value v = attribute_path(item, attr->s);
       out.push_back(v.is_undefined() && dflt ? *dflt : v);
@@ -89,14 +89,15 @@ Value tojson(const Value& v, const CallArgs& a) {
     fmt.indent = static_cast<int>(indent->i);
     fmt.item_separator = ",";
   }
-  if (const Value* sep = a.get(9999, "separators")) {
+  if (const Value* sep = a.keyword_arg("separators")) {
     if (sep->kind != Kind::List || sep->list->size() != 2)
       render_fail("tojson: separators must be a pair");
     fmt.item_separator = to_str((*sep->list)[0]);
     fmt.key_separator = to_str((*sep->list)[1]);
   }
-  fmt.sort_keys = flag(a, 9999, "sort_keys");
-  if (const Value* ascii = a.get(9999, "ensure_ascii"); ascii && truthy(*ascii))
+  const Value* sort_keys = a.keyword_arg("sort_keys");
+  fmt.sort_keys = sort_keys && truthy(*sort_keys);
+  if (const Value* ascii = a.keyword_arg("ensure_ascii"); ascii && truthy(*ascii))
     render_fail("tojson(ensure_ascii=true) is not supported", ErrorKind::Unsupported);
   return Value::string(to_json(v, fmt));
 }
@@ -174,6 +175,8 @@ Value unique(const Value& seq, const CallArgs& a) {
   return Value::make_list(out);
 }
 
+// Jinja's indent: lines after the first (and the first with first=true) get the prefix; empty
+// lines only with blank=true; a trailing newline stays unindented.
 Value indent(const Value& v, const CallArgs& a) {
   if (!v.is_string()) render_fail("indent needs a string, not " + type_name(v));
   const Value* w = arg(a, 0, "width");
@@ -181,21 +184,34 @@ Value indent(const Value& v, const CallArgs& a) {
       w && w->is_string() ? w->s : std::string(w ? static_cast<std::size_t>(w->i) : 4, ' ');
   const bool first = flag(a, 1, "first");
   const bool blank = flag(a, 2, "blank");
-  std::string s = to_str(v), out;
-  std::size_t k = 0;
-  bool line_start = true;
-  for (bool is_first = true; k <= s.size(); is_first = false) {
-    std::size_t e = s.find('\n', k);
-    if (e == std::string::npos) e = s.size();
-    const std::string line = s.substr(k, e - k);
-    if ((!is_first || first) && (blank || !line.empty())) out += pad;
-    out += line;
-    if (e < s.size()) out += "\n";
-    k = e + 1;
-    line_start = false;
-  }
-  (void)line_start;
-  return Value::string(out);
+  std::vector<std::string> lines;
+  const std::string s = v.s + "\n";
+  for (std::size_t k = 0, e; (e = s.find('\n', k)) != std::string::npos; k = e + 1)
+    lines.push_back(s.substr(k, e - k));
+  std::string out = lines.empty() ? "" : lines[0];
+  for (std::size_t k = 1; k < lines.size(); ++k)
+    out += "\n" + ((blank || !lines[k].empty()) ? pad : "") + lines[k];
+  return Value::string(first ? pad + out : out);
+}
+
+// Jinja's dictsort: (key, value) pairs sorted by key (or by='value'), case-insensitive by default.
+Value dictsort(const Value& v, const CallArgs& a) {
+  if (v.kind != Kind::Dict) render_fail("dictsort needs a mapping, not " + type_name(v));
+  const bool case_sensitive = flag(a, 0, "case_sensitive");
+  const Value* by = arg(a, 1, "by");
+  const bool by_value = by && to_str(*by) == "value";
+  const bool reverse = flag(a, 2, "reverse");
+  List items;
+  for (const auto& [k, item] : v.dict->entries)
+    items.push_back(Value::make_list({Value::string(k), item}, true));
+  auto key = [&](const Value& pair) {
+    const Value& k = (*pair.list)[by_value ? 1 : 0];
+    return !case_sensitive && k.is_string() ? Value::string(py_lower(k.s)) : k;
+  };
+  std::stable_sort(items.begin(), items.end(), [&](const Value& x, const Value& y) {
+    return reverse ? compare_op("<", key(y), key(x)) : compare_op("<", key(x), key(y));
+  });
+  return Value::make_list(items);
 }
 
 Value sort_filter(const Value& seq, const CallArgs& a) {
@@ -315,6 +331,16 @@ const std::map<std::string, Filter>& filters() {
       {"unique", unique},
       {"sort", sort_filter},
       {"indent", indent},
+      {"dictsort", dictsort},
+      {"attr",
+       [](const Value& v, const CallArgs& a) {
+         const Value* name = arg(a, 0, "name");
+         if (!name || !name->is_string()) render_fail("attr needs an attribute name");
+         Value bound;  // Jinja's attr looks up attributes (methods) only, never items
+         if (find_method(v, name->s, bound)) return bound;
+         return Value::undefined("'" + type_name(v) + " object' has no attribute '" + name->s +
+                                 "'");
+       }},
       {"sum",
        [](const Value& v, const CallArgs&) {
          Value total = Value::integer(0);

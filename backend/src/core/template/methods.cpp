@@ -3,6 +3,7 @@
 // are refused, as in transformers' ImmutableSandboxedEnvironment.
 #include "core/template/builtins.h"
 
+#include <algorithm>
 #include <cctype>
 #include <functional>
 #include <map>
@@ -21,41 +22,37 @@ std::string str_arg(const CallArgs& a, std::size_t i, const char* name, const ch
   return v->s;
 }
 
-bool is_space_byte(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
-
-Value split(const std::string& s, const Value* sep, std::int64_t maxsplit) {
+Value split(const std::string& s, const Value* sep, std::int64_t maxsplit, bool from_right) {
   List parts;
-  if (!sep || sep->is_none()) {  // runs of whitespace, no empty parts
-    std::size_t k = 0;
-    while (k < s.size()) {
-      while (k < s.size() && is_space_byte(s[k])) ++k;
-      if (k >= s.size()) break;
-      if (maxsplit >= 0 && static_cast<std::int64_t>(parts.size()) == maxsplit) {
-        std::string rest = s.substr(k);
-        while (!rest.empty() && is_space_byte(rest.back())) rest.pop_back();
-        parts.push_back(Value::string(rest));
-        break;
-      }
-      std::size_t e = k;
-      while (e < s.size() && !is_space_byte(s[e])) ++e;
-      parts.push_back(Value::string(s.substr(k, e - k)));
-      k = e;
-    }
+  if (!sep || sep->is_none()) {
+    for (auto& p : py_split_whitespace(s, maxsplit, from_right)) parts.push_back(Value::string(p));
     return Value::make_list(parts);
   }
   if (!sep->is_string()) render_fail("str.split() separator must be a string or none");
   if (sep->s.empty()) render_fail("str.split(): empty separator");
-  std::size_t k = 0;
-  for (;;) {
-    const std::size_t e = s.find(sep->s, k);
-    if (e == std::string::npos ||
-        (maxsplit >= 0 && static_cast<std::int64_t>(parts.size()) == maxsplit)) {
-      parts.push_back(Value::string(s.substr(k)));
-      return Value::make_list(parts);
+  const std::string& d = sep->s;
+  std::vector<std::string> pieces;
+  if (!from_right) {
+    std::size_t k = 0;
+    for (std::size_t e; (maxsplit < 0 || static_cast<std::int64_t>(pieces.size()) < maxsplit) &&
+                        (e = s.find(d, k)) != std::string::npos;
+         k = e + d.size())
+      pieces.push_back(s.substr(k, e - k));
+    pieces.push_back(s.substr(k));
+  } else {
+    std::size_t end = s.size();
+    while (maxsplit < 0 || static_cast<std::int64_t>(pieces.size()) < maxsplit) {
+      if (end < d.size()) break;
+      const std::size_t e = s.rfind(d, end - d.size());
+      if (e == std::string::npos) break;
+      pieces.push_back(s.substr(e + d.size(), end - e - d.size()));
+      end = e;
     }
-    parts.push_back(Value::string(s.substr(k, e - k)));
-    k = e + sep->s.size();
+    pieces.push_back(s.substr(0, end));
+    std::reverse(pieces.begin(), pieces.end());
   }
+  for (auto& p : pieces) parts.push_back(Value::string(p));
+  return Value::make_list(parts);
 }
 
 bool affix_match(const std::string& s, const Value& affix, bool prefix, const char* method) {
@@ -159,7 +156,7 @@ const std::map<std::string, Method>& string_methods() {
        }},
       {"split",
        [](const Value& s, const CallArgs& a) {
-         return split(s.s, arg(a, 0, "sep"), int_arg(a, 1, "maxsplit", -1));
+         return split(s.s, arg(a, 0, "sep"), int_arg(a, 1, "maxsplit", -1), false);
        }},
       {"splitlines",
        [](const Value& s, const CallArgs&) {
@@ -193,7 +190,11 @@ const std::map<std::string, Method>& string_methods() {
        }},
       {"upper", [](const Value& s, const CallArgs&) { return Value::string(py_upper(s.s)); }},
       {"lower", [](const Value& s, const CallArgs&) { return Value::string(py_lower(s.s)); }},
-      {"title", [](const Value& s, const CallArgs&) { return Value::string(jinja_title(s.s)); }},
+      {"title", [](const Value& s, const CallArgs&) { return Value::string(py_title(s.s)); }},
+      {"rsplit",
+       [](const Value& s, const CallArgs& a) {
+         return split(s.s, arg(a, 0, "sep"), int_arg(a, 1, "maxsplit", -1), true);
+       }},
       {"capitalize",
        [](const Value& s, const CallArgs&) { return Value::string(py_capitalize(s.s)); }},
       {"find",

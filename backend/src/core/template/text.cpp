@@ -50,6 +50,7 @@ bool py_space(std::int32_t c) {
 
 std::int32_t upper_cp(std::int32_t c) { return c < 0x110000 ? utf8proc_toupper(c) : c; }
 std::int32_t lower_cp(std::int32_t c) { return c < 0x110000 ? utf8proc_tolower(c) : c; }
+std::int32_t title_cp(std::int32_t c) { return c < 0x110000 ? utf8proc_totitle(c) : c; }
 
 }  // namespace
 
@@ -73,22 +74,52 @@ std::string py_strip(const std::string& s, const Value* chars, bool left, bool r
                                           cps.begin() + static_cast<long>(e)));
 }
 
+// Python's upper() uses full case mappings where Unicode's SpecialCasing has unconditional ones
+// (ß -> SS, the Latin ligatures); the rest is the simple mapping.
 std::string py_upper(const std::string& s) {
-  auto cps = decode(s);
-  std::transform(cps.begin(), cps.end(), cps.begin(), upper_cp);
-  return encode(cps);
+  static const std::pair<std::int32_t, const char*> kSpecial[] = {
+      {0xDF, "SS"},    {0xFB00, "FF"},  {0xFB01, "FI"}, {0xFB02, "FL"},
+      {0xFB03, "FFI"}, {0xFB04, "FFL"}, {0xFB05, "ST"}, {0xFB06, "ST"}};
+  std::vector<std::int32_t> out;
+  for (std::int32_t c : decode(s)) {
+    const auto* hit = std::find_if(std::begin(kSpecial), std::end(kSpecial),
+                                   [c](const auto& e) { return e.first == c; });
+    if (hit == std::end(kSpecial)) {
+      out.push_back(upper_cp(c));
+    } else {
+      for (const char* p = hit->second; *p; ++p) out.push_back(*p);
+    }
+  }
+  return encode(out);
 }
 
+// Python's lower(): simple mappings plus İ -> i̇ and the final-sigma rule (Σ at the end of a
+// word becomes ς).
 std::string py_lower(const std::string& s) {
-  auto cps = decode(s);
-  std::transform(cps.begin(), cps.end(), cps.begin(), lower_cp);
-  return encode(cps);
+  const auto cps = decode(s);
+  auto cased = [](std::int32_t c) {
+    return c < 0x110000 && (upper_cp(c) != c || lower_cp(c) != c);
+  };
+  std::vector<std::int32_t> out;
+  for (std::size_t k = 0; k < cps.size(); ++k) {
+    const std::int32_t c = cps[k];
+    if (c == 0x130) {
+      out.insert(out.end(), {0x69, 0x307});
+    } else if (c == 0x3A3) {
+      const bool after_cased = k > 0 && cased(cps[k - 1]);
+      const bool before_cased = k + 1 < cps.size() && cased(cps[k + 1]);
+      out.push_back(after_cased && !before_cased ? 0x3C2 : 0x3C3);
+    } else {
+      out.push_back(lower_cp(c));
+    }
+  }
+  return encode(out);
 }
 
 std::string py_capitalize(const std::string& s) {
   auto cps = decode(s);
   for (std::size_t k = 0; k < cps.size(); ++k)
-    cps[k] = k == 0 ? upper_cp(cps[k]) : lower_cp(cps[k]);
+    cps[k] = k == 0 ? title_cp(cps[k]) : lower_cp(cps[k]);
   return encode(cps);
 }
 
@@ -106,6 +137,42 @@ std::string jinja_title(const std::string& s) {
     start = false;
   }
   return encode(cps);
+}
+
+std::string py_title(const std::string& s) {
+  auto cps = decode(s);
+  bool previous_cased = false;
+  for (auto& c : cps) {
+    const bool cased = c < 0x110000 && (upper_cp(c) != c || lower_cp(c) != c);
+    if (cased) c = previous_cased ? lower_cp(c) : title_cp(c);
+    previous_cased = cased;
+  }
+  return encode(cps);
+}
+
+std::vector<std::string> py_split_whitespace(const std::string& s, std::int64_t maxsplit,
+                                             bool from_right) {
+  auto cps = decode(s);
+  if (from_right) std::reverse(cps.begin(), cps.end());
+  std::vector<std::string> parts;
+  std::size_t k = 0;
+  while (k < cps.size()) {
+    while (k < cps.size() && py_space(cps[k])) ++k;
+    if (k >= cps.size()) break;
+    std::size_t e = k;
+    if (maxsplit >= 0 && static_cast<std::int64_t>(parts.size()) == maxsplit) {
+      e = cps.size();  // the rest, whitespace at its far end included (as CPython does)
+    } else {
+      while (e < cps.size() && !py_space(cps[e])) ++e;
+    }
+    std::vector<std::int32_t> part(cps.begin() + static_cast<long>(k),
+                                   cps.begin() + static_cast<long>(e));
+    if (from_right) std::reverse(part.begin(), part.end());
+    parts.push_back(encode(part));
+    k = e;
+  }
+  if (from_right) std::reverse(parts.begin(), parts.end());
+  return parts;
 }
 
 std::int64_t py_len(const Value& v) {

@@ -91,6 +91,12 @@ const Value* CallArgs::get(std::size_t index, const std::string& name) const {
   return nullptr;
 }
 
+const Value* CallArgs::keyword_arg(const std::string& name) const {
+  for (const auto& [k, v] : keyword)
+    if (k == name) return &v;
+  return nullptr;
+}
+
 bool truthy(const Value& v) {
   switch (v.kind) {
     case Kind::Undefined:

@@ -60,6 +60,8 @@ struct CallArgs {
   std::vector<std::pair<std::string, Value>> keyword;
   // Argument `index` or keyword `name`; nullptr when neither was given.
   const Value* get(std::size_t index, const std::string& name) const;
+  // Keyword argument `name` only; nullptr when absent.
+  const Value* keyword_arg(const std::string& name) const;
 };
 
 // Python's truthiness: empty string/list/dict, 0, none, undefined and false are false.
