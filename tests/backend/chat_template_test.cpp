@@ -435,3 +435,23 @@ TEST(ChatTemplateLanguage, HostileInputFailsCleanly) {
                t2::ErrorKind::InvalidArgument, {"not JSON serializable"});
   EXPECT_EQ(render("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns.me == ns }}"), "True");
 }
+
+TEST(ChatTemplateLanguage, ArithmeticEdgesFailCleanly) {
+  expect_error([] { render("{{ 9223372036854775807 + 1 }}"); }, t2::ErrorKind::InvalidArgument,
+               {"integer overflow"});
+  expect_error([] { render("{{ 2 ** 64 }}"); }, t2::ErrorKind::InvalidArgument,
+               {"integer overflow"});
+  expect_error([] { render("{{ (-9223372036854775807 - 1) // -1 }}"); },
+               t2::ErrorKind::InvalidArgument, {"integer overflow"});
+  EXPECT_EQ(render("{{ (-9223372036854775807 - 1) % -1 }} {{ 2 ** 62 }} {{ 3 ** 0 }}"),
+            "0 4611686018427387904 1");
+  EXPECT_EQ(render("{{ [1, 2, 3][::9223372036854775807] }}{{ [1, 2, 3][::-9223372036854775807] }}"),
+            "[1][3]");
+  expect_error([] { render("{{ 'ab' * 1000000000000 }}"); }, t2::ErrorKind::InvalidArgument,
+               {"256 MiB"});
+  expect_error([] { render("{{ 'x'|indent(-1) }}"); }, t2::ErrorKind::InvalidArgument,
+               {"indent width"});
+  expect_error([] { render("{{ '{99999999999999999999}'.format(1) }}"); },
+               t2::ErrorKind::InvalidArgument, {"no argument"});
+  expect_error([] { render("{{ '\\U00110000' }}"); }, t2::ErrorKind::Corrupt, {"Unicode"});
+}

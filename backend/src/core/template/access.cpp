@@ -1,7 +1,9 @@
 // Attribute/item access, slicing, iteration and operators with Python/Jinja semantics.
 #include "core/template/builtins.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace t2::detail::jinja {
 
@@ -73,12 +75,13 @@ Value slice(const Value& obj, const Value& start_v, const Value& stop_v, const V
   const Value* start = bound(start_v, "start");
   const Value* stop = bound(stop_v, "stop");
   const Value* step_p = bound(step_v, "step");
-  const std::int64_t step = step_p ? int_of(*step_p) : 1;
+  std::int64_t step = step_p ? int_of(*step_p) : 1;
   if (step == 0) render_fail("slice step cannot be zero");
   const std::vector<std::string> chars =
       obj.kind == Kind::String ? utf8_chars(obj.s) : std::vector<std::string>{};
   const std::int64_t len = obj.kind == Kind::String ? static_cast<std::int64_t>(chars.size())
                                                     : static_cast<std::int64_t>(obj.list->size());
+  step = std::clamp<std::int64_t>(step, -(len + 1), len + 1);  // same elements, no overflow
   const std::int64_t lower = step < 0 ? -1 : 0;
   const std::int64_t upper = step < 0 ? len - 1 : len;
   auto adjust = [&](const Value* v, std::int64_t dflt) {
@@ -133,55 +136,97 @@ namespace {
               type_name(b) + "'");
 }
 
+constexpr std::size_t kMaxValueBytes = 256u << 20;  // strings/lists built by operators
+
+void check_size(std::size_t items, std::size_t item_bytes) {
+  if (item_bytes != 0 && items > kMaxValueBytes / item_bytes)
+    render_fail("a value built by the template would exceed 256 MiB");
+}
+
 Value repeat(const Value& seq, std::int64_t n) {
+  const auto times = static_cast<std::size_t>(std::max<std::int64_t>(n, 0));
   if (seq.kind == Kind::String) {
+    check_size(times, seq.s.size());
     std::string out;
-    for (std::int64_t k = 0; k < n; ++k) out += seq.s;
+    for (std::size_t k = 0; k < times; ++k) out += seq.s;
     return Value::string(out);
   }
+  check_size(times, seq.list->size() * sizeof(Value));
   List out;
-  for (std::int64_t k = 0; k < n; ++k) out.insert(out.end(), seq.list->begin(), seq.list->end());
+  for (std::size_t k = 0; k < times; ++k) out.insert(out.end(), seq.list->begin(), seq.list->end());
   return Value::make_list(out);
 }
 
-Value arithmetic(const std::string& op, const Value& a, const Value& b) {
-  const bool ints = is_int_like(a) && is_int_like(b);
-  const double x = is_int_like(a) ? static_cast<double>(int_of(a)) : a.f;
-  const double y = is_int_like(b) ? static_cast<double>(int_of(b)) : b.f;
-  if (op == "+") return ints ? Value::integer(int_of(a) + int_of(b)) : Value::number(x + y);
-  if (op == "-") return ints ? Value::integer(int_of(a) - int_of(b)) : Value::number(x - y);
-  if (op == "*") return ints ? Value::integer(int_of(a) * int_of(b)) : Value::number(x * y);
-  if (op == "**") {
-    if (ints && int_of(b) >= 0) {
-      std::int64_t r = 1;
-      for (std::int64_t k = 0; k < int_of(b); ++k) r *= int_of(a);
-      return Value::integer(r);
-    }
-    return Value::number(std::pow(x, y));
+[[noreturn]] void overflow() {
+  render_fail("integer overflow (T2 Workbench's templates use 64-bit integers)");
+}
+
+std::int64_t mul(std::int64_t a, std::int64_t b) {
+  std::int64_t r = 0;
+  if (__builtin_mul_overflow(a, b, &r)) overflow();
+  return r;
+}
+
+std::int64_t int_power(std::int64_t base, std::int64_t exponent) {
+  std::int64_t result = 1;
+  while (exponent > 0) {
+    if (exponent & 1) result = mul(result, base);
+    exponent >>= 1;
+    if (exponent > 0) base = mul(base, base);
   }
-  if (y == 0) render_fail(op == "/" ? "division by zero" : "integer division or modulo by zero");
-  if (op == "/") return Value::number(x / y);
-  if (op == "//") {
-    if (!ints) return Value::number(std::floor(x / y));
-    std::int64_t q = int_of(a) / int_of(b);
-    if ((int_of(a) % int_of(b) != 0) && ((int_of(a) < 0) != (int_of(b) < 0))) --q;
+  return result;
+}
+
+Value int_arithmetic(const std::string& op, std::int64_t a, std::int64_t b) {
+  std::int64_t r = 0;
+  if (op == "+" && __builtin_add_overflow(a, b, &r)) overflow();
+  if (op == "-" && __builtin_sub_overflow(a, b, &r)) overflow();
+  if (op == "+" || op == "-") return Value::integer(r);
+  if (op == "*") return Value::integer(mul(a, b));
+  if (op == "**") {
+    if (b >= 0) return Value::integer(int_power(a, b));
+    return Value::number(std::pow(static_cast<double>(a), static_cast<double>(b)));
+  }
+  if (b == 0) render_fail(op == "/" ? "division by zero" : "integer division or modulo by zero");
+  if (op == "/") return Value::number(static_cast<double>(a) / static_cast<double>(b));
+  if (a == std::numeric_limits<std::int64_t>::min() && b == -1) {
+    if (op == "//") overflow();
+    return Value::integer(0);  // "%"
+  }
+  if (op == "//") {  // Python floors
+    std::int64_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
     return Value::integer(q);
   }
-  // "%": Python's modulo takes the sign of the divisor.
-  if (!ints) {
-    double r = std::fmod(x, y);
-    if (r != 0 && ((r < 0) != (y < 0))) r += y;
-    return Value::number(r);
-  }
-  std::int64_t r = int_of(a) % int_of(b);
-  if (r != 0 && ((r < 0) != (int_of(b) < 0))) r += int_of(b);
-  return Value::integer(r);
+  std::int64_t m = a % b;  // "%": Python's modulo takes the sign of the divisor
+  if (m != 0 && ((m < 0) != (b < 0))) m += b;
+  return Value::integer(m);
+}
+
+Value arithmetic(const std::string& op, const Value& a, const Value& b) {
+  if (is_int_like(a) && is_int_like(b)) return int_arithmetic(op, int_of(a), int_of(b));
+  const double x = is_int_like(a) ? static_cast<double>(int_of(a)) : a.f;
+  const double y = is_int_like(b) ? static_cast<double>(int_of(b)) : b.f;
+  if (op == "+") return Value::number(x + y);
+  if (op == "-") return Value::number(x - y);
+  if (op == "*") return Value::number(x * y);
+  if (op == "**") return Value::number(std::pow(x, y));
+  if (y == 0) render_fail(op == "/" ? "float division by zero" : "float modulo");
+  if (op == "/") return Value::number(x / y);
+  if (op == "//") return Value::number(std::floor(x / y));
+  double r = std::fmod(x, y);
+  if (r != 0 && ((r < 0) != (y < 0))) r += y;
+  return Value::number(r);
 }
 
 }  // namespace
 
 Value binary_op(const std::string& op, const Value& a, const Value& b) {
-  if (op == "~") return Value::string(to_str(a) + to_str(b));  // str(Undefined) is ""
+  if (op == "~") {  // str(Undefined) is ""
+    std::string left = to_str(a), right = to_str(b);
+    check_size(1, left.size() + right.size());
+    return Value::string(left + right);
+  }
 
   require_defined(a);
   require_defined(b);
@@ -191,6 +236,7 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
   if (op == "+" && a.kind == Kind::String && b.kind == Kind::String)
     return Value::string(a.s + b.s);
   if (op == "+" && a.kind == Kind::List && b.kind == Kind::List) {
+    check_size(a.list->size() + b.list->size(), sizeof(Value));
     List out = *a.list;
     out.insert(out.end(), b.list->begin(), b.list->end());
     return Value::make_list(out, a.is_tuple && b.is_tuple);

@@ -216,10 +216,17 @@ std::string ChatTemplate::render(const std::string& messages_json,
   if (extra.kind != Kind::Dict)
     throw Error(ErrorKind::InvalidArgument, "the extra template variables must be a JSON object");
   auto globals = make_globals(messages, extra, options, impl_->bos, impl_->eos);
-  Interpreter interpreter;
-  std::string out = interpreter.render(impl_->program, globals);
-  globals->vars.clear();  // break reference cycles through macro closures
-  return out;
+  try {
+    std::string out = Interpreter().render(impl_->program, globals);
+    globals->vars.clear();  // break reference cycles through macro closures
+    return out;
+  } catch (const RenderError& r) {  // not expected: statements add their location
+    globals->vars.clear();
+    throw Error(r.kind, "chat template error: " + r.message);
+  } catch (...) {
+    globals->vars.clear();
+    throw error_from_current_exception();  // bad_alloc -> OutOfMemory, others -> Internal
+  }
 }
 
 ChatRequest parse_chat_request(const std::string& json_text, const std::string& what) {

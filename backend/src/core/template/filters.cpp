@@ -180,6 +180,8 @@ Value unique(const Value& seq, const CallArgs& a) {
 Value indent(const Value& v, const CallArgs& a) {
   if (!v.is_string()) render_fail("indent needs a string, not " + type_name(v));
   const Value* w = arg(a, 0, "width");
+  if (w && !w->is_string() && (w->kind != Kind::Int || w->i < 0 || w->i > 1000))
+    render_fail("indent width must be a string or an integer in [0, 1000]");
   const std::string pad =
       w && w->is_string() ? w->s : std::string(w ? static_cast<std::size_t>(w->i) : 4, ' ');
   const bool first = flag(a, 1, "first");

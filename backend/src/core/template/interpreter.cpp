@@ -326,9 +326,11 @@ Value Interpreter::eval_inner(const Expr& e, const ScopePtr& scope) {
     case ExprKind::Pos: {
       const Value v = eval(*e.args[0], scope);
       require_defined(v);
-      if (v.kind == Kind::Bool || v.kind == Kind::Int)
-        return Value::integer((e.kind == ExprKind::Neg ? -1 : 1) *
-                              (v.kind == Kind::Bool ? v.b : v.i));
+      if (v.kind == Kind::Bool || v.kind == Kind::Int) {
+        const std::int64_t i = v.kind == Kind::Bool ? v.b : v.i;
+        return e.kind == ExprKind::Neg ? binary_op("-", Value::integer(0), Value::integer(i))
+                                       : Value::integer(i);
+      }
       if (v.kind == Kind::Float) return Value::number(e.kind == ExprKind::Neg ? -v.f : v.f);
       render_fail("bad operand type for unary " + std::string(e.kind == ExprKind::Neg ? "-" : "+") +
                   ": '" + type_name(v) + "'");

@@ -305,8 +305,11 @@ class Lexer {
                      [](char h) { return std::isxdigit(static_cast<unsigned char>(h)); }))
       fail("malformed \\x/\\u escape", start);
     pos_ += static_cast<std::size_t>(n);
+    const auto cp = static_cast<std::uint32_t>(std::stoul(hex, nullptr, 16));
+    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      fail("escape outside the Unicode scalar values", start);
     std::string s;
-    append_utf8(s, static_cast<std::uint32_t>(std::stoul(hex, nullptr, 16)));
+    append_utf8(s, cp);
     return s;
   }
 

@@ -130,7 +130,9 @@ Value format(const std::string& s, const CallArgs& a) {
     if (field.empty())
       v = a.get(auto_index++, "");
     else if (numbered)
-      v = a.get(std::stoul(field), "");
+      v = field.size() < 6 && std::all_of(field.begin(), field.end(), ::isdigit)
+              ? a.get(std::stoul(field), "")
+              : nullptr;
     else
       v = a.get(static_cast<std::size_t>(-1), field);
     if (!v) render_fail("str.format(): no argument for '{" + field + "}'");
