@@ -21,6 +21,9 @@ bool flag(const CallArgs& a, std::size_t i, const char* name) {
   return v && truthy(*v);
 }
 
+// Jinja sorts by one-element key lists: equal keys (even two undefined ones) never compare.
+bool key_less(const Value& a, const Value& b) { return !equals(a, b) && compare_op("<", a, b); }
+
 // Jinja's attribute paths for map/selectattr/sort: "a.b.0".
 Value attribute_path(const Value& v, const std::string& path) {
   Value cur = v;
@@ -211,7 +214,7 @@ Value dictsort(const Value& v, const CallArgs& a) {
     return !case_sensitive && k.is_string() ? Value::string(py_lower(k.s)) : k;
   };
   std::stable_sort(items.begin(), items.end(), [&](const Value& x, const Value& y) {
-    return reverse ? compare_op("<", key(y), key(x)) : compare_op("<", key(x), key(y));
+    return reverse ? key_less(key(y), key(x)) : key_less(key(x), key(y));
   });
   return Value::make_list(items);
 }
@@ -226,7 +229,7 @@ Value sort_filter(const Value& seq, const CallArgs& a) {
     return !case_sensitive && k.is_string() ? Value::string(py_lower(k.s)) : k;
   };
   std::stable_sort(items.begin(), items.end(), [&](const Value& x, const Value& y) {
-    return reverse ? compare_op("<", key(y), key(x)) : compare_op("<", key(x), key(y));
+    return reverse ? key_less(key(y), key(x)) : key_less(key(x), key(y));
   });
   return Value::make_list(items);
 }
@@ -321,7 +324,8 @@ const std::map<std::string, Filter>& filters() {
       {"round", round_filter},
       {"abs",
        [](const Value& v, const CallArgs&) {
-         if (v.kind == Kind::Int) return Value::integer(v.i < 0 ? -v.i : v.i);
+         if (v.kind == Kind::Bool) return Value::integer(v.b);
+         if (v.kind == Kind::Int) return v.i < 0 ? binary_op("-", Value::integer(0), v) : v;
          if (v.kind == Kind::Float) return Value::number(std::fabs(v.f));
          render_fail("abs needs a number, not " + type_name(v));
        }},
