@@ -10,5 +10,6 @@ void add_runs_command(CLI::App& app, const GlobalOptions& global, const Runner*&
 void add_tokenize_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 void add_demo_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 void add_task_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
+void add_template_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 
 }  // namespace t2::cli

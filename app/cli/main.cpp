@@ -24,5 +24,6 @@ int main(int argc, char** argv) {
   add_tokenize_command(app, global, chosen);
   add_demo_command(app, global, chosen);
   add_task_command(app, global, chosen);
+  add_template_command(app, global, chosen);
   return run_cli(app, argc, argv, &chosen);
 }

@@ -12,6 +12,7 @@
 // constructed decides the intra-op thread count.
 #pragma once
 
+#include <t2/chat_template.h>
 #include <t2/demo_suite.h>
 #include <t2/error.h>
 #include <t2/job.h>

@@ -12,6 +12,8 @@
 //    spawns one sandboxed interpreter per call (see t2/sandbox.h), so it is thread-safe too.
 #pragma once
 
+#include <t2/chat_message.h>
+
 #include <t2/job.h>
 #include <t2/sandbox.h>
 
@@ -80,11 +82,6 @@ Extraction extract_regex(const std::string& text, const std::string& pattern, in
 Extraction extract_code(const std::string& text);
 
 // ---- task specs -----------------------------------------------------------------------------
-
-struct ChatMessage {
-  std::string role;  // "system" | "user" | "assistant"
-  std::string content;
-};
 
 struct PromptSpec {
   std::string system;             // system message; empty = none
