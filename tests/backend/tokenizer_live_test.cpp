@@ -1,6 +1,7 @@
 // Live comparison with the reference @huggingface/tokenizers (spawned with node) on a larger
 // corpus: seeded random strings over many scripts and, when ../shared/data/gsm8k is present,
 // all GSM8K test questions and answers. Slow (label `slow`); skips without node or the npm data.
+#include "core/tokenizer/unicode.h"
 #include "tokenizer_test_support.h"
 
 #include <t2/tokenizer.h>
@@ -18,24 +19,6 @@ namespace {
 
 using t2::tokenizer_test::file_exists;
 using t2::tokenizer_test::load_npm_tokenizer;
-
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 // Random text: words of ASCII letters, digits, punctuation, white space runs, and code points
 // from long-assigned blocks (Latin-1, Latin Extended-A, Greek, Cyrillic, Hebrew, Arabic,
@@ -63,7 +46,7 @@ std::string random_text(std::mt19937& gen) {
       out += kAscii[std::uniform_int_distribution<std::size_t>(0, kAscii.size() - 1)(gen)];
     } else if (p < 85) {
       const auto& block = kBlocks[std::uniform_int_distribution<std::size_t>(0, 15)(gen)];
-      append_utf8(out, std::uniform_int_distribution<char32_t>(block.first, block.second)(gen));
+      t2::detail::tokenizer::append_utf8(out, std::uniform_int_distribution<char32_t>(block.first, block.second)(gen));
     } else {
       out += kPieces[std::uniform_int_distribution<std::size_t>(0, kPieces.size() - 1)(gen)];
     }

@@ -1,4 +1,5 @@
 #include "core/template/lexer.h"
+#include "core/tokenizer/unicode.h"
 
 #include <t2/error.h>
 
@@ -15,24 +16,6 @@ namespace {
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 // Normalises newlines as Jinja does and drops one trailing newline (keep_trailing_newline=False).
@@ -288,7 +271,7 @@ class Lexer {
                ++n)
             cp = cp * 8 + static_cast<std::uint32_t>(src_[pos_++] - '0');
           std::string s;
-          append_utf8(s, cp);
+          tokenizer::append_utf8(s, static_cast<char32_t>(cp));
           out += s;
           return;
         }
@@ -309,7 +292,7 @@ class Lexer {
     if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
       fail("escape outside the Unicode scalar values", start);
     std::string s;
-    append_utf8(s, cp);
+    tokenizer::append_utf8(s, static_cast<char32_t>(cp));
     return s;
   }
 
