@@ -192,8 +192,8 @@ void ChatTemplateTab::updateNow() {
   showError({});
   if (!m_model->tokenizer) {
     m_view->setPlainText(m_rendered);
-    m_count->setText(tr("%n character(s) · no tokenizer to count tokens", nullptr,
-                        int(m_rendered.toUcs4().size())));
+    m_count->setText(countOf(m_rendered.toUcs4().size(), "character", "characters") +
+                     tr(" · no tokenizer to count tokens"));
     return;
   }
   try {
@@ -202,9 +202,9 @@ void ChatTemplateTab::updateNow() {
     renderChips(m_view, m_chips, ChipStyle::Prompt);
     int special = 0;
     for (const auto& c : m_chips) special += c.special ? 1 : 0;
-    m_count->setText(tr("%n token(s)", nullptr, int(ids.size())) +
-                     tr(" (%n special)", nullptr, special) +
-                     tr(" · %n character(s)", nullptr, int(m_rendered.toUcs4().size())));
+    m_count->setText(countOf(qsizetype(ids.size()), "token", "tokens") +
+                     tr(" (%1 special) · ").arg(special) +
+                     countOf(m_rendered.toUcs4().size(), "character", "characters"));
   } catch (const std::exception& e) {
     m_view->setPlainText(m_rendered);
     showError(tr("Tokenize failed: %1").arg(QString::fromStdString(e.what())));

@@ -2,6 +2,7 @@
 
 #include "chat_template_tab.h"
 #include "job_runner.h"
+#include "token_chips.h"
 #include "tokenizer_tab.h"
 
 #include <t2/error.h>
@@ -185,7 +186,8 @@ void ModelPanel::apply(std::shared_ptr<const LoadedModel> model) {
   const QString where = QDir::toNativeSeparators(m_model->dir);
   QStringList loaded, failed;
   if (m_model->tokenizer)
-    loaded << tr("tokenizer (%n tokens)", nullptr, int(m_model->tokenizer->vocab_size()));
+    loaded << tr("tokenizer (vocabulary of %1)")
+                  .arg(countOf(m_model->tokenizer->vocab_size(), "token", "tokens"));
   else
     failed << tr("tokenizer: %1").arg(m_model->tokenizerError);
   if (m_model->chatTemplate)

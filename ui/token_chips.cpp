@@ -78,6 +78,8 @@ void renderChips(QTextEdit* view, const std::vector<TokenChip>& chips, ChipStyle
   QTextCharFormat plain;
   plain.setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
   plain.setForeground(view->palette().text());
+  QTextCharFormat gap;  // a narrow plain space between chips: separates them, allows wrapping
+  gap.setFontPointSize(4);
   for (std::size_t i = 0; i < chips.size(); ++i) {
     const TokenChip& chip = chips[i];
     QTextCharFormat format = plain;
@@ -95,9 +97,11 @@ void renderChips(QTextEdit* view, const std::vector<TokenChip>& chips, ChipStyle
       format.setBackground(chip.partial ? kPartialBack : kChip[i % 2]);
       format.setForeground(QColor(0x11, 0x18, 0x27));
     }
-    QString shown = chip.partial ? QStringLiteral("…") : chip.text;
+    // Chips: a partial token shows "…" (its character is on the group's last chip).
+    QString shown = chip.partial && style == ChipStyle::Chips ? QStringLiteral("…") : chip.text;
     if (style == ChipStyle::Chips && !chip.special) shown = visibleWhitespace(shown);
     if (style == ChipStyle::Chips && shown.isEmpty()) shown = QStringLiteral("∅");
+    if (style == ChipStyle::Chips && !cursor.atBlockStart()) cursor.insertText(QStringLiteral(" "), gap);
     // Split at newlines so that the layout breaks lines where the text does.
     const QStringList lines = shown.split(style == ChipStyle::Chips ? QChar(0x21B5) : QChar('\n'));
     for (int l = 0; l < lines.size(); ++l) {
@@ -107,9 +111,12 @@ void renderChips(QTextEdit* view, const std::vector<TokenChip>& chips, ChipStyle
       }
       if (!lines[l].isEmpty()) cursor.insertText(lines[l], format);
     }
-    if (style == ChipStyle::Chips) cursor.insertText(QString(QChar(0x200A)), plain);  // hair gap
   }
   view->moveCursor(QTextCursor::Start);
+}
+
+QString countOf(qsizetype n, const char* one, const char* many) {
+  return QStringLiteral("%1 %2").arg(n).arg(QString::fromUtf8(n == 1 ? one : many));
 }
 
 QString firstDifference(const QString& expected, const QString& actual) {

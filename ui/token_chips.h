@@ -38,6 +38,9 @@ enum class ChipStyle {
 // Replaces `view`'s contents with the chips (tooltips: id and piece). Newlines also break lines.
 void renderChips(QTextEdit* view, const std::vector<TokenChip>& chips, ChipStyle style);
 
+// "1 token", "12 tokens": English plurals without a translator (tr("%n") needs one).
+QString countOf(qsizetype n, const char* one, const char* many);
+
 // The first difference between two strings, for a failed round trip, e.g.
 // "differs at character 12: expected 'é' (U+00E9), got 'e' (U+0065)".
 QString firstDifference(const QString& expected, const QString& actual);

@@ -33,7 +33,10 @@ TokenizerTab::TokenizerTab(QWidget* parent)
   m_error->setWordWrap(true);
   m_error->setTextInteractionFlags(Qt::TextSelectableByMouse);
   m_error->setVisible(false);
+  m_roundTrip->setTextInteractionFlags(Qt::TextSelectableByMouse);
   m_roundTrip->setWordWrap(true);
+  m_roundTrip->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
+  m_roundTrip->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
   m_chipView->setObjectName(QStringLiteral("tokenChips"));
   m_chipView->setReadOnly(true);
   m_chipView->setWordWrapMode(QTextOption::WrapAtWordBoundaryOrAnywhere);
@@ -49,8 +52,7 @@ TokenizerTab::TokenizerTab(QWidget* parent)
   split->setStretchFactor(1, 2);
   auto* status = new QHBoxLayout;
   status->addWidget(m_count);
-  status->addStretch(1);
-  status->addWidget(m_roundTrip);
+  status->addWidget(m_roundTrip, 1);
   auto* layout = new QVBoxLayout(this);
   layout->addWidget(m_error);
   layout->addWidget(split, 1);
@@ -124,7 +126,7 @@ void TokenizerTab::updateNow() {
   ids.reserve(int(m_ids.size()));
   for (auto id : m_ids) ids << QString::number(id);
   m_idsView->setPlainText(QLatin1Char('[') + ids.join(QStringLiteral(", ")) + QLatin1Char(']'));
-  m_count->setText(tr("%n token(s)", nullptr, int(m_ids.size())) +
-                   tr(" · %n character(s)", nullptr, int(text.toUcs4().size())) +
-                   tr(" · %n byte(s)", nullptr, int(utf8.size())));
+  m_count->setText(countOf(qsizetype(m_ids.size()), "token", "tokens") + QStringLiteral(" · ") +
+                   countOf(text.toUcs4().size(), "character", "characters") +
+                   QStringLiteral(" · ") + countOf(qsizetype(utf8.size()), "byte", "bytes"));
 }
