@@ -11,7 +11,7 @@ QString TaskItemsModel::setSplit(std::shared_ptr<const t2::Task> task, const QSt
   m_task = std::move(task);
   m_split = split.toStdString();
   m_rows.clear();
-  m_exhausted = (m_task == nullptr);
+  m_exhausted = true;  // views may ask to fetch while they react to the reset: not yet
   endResetModel();
   return m_task ? load(kPageSize) : QString();
 }
@@ -40,9 +40,12 @@ QString TaskItemsModel::load(std::size_t count) {
     if (row.preview.size() > kPreviewChars) row.preview = row.preview.left(kPreviewChars) + "…";
     rows.push_back(std::move(row));
   }
+  // Views and testers may call fetchMore() from their rowsInserted handlers: no nested insert.
+  m_inserting = true;
   beginInsertRows({}, int(m_rows.size()), int(m_rows.size() + rows.size()) - 1);
   for (auto& row : rows) m_rows.push_back(std::move(row));
   endInsertRows();
+  m_inserting = false;
   return {};
 }
 
@@ -88,7 +91,7 @@ QVariant TaskItemsModel::headerData(int section, Qt::Orientation orientation, in
 }
 
 bool TaskItemsModel::canFetchMore(const QModelIndex& parent) const {
-  return !parent.isValid() && m_task != nullptr && !m_exhausted;
+  return !parent.isValid() && m_task != nullptr && !m_exhausted && !m_inserting;
 }
 
 void TaskItemsModel::fetchMore(const QModelIndex& parent) {

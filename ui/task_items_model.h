@@ -51,4 +51,5 @@ class TaskItemsModel : public QAbstractTableModel {
   std::string m_split;
   std::vector<Row> m_rows;
   bool m_exhausted = true;
+  bool m_inserting = false;
 };

@@ -22,6 +22,8 @@
 #include <QTableView>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace {
 const QString kCheckJob = QStringLiteral("Check answer");
 constexpr int kPathRole = Qt::UserRole;
@@ -72,6 +74,7 @@ TasksPanel::TasksPanel(JobRunner* jobs, QWidget* parent)
   m_table->horizontalHeader()->setSectionResizeMode(TaskItemsModel::Prompt, QHeaderView::Stretch);
   m_table->setWordWrap(false);
   m_table->setAlternatingRowColors(true);
+  m_table->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 8);
   const QFont mono = QFontDatabase::systemFont(QFontDatabase::FixedFont);
   m_prompt->setObjectName(QStringLiteral("builtPrompt"));
   m_prompt->setReadOnly(true);
@@ -169,7 +172,13 @@ void TasksPanel::setResourcesDir(const QString& resourcesDir) {
   for (const auto& p : info.unseen_tasks) insert(p, tr("demo, unseen"));
   if (!info.classification_task.empty()) insert(info.classification_task, tr("demo, classifier"));
   for (const auto& missing : info.missing) Q_EMIT message(tr("Demo task spec missing: %1").arg(str(missing)));
+  fitSpecList();
   if (m_specs->currentRow() < 0 && m_specs->count() > 0) m_specs->setCurrentRow(0);
+}
+
+void TasksPanel::fitSpecList() {
+  const int width = m_specs->sizeHintForColumn(0) + 2 * m_specs->frameWidth() + 8;
+  m_specs->setMinimumWidth(std::min(width, 320));
 }
 
 void TasksPanel::addSpecRow(const QString& path, const QString& group) {
@@ -177,6 +186,7 @@ void TasksPanel::addSpecRow(const QString& path, const QString& group) {
   item->setData(kPathRole, path);
   item->setToolTip(QDir::toNativeSeparators(path));
   m_specs->addItem(item);
+  fitSpecList();
 }
 
 QString TasksPanel::openSpec(const QString& path) {
@@ -197,6 +207,7 @@ QString TasksPanel::openSpec(const QString& path) {
     addSpecRow(absolute, tr("opened"));
     row = m_specs->count() - 1;
     m_specs->item(row)->setText(QStringLiteral("%1 (%2)").arg(str(task->spec().name), tr("opened")));
+    fitSpecList();
   }
   selectSpec(row);
   Q_EMIT specOpened(absolute);
@@ -382,7 +393,7 @@ void TasksPanel::showVerdict(const t2::Verdict& v) {
   text += v.correct ? tr(" · <span style='color:#0a7d32'><b>✓ correct</b></span>")
                     : tr(" · <span style='color:#b00020'><b>✗ incorrect</b></span>");
   text += tr(" · reward %1 · gold %2").arg(signedNumber(v.reward), str(v.gold).toHtmlEscaped());
-  if (!v.detail.empty()) text += QStringLiteral("<br>") + str(v.detail).toHtmlEscaped();
+  if (!v.detail.empty() && (!v.correct || v.executed)) text += QStringLiteral("<br>") + str(v.detail).toHtmlEscaped();
   if (v.executed)
     text += tr("<br>sandbox: %1, %2 s").arg(str(v.sandbox.message).toHtmlEscaped())
                 .arg(v.sandbox.wall_seconds, 0, 'f', 2);

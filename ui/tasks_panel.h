@@ -70,6 +70,7 @@ class TasksPanel : public QWidget {
   void specOpened(const QString& path);
 
  private:
+  void fitSpecList();  // wide enough for the names (up to a limit)
   void addSpecRow(const QString& path, const QString& group);
   void showSpec();
   void showSplit();
