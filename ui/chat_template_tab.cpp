@@ -39,8 +39,9 @@ ChatTemplateTab::ChatTemplateTab(QWidget* parent)
   m_table->verticalHeader()->setVisible(false);
   m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
   m_table->setColumnWidth(Role, 90);
-  m_table->setToolTip(tr("Double-click a cell to edit it; roles are free text "
-                         "(system, user, assistant, tool...)"));
+  m_table->setToolTip(
+      tr("Double-click a cell to edit it; roles are free text "
+         "(system, user, assistant, tool...)"));
   m_generationPrompt->setChecked(true);
   m_thinking->setChecked(true);
   m_thinking->setToolTip(tr("Passes enable_thinking to the template (Qwen3 reads it)"));
@@ -61,14 +62,17 @@ ChatTemplateTab::ChatTemplateTab(QWidget* parent)
   buttons->addWidget(add);
   buttons->addWidget(remove);
   buttons->addStretch(1);
-  buttons->addWidget(m_generationPrompt);
-  buttons->addWidget(m_thinking);
+  auto* flags = new QHBoxLayout;  // a row of its own: keeps the dock's minimum width small
+  flags->addWidget(m_generationPrompt);
+  flags->addWidget(m_thinking);
+  flags->addStretch(1);
   auto* editor = new QWidget(this);
   auto* editorLayout = new QVBoxLayout(editor);
   editorLayout->setContentsMargins(0, 0, 0, 0);
   editorLayout->addWidget(m_system);
   editorLayout->addWidget(m_table, 1);
   editorLayout->addLayout(buttons);
+  editorLayout->addLayout(flags);
   auto* output = new QWidget(this);
   auto* outputLayout = new QVBoxLayout(output);
   outputLayout->setContentsMargins(0, 0, 0, 0);
@@ -93,9 +97,9 @@ ChatTemplateTab::ChatTemplateTab(QWidget* parent)
   connect(m_thinking, &QCheckBox::toggled, this, &ChatTemplateTab::scheduleUpdate);
   connect(m_debounce, &QTimer::timeout, this, &ChatTemplateTab::updateNow);
 
-  setConversation(tr("You are a helpful assistant."),
-                  {{"user", "What is 17 × 3?"}, {"assistant", "17 × 3 = 51."},
-                   {"user", "And 51 ÷ 3?"}});
+  setConversation(
+      tr("You are a helpful assistant."),
+      {{"user", "What is 17 × 3?"}, {"assistant", "17 × 3 = 51."}, {"user", "And 51 ÷ 3?"}});
 }
 
 void ChatTemplateTab::setModel(std::shared_ptr<const LoadedModel> model) {

@@ -99,6 +99,7 @@ void MainWindow::buildDocks() {
   addDockWidget(Qt::LeftDockWidgetArea, m_tasksDock);
   tabifyDockWidget(m_modelDock, m_tasksDock);
   m_modelDock->raise();
+  resizeDocks({m_modelDock}, {460}, Qt::Horizontal);
   connect(m_model, &ModelPanel::message, this, &MainWindow::log);
   connect(m_model, &ModelPanel::folderLoaded, this,
           [this](const QString& dir) { m_settings.setLastModelDir(dir); });

@@ -27,14 +27,14 @@ LoadedModel loadFolder(const QString& dir, const t2::JobContext& job) {
   LoadedModel model;
   model.dir = dir;
   const std::string path = QDir::toNativeSeparators(dir).toStdString();
-  job.report("model", 0.0, "tokenizer");
+  job.report("model", 0.0, "reading tokenizer.json");
   try {
     model.tokenizer = t2::Tokenizer::from_model_dir(path);
   } catch (const std::exception& e) {
     model.tokenizerError = QString::fromStdString(e.what());
   }
   job.throw_if_cancelled();
-  job.report("model", 0.8, "chat template");
+  job.report("model", 0.8, "reading the chat template (tokenizer_config.json)");
   try {
     model.chatTemplate = t2::ChatTemplate::from_model_dir(path);
   } catch (const std::exception& e) {
@@ -110,9 +110,9 @@ void ModelPanel::showError(const QString& error) {
 }
 
 void ModelPanel::chooseFolder() {
-  const QString dir = QFileDialog::getExistingDirectory(
-      this, tr("Open a model folder (with tokenizer.json)"),
-      m_folder.isEmpty() ? QDir::homePath() : m_folder);
+  const QString dir =
+      QFileDialog::getExistingDirectory(this, tr("Open a model folder (with tokenizer.json)"),
+                                        m_folder.isEmpty() ? QDir::homePath() : m_folder);
   if (!dir.isEmpty()) openFolder(dir);
 }
 
@@ -132,7 +132,8 @@ void ModelPanel::openFolder(const QString& dir) {
     m_status->setText(tr(kHint));
     showError(folder.isEmpty() ? QString()
                                : tr("%1 is not a folder; choose a model folder with "
-                                    "tokenizer.json").arg(folder));
+                                    "tokenizer.json")
+                                     .arg(folder));
     return;
   }
   if (auto cached = m_cache.value(folder)) {
@@ -145,8 +146,8 @@ void ModelPanel::openFolder(const QString& dir) {
   if (!m_jobs->isRunning())
     startLoad();
   else
-    m_status->setText(tr("Waiting for %1 to finish before loading the folder...")
-                          .arg(m_jobs->currentJob()));
+    m_status->setText(
+        tr("Waiting for %1 to finish before loading the folder...").arg(m_jobs->currentJob()));
 }
 
 void ModelPanel::startLoad() {
@@ -194,15 +195,16 @@ void ModelPanel::apply(std::shared_ptr<const LoadedModel> model) {
     loaded << tr("chat template");
   else
     failed << tr("chat template: %1").arg(m_model->templateError);
-  m_status->setText(loaded.isEmpty()
-                        ? tr("Nothing loaded from %1").arg(where)
-                        : tr("Loaded %1 in %2 s").arg(loaded.join(tr(" and ")))
-                              .arg(m_model->seconds, 0, 'f', 2));
+  m_status->setText(
+      loaded.isEmpty()
+          ? tr("Nothing loaded from %1").arg(where)
+          : tr("Loaded %1 in %2 s").arg(loaded.join(tr(" and "))).arg(m_model->seconds, 0, 'f', 2));
   if (m_model->tokenizer || m_model->chatTemplate) Q_EMIT folderLoaded(m_model->dir);
   if (!m_model->tokenizer) {
     showError(failed.join(QLatin1Char('\n')));
   } else {
     m_error->setVisible(false);
-    if (!failed.isEmpty()) Q_EMIT message(tr("%1: %2").arg(where, failed.join(QStringLiteral("; "))));
+    if (!failed.isEmpty())
+      Q_EMIT message(tr("%1: %2").arg(where, failed.join(QStringLiteral("; "))));
   }
 }

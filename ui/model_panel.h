@@ -51,8 +51,8 @@ class ModelPanel : public QWidget {
   void reload();        // loads the current folder again (drops the cache entry)
 
  Q_SIGNALS:
-  void message(const QString& text);       // for the log
-  void folderLoaded(const QString& dir);   // something (tokenizer or template) loaded from dir
+  void message(const QString& text);      // for the log
+  void folderLoaded(const QString& dir);  // something (tokenizer or template) loaded from dir
 
  private:
   void startLoad();

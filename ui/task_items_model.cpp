@@ -34,8 +34,8 @@ QString TaskItemsModel::load(std::size_t count) {
     Row row;
     row.item = std::move(items[i]);
     const t2::BuiltPrompt built = m_task->build_prompt(row.item);
-    row.prompt = built.messages.empty() ? QString()
-                                        : QString::fromStdString(built.messages.back().content);
+    row.prompt =
+        built.messages.empty() ? QString() : QString::fromStdString(built.messages.back().content);
     row.preview = row.prompt.section(QLatin1Char('\n'), 0, 0, QString::SectionSkipEmpty);
     if (row.preview.size() > kPreviewChars) row.preview = row.preview.left(kPreviewChars) + "…";
     rows.push_back(std::move(row));
@@ -66,11 +66,16 @@ QVariant TaskItemsModel::data(const QModelIndex& index, int role) const {
   const Row& row = m_rows[std::size_t(index.row())];
   if (role == Qt::DisplayRole) {
     switch (index.column()) {
-      case Index: return index.row();
-      case Id: return QString::fromStdString(row.item.id);
-      case Prompt: return row.preview;
-      case Gold: return QString::fromStdString(row.item.gold);
-      default: return {};
+      case Index:
+        return index.row();
+      case Id:
+        return QString::fromStdString(row.item.id);
+      case Prompt:
+        return row.preview;
+      case Gold:
+        return QString::fromStdString(row.item.gold);
+      default:
+        return {};
     }
   }
   if (role == Qt::ToolTipRole && index.column() == Prompt) return row.prompt;
@@ -82,11 +87,16 @@ QVariant TaskItemsModel::data(const QModelIndex& index, int role) const {
 QVariant TaskItemsModel::headerData(int section, Qt::Orientation orientation, int role) const {
   if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
   switch (section) {
-    case Index: return tr("#");
-    case Id: return tr("Id");
-    case Prompt: return tr("Prompt");
-    case Gold: return tr("Gold");
-    default: return {};
+    case Index:
+      return tr("#");
+    case Id:
+      return tr("Id");
+    case Prompt:
+      return tr("Prompt");
+    case Gold:
+      return tr("Gold");
+    default:
+      return {};
   }
 }
 

@@ -37,7 +37,8 @@ QString signedNumber(double v) {
 QString extractorText(const t2::ExtractorSpec& e) {
   QString text = QString::fromLatin1(t2::to_string(e.kind));
   if (e.kind == t2::ExtractorKind::Regex) text += QStringLiteral(" /%1/").arg(str(e.pattern));
-  if (e.kind == t2::ExtractorKind::ChoiceLetter) text += QStringLiteral(" (%1)").arg(str(e.choices));
+  if (e.kind == t2::ExtractorKind::ChoiceLetter)
+    text += QStringLiteral(" (%1)").arg(str(e.choices));
   return text;
 }
 }  // namespace
@@ -171,7 +172,8 @@ void TasksPanel::setResourcesDir(const QString& resourcesDir) {
   for (const auto& p : info.training_tasks) insert(p, tr("demo"));
   for (const auto& p : info.unseen_tasks) insert(p, tr("demo, unseen"));
   if (!info.classification_task.empty()) insert(info.classification_task, tr("demo, classifier"));
-  for (const auto& missing : info.missing) Q_EMIT message(tr("Demo task spec missing: %1").arg(str(missing)));
+  for (const auto& missing : info.missing)
+    Q_EMIT message(tr("Demo task spec missing: %1").arg(str(missing)));
   fitSpecList();
   if (m_specs->currentRow() < 0 && m_specs->count() > 0) m_specs->setCurrentRow(0);
 }
@@ -182,7 +184,8 @@ void TasksPanel::fitSpecList() {
 }
 
 void TasksPanel::addSpecRow(const QString& path, const QString& group) {
-  auto* item = new QListWidgetItem(QStringLiteral("%1 (%2)").arg(QFileInfo(path).fileName(), group));
+  auto* item =
+      new QListWidgetItem(QStringLiteral("%1 (%2)").arg(QFileInfo(path).fileName(), group));
   item->setData(kPathRole, path);
   item->setToolTip(QDir::toNativeSeparators(path));
   m_specs->addItem(item);
@@ -206,7 +209,8 @@ QString TasksPanel::openSpec(const QString& path) {
     m_opened << absolute;
     addSpecRow(absolute, tr("opened"));
     row = m_specs->count() - 1;
-    m_specs->item(row)->setText(QStringLiteral("%1 (%2)").arg(str(task->spec().name), tr("opened")));
+    m_specs->item(row)->setText(
+        QStringLiteral("%1 (%2)").arg(str(task->spec().name), tr("opened")));
     fitSpecList();
   }
   selectSpec(row);
@@ -232,8 +236,10 @@ int TasksPanel::findSpec(const QString& nameOrPath) const {
 }
 
 void TasksPanel::selectSpec(int row) {
-  if (m_specs->currentRow() == row) showSpec();
-  else m_specs->setCurrentRow(row);
+  if (m_specs->currentRow() == row)
+    showSpec();
+  else
+    m_specs->setCurrentRow(row);
 }
 
 void TasksPanel::chooseSpec() {
@@ -248,7 +254,9 @@ void TasksPanel::showError(const QString& error) {
   m_error->setVisible(!error.isEmpty());
 }
 
-QString TasksPanel::errorText() const { return m_error->isVisibleTo(this) ? m_error->text() : QString(); }
+QString TasksPanel::errorText() const {
+  return m_error->isVisibleTo(this) ? m_error->text() : QString();
+}
 QString TasksPanel::specInfoText() const { return m_info->text(); }
 QString TasksPanel::promptText() const { return m_prompt->toPlainText(); }
 QString TasksPanel::verdictText() const { return m_verdictLabel->text(); }
@@ -281,8 +289,9 @@ void TasksPanel::showSpec() {
                              signedNumber(s.reward.correct), signedNumber(s.reward.wrong))
                         .arg(s.generation.max_new_tokens));
   } else {
-    m_info->setText(path.isEmpty() ? tr("No task spec. Open one with File > Open task spec... (Ctrl+T)")
-                                   : QString());
+    m_info->setText(path.isEmpty()
+                        ? tr("No task spec. Open one with File > Open task spec... (Ctrl+T)")
+                        : QString());
   }
   {
     const QSignalBlocker block(m_split);
@@ -301,8 +310,10 @@ void TasksPanel::showSplit() {
   m_table->resizeColumnToContents(TaskItemsModel::Index);
   m_table->resizeColumnToContents(TaskItemsModel::Id);
   m_table->resizeColumnToContents(TaskItemsModel::Gold);
-  if (m_items->rowCount() > 0) selectItem(0);
-  else showItem();
+  if (m_items->rowCount() > 0)
+    selectItem(0);
+  else
+    showItem();
 }
 
 void TasksPanel::selectItem(int row) {
@@ -335,10 +346,12 @@ void TasksPanel::showItem() {
   QString text;
   for (const auto& m : prompt->messages)
     text += QStringLiteral("── %1 ──\n%2\n\n").arg(str(m.role), str(m.content));
-  text += QStringLiteral("── assistant prefill ──\n%1").arg(
-      prompt->assistant_prefill.empty() ? tr("(none)") : str(prompt->assistant_prefill));
+  text +=
+      QStringLiteral("── assistant prefill ──\n%1")
+          .arg(prompt->assistant_prefill.empty() ? tr("(none)") : str(prompt->assistant_prefill));
   if (!prompt->use_chat_template)
-    text += tr("\n\n(no chat template: the model sees the plain text)\n") + str(prompt->plain_text());
+    text +=
+        tr("\n\n(no chat template: the model sees the plain text)\n") + str(prompt->plain_text());
   text += tr("\n\n── gold ──\n%1").arg(str(currentItem()->gold));
   m_prompt->setPlainText(text);
 }
@@ -361,7 +374,8 @@ void TasksPanel::checkAnswer() {
       kCheckJob, [task, output, copy](const t2::JobContext&) { return task->judge(output, copy); },
       [this](const t2::Verdict& v) { showVerdict(v); });
   if (!started) {
-    m_verdictLabel->setText(tr("Busy: %1 is running; check again when it ends.").arg(m_jobs->currentJob()));
+    m_verdictLabel->setText(
+        tr("Busy: %1 is running; check again when it ends.").arg(m_jobs->currentJob()));
     return;
   }
   m_checking = true;
@@ -386,16 +400,18 @@ void TasksPanel::checkAnswer() {
 
 void TasksPanel::showVerdict(const t2::Verdict& v) {
   m_verdict = v;
-  QString text = v.extraction.found
-                     ? tr("Extracted <b>%1</b> (%2)").arg(str(v.extraction.answer).toHtmlEscaped(),
-                                                            str(v.extraction.rule).toHtmlEscaped())
-                     : tr("No answer found");
+  QString text = v.extraction.found ? tr("Extracted <b>%1</b> (%2)")
+                                          .arg(str(v.extraction.answer).toHtmlEscaped(),
+                                               str(v.extraction.rule).toHtmlEscaped())
+                                    : tr("No answer found");
   text += v.correct ? tr(" · <span style='color:#0a7d32'><b>✓ correct</b></span>")
                     : tr(" · <span style='color:#b00020'><b>✗ incorrect</b></span>");
   text += tr(" · reward %1 · gold %2").arg(signedNumber(v.reward), str(v.gold).toHtmlEscaped());
-  if (!v.detail.empty() && (!v.correct || v.executed)) text += QStringLiteral("<br>") + str(v.detail).toHtmlEscaped();
+  if (!v.detail.empty() && (!v.correct || v.executed))
+    text += QStringLiteral("<br>") + str(v.detail).toHtmlEscaped();
   if (v.executed)
-    text += tr("<br>sandbox: %1, %2 s").arg(str(v.sandbox.message).toHtmlEscaped())
+    text += tr("<br>sandbox: %1, %2 s")
+                .arg(str(v.sandbox.message).toHtmlEscaped())
                 .arg(v.sandbox.wall_seconds, 0, 'f', 2);
   m_verdictLabel->setText(text);
   Q_EMIT message(tr("Check: %1 -> %2 (reward %3)")

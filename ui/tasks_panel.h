@@ -66,7 +66,7 @@ class TasksPanel : public QWidget {
   void checkAnswer();  // judges the output box against the current item
 
  Q_SIGNALS:
-  void message(const QString& text);   // for the log
+  void message(const QString& text);  // for the log
   void specOpened(const QString& path);
 
  private:

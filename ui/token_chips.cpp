@@ -25,7 +25,8 @@ std::string decodeRange(const t2::Tokenizer& tok, const std::vector<std::int32_t
 }
 
 QString hexCode(char32_t c) {
-  return QStringLiteral("U+") + QStringLiteral("%1").arg(uint(c), 4, 16, QLatin1Char('0')).toUpper();
+  return QStringLiteral("U+") +
+         QStringLiteral("%1").arg(uint(c), 4, 16, QLatin1Char('0')).toUpper();
 }
 }  // namespace
 
@@ -41,8 +42,8 @@ std::vector<TokenChip> tokenChips(const t2::Tokenizer& tokenizer,
     const std::size_t context = groupStart - std::min(groupStart, kContextTokens);
     const std::string before = decodeRange(tokenizer, ids, context, groupStart);
     const std::string after = decodeRange(tokenizer, ids, context, i + 1);
-    const bool incomplete = endsWith(after, kReplacement) && i + 1 < ids.size() &&
-                            i + 1 - groupStart < kMaxGroup;
+    const bool incomplete =
+        endsWith(after, kReplacement) && i + 1 < ids.size() && i + 1 - groupStart < kMaxGroup;
     if (incomplete) continue;  // the character goes on in the next token
     const std::string text = after.compare(0, before.size(), before) == 0
                                  ? after.substr(before.size())
@@ -59,11 +60,20 @@ QString visibleWhitespace(const QString& text) {
   out.reserve(text.size());
   for (QChar c : text) {
     switch (c.unicode()) {
-      case ' ': out += QChar(0x00B7); break;
-      case '\n': out += QChar(0x21B5); break;
-      case '\t': out += QChar(0x2192); break;
-      case '\r': out += QChar(0x240D); break;
-      default: out += c;
+      case ' ':
+        out += QChar(0x00B7);
+        break;
+      case '\n':
+        out += QChar(0x21B5);
+        break;
+      case '\t':
+        out += QChar(0x2192);
+        break;
+      case '\r':
+        out += QChar(0x240D);
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -86,7 +96,7 @@ void renderChips(QTextEdit* view, const std::vector<TokenChip>& chips, ChipStyle
     format.setToolTip(QStringLiteral("id %1 · piece '%2'%3")
                           .arg(chip.id)
                           .arg(chip.piece.toHtmlEscaped())
-                          .arg(chip.special ? QStringLiteral(" · special token")
+                          .arg(chip.special   ? QStringLiteral(" · special token")
                                : chip.partial ? QStringLiteral(" · part of a multi-token character")
                                               : QString()));
     if (chip.special) {
@@ -101,7 +111,8 @@ void renderChips(QTextEdit* view, const std::vector<TokenChip>& chips, ChipStyle
     QString shown = chip.partial && style == ChipStyle::Chips ? QStringLiteral("…") : chip.text;
     if (style == ChipStyle::Chips && !chip.special) shown = visibleWhitespace(shown);
     if (style == ChipStyle::Chips && shown.isEmpty()) shown = QStringLiteral("∅");
-    if (style == ChipStyle::Chips && !cursor.atBlockStart()) cursor.insertText(QStringLiteral(" "), gap);
+    if (style == ChipStyle::Chips && !cursor.atBlockStart())
+      cursor.insertText(QStringLiteral(" "), gap);
     // Split at newlines so that the layout breaks lines where the text does.
     const QStringList lines = shown.split(style == ChipStyle::Chips ? QChar(0x21B5) : QChar('\n'));
     for (int l = 0; l < lines.size(); ++l) {
@@ -128,8 +139,7 @@ QString firstDifference(const QString& expected, const QString& actual) {
   const auto describe = [](const QList<uint>& s, qsizetype at) {
     if (at >= s.size()) return QStringLiteral("end of text");
     const char32_t c = s[at];
-    return QStringLiteral("'%1' (%2)")
-        .arg(visibleWhitespace(QString::fromUcs4(&c, 1)), hexCode(c));
+    return QStringLiteral("'%1' (%2)").arg(visibleWhitespace(QString::fromUcs4(&c, 1)), hexCode(c));
   };
   return QStringLiteral("differs at character %1: expected %2, got %3")
       .arg(i + 1)

@@ -74,7 +74,9 @@ void TokenizerTab::setText(const QString& text) { m_input->setPlainText(text); }
 QString TokenizerTab::text() const { return m_input->toPlainText(); }
 QString TokenizerTab::countText() const { return m_count->text(); }
 QString TokenizerTab::roundTripText() const { return m_roundTrip->text(); }
-QString TokenizerTab::errorText() const { return m_error->isVisibleTo(this) ? m_error->text() : QString(); }
+QString TokenizerTab::errorText() const {
+  return m_error->isVisibleTo(this) ? m_error->text() : QString();
+}
 
 void TokenizerTab::showError(const QString& error) {
   m_error->setText(error);

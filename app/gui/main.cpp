@@ -164,8 +164,12 @@ int main(int argc, char** argv) {
   const QString modelDir = options.model.isEmpty() ? settings->lastModelDir() : options.model;
 
   int exitCode = 0;
-  // Screenshot and quit once the start-up work (and the self-check, if asked) is done.
+  // Screenshot and quit once the start-up work (the self-check, if asked, and the model folder's
+  // loading) is done: checked after every job and once at start.
+  bool finished = false;
   auto finishStartup = [&] {
+    if (finished || window.jobRunner().isRunning()) return;
+    finished = true;
     if (!options.screenshot.isEmpty()) {
       QDir().mkpath(QFileInfo(options.screenshot).absolutePath());
       if (!window.grab().save(options.screenshot)) {
@@ -175,10 +179,13 @@ int main(int argc, char** argv) {
     }
     if (options.quit) window.close();
   };
-  if (options.selfCheck) {
+  const bool finishes = options.quit || !options.screenshot.isEmpty();
+  if (finishes) {
     QObject::connect(&window.jobRunner(), &JobRunner::runningChanged, &window, [&](bool running) {
       if (!running) QTimer::singleShot(200, &window, finishStartup);
     });
+  }
+  if (options.selfCheck) {
     QObject::connect(&window.jobRunner(), &JobRunner::runningChanged, &window,
                      [&, opened = false](bool running) mutable {
                        if (running || opened) return;
@@ -189,9 +196,7 @@ int main(int argc, char** argv) {
   } else {
     window.openModelFolder(modelDir);
   }
-  if (!options.selfCheck && (options.quit || !options.screenshot.isEmpty())) {
-    QTimer::singleShot(300, &window, finishStartup);
-  }
+  if (!options.selfCheck && finishes) QTimer::singleShot(300, &window, finishStartup);
   const int rc = app.exec();
   if (options.failOnWarning && qtWarningCount() > 0) {
     std::fprintf(stderr, "t2-workbench: %d Qt warning(s) logged (--fail-on-warning)\n",

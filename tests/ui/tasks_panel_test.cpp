@@ -1,8 +1,8 @@
 // The Tasks dock against the shipped demo suite (resources/demo/tasks): specs listed, items
 // paged in, prompts equal Task::build_prompt, answers judged as Task::judge does.
+#include "tasks_panel.h"
 #include "job_runner.h"
 #include "task_items_model.h"
-#include "tasks_panel.h"
 #include "test_support.h"
 
 #include <t2/demo_suite.h>
@@ -48,8 +48,10 @@ TEST_F(TasksPanelTest, ListsTheShippedSpecs) {
   panel.setResourcesDir(kResources);
   const t2::DemoInfo info = t2::demo_info(kResources.toStdString());
   QStringList expected;
-  for (const auto& p : info.training_tasks) expected << QFileInfo(QString::fromStdString(p)).absoluteFilePath();
-  for (const auto& p : info.unseen_tasks) expected << QFileInfo(QString::fromStdString(p)).absoluteFilePath();
+  for (const auto& p : info.training_tasks)
+    expected << QFileInfo(QString::fromStdString(p)).absoluteFilePath();
+  for (const auto& p : info.unseen_tasks)
+    expected << QFileInfo(QString::fromStdString(p)).absoluteFilePath();
   expected << QFileInfo(QString::fromStdString(info.classification_task)).absoluteFilePath();
   ASSERT_EQ(expected.size(), 7);
   QStringList listed;
@@ -152,18 +154,22 @@ TEST_F(TasksPanelTest, ChecksAnswersAsTheTaskJudges) {
 }
 
 TEST_F(TasksPanelTest, CodeTasksRunTheSandboxThroughTheJobRunner) {
-  if (!QFileInfo::exists(QStringLiteral("/usr/bin/python3"))) GTEST_SKIP() << "needs /usr/bin/python3";
+  if (!QFileInfo::exists(QStringLiteral("/usr/bin/python3")))
+    GTEST_SKIP() << "needs /usr/bin/python3";
   QTemporaryDir dir;
   ASSERT_TRUE(dir.isValid());
-  writeFile(dir.filePath(QStringLiteral("items.jsonl")),
-            R"({"task_id": "t/0", "prompt": "def add(a, b):\n", "entry_point": "add", "test": "def check(f):\n    assert f(2, 3) == 5\n"})"
-            "\n");
-  writeFile(dir.filePath(QStringLiteral("task.json")),
-            R"({"name": "tiny-code", "kind": "code", "category": "code", "data": {"test": "items.jsonl"},
+  writeFile(
+      dir.filePath(QStringLiteral("items.jsonl")),
+      R"({"task_id": "t/0", "prompt": "def add(a, b):\n", "entry_point": "add", "test": "def check(f):\n    assert f(2, 3) == 5\n"})"
+      "\n");
+  writeFile(
+      dir.filePath(QStringLiteral("task.json")),
+      R"({"name": "tiny-code", "kind": "code", "category": "code", "data": {"test": "items.jsonl"},
                 "extractor": {"kind": "code-exec"}})");
   TasksPanel panel(&m_jobs);
   ASSERT_EQ(panel.openSpec(dir.filePath(QStringLiteral("task.json"))), QString());
-  EXPECT_EQ(panel.openedSpecs(), QStringList{QFileInfo(dir.filePath(QStringLiteral("task.json"))).absoluteFilePath()});
+  EXPECT_EQ(panel.openedSpecs(),
+            QStringList{QFileInfo(dir.filePath(QStringLiteral("task.json"))).absoluteFilePath()});
   ASSERT_EQ(panel.task()->spec().name, "tiny-code");
   ASSERT_NE(panel.currentItem(), nullptr);
 
@@ -185,7 +191,8 @@ TEST_F(TasksPanelTest, CodeTasksRunTheSandboxThroughTheJobRunner) {
 
 TEST_F(TasksPanelTest, BadSpecsAreReportedNotFatal) {
   QTemporaryDir dir;
-  writeFile(dir.filePath(QStringLiteral("broken.json")), R"({"name": "x", "kind": "gsm8k", "data": {}, "extractr": {}})");
+  writeFile(dir.filePath(QStringLiteral("broken.json")),
+            R"({"name": "x", "kind": "gsm8k", "data": {}, "extractr": {}})");
   TasksPanel panel(&m_jobs);
   QStringList log;
   QObject::connect(&panel, &TasksPanel::message, [&](const QString& m) { log << m; });
@@ -200,7 +207,8 @@ TEST_F(TasksPanelTest, BadSpecsAreReportedNotFatal) {
             R"({"name": "nodata", "kind": "gsm8k", "data": {"test": "absent.jsonl"}})");
   ASSERT_EQ(panel.openSpec(dir.filePath(QStringLiteral("nodata.json"))), QString());
   EXPECT_EQ(panel.itemsModel()->rowCount(), 0);
-  EXPECT_TRUE(panel.errorText().contains(QStringLiteral("absent.jsonl"))) << panel.errorText().toStdString();
+  EXPECT_TRUE(panel.errorText().contains(QStringLiteral("absent.jsonl")))
+      << panel.errorText().toStdString();
 }
 
 }  // namespace
