@@ -237,6 +237,13 @@ TEST(ModelPanel, CachesLoadedFoldersAndSavesScreenshots) {
   EXPECT_FALSE(panel.isLoading());  // from the cache: no job
   EXPECT_EQ(panel.model(), first);
 
+  // Qwen3 normalizes to NFC: NFD input does not decode back exactly, and the tab says where.
+  panel.tokenizerTab()->setText(QStringLiteral("cafe\u0301!"));
+  panel.tokenizerTab()->updateNow();
+  EXPECT_EQ(panel.tokenizerTab()->roundTripText(),
+            QStringLiteral("✗ decode differs: differs at character 4: expected 'e' (U+0065), got "
+                           "'é' (U+00E9)"));
+
   panel.tokenizerTab()->setText(
       QStringLiteral("Transformer² adapts LLMs in two passes: classify, then mix SVF experts.\n"
                      "数学、代码与推理 — 🙂👍🏽 café naïve\n"
