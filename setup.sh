@@ -18,7 +18,7 @@ packages=(
   libtorch-dev libopenblas0-pthread
   libsqlite3-dev libgtest-dev libgmock-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libcli11-dev zlib1g-dev
   python3
-  xvfb xauth fonts-dejavu-core
+  xvfb xauth fonts-dejavu-core fonts-wqy-microhei fonts-noto-color-emoji
 )
 
 missing=()

@@ -10,6 +10,8 @@ const char* const kGeometry = "window/geometry";
 const char* const kState = "window/state";
 const char* const kExportDir = "paths/lastExportDir";
 const char* const kDatabase = "paths/database";
+const char* const kModelDir = "paths/lastModelDir";
+const char* const kTaskSpecs = "paths/taskSpecs";
 }  // namespace
 
 AppSettings::AppSettings()
@@ -36,6 +38,11 @@ QString AppSettings::lastExportDir() const {
   return m_settings->value(kExportDir, QDir::homePath()).toString();
 }
 void AppSettings::setLastExportDir(const QString& dir) { m_settings->setValue(kExportDir, dir); }
+
+QString AppSettings::lastModelDir() const { return m_settings->value(kModelDir).toString(); }
+void AppSettings::setLastModelDir(const QString& dir) { m_settings->setValue(kModelDir, dir); }
+QStringList AppSettings::taskSpecs() const { return m_settings->value(kTaskSpecs).toStringList(); }
+void AppSettings::setTaskSpecs(const QStringList& paths) { m_settings->setValue(kTaskSpecs, paths); }
 
 QString AppSettings::fileName() const { return m_settings->fileName(); }
 void AppSettings::sync() { m_settings->sync(); }

@@ -4,6 +4,7 @@
 
 #include <QByteArray>
 #include <QString>
+#include <QStringList>
 
 #include <memory>
 
@@ -24,6 +25,10 @@ class AppSettings {
   void setDatabasePath(const QString& path);
   QString lastExportDir() const;   // default: the home directory
   void setLastExportDir(const QString& dir);
+  QString lastModelDir() const;    // the Model dock's folder; default: none
+  void setLastModelDir(const QString& dir);
+  QStringList taskSpecs() const;   // task spec files the user opened (the Tasks dock)
+  void setTaskSpecs(const QStringList& paths);
 
   QString fileName() const;
   void sync();

@@ -3,13 +3,16 @@
 #include "about_dialog.h"
 #include "app_settings.h"
 #include "job_runner.h"
+#include "model_panel.h"
 #include "plot/bar_chart.h"
 #include "runs_panel.h"
 #include "self_check_panel.h"
+#include "tasks_panel.h"
 
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QCoreApplication>
 #include <QDateTime>
 #include <QDockWidget>
 #include <QFile>
@@ -83,12 +86,45 @@ void MainWindow::buildDocks() {
   tabifyDockWidget(m_logDock, m_runsDock);
   m_logDock->raise();
   connect(m_runs, &RunsPanel::message, this, &MainWindow::log);
+
+  m_model = new ModelPanel(m_jobs, this);
+  m_modelDock = new QDockWidget(tr("Model"), this);
+  m_modelDock->setObjectName(QStringLiteral("ModelDock"));
+  m_modelDock->setWidget(m_model);
+  addDockWidget(Qt::LeftDockWidgetArea, m_modelDock);
+  m_tasks = new TasksPanel(m_jobs, this);
+  m_tasksDock = new QDockWidget(tr("Tasks"), this);
+  m_tasksDock->setObjectName(QStringLiteral("TasksDock"));
+  m_tasksDock->setWidget(m_tasks);
+  addDockWidget(Qt::LeftDockWidgetArea, m_tasksDock);
+  tabifyDockWidget(m_modelDock, m_tasksDock);
+  m_modelDock->raise();
+  resizeDocks({m_modelDock}, {460}, Qt::Horizontal);
+  connect(m_model, &ModelPanel::message, this, &MainWindow::log);
+  connect(m_model, &ModelPanel::folderLoaded, this,
+          [this](const QString& dir) { m_settings.setLastModelDir(dir); });
+  connect(m_tasks, &TasksPanel::message, this, &MainWindow::log);
+  connect(m_tasks, &TasksPanel::specOpened, this,
+          [this] { m_settings.setTaskSpecs(m_tasks->openedSpecs()); });
+  m_tasks->setResourcesDir(QString::fromStdString(
+      t2::find_resources_dir(QCoreApplication::applicationDirPath().toStdString())));
+  for (const QString& spec : m_settings.taskSpecs())
+    if (QFileInfo::exists(spec)) m_tasks->openSpec(spec);
+  if (m_tasks->specCount() > 0) m_tasks->selectSpec(0);
+}
+
+void MainWindow::openModelFolder(const QString& dir) {
+  if (!dir.isEmpty()) m_model->openFolder(dir);
 }
 
 void MainWindow::buildMenus() {
   auto* file = menuBar()->addMenu(tr("&File"));
   file->addAction(tr("Open &workspace database..."), this, &MainWindow::chooseWorkspace)
       ->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+  file->addAction(tr("Open &model folder..."), m_model, &ModelPanel::chooseFolder)
+      ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_O));
+  file->addAction(tr("Open &task spec..."), m_tasks, &TasksPanel::chooseSpec)
+      ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
   auto* exportAction = file->addAction(tr("&Export report..."), this, &MainWindow::exportReport);
   exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
   file->addSeparator();
@@ -99,6 +135,8 @@ void MainWindow::buildMenus() {
   view->addAction(m_chartDock->toggleViewAction());
   view->addAction(m_logDock->toggleViewAction());
   view->addAction(m_runsDock->toggleViewAction());
+  view->addAction(m_modelDock->toggleViewAction());
+  view->addAction(m_tasksDock->toggleViewAction());
   view->addAction(tr("Refresh &runs"), m_runs, &RunsPanel::refresh)
       ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
   view->addSeparator();
@@ -250,6 +288,8 @@ void MainWindow::resetLayout() {
   m_chartDock->show();
   m_logDock->show();
   m_runsDock->show();
+  m_modelDock->show();
+  m_tasksDock->show();
 }
 
 QString MainWindow::openWorkspace(const QString& path) {

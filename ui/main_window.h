@@ -13,6 +13,8 @@
 class AppSettings;
 class BarChart;
 class JobRunner;
+class ModelPanel;
+class TasksPanel;
 class QAction;
 class QDockWidget;
 class QLabel;
@@ -45,6 +47,13 @@ class MainWindow : public QMainWindow {
   t2::RunStore* store() const { return m_store.get(); }
   RunsPanel* runsPanel() const { return m_runs; }
   QDockWidget* runsDock() const { return m_runsDock; }
+
+  ModelPanel* modelPanel() const { return m_model; }
+  QDockWidget* modelDock() const { return m_modelDock; }
+  TasksPanel* tasksPanel() const { return m_tasks; }
+  QDockWidget* tasksDock() const { return m_tasksDock; }
+  // Opens a model folder in the Model dock (loaded in the background) and remembers it.
+  void openModelFolder(const QString& dir);
 
   // Writes the current report as JSON (.json) or text (any other suffix). Empty on success.
   QString exportReportTo(const QString& path) const;
@@ -82,6 +91,10 @@ class MainWindow : public QMainWindow {
   QDockWidget* m_logDock = nullptr;
   RunsPanel* m_runs = nullptr;
   QDockWidget* m_runsDock = nullptr;
+  ModelPanel* m_model = nullptr;
+  QDockWidget* m_modelDock = nullptr;
+  TasksPanel* m_tasks = nullptr;
+  QDockWidget* m_tasksDock = nullptr;
   std::unique_ptr<t2::RunStore> m_store;
   QPlainTextEdit* m_log = nullptr;
   QAction* m_runAction = nullptr;

@@ -47,6 +47,7 @@ struct Options {
   QString settingsFile;
   QString db;
   QString screenshot;
+  QString model;
   bool selfCheck = false;
   bool quick = false;
   bool quit = false;
@@ -68,12 +69,14 @@ Options parseOptions(int argc, char** argv) {
   const QCommandLineOption db("db", "Workspace database (default: the last one opened, else "
                                     "$T2_DB, else $XDG_DATA_HOME/t2-workbench/workspace.db).",
                               "PATH");
+  const QCommandLineOption model("model", "Model folder for the Model dock (default: the last one "
+                                         "opened).", "DIR");
   const QCommandLineOption screenshot("screenshot", "Save a PNG of the window once shown.", "FILE");
   const QCommandLineOption selfCheck("self-check", "Run the compute self-check at start.");
   const QCommandLineOption quick("quick", "With --self-check: short measurements.");
   const QCommandLineOption quit("quit", "Quit once started (after --self-check / --screenshot).");
   const QCommandLineOption failOnWarning("fail-on-warning", "Exit 1 if Qt logged warnings.");
-  parser.addOptions({threads, settings, db, screenshot, selfCheck, quick, quit, failOnWarning});
+  parser.addOptions({threads, settings, db, model, screenshot, selfCheck, quick, quit, failOnWarning});
   if (!parser.parse(args)) {
     std::fprintf(stderr, "t2-workbench: %s\nRun 't2-workbench --help' for usage.\n",
                  qPrintable(parser.errorText()));
@@ -99,6 +102,7 @@ Options parseOptions(int argc, char** argv) {
   o.settingsFile = parser.value(settings);
   o.db = parser.value(db);
   o.screenshot = parser.value(screenshot);
+  o.model = parser.value(model);
   o.selfCheck = parser.isSet(selfCheck);
   o.quick = parser.isSet(quick);
   o.quit = parser.isSet(quit);
@@ -156,10 +160,16 @@ int main(int argc, char** argv) {
     window.setSelfCheckParams(quick);
   }
   window.show();
+  // The model folder loads through the JobRunner: after the self-check when one is asked for.
+  const QString modelDir = options.model.isEmpty() ? settings->lastModelDir() : options.model;
 
   int exitCode = 0;
-  // Screenshot and quit once the start-up work (and the self-check, if asked) is done.
+  // Screenshot and quit once the start-up work (the self-check, if asked, and the model folder's
+  // loading) is done: checked after every job and once at start.
+  bool finished = false;
   auto finishStartup = [&] {
+    if (finished || window.jobRunner().isRunning()) return;
+    finished = true;
     if (!options.screenshot.isEmpty()) {
       QDir().mkpath(QFileInfo(options.screenshot).absolutePath());
       if (!window.grab().save(options.screenshot)) {
@@ -169,14 +179,24 @@ int main(int argc, char** argv) {
     }
     if (options.quit) window.close();
   };
-  if (options.selfCheck) {
+  const bool finishes = options.quit || !options.screenshot.isEmpty();
+  if (finishes) {
     QObject::connect(&window.jobRunner(), &JobRunner::runningChanged, &window, [&](bool running) {
       if (!running) QTimer::singleShot(200, &window, finishStartup);
     });
-    QTimer::singleShot(0, &window, &MainWindow::runSelfCheck);
-  } else if (options.quit || !options.screenshot.isEmpty()) {
-    QTimer::singleShot(300, &window, finishStartup);
   }
+  if (options.selfCheck) {
+    QObject::connect(&window.jobRunner(), &JobRunner::runningChanged, &window,
+                     [&, opened = false](bool running) mutable {
+                       if (running || opened) return;
+                       opened = true;
+                       window.openModelFolder(modelDir);
+                     });
+    QTimer::singleShot(0, &window, &MainWindow::runSelfCheck);
+  } else {
+    window.openModelFolder(modelDir);
+  }
+  if (!options.selfCheck && finishes) QTimer::singleShot(300, &window, finishStartup);
   const int rc = app.exec();
   if (options.failOnWarning && qtWarningCount() > 0) {
     std::fprintf(stderr, "t2-workbench: %d Qt warning(s) logged (--fail-on-warning)\n",

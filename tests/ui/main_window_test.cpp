@@ -2,6 +2,8 @@
 #include "app_settings.h"
 #include "job_runner.h"
 #include "main_window.h"
+#include "model_panel.h"
+#include "tasks_panel.h"
 #include "plot/bar_chart.h"
 #include "test_support.h"
 
@@ -12,6 +14,8 @@
 #include <QImage>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QMenu>
+#include <QMenuBar>
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QSignalSpy>
@@ -137,6 +141,69 @@ TEST_F(MainWindowTest, DockLayoutIsSavedAndRestored) {
   restored->resetLayout();
   EXPECT_EQ(restored->dockWidgetArea(restored->logDock()), Qt::BottomDockWidgetArea);
   EXPECT_FALSE(restored->throughputDock()->isHidden());
+}
+
+TEST_F(MainWindowTest, ModelAndTasksDocksAreWiredAndTheirLayoutRestored) {
+  {
+    auto w = makeWindow();
+    ASSERT_NE(w->modelDock(), nullptr);
+    ASSERT_NE(w->tasksDock(), nullptr);
+    EXPECT_EQ(w->modelDock()->objectName(), QStringLiteral("ModelDock"));
+    EXPECT_EQ(w->tasksDock()->objectName(), QStringLiteral("TasksDock"));
+    EXPECT_EQ(w->modelDock()->widget(), w->modelPanel());
+    EXPECT_EQ(w->modelPanel()->statusText(), QString::fromUtf8(ModelPanel::kHint));
+    // The shipped demo specs are listed (the resources folder is found from the test binary).
+    EXPECT_GE(w->tasksPanel()->specCount(), 7);
+    EXPECT_NE(w->tasksPanel()->task(), nullptr);
+    // Menus: File > Open model folder (Ctrl+O), Open task spec (Ctrl+T); View toggles both docks.
+    QStringList shortcuts, viewActions;
+    for (QAction* menu : w->menuBar()->actions()) {
+      for (QAction* a : menu->menu()->actions()) {
+        if (!a->shortcut().isEmpty()) shortcuts << a->text() + QLatin1Char('=') + a->shortcut().toString();
+        if (menu->text() == QStringLiteral("&View")) viewActions << a->text();
+      }
+    }
+    EXPECT_TRUE(shortcuts.contains(QStringLiteral("Open &model folder...=Ctrl+O"))) << shortcuts.join(' ').toStdString();
+    EXPECT_TRUE(shortcuts.contains(QStringLiteral("Open &task spec...=Ctrl+T")));
+    EXPECT_TRUE(viewActions.contains(QStringLiteral("Model")));
+    EXPECT_TRUE(viewActions.contains(QStringLiteral("Tasks")));
+    w->show();
+    w->addDockWidget(Qt::RightDockWidgetArea, w->modelDock());
+    w->tasksDock()->hide();
+    w->close();
+  }
+  auto restored = makeWindow();
+  EXPECT_EQ(restored->dockWidgetArea(restored->modelDock()), Qt::RightDockWidgetArea);
+  EXPECT_TRUE(restored->tasksDock()->isHidden());
+  restored->resetLayout();
+  EXPECT_EQ(restored->dockWidgetArea(restored->modelDock()), Qt::LeftDockWidgetArea);
+  EXPECT_FALSE(restored->tasksDock()->isHidden());
+}
+
+TEST_F(MainWindowTest, RemembersTheModelFolderAndOpenedSpecs) {
+  const QString qwen = QStringLiteral(T2_NPM_REFS_DIR "/tokenizer-qwen3/package/models");
+  if (!QFile::exists(qwen + QStringLiteral("/tokenizer.json")))
+    GTEST_SKIP() << "fetch tests/fixtures/fetch_npm_refs.sh build/test-data/npm";
+  const QString spec = QStringLiteral(T2_SOURCE_DIR "/resources/demo/tasks/code/task.json");
+  {
+    auto w = makeWindow();
+    w->openModelFolder(qwen);
+    ASSERT_TRUE(waitUntil([&] { return w->modelPanel()->model() != nullptr; }));
+    EXPECT_EQ(m_settings->lastModelDir(), QFileInfo(qwen).absoluteFilePath());
+    // A spec outside the shipped list is remembered; a shipped one is just selected.
+    QTemporaryDir dir;
+    QFile::copy(spec, dir.filePath(QStringLiteral("task.json")));
+    QFile::copy(QFileInfo(spec).absolutePath() + QStringLiteral("/test.jsonl"),
+                dir.filePath(QStringLiteral("test.jsonl")));
+    QFile::copy(QFileInfo(spec).absolutePath() + QStringLiteral("/train.jsonl"),
+                dir.filePath(QStringLiteral("train.jsonl")));
+    QFile::copy(QFileInfo(spec).absolutePath() + QStringLiteral("/validation.jsonl"),
+                dir.filePath(QStringLiteral("validation.jsonl")));
+    ASSERT_EQ(w->tasksPanel()->openSpec(dir.filePath(QStringLiteral("task.json"))), QString());
+    EXPECT_EQ(m_settings->taskSpecs(), QStringList{QFileInfo(dir.filePath(QStringLiteral("task.json"))).absoluteFilePath()});
+    ASSERT_EQ(w->tasksPanel()->openSpec(spec), QString());
+    EXPECT_EQ(m_settings->taskSpecs().size(), 1);
+  }
 }
 
 TEST_F(MainWindowTest, ExportsTheReportAsJsonAndText) {
