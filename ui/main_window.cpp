@@ -12,6 +12,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QShowEvent>
 #include <QCoreApplication>
 #include <QDateTime>
 #include <QDockWidget>
@@ -26,6 +27,7 @@
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QStatusBar>
+#include <QTimer>
 #include <QToolButton>
 
 namespace {
@@ -48,11 +50,11 @@ MainWindow::MainWindow(t2::Engine& engine, AppSettings& settings, QWidget* paren
   buildMenus();
   buildStatusBar();
   connectJobs();
-  resize(1100, 720);
+  resize(1280, 800);
 
   m_defaultState = saveState();
   restoreGeometry(m_settings.windowGeometry());
-  restoreState(m_settings.windowState());
+  m_hasSavedLayout = restoreState(m_settings.windowState());
   log(tr("T2 Workbench %1 ready: LibTorch %2, %3 intra-op threads.")
           .arg(QString::fromLatin1(t2::version()), QString::fromStdString(m_info.torch_version))
           .arg(m_info.intra_op_threads));
@@ -285,6 +287,7 @@ void MainWindow::showAbout() {
 
 void MainWindow::resetLayout() {
   restoreState(m_defaultState);
+  applyDefaultDockSizes();
   m_chartDock->show();
   m_logDock->show();
   m_runsDock->show();
@@ -325,6 +328,20 @@ void MainWindow::chooseWorkspace() {
     m_settings.setDatabasePath(path);
   else
     QMessageBox::warning(this, tr("Open workspace"), error);
+}
+
+void MainWindow::applyDefaultDockSizes() {
+  // The model/tasks docks get the most room, the log and runs a strip at the bottom.
+  resizeDocks({m_modelDock, m_chartDock}, {width() * 45 / 100, width() / 5}, Qt::Horizontal);
+  resizeDocks({m_logDock}, {height() / 4}, Qt::Vertical);
+}
+
+void MainWindow::showEvent(QShowEvent* event) {
+  QMainWindow::showEvent(event);
+  // Dock sizes need a laid-out window: apply them once the show has been processed.
+  if (m_firstShow && !m_hasSavedLayout)
+    QTimer::singleShot(0, this, &MainWindow::applyDefaultDockSizes);
+  m_firstShow = false;
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

@@ -68,9 +68,11 @@ class MainWindow : public QMainWindow {
 
  protected:
   void closeEvent(QCloseEvent* event) override;
+  void showEvent(QShowEvent* event) override;
 
  private:
   void buildDocks();
+  void applyDefaultDockSizes();
   void buildMenus();
   void buildStatusBar();
   void connectJobs();
@@ -84,6 +86,8 @@ class MainWindow : public QMainWindow {
   t2::SelfCheckParams m_selfCheckParams;
   std::optional<t2::SelfCheckReport> m_lastReport;
   QByteArray m_defaultState;
+  bool m_hasSavedLayout = false;
+  bool m_firstShow = true;
 
   SelfCheckPanel* m_panel = nullptr;
   BarChart* m_chart = nullptr;
