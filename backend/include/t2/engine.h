@@ -14,6 +14,9 @@
 
 #include <t2/error.h>
 #include <t2/job.h>
+#include <t2/model.h>
+#include <t2/model_config.h>
+#include <t2/safetensors.h>
 #include <t2/self_check.h>
 
 #include <string>

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -72,5 +73,30 @@ TensorNames tensor_names(const ModelConfig& config);
 std::vector<std::string> required_tensor_names(const ModelConfig& config);
 // The linear projections of a layer, in HF order: q k v o gate up down.
 const std::vector<std::string>& linear_parts();
+
+// What `t2 inspect` shows: read from config.json and the safetensors headers only (no weights
+// are loaded, so it is instant even for large checkpoints).
+struct TensorSummary {
+  std::string name;
+  std::string dtype;                // safetensors spelling, e.g. "BF16"
+  std::vector<std::int64_t> shape;
+};
+
+struct ModelSummary {
+  std::string path;                 // the model folder
+  ModelConfig config;
+  std::int64_t parameter_count = 0;  // elements of all tensors in the checkpoint
+  std::uint64_t bytes = 0;           // bytes of all tensors as stored
+  std::map<std::string, std::int64_t> parameters_by_dtype;  // "BF16" -> elements
+  std::vector<std::string> files;    // safetensors files
+  std::vector<TensorSummary> tensors;  // sorted by name
+  std::vector<std::string> missing_tensors;     // required by the config but absent
+  std::vector<std::string> unexpected_tensors;  // present but unused by the model
+};
+
+// Throws like load_model_config() and Checkpoint::open().
+ModelSummary inspect_model(const std::string& model_dir);
+std::string to_text(const ModelSummary& summary);
+std::string to_json(const ModelSummary& summary, int indent = 2);
 
 }  // namespace t2

@@ -1,0 +1,158 @@
+// The fast forward path: fused projections, KV cache, GQA by grouping queries (no repeat_kv
+// copies), masks built once per call and shared by the layers with the same window.
+#include "forward.h"
+#include "rope.h"
+
+#include <t2/error.h>
+
+#include <limits>
+#include <map>
+
+namespace t2::engine {
+namespace detail_fast {
+
+// Additive float32 mask [B, 1, 1, T, L] (0 allowed, lowest float forbidden), or undefined when
+// nothing needs masking (decode of one token without padding inside the window).
+at::Tensor attention_mask(const at::Tensor& key_valid, std::int64_t past, std::int64_t t_new,
+                          std::int64_t window, bool any_padding) {
+  const std::int64_t length = key_valid.size(1);
+  if (!any_padding && t_new == 1 && (window == 0 || length <= window)) return {};
+  const auto opts = at::TensorOptions().dtype(at::kLong).device(key_valid.device());
+  const at::Tensor q_index = at::arange(past, past + t_new, opts).unsqueeze(1);  // [T, 1]
+  const at::Tensor k_index = at::arange(0, length, opts).unsqueeze(0);           // [1, L]
+  at::Tensor allowed = k_index.le(q_index);
+  if (window > 0) allowed = allowed.logical_and(k_index.gt(q_index - window));
+  allowed = allowed.unsqueeze(0).logical_and(key_valid.unsqueeze(1));  // [B, T, L]
+  const at::Tensor zero = at::zeros({}, key_valid.options().dtype(at::kFloat));
+  const at::Tensor lowest =
+      at::full({}, std::numeric_limits<float>::lowest(), key_valid.options().dtype(at::kFloat));
+  return at::where(allowed, zero, lowest).view({key_valid.size(0), 1, 1, t_new, length});
+}
+
+// q [B, H, T, D], k/v [B, KV, L, D] -> [B, H, T, D]. Query heads h = kv * G + g share kv head
+// kv (HF repeat_kv), so q is regrouped as [B, KV, G*T, D] and K/V are used in place.
+at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                     const at::Tensor& mask, double scale) {
+  const auto b = q.size(0), h = q.size(1), t = q.size(2), d = q.size(3);
+  const auto kv = k.size(1), l = k.size(2), g = h / kv;
+  const at::Tensor qg = q.reshape({b, kv, g * t, d});
+  at::Tensor scores = at::matmul(qg, k.transpose(-1, -2)).mul_(scale);  // [B, KV, G*T, L]
+  at::Tensor probs;
+  if (mask.defined()) {
+    at::Tensor s = scores.to(at::kFloat).view({b, kv, g, t, l}).add_(mask);
+    probs = at::softmax(s, -1, at::kFloat).to(q.scalar_type()).view({b, kv, g * t, l});
+  } else {
+    probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
+  }
+  return at::matmul(probs, v).view({b, h, t, d});
+}
+
+}  // namespace detail_fast
+
+namespace df = detail_fast;
+
+KvCache make_kv_cache(const Model::Impl& model, std::int64_t batch, std::int64_t capacity) {
+  const auto& c = model.config;
+  KvCache cache;
+  const auto opts = at::TensorOptions().dtype(model.dtype).device(model.device);
+  for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    cache.k.push_back(at::empty({batch, c.num_key_value_heads, capacity, c.head_dim}, opts));
+    cache.v.push_back(at::empty({batch, c.num_key_value_heads, capacity, c.head_dim}, opts));
+  }
+  cache.key_valid = at::zeros({batch, capacity}, opts.dtype(at::kBool));
+  return cache;
+}
+
+at::Tensor forward_hidden(const Model::Impl& model, const WeightSet& w, const ForwardInput& in,
+                          KvCache* cache) {
+  const auto& c = model.config;
+  const auto b = in.ids.size(0), t = in.ids.size(1);
+  const auto h = c.num_attention_heads, kv = c.num_key_value_heads, d = c.head_dim;
+  const auto inter = c.intermediate_size;
+  const double eps = c.rms_norm_eps;
+  const std::int64_t past = cache ? cache->length : 0;
+  if (cache && past + t > cache->capacity())
+    throw Error(ErrorKind::Internal, "KV cache overflow: " + std::to_string(past + t) + " > " +
+                                         std::to_string(cache->capacity()));
+  at::Tensor key_valid = in.key_valid;
+  if (cache) {
+    cache->key_valid.narrow(1, past, t).copy_(in.key_valid);
+    key_valid = cache->key_valid.narrow(1, 0, past + t);
+  }
+  const bool any_padding = !key_valid.all().item<bool>();
+  std::map<std::int64_t, at::Tensor> masks;
+  for (auto window : c.sliding_window)
+    if (!masks.count(window)) masks[window] = df::attention_mask(key_valid, past, t, window, any_padding);
+
+  auto [cos, sin] = rope_cos_sin(model.inv_freq, in.positions, model.dtype);
+  at::Tensor x = at::embedding(w.embed, in.ids);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const LayerWeights& lw = (*w.layers)[static_cast<std::size_t>(l)];
+    const at::Tensor qkv = at::linear(rms_norm(x, lw.input_norm, eps), lw.qkv_w, lw.qkv_b);
+    at::Tensor q = qkv.narrow(-1, 0, h * d).view({b, t, h, d});
+    at::Tensor k = qkv.narrow(-1, h * d, kv * d).view({b, t, kv, d});
+    at::Tensor v = qkv.narrow(-1, (h + kv) * d, kv * d).view({b, t, kv, d}).transpose(1, 2);
+    if (lw.q_norm.defined()) {
+      q = rms_norm(q, lw.q_norm, eps);
+      k = rms_norm(k, lw.k_norm, eps);
+    }
+    q = apply_rope(q.transpose(1, 2), cos, sin);
+    k = apply_rope(k.transpose(1, 2), cos, sin);
+    if (cache) {
+      cache->k[l].narrow(2, past, t).copy_(k);
+      cache->v[l].narrow(2, past, t).copy_(v);
+      k = cache->k[l].narrow(2, 0, past + t);
+      v = cache->v[l].narrow(2, 0, past + t);
+    }
+    const auto& mask = masks.at(c.sliding_window[static_cast<std::size_t>(l)]);
+    const at::Tensor attn = df::attention(q, k, v, mask, scale);
+    x = x + at::linear(attn.transpose(1, 2).reshape({b, t, h * d}), lw.o_w, lw.o_b);
+    const at::Tensor gu = at::linear(rms_norm(x, lw.post_norm, eps), lw.gate_up_w, lw.gate_up_b);
+    x = x + at::linear(at::silu(gu.narrow(-1, 0, inter)) * gu.narrow(-1, inter, inter), lw.down_w,
+                       lw.down_b);
+  }
+  if (cache) cache->length = past + t;
+  return rms_norm(x, w.final_norm, eps);
+}
+
+at::Tensor project_logits(const WeightSet& w, const at::Tensor& hidden) {
+  return at::linear(hidden, w.lm_head).to(at::kFloat);
+}
+
+at::Tensor positions_from_mask(const at::Tensor& mask) {
+  return (mask.cumsum(-1) - 1).masked_fill(mask.eq(0), 1);
+}
+
+LayerWeights build_layer(const ModelConfig& c, std::int64_t layer, const WeightLookup& lookup) {
+  auto get = [&](const std::string& part, const std::string& kind, bool required) {
+    const auto name = TensorNames::layer(layer, part, kind);
+    at::Tensor t = lookup(name);
+    if (required && !t.defined())
+      throw Error(ErrorKind::Corrupt, "missing tensor '" + name + "' (" + c.architecture + ")");
+    return t;
+  };
+  LayerWeights lw;
+  lw.qkv_w = at::cat({get("q_proj", "weight", true), get("k_proj", "weight", true),
+                      get("v_proj", "weight", true)});
+  if (c.qkv_bias)
+    lw.qkv_b = at::cat({get("q_proj", "bias", true), get("k_proj", "bias", true),
+                        get("v_proj", "bias", true)});
+  lw.o_w = get("o_proj", "weight", true).contiguous();
+  if (c.o_bias) lw.o_b = get("o_proj", "bias", true);
+  lw.gate_up_w = at::cat({get("gate_proj", "weight", true), get("up_proj", "weight", true)});
+  if (c.mlp_bias) {
+    lw.gate_up_b = at::cat({get("gate_proj", "bias", true), get("up_proj", "bias", true)});
+    lw.down_b = get("down_proj", "bias", true);
+  }
+  lw.down_w = get("down_proj", "weight", true).contiguous();
+  lw.input_norm = get("input_layernorm", "weight", true);
+  lw.post_norm = get("post_attention_layernorm", "weight", true);
+  if (c.qk_norm) {
+    lw.q_norm = get("q_norm", "weight", true);
+    lw.k_norm = get("k_norm", "weight", true);
+  }
+  return lw;
+}
+
+}  // namespace t2::engine

@@ -1,0 +1,75 @@
+// Engine-internal view of a loaded model (torch-facing). Later engine modules (SVD, experts,
+// RL) include this; nothing outside backend/src/engine does.
+//
+// Invariants: every tensor in `weights` is in `dtype` on `device`, never written to (CPU views
+// of the safetensors mapping are read-only memory). `layers` holds the fused/contiguous decode
+// layout built from `weights` once at load; a Session builds its own LayerWeights for layers
+// whose tensors it overrides.
+#pragma once
+
+#include <t2/model.h>
+#include <t2/safetensors.h>
+
+#include <ATen/ATen.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace t2 {
+namespace engine {
+
+// Resolves an HF tensor name to the tensor to use (model weight or a session override).
+// Returns an undefined tensor when the model has no such tensor.
+using WeightLookup = std::function<at::Tensor(const std::string& name)>;
+
+// One decoder layer in the fast path's layout. Undefined tensors mean "absent" (no bias, no
+// q/k norm). Shapes (out x in, HF layout):
+//   qkv_w [(H + 2 KV) * D, hidden]    rows: q heads, then k heads, then v heads
+//   qkv_b [(H + 2 KV) * D]            only with qkv_bias
+//   o_w   [hidden, H * D], o_b [hidden]
+//   gate_up_w [2 * intermediate, hidden]   rows: gate, then up;  gate_up_b likewise
+//   down_w [hidden, intermediate], down_b [hidden]
+//   input_norm, post_norm [hidden];  q_norm, k_norm [D]
+struct LayerWeights {
+  at::Tensor qkv_w, qkv_b, o_w, o_b, gate_up_w, gate_up_b, down_w, down_b;
+  at::Tensor input_norm, post_norm, q_norm, k_norm;
+};
+
+// Builds layer `layer` from `lookup`; throws Corrupt naming a missing required tensor.
+LayerWeights build_layer(const ModelConfig& config, std::int64_t layer, const WeightLookup& lookup);
+
+}  // namespace engine
+
+struct Model::Impl {
+  ModelConfig config;
+  std::unique_ptr<Checkpoint> checkpoint;  // keeps the memory map alive; null for random()
+  at::ScalarType dtype = at::kFloat;
+  at::Device device = at::kCPU;
+  std::map<std::string, at::Tensor> weights;  // HF name -> tensor (dtype, device)
+  std::vector<engine::LayerWeights> layers;   // fused layout of `weights`
+  at::Tensor embed;                           // [vocab, hidden]
+  at::Tensor final_norm;                      // [hidden]
+  at::Tensor lm_head;                         // [vocab, hidden] (== embed when tied)
+  at::Tensor inv_freq;                        // [head_dim / 2] float32 on device
+
+  // Lookup of the model's own weights (undefined tensor when absent).
+  at::Tensor weight(const std::string& name) const;
+  engine::WeightLookup lookup() const;
+  // Checks every required tensor is present with the shape the config implies; then builds
+  // layers/embed/lm_head/inv_freq. Throws Corrupt naming the first missing/mis-shaped tensor.
+  void finish_load(const std::string& source);
+};
+
+namespace engine {
+// "f32"/"bf16" -> dtype; "cpu"/"cuda"/"cuda:N"/"auto" -> device. InvalidArgument otherwise.
+at::ScalarType parse_dtype_option(const std::string& dtype);
+at::Device parse_device_option(const std::string& device);
+std::string dtype_name(at::ScalarType dtype);
+// The shape each required tensor must have, by HF name.
+std::map<std::string, std::vector<std::int64_t>> expected_shapes(const ModelConfig& config);
+}  // namespace engine
+
+}  // namespace t2

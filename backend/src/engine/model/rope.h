@@ -1,0 +1,26 @@
+// Rotary position embeddings with HF's inv_freq (default, linear, llama3). Internal.
+#pragma once
+
+#include <t2/model_config.h>
+
+#include <ATen/ATen.h>
+
+namespace t2::engine {
+
+// inv_freq [head_dim / 2] float32 on CPU, computed as HF does:
+//   1 / theta^(arange(0, D, 2) / D), then divided by the factor (linear) or smoothly rescaled
+//   per wavelength (llama3).
+at::Tensor rope_inv_freq(const ModelConfig& config);
+
+// cos, sin [B, 1, T, D] in `dtype` for positions [B, T] (int64): freqs are computed in float32
+// as positions x inv_freq, duplicated (cat(freqs, freqs)), then cos/sin cast to dtype.
+std::pair<at::Tensor, at::Tensor> rope_cos_sin(const at::Tensor& inv_freq,
+                                               const at::Tensor& positions, at::ScalarType dtype);
+
+// x * cos + rotate_half(x) * sin, with rotate_half(x) = cat(-x[..., D/2:], x[..., :D/2]).
+at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
+
+// HF RMSNorm: statistics in float32, normalised value cast back, then times weight.
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
+
+}  // namespace t2::engine
