@@ -6,5 +6,7 @@
 namespace t2::cli {
 
 void add_info_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
+void add_inspect_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
+void add_logits_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 
 }  // namespace t2::cli

@@ -17,5 +17,7 @@ int main(int argc, char** argv) {
 
   const Runner* chosen = nullptr;
   add_info_command(app, global, chosen);
+  add_inspect_command(app, global, chosen);
+  add_logits_command(app, global, chosen);
   return run_cli(app, argc, argv, &chosen);
 }
