@@ -19,6 +19,7 @@ struct KvCache {
   std::vector<at::Tensor> k, v;
   at::Tensor key_valid;
   std::int64_t length = 0;
+  bool padded = false;  // some key_valid entry is false (set by the caller that pads)
   std::int64_t capacity() const { return key_valid.defined() ? key_valid.size(1) : 0; }
 };
 
@@ -42,6 +43,14 @@ struct WeightSet {
 // T tokens (full recomputation).
 at::Tensor forward_hidden(const Model::Impl& model, const WeightSet& weights,
                           const ForwardInput& input, KvCache* cache);
+
+// x W^T + b for x [..., in]; a single row runs as a matrix-vector product (BLAS gemm pads
+// its tiles and repacks the matrix for one row: ~3x slower on OpenBLAS 0.3.21).
+at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b);
+// residual + x W^T + b in one BLAS call (beta = 1) in float32; bf16 rounds as HF does
+// (projection, then sum). residual [..., out].
+at::Tensor linear_residual(const at::Tensor& residual, const at::Tensor& x, const at::Tensor& w,
+                           const at::Tensor& b);
 
 // lm_head(hidden) as float32: [B, T, V].
 at::Tensor project_logits(const WeightSet& weights, const at::Tensor& hidden);

@@ -24,6 +24,13 @@ at::Tensor linear(const WeightLookup& lookup, std::int64_t layer, const std::str
   return at::linear(x, w, b);
 }
 
+// HF LlamaRMSNorm.forward, op for op.
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  const at::Tensor xf = x.to(at::kFloat);
+  const at::Tensor variance = xf.pow(2).mean(-1, /*keepdim=*/true);
+  return weight * (xf * at::rsqrt(variance + eps)).to(x.scalar_type());
+}
+
 // [B, KV, S, D] -> [B, KV * n_rep, S, D], head h reading kv head h / n_rep.
 at::Tensor repeat_kv(const at::Tensor& x, std::int64_t n_rep) {
   if (n_rep == 1) return x;
@@ -59,13 +66,13 @@ at::Tensor forward_reference(const ModelConfig& c, const WeightLookup& lookup,
   auto [cos, sin] = rope_cos_sin(inv_freq, positions_from_mask(mask), dtype);
   at::Tensor x = embed.index_select(0, ids.reshape({-1})).view({b, s, -1});
   for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    const at::Tensor hn = rms_norm(x, dr::need(lookup, TensorNames::layer(l, "input_layernorm", "weight")), eps);
+    const at::Tensor hn = dr::rms_norm(x, dr::need(lookup, TensorNames::layer(l, "input_layernorm", "weight")), eps);
     at::Tensor q = dr::linear(lookup, l, "q_proj", c.qkv_bias, hn).view({b, s, h, d});
     at::Tensor k = dr::linear(lookup, l, "k_proj", c.qkv_bias, hn).view({b, s, kv, d});
     at::Tensor v = dr::linear(lookup, l, "v_proj", c.qkv_bias, hn).view({b, s, kv, d});
     if (c.qk_norm) {
-      q = rms_norm(q, dr::need(lookup, TensorNames::layer(l, "q_norm", "weight")), eps);
-      k = rms_norm(k, dr::need(lookup, TensorNames::layer(l, "k_norm", "weight")), eps);
+      q = dr::rms_norm(q, dr::need(lookup, TensorNames::layer(l, "q_norm", "weight")), eps);
+      k = dr::rms_norm(k, dr::need(lookup, TensorNames::layer(l, "k_norm", "weight")), eps);
     }
     q = apply_rope(q.transpose(1, 2), cos, sin);
     k = dr::repeat_kv(apply_rope(k.transpose(1, 2), cos, sin), h / kv);
@@ -75,12 +82,12 @@ at::Tensor forward_reference(const ModelConfig& c, const WeightLookup& lookup,
     const at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(dtype);
     const at::Tensor attn = at::matmul(probs, v).transpose(1, 2).reshape({b, s, h * d});
     x = x + dr::linear(lookup, l, "o_proj", c.o_bias, attn);
-    const at::Tensor hp = rms_norm(x, dr::need(lookup, TensorNames::layer(l, "post_attention_layernorm", "weight")), eps);
+    const at::Tensor hp = dr::rms_norm(x, dr::need(lookup, TensorNames::layer(l, "post_attention_layernorm", "weight")), eps);
     const at::Tensor gate = dr::linear(lookup, l, "gate_proj", c.mlp_bias, hp);
     const at::Tensor up = dr::linear(lookup, l, "up_proj", c.mlp_bias, hp);
     x = x + dr::linear(lookup, l, "down_proj", c.mlp_bias, at::silu(gate) * up);
   }
-  x = rms_norm(x, dr::need(lookup, "model.norm.weight"), eps);
+  x = dr::rms_norm(x, dr::need(lookup, "model.norm.weight"), eps);
   const at::Tensor head = c.tie_word_embeddings ? embed : dr::need(lookup, "lm_head.weight");
   return at::linear(x, head).to(at::kFloat);
 }

@@ -71,6 +71,7 @@ GenerateResult Session::generate(const std::vector<std::vector<std::int32_t>>& p
     }
     const auto start = dg::Clock::now();
     engine::KvCache cache = engine::make_kv_cache(m, batch, prompt_len + params.max_new_tokens);
+    for (const auto& p : prompts) cache.padded |= static_cast<std::int64_t>(p.size()) < prompt_len;
     const auto w = s.weight_set();
     at::Tensor positions = engine::positions_from_mask(mask);
     at::Tensor logits =
@@ -85,12 +86,14 @@ GenerateResult Session::generate(const std::vector<std::vector<std::int32_t>>& p
       job.throw_if_cancelled();
       if (params.collect_step_logits) result.step_logits.push_back(detail::session::to_logits(logits));
       at::Tensor next = at::full({batch, 1}, params.pad_id, at::kLong);
+      auto next_ids = next.accessor<std::int64_t, 2>();
       for (std::int64_t b = 0; b < batch; ++b) {
         const auto i = static_cast<std::size_t>(b);
         if (!running[i]) continue;
-        std::vector<float> row(logits[b].data_ptr<float>(), logits[b].data_ptr<float>() + logits.size(1));
+        const float* row_data = logits.data_ptr<float>() + b * logits.size(1);
+        std::vector<float> row(row_data, row_data + logits.size(1));
         const auto token = engine::choose_token(row, params.sampling, seen[i], s.rng);
-        next[b][0] = token;
+        next_ids[b][0] = token;
         seen[i].push_back(token);
         auto& seq = result.sequences[i];
         seq.tokens.push_back(token);

@@ -2,9 +2,10 @@
 // RL) include this; nothing outside backend/src/engine does.
 //
 // Invariants: every tensor in `weights` is in `dtype` on `device`, never written to (CPU views
-// of the safetensors mapping are read-only memory). `layers` holds the fused/contiguous decode
-// layout built from `weights` once at load; a Session builds its own LayerWeights for layers
-// whose tensors it overrides.
+// of the safetensors mapping are read-only memory). `layers` holds the fused decode layout built
+// from `weights` once at load; afterwards the q/k/v and gate/up entries of `weights` are row
+// views of the fused tensors (each weight is stored once). A Session builds its own
+// LayerWeights for layers whose tensors it overrides.
 #pragma once
 
 #include <t2/model.h>
@@ -32,10 +33,11 @@ using WeightLookup = std::function<at::Tensor(const std::string& name)>;
 //   o_w   [hidden, H * D], o_b [hidden]
 //   gate_up_w [2 * intermediate, hidden]   rows: gate, then up;  gate_up_b likewise
 //   down_w [hidden, intermediate], down_b [hidden]
-//   input_norm, post_norm [hidden];  q_norm, k_norm [D]
+//   input_norm, post_norm [hidden]
+//   qk_norm [H + KV, D]   rows: q_norm for each q head, then k_norm for each kv head (Qwen3)
 struct LayerWeights {
   at::Tensor qkv_w, qkv_b, o_w, o_b, gate_up_w, gate_up_b, down_w, down_b;
-  at::Tensor input_norm, post_norm, q_norm, k_norm;
+  at::Tensor input_norm, post_norm, qk_norm;
 };
 
 // Builds layer `layer` from `lookup`; throws Corrupt naming a missing required tensor.
@@ -61,6 +63,7 @@ struct Model::Impl {
   // Checks every required tensor is present with the shape the config implies; then builds
   // layers/embed/lm_head/inv_freq. Throws Corrupt naming the first missing/mis-shaped tensor.
   void finish_load(const std::string& source);
+  void share_fused_storage(std::int64_t layer);
 };
 
 namespace engine {

@@ -143,8 +143,37 @@ void Model::Impl::finish_load(const std::string& source) {
   inv_freq = engine::rope_inv_freq(config).to(device);
   layers.clear();
   const auto look = lookup();
-  for (std::int64_t l = 0; l < config.num_hidden_layers; ++l)
+  for (std::int64_t l = 0; l < config.num_hidden_layers; ++l) {
     layers.push_back(engine::build_layer(config, l, look));
+    share_fused_storage(l);
+  }
+}
+
+// Points q/k/v and gate/up at row slices of the fused tensors (same values, contiguous views),
+// so the model holds each weight once instead of twice.
+void Model::Impl::share_fused_storage(std::int64_t l) {
+  const auto& lw = layers[static_cast<std::size_t>(l)];
+  const auto h = config.num_attention_heads * config.head_dim;
+  const auto kv = config.num_key_value_heads * config.head_dim;
+  const auto inter = config.intermediate_size;
+  auto repoint = [&](const char* part, const char* kind, const at::Tensor& fused,
+                     std::int64_t start, std::int64_t rows) {
+    weights[TensorNames::layer(l, part, kind)] = fused.narrow(0, start, rows);
+  };
+  repoint("q_proj", "weight", lw.qkv_w, 0, h);
+  repoint("k_proj", "weight", lw.qkv_w, h, kv);
+  repoint("v_proj", "weight", lw.qkv_w, h + kv, kv);
+  repoint("gate_proj", "weight", lw.gate_up_w, 0, inter);
+  repoint("up_proj", "weight", lw.gate_up_w, inter, inter);
+  if (lw.qkv_b.defined()) {
+    repoint("q_proj", "bias", lw.qkv_b, 0, h);
+    repoint("k_proj", "bias", lw.qkv_b, h, kv);
+    repoint("v_proj", "bias", lw.qkv_b, h + kv, kv);
+  }
+  if (lw.gate_up_b.defined()) {
+    repoint("gate_proj", "bias", lw.gate_up_b, 0, inter);
+    repoint("up_proj", "bias", lw.gate_up_b, inter, inter);
+  }
 }
 
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

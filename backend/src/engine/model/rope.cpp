@@ -37,10 +37,28 @@ at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tens
   return x * cos + rotated * sin;
 }
 
+std::pair<at::Tensor, at::Tensor> rope_tables(const at::Tensor& inv_freq,
+                                              const at::Tensor& positions, at::ScalarType dtype) {
+  const at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;  // [B, T, D/2]
+  const at::Tensor sin = freqs.sin();
+  const at::Tensor cos = at::cat({freqs, freqs}, -1).cos();
+  const at::Tensor sin_signed = at::cat({-sin, sin}, -1);
+  return {cos.unsqueeze(2).to(dtype), sin_signed.unsqueeze(2).to(dtype)};
+}
+
+at::Tensor apply_rope_fast(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin_signed) {
+  // addcmul rounds once; bf16 keeps HF's two roundings (product, then sum).
+  if (x.scalar_type() != at::kFloat) return x * cos + x.roll(x.size(-1) / 2, -1) * sin_signed;
+  return at::addcmul(x * cos, x.roll(x.size(-1) / 2, -1), sin_signed);
+}
+
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
   const at::Tensor xf = x.to(at::kFloat);
-  const at::Tensor variance = xf.pow(2).mean(-1, /*keepdim=*/true);
-  return weight * (xf * at::rsqrt(variance + eps)).to(x.scalar_type());
+  const at::Tensor inv_rms = xf.pow(2).mean(-1, /*keepdim=*/true).add_(eps).rsqrt_();
+  at::Tensor normed = xf * inv_rms;
+  if (x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat && !weight.requires_grad())
+    return normed.mul_(weight);
+  return weight * normed.to(x.scalar_type());
 }
 
 }  // namespace t2::engine
