@@ -14,8 +14,9 @@ void add_inspect_command(CLI::App& app, const GlobalOptions& global, const Runne
   };
   auto opts = std::make_shared<Options>();
   auto* sub = app.add_subcommand(
-      "inspect", "Show a Hugging Face checkpoint's architecture, dimensions, parameter count, "
-                 "dtypes and tensors (reads only headers)");
+      "inspect",
+      "Show a Hugging Face checkpoint's architecture, dimensions, parameter count, "
+      "dtypes and tensors (reads only headers)");
   sub->add_option("MODEL_DIR", opts->model_dir, "Folder with config.json and *.safetensors")
       ->required();
   sub->add_flag("--json", opts->json, "Print one JSON document instead of text");

@@ -38,7 +38,8 @@ std::string to_json(const Logits& logits, const GenerateResult* greedy) {
   out += "],\"greedy_tokens\":[";
   if (greedy) {
     const auto& tokens = greedy->sequences.front().tokens;
-    for (std::size_t i = 0; i < tokens.size(); ++i) out += (i ? "," : "") + std::to_string(tokens[i]);
+    for (std::size_t i = 0; i < tokens.size(); ++i)
+      out += (i ? "," : "") + std::to_string(tokens[i]);
   }
   out += "],\"step_logits\":[";
   if (greedy) {
@@ -61,7 +62,8 @@ std::string to_text(const Logits& logits, const GenerateResult* greedy) {
     for (std::int64_t i = 1; i < vocab; ++i)
       if (v[i] > v[best]) best = i;
     std::snprintf(buf, sizeof buf, "position %lld: argmax %lld (logit %.6g)\n",
-                  static_cast<long long>(r), static_cast<long long>(best), static_cast<double>(v[best]));
+                  static_cast<long long>(r), static_cast<long long>(best),
+                  static_cast<double>(v[best]));
     out += buf;
   }
   if (greedy) {
@@ -84,8 +86,9 @@ void add_logits_command(CLI::App& app, const GlobalOptions& global, const Runner
   };
   auto opts = std::make_shared<Options>();
   auto* sub = app.add_subcommand(
-      "logits", "Print the logits of a prompt given as token ids (one row per position) and "
-                "optionally N greedy tokens decoded with the KV cache (EOS does not stop them)");
+      "logits",
+      "Print the logits of a prompt given as token ids (one row per position) and "
+      "optionally N greedy tokens decoded with the KV cache (EOS does not stop them)");
   sub->add_option("MODEL_DIR", opts->model_dir, "Folder with config.json and *.safetensors")
       ->required();
   sub->add_option("--ids", opts->ids, "Prompt token ids, comma-separated, e.g. 1,2,3")
@@ -94,7 +97,8 @@ void add_logits_command(CLI::App& app, const GlobalOptions& global, const Runner
   sub->add_option("--greedy", opts->greedy, "Greedy tokens to generate after the prompt")
       ->check(CLI::Range(0, 1 << 20));
   sub->add_option("--dtype", opts->load.dtype, "Compute dtype: f32 or bf16")->capture_default_str();
-  sub->add_option("--device", opts->load.device, "cpu, cuda, cuda:N or auto")->capture_default_str();
+  sub->add_option("--device", opts->load.device, "cpu, cuda, cuda:N or auto")
+      ->capture_default_str();
   sub->add_flag("--json", opts->json,
                 "Print {\"logits\": [[...]], \"greedy_tokens\": [...], \"step_logits\": [[...]]}");
   auto runner = std::make_shared<Runner>([opts, &global]() {

@@ -8,7 +8,9 @@
 
 namespace {
 
-std::string fixture(const std::string& name) { return std::string(T2_FIXTURES_DIR) + "/models/" + name; }
+std::string fixture(const std::string& name) {
+  return std::string(T2_FIXTURES_DIR) + "/models/" + name;
+}
 
 std::string base(const std::string& arch, const std::string& extra = "") {
   return R"({"architectures": [")" + arch + R"("], "vocab_size": 100, "hidden_size": 64,
@@ -16,7 +18,8 @@ std::string base(const std::string& arch, const std::string& extra = "") {
          (extra.empty() ? "" : ", " + extra) + "}";
 }
 
-void expect_error(const std::string& json, t2::ErrorKind kind, const std::vector<std::string>& needles) {
+void expect_error(const std::string& json, t2::ErrorKind kind,
+                  const std::vector<std::string>& needles) {
   try {
     t2::parse_model_config(json, "test/config.json");
     ADD_FAILURE() << "accepted: " << json;
@@ -61,16 +64,21 @@ TEST(ModelConfig, LlamaOptions) {
 
 TEST(ModelConfig, Qwen2BiasesAndSlidingWindowRule) {
   const auto c = t2::parse_model_config(
-      base("Qwen2ForCausalLM", R"("use_sliding_window": true, "sliding_window": 32, "max_window_layers": 2)"), "x");
+      base("Qwen2ForCausalLM",
+           R"("use_sliding_window": true, "sliding_window": 32, "max_window_layers": 2)"),
+      "x");
   EXPECT_TRUE(c.qkv_bias);
   EXPECT_FALSE(c.o_bias);
   EXPECT_EQ(c.sliding_window, (std::vector<std::int64_t>{0, 0, 32, 32}));
   const auto off = t2::parse_model_config(
-      base("Qwen2ForCausalLM", R"("use_sliding_window": false, "sliding_window": 32, "max_window_layers": 2)"), "x");
+      base("Qwen2ForCausalLM",
+           R"("use_sliding_window": false, "sliding_window": 32, "max_window_layers": 2)"),
+      "x");
   EXPECT_EQ(off.sliding_window, (std::vector<std::int64_t>{0, 0, 0, 0}));
   const auto types = t2::parse_model_config(
       base("Qwen2ForCausalLM", R"("use_sliding_window": true, "sliding_window": 5,
-        "layer_types": ["sliding_attention", "full_attention", "sliding_attention", "full_attention"])"), "x");
+        "layer_types": ["sliding_attention", "full_attention", "sliding_attention", "full_attention"])"),
+      "x");
   EXPECT_EQ(types.sliding_window, (std::vector<std::int64_t>{5, 0, 5, 0}));
 }
 
@@ -81,7 +89,8 @@ TEST(ModelConfig, Qwen3AndMistral) {
   EXPECT_EQ(q3.head_dim, 32);
   const auto m = t2::parse_model_config(base("MistralForCausalLM", R"("sliding_window": 4)"), "x");
   EXPECT_EQ(m.sliding_window, (std::vector<std::int64_t>{4, 4, 4, 4}));
-  const auto m_null = t2::parse_model_config(base("MistralForCausalLM", R"("sliding_window": null)"), "x");
+  const auto m_null =
+      t2::parse_model_config(base("MistralForCausalLM", R"("sliding_window": null)"), "x");
   EXPECT_EQ(m_null.sliding_window, (std::vector<std::int64_t>{0, 0, 0, 0}));
   const auto m_absent = t2::parse_model_config(base("MistralForCausalLM"), "x");
   EXPECT_EQ(m_absent.sliding_window.front(), 4096);  // HF MistralConfig default
@@ -97,18 +106,24 @@ TEST(ModelConfig, FixturesLoad) {
 
 TEST(ModelConfig, Errors) {
   expect_error(base("GPT2LMHeadModel"), t2::ErrorKind::Unsupported,
-               {"GPT2LMHeadModel", "LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM"});
-  expect_error(R"({"architectures": ["LlamaForCausalLM"], "vocab_size": 10})", t2::ErrorKind::Corrupt,
-               {"hidden_size", "test/config.json"});
-  expect_error(R"({"vocab_size": 10})", t2::ErrorKind::Corrupt, {"architectures", "Qwen3ForCausalLM"});
+               {"GPT2LMHeadModel", "LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM",
+                "Qwen3ForCausalLM"});
+  expect_error(R"({"architectures": ["LlamaForCausalLM"], "vocab_size": 10})",
+               t2::ErrorKind::Corrupt, {"hidden_size", "test/config.json"});
+  expect_error(R"({"vocab_size": 10})", t2::ErrorKind::Corrupt,
+               {"architectures", "Qwen3ForCausalLM"});
   expect_error("{not json", t2::ErrorKind::Corrupt, {"test/config.json", "JSON"});
-  expect_error(base("LlamaForCausalLM", R"("hidden_size": "64")"), t2::ErrorKind::Corrupt, {"hidden_size"});
-  expect_error(base("LlamaForCausalLM", R"("num_key_value_heads": 3)"), t2::ErrorKind::Corrupt, {"num_key_value_heads"});
+  expect_error(base("LlamaForCausalLM", R"("hidden_size": "64")"), t2::ErrorKind::Corrupt,
+               {"hidden_size"});
+  expect_error(base("LlamaForCausalLM", R"("num_key_value_heads": 3)"), t2::ErrorKind::Corrupt,
+               {"num_key_value_heads"});
   expect_error(base("LlamaForCausalLM", R"("rope_scaling": {"rope_type": "yarn", "factor": 4.0})"),
                t2::ErrorKind::Unsupported, {"yarn", "llama3"});
-  expect_error(base("LlamaForCausalLM", R"("rope_scaling": {"rope_type": "llama3", "factor": 8.0})"),
-               t2::ErrorKind::Corrupt, {"low_freq_factor"});
-  expect_error(base("LlamaForCausalLM", R"("hidden_act": "gelu")"), t2::ErrorKind::Unsupported, {"gelu"});
+  expect_error(
+      base("LlamaForCausalLM", R"("rope_scaling": {"rope_type": "llama3", "factor": 8.0})"),
+      t2::ErrorKind::Corrupt, {"low_freq_factor"});
+  expect_error(base("LlamaForCausalLM", R"("hidden_act": "gelu")"), t2::ErrorKind::Unsupported,
+               {"gelu"});
   try {
     t2::load_model_config("/nonexistent-model");
     ADD_FAILURE();
@@ -121,7 +136,9 @@ TEST(ModelConfig, Errors) {
 TEST(ModelConfig, TensorNameTable) {
   const auto q2 = t2::load_model_config(fixture("qwen2_tied"));
   const auto names = t2::required_tensor_names(q2);
-  auto has = [&](const std::string& n) { return std::find(names.begin(), names.end(), n) != names.end(); };
+  auto has = [&](const std::string& n) {
+    return std::find(names.begin(), names.end(), n) != names.end();
+  };
   EXPECT_TRUE(has("model.layers.1.self_attn.k_proj.bias"));
   EXPECT_FALSE(has("model.layers.1.self_attn.o_proj.bias"));
   EXPECT_FALSE(has("lm_head.weight"));  // tied

@@ -49,7 +49,8 @@ void expect_error(const std::function<void()>& f, const std::vector<std::string>
   } catch (const t2::Error& e) {
     EXPECT_EQ(e.kind(), kind) << e.what();
     for (const auto& n : needles)
-      EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << "'" << n << "' not in: " << e.what();
+      EXPECT_NE(std::string(e.what()).find(n), std::string::npos)
+          << "'" << n << "' not in: " << e.what();
   }
 }
 
@@ -72,7 +73,8 @@ TEST(Safetensors, WriteThenReadRoundTrip) {
   EXPECT_EQ(ta->shape, (std::vector<std::int64_t>{2, 3}));
   EXPECT_EQ(ta->dtype, t2::DType::F32);
   EXPECT_EQ(std::memcmp(f.data(*ta), a.data(), 24), 0);
-  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(f.data(*ta)) % 8, 0u) << "largest dtype first, aligned";
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(f.data(*ta)) % 8, 0u)
+      << "largest dtype first, aligned";
   EXPECT_EQ(std::memcmp(f.data(*f.find("b16")), b.data(), 6), 0);
   EXPECT_EQ(std::memcmp(f.data(*f.find("ints")), c.data(), 16), 0);
   EXPECT_EQ(f.find("missing"), nullptr);
@@ -87,12 +89,23 @@ TEST(Safetensors, WriteThenReadRoundTrip) {
 TEST(Safetensors, WriterRejectsBadInput) {
   const auto dir = scratch("writer-bad");
   const float x = 1;
-  expect_error([&] { t2::write_safetensors((dir / "a").string(), {{"t", t2::DType::F32, {1}, &x}, {"t", t2::DType::F32, {1}, &x}}); },
-               {"duplicate", "'t'"}, t2::ErrorKind::InvalidArgument);
-  expect_error([&] { t2::write_safetensors((dir / "a").string(), {{"t", t2::DType::F32, {-1}, &x}}); },
-               {"negative"}, t2::ErrorKind::InvalidArgument);
-  expect_error([&] { t2::write_safetensors((dir / "no-such-dir" / "a").string(), {{"t", t2::DType::F32, {1}, &x}}); },
-               {"no-such-dir"}, t2::ErrorKind::Io);
+  expect_error(
+      [&] {
+        t2::write_safetensors((dir / "a").string(),
+                              {{"t", t2::DType::F32, {1}, &x}, {"t", t2::DType::F32, {1}, &x}});
+      },
+      {"duplicate", "'t'"}, t2::ErrorKind::InvalidArgument);
+  expect_error(
+      [&] {
+        t2::write_safetensors((dir / "a").string(), {{"t", t2::DType::F32, {-1}, &x}});
+      },
+      {"negative"}, t2::ErrorKind::InvalidArgument);
+  expect_error(
+      [&] {
+        t2::write_safetensors((dir / "no-such-dir" / "a").string(),
+                              {{"t", t2::DType::F32, {1}, &x}});
+      },
+      {"no-such-dir"}, t2::ErrorKind::Io);
 }
 
 TEST(Safetensors, ReadsPythonWrittenFixture) {
@@ -138,7 +151,8 @@ TEST(Safetensors, ShardIndexErrors) {
   t2::write_safetensors((dir / "s2.safetensors").string(), {{"a", t2::DType::F32, {2}, x}});
   write_all(dir / "model.safetensors.index.json",
             R"({"weight_map": {"a": "s1.safetensors", "c": "s2.safetensors"}})");
-  expect_error([&] { t2::Checkpoint::open(dir.string()); }, {"'a'", "s1.safetensors", "s2.safetensors"});
+  expect_error([&] { t2::Checkpoint::open(dir.string()); },
+               {"'a'", "s1.safetensors", "s2.safetensors"});
   expect_error([&] { t2::Checkpoint::open((dir / "nothing-here").string()); }, {"nothing-here"},
                t2::ErrorKind::Io);
 }
@@ -164,23 +178,58 @@ TEST(Safetensors, CorruptVariantsNameFileAndTensor) {
       {"truncated data", good.substr(0, good.size() - 3), {"w.second", "truncated"}},
       {"truncated header", good.substr(0, 20), {"header length"}},
       {"tiny file", good.substr(0, 5), {"8-byte"}},
-      {"huge header length", std::string("\xff\xff\xff\xff\xff\xff\xff\x7f", 8) + "{}", {"header length"}},
+      {"huge header length",
+       std::string("\xff\xff\xff\xff\xff\xff\xff\x7f", 8) + "{}",
+       {"header length"}},
       {"zero header length", std::string(8, '\0') + "{}", {"header length"}},
       {"not json", raw_file("{\"a\": [1, 2", d24), {"not valid JSON"}},
       {"not an object", raw_file("[1, 2, 3]", ""), {"not a JSON object"}},
-      {"unknown dtype", raw_file(hdr(R"("w.x":{"dtype":"F33","shape":[6],"data_offsets":[0,24]})"), d24), {"w.x", "F33"}},
-      {"fp8 dtype", raw_file(hdr(R"("w.x":{"dtype":"F8_E4M3","shape":[24],"data_offsets":[0,24]})"), d24), {"w.x", "F8_E4M3"}, t2::ErrorKind::Unsupported},
-      {"shape mismatch", raw_file(hdr(R"("w.x":{"dtype":"F32","shape":[5],"data_offsets":[0,24]})"), d24), {"w.x", "20 bytes"}},
-      {"negative dim", raw_file(hdr(R"("w.x":{"dtype":"F32","shape":[-6],"data_offsets":[0,24]})"), d24), {"w.x", "shape"}},
-      {"out of range", raw_file(hdr(R"("w.x":{"dtype":"F32","shape":[8],"data_offsets":[0,32]})"), d24), {"w.x", "beyond the end"}},
-      {"end before begin", raw_file(hdr(R"("w.x":{"dtype":"F32","shape":[0],"data_offsets":[8,4]})"), d24), {"w.x", "end < begin"}},
-      {"overlap", raw_file(hdr(R"("w.a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"w.b":{"dtype":"F32","shape":[4],"data_offsets":[8,24]})"), d24), {"w.b", "overlap", "w.a"}},
-      {"gap", raw_file(hdr(R"("w.a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"w.b":{"dtype":"F32","shape":[2],"data_offsets":[16,24]})"), d24), {"w.b", "gap"}},
-      {"trailing bytes", raw_file(hdr(R"("w.a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})"), d24), {"16 bytes after the last tensor"}},
-      {"missing key", raw_file(hdr(R"("w.a":{"dtype":"F32","data_offsets":[0,24]})"), d24), {"w.a", "shape"}},
-      {"extra key", raw_file(hdr(R"("w.a":{"dtype":"F32","shape":[6],"data_offsets":[0,24],"x":1})"), d24), {"w.a", "unexpected keys"}},
-      {"bad offsets", raw_file(hdr(R"("w.a":{"dtype":"F32","shape":[6],"data_offsets":[0]})"), d24), {"w.a", "data_offsets"}},
-      {"metadata not strings", raw_file(hdr(R"("__metadata__":{"n":1},"w.a":{"dtype":"F32","shape":[6],"data_offsets":[0,24]})"), d24), {"__metadata__", "'n'"}},
+      {"unknown dtype",
+       raw_file(hdr(R"("w.x":{"dtype":"F33","shape":[6],"data_offsets":[0,24]})"), d24),
+       {"w.x", "F33"}},
+      {"fp8 dtype",
+       raw_file(hdr(R"("w.x":{"dtype":"F8_E4M3","shape":[24],"data_offsets":[0,24]})"), d24),
+       {"w.x", "F8_E4M3"},
+       t2::ErrorKind::Unsupported},
+      {"shape mismatch",
+       raw_file(hdr(R"("w.x":{"dtype":"F32","shape":[5],"data_offsets":[0,24]})"), d24),
+       {"w.x", "20 bytes"}},
+      {"negative dim",
+       raw_file(hdr(R"("w.x":{"dtype":"F32","shape":[-6],"data_offsets":[0,24]})"), d24),
+       {"w.x", "shape"}},
+      {"out of range",
+       raw_file(hdr(R"("w.x":{"dtype":"F32","shape":[8],"data_offsets":[0,32]})"), d24),
+       {"w.x", "beyond the end"}},
+      {"end before begin",
+       raw_file(hdr(R"("w.x":{"dtype":"F32","shape":[0],"data_offsets":[8,4]})"), d24),
+       {"w.x", "end < begin"}},
+      {"overlap",
+       raw_file(
+           hdr(R"("w.a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"w.b":{"dtype":"F32","shape":[4],"data_offsets":[8,24]})"),
+           d24),
+       {"w.b", "overlap", "w.a"}},
+      {"gap",
+       raw_file(
+           hdr(R"("w.a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"w.b":{"dtype":"F32","shape":[2],"data_offsets":[16,24]})"),
+           d24),
+       {"w.b", "gap"}},
+      {"trailing bytes",
+       raw_file(hdr(R"("w.a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})"), d24),
+       {"16 bytes after the last tensor"}},
+      {"missing key",
+       raw_file(hdr(R"("w.a":{"dtype":"F32","data_offsets":[0,24]})"), d24),
+       {"w.a", "shape"}},
+      {"extra key",
+       raw_file(hdr(R"("w.a":{"dtype":"F32","shape":[6],"data_offsets":[0,24],"x":1})"), d24),
+       {"w.a", "unexpected keys"}},
+      {"bad offsets",
+       raw_file(hdr(R"("w.a":{"dtype":"F32","shape":[6],"data_offsets":[0]})"), d24),
+       {"w.a", "data_offsets"}},
+      {"metadata not strings",
+       raw_file(
+           hdr(R"("__metadata__":{"n":1},"w.a":{"dtype":"F32","shape":[6],"data_offsets":[0,24]})"),
+           d24),
+       {"__metadata__", "'n'"}},
   };
   for (std::size_t i = 0; i < variants.size(); ++i) {
     SCOPED_TRACE(variants[i].what);

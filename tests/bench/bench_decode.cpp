@@ -101,8 +101,10 @@ bool eager_reference(const t2::ModelConfig& c, int prompt, int new_tokens, int b
     out->decode_batch = j["decode_batch_tok_s"];
     return true;
   } catch (const std::exception&) {
-    std::printf("  eager reference unavailable (install python3-torch: apt-get install "
-                "python3-torch); output was:\n%s\n", text.substr(0, 400).c_str());
+    std::printf(
+        "  eager reference unavailable (install python3-torch: apt-get install "
+        "python3-torch); output was:\n%s\n",
+        text.substr(0, 400).c_str());
     return false;
   }
 }
@@ -130,8 +132,8 @@ Figures measure(t2::Session& session, int prompt, int new_tokens, int batch) {
   return f;
 }
 
-void bench(const std::string& title, const t2::ModelConfig& config, double read_gbs,
-           double gflops, int prompt, int new_tokens, int threads, int repeats) {
+void bench(const std::string& title, const t2::ModelConfig& config, double read_gbs, double gflops,
+           int prompt, int new_tokens, int threads, int repeats) {
   const int batch = 8;
   std::printf("\n== %s: hidden %lld, %lld layers, vocab %lld, f32, %d threads\n", title.c_str(),
               static_cast<long long>(config.hidden_size),
@@ -161,7 +163,8 @@ void bench(const std::string& title, const t2::ModelConfig& config, double read_
     t2f.decode_batch = std::max(t2f.decode_batch, f.decode_batch);
   }
   Figures eager;
-  const bool have_eager = eager_reference(config, prompt, new_tokens, batch, threads, repeats, &eager);
+  const bool have_eager =
+      eager_reference(config, prompt, new_tokens, batch, threads, repeats, &eager);
   const double roof1 = read_gbs * 1e9 / bytes;
   const double roof_prefill = gflops * 1e9 / flops_per_token;
   std::printf("  %-22s %12s %12s %9s %12s %9s\n", "", "t2 tok/s", "roofline", "t2/roof",
@@ -171,12 +174,14 @@ void bench(const std::string& title, const t2::ModelConfig& config, double read_
                 have_eager ? std::to_string(ev).substr(0, 10).c_str() : "n/a",
                 have_eager ? (std::to_string(t2v / ev).substr(0, 5) + "x").c_str() : "n/a");
   };
-  row(("prefill (" + std::to_string(prompt) + " tok)").c_str(), t2f.prefill, roof_prefill, eager.prefill);
+  row(("prefill (" + std::to_string(prompt) + " tok)").c_str(), t2f.prefill, roof_prefill,
+      eager.prefill);
   row("decode batch 1", t2f.decode, roof1, eager.decode);
   row("decode batch 8", t2f.decode_batch, batch * roof1, eager.decode_batch);
-  std::printf("  (decode roofline = %.1f GB/s read bandwidth / %.1f MB per step, x8 for batch 8;\n"
-              "   prefill roofline = %.1f GFLOP/s GEMM / %.2f GFLOP per token)\n",
-              read_gbs, bytes / 1e6, gflops, flops_per_token / 1e9);
+  std::printf(
+      "  (decode roofline = %.1f GB/s read bandwidth / %.1f MB per step, x8 for batch 8;\n"
+      "   prefill roofline = %.1f GFLOP/s GEMM / %.2f GFLOP per token)\n",
+      read_gbs, bytes / 1e6, gflops, flops_per_token / 1e9);
   std::fflush(stdout);
 }
 
@@ -186,10 +191,14 @@ int main(int argc, char** argv) {
   bool small_only = false;
   int new_tokens = 32, prompt = 128, repeats = 1;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--small")) small_only = true;
-    else if (!std::strcmp(argv[i], "--new-tokens") && i + 1 < argc) new_tokens = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--prompt") && i + 1 < argc) prompt = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--repeat") && i + 1 < argc) repeats = std::max(1, std::atoi(argv[++i]));
+    if (!std::strcmp(argv[i], "--small"))
+      small_only = true;
+    else if (!std::strcmp(argv[i], "--new-tokens") && i + 1 < argc)
+      new_tokens = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--prompt") && i + 1 < argc)
+      prompt = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--repeat") && i + 1 < argc)
+      repeats = std::max(1, std::atoi(argv[++i]));
   }
   try {
     t2::Engine engine;
@@ -199,9 +208,11 @@ int main(int argc, char** argv) {
     sc.min_seconds_per_size = 0.3;
     sc.bandwidth_bytes = 512 << 20;
     const auto report = engine.self_check(sc);
-    std::printf("machine: %d threads, LibTorch %s; measured read bandwidth %.1f GB/s, GEMM %.1f "
-                "GFLOP/s\n", info.intra_op_threads, info.torch_version.c_str(),
-                report.read_bandwidth_gbs, report.gemm_gflops);
+    std::printf(
+        "machine: %d threads, LibTorch %s; measured read bandwidth %.1f GB/s, GEMM %.1f "
+        "GFLOP/s\n",
+        info.intra_op_threads, info.torch_version.c_str(), report.read_bandwidth_gbs,
+        report.gemm_gflops);
     bench("small (per-op overhead)", small_model(), report.read_bandwidth_gbs, report.gemm_gflops,
           prompt, new_tokens * 2, info.intra_op_threads, repeats);
     if (!small_only)

@@ -13,7 +13,9 @@
 
 namespace {
 
-std::string fixture(const std::string& name) { return std::string(T2_FIXTURES_DIR) + "/models/" + name; }
+std::string fixture(const std::string& name) {
+  return std::string(T2_FIXTURES_DIR) + "/models/" + name;
+}
 
 ProcessResult t2(const std::string& args) {
   return run_process("env -u T2_NUM_THREADS " + shell_quote(T2_CLI) + " " + args);
@@ -79,9 +81,12 @@ TEST(CliInspect, JsonSummary) {
   EXPECT_EQ(j["parameters_by_dtype"]["F32"], 28896);
   EXPECT_EQ(j["tensors"].size(), 2u + 2u * 11u);  // embed, norm; 7 linears + 4 norms per layer
   EXPECT_TRUE(j["missing_tensors"].empty());
-  const auto sharded = parse_json(t2("inspect " + shell_quote(fixture("llama_sharded")) + " --json"));
+  const auto sharded =
+      parse_json(t2("inspect " + shell_quote(fixture("llama_sharded")) + " --json"));
   EXPECT_EQ(sharded["files"].size(), 2u);
-  EXPECT_EQ(parse_json(t2("inspect " + shell_quote(fixture("llama3_bf16")) + " --json"))["parameters_by_dtype"]["BF16"], 26784);
+  EXPECT_EQ(parse_json(t2("inspect " + shell_quote(fixture("llama3_bf16")) +
+                          " --json"))["parameters_by_dtype"]["BF16"],
+            26784);
 }
 
 TEST(CliInspect, TextAndErrors) {
@@ -112,7 +117,8 @@ TEST(CliLogits, MatchesGoldensAndGreedy) {
         err = std::max(err, std::fabs(j["logits"][t][v].get<double>() - expected[t * vocab + v]));
     EXPECT_LE(err, 1e-4 * max_abs(expected));
     ASSERT_EQ(j["greedy_tokens"].size(), greedy.size());
-    for (std::size_t i = 0; i < greedy.size(); ++i) EXPECT_EQ(j["greedy_tokens"][i].get<double>(), greedy[i]);
+    for (std::size_t i = 0; i < greedy.size(); ++i)
+      EXPECT_EQ(j["greedy_tokens"][i].get<double>(), greedy[i]);
     ASSERT_EQ(j["step_logits"].size(), greedy.size());
     // Step 0 is the prompt's last position; each step's argmax is the emitted token.
     for (std::size_t v = 0; v < vocab; ++v)
@@ -120,7 +126,8 @@ TEST(CliLogits, MatchesGoldensAndGreedy) {
                   1e-4 * max_abs(expected));
     for (std::size_t s = 0; s < greedy.size(); ++s) {
       const auto row = j["step_logits"][s].get<std::vector<double>>();
-      EXPECT_EQ(static_cast<double>(std::max_element(row.begin(), row.end()) - row.begin()), greedy[s]);
+      EXPECT_EQ(static_cast<double>(std::max_element(row.begin(), row.end()) - row.begin()),
+                greedy[s]);
     }
   }
 }
@@ -140,7 +147,8 @@ TEST(CliLogits, Bf16AndOptions) {
       err = std::max(err, std::fabs(j["logits"][t][v].get<double>() - expected[t * vocab + v]));
   EXPECT_LE(err, 1e-2 * max_abs(expected));  // bf16 tolerance, see model_test.cpp
 
-  const auto bad_dtype = t2("logits " + shell_quote(fixture("llama_f32")) + " --ids 1,2 --dtype f16");
+  const auto bad_dtype =
+      t2("logits " + shell_quote(fixture("llama_f32")) + " --ids 1,2 --dtype f16");
   EXPECT_EQ(bad_dtype.exit_code, 1);
   EXPECT_TRUE(contains(bad_dtype.err, "unknown dtype 'f16'")) << bad_dtype.err;
   const auto bad_id = t2("logits " + shell_quote(fixture("llama_f32")) + " --ids 1,128");

@@ -34,8 +34,8 @@ struct LoadParams {
 };
 
 struct Logits {
-  std::vector<float> data;           // row-major values
-  std::vector<std::int64_t> shape;   // [batch, positions, vocab] or [batch, vocab]
+  std::vector<float> data;          // row-major values
+  std::vector<std::int64_t> shape;  // [batch, positions, vocab] or [batch, vocab]
   // Row (vector of vocab values) at flat row index r, i.e. b * positions + t.
   std::vector<float> row(std::int64_t r) const;
 };
@@ -55,8 +55,8 @@ class Model {
 
   ~Model();
   const ModelConfig& config() const noexcept;
-  std::string dtype() const;   // "f32" | "bf16"
-  std::string device() const;  // e.g. "cpu", "cuda:0"
+  std::string dtype() const;             // "f32" | "bf16"
+  std::string device() const;            // e.g. "cpu", "cuda:0"
   std::int64_t parameter_count() const;  // distinct stored parameters (tied counted once)
   std::uint64_t weight_bytes() const;    // bytes of all weights in the compute dtype
   // Names of the tensors the model holds (HF names), sorted.
@@ -82,12 +82,12 @@ struct SamplingParams {
 };
 
 struct GenerateParams {
-  int max_new_tokens = 64;          // >= 0 tokens per sequence
+  int max_new_tokens = 64;  // >= 0 tokens per sequence
   SamplingParams sampling;
-  std::int64_t seed = -1;           // >= 0 reseeds the session RNG; -1 continues its stream
+  std::int64_t seed = -1;             // >= 0 reseeds the session RNG; -1 continues its stream
   std::vector<std::int32_t> eos_ids;  // stop after emitting one of these; empty = config's eos
   std::vector<std::vector<std::int32_t>> stop_sequences;  // stop when output ends with one
-  std::int32_t pad_id = 0;          // id used for left padding and finished rows (masked out)
+  std::int32_t pad_id = 0;           // id used for left padding and finished rows (masked out)
   bool collect_step_logits = false;  // keep each step's last-position logits (t2 logits)
 };
 
@@ -98,11 +98,11 @@ struct GeneratedSequence {
 
 struct GenerateResult {
   std::vector<GeneratedSequence> sequences;  // one per prompt, in order
-  std::vector<Logits> step_logits;  // if collected: per step, [batch, vocab] float32
-  std::int64_t prompt_tokens = 0;   // sum of prompt lengths
+  std::vector<Logits> step_logits;           // if collected: per step, [batch, vocab] float32
+  std::int64_t prompt_tokens = 0;            // sum of prompt lengths
   std::int64_t generated_tokens = 0;
   double prefill_seconds = 0.0;
-  double decode_seconds = 0.0;      // all steps after the first token
+  double decode_seconds = 0.0;  // all steps after the first token
 };
 
 // Called for every new token of every still-running sequence, in order; must not throw.

@@ -18,15 +18,15 @@ enum class RopeScalingType { None, Linear, Llama3 };
 
 struct RopeScaling {
   RopeScalingType type = RopeScalingType::None;
-  double factor = 1.0;                    // linear / llama3: frequency divisor (> 0)
-  double low_freq_factor = 1.0;           // llama3 only
-  double high_freq_factor = 4.0;          // llama3 only
+  double factor = 1.0;                                   // linear / llama3: frequency divisor (> 0)
+  double low_freq_factor = 1.0;                          // llama3 only
+  double high_freq_factor = 4.0;                         // llama3 only
   std::int64_t original_max_position_embeddings = 8192;  // llama3 only
 };
 
 struct ModelConfig {
-  std::string architecture;       // HF name, e.g. "Qwen2ForCausalLM"
-  std::string family;             // "llama" | "mistral" | "qwen2" | "qwen3"
+  std::string architecture;  // HF name, e.g. "Qwen2ForCausalLM"
+  std::string family;        // "llama" | "mistral" | "qwen2" | "qwen3"
   std::int64_t vocab_size = 0;
   std::int64_t hidden_size = 0;
   std::int64_t intermediate_size = 0;
@@ -38,15 +38,15 @@ struct ModelConfig {
   double rope_theta = 10000.0;
   RopeScaling rope_scaling;
   std::int64_t max_position_embeddings = 0;
-  bool qkv_bias = false;           // q/k/v projections have biases (Qwen2; Llama attention_bias)
-  bool o_bias = false;             // o_proj has a bias (Llama/Qwen3 attention_bias)
-  bool mlp_bias = false;           // gate/up/down have biases (Llama mlp_bias)
-  bool qk_norm = false;            // per-head RMSNorm on q and k before RoPE (Qwen3)
+  bool qkv_bias = false;             // q/k/v projections have biases (Qwen2; Llama attention_bias)
+  bool o_bias = false;               // o_proj has a bias (Llama/Qwen3 attention_bias)
+  bool mlp_bias = false;             // gate/up/down have biases (Llama mlp_bias)
+  bool qk_norm = false;              // per-head RMSNorm on q and k before RoPE (Qwen3)
   bool tie_word_embeddings = false;  // lm_head shares embed_tokens' weight
   std::string hidden_act = "silu";   // only silu is supported
   // Per layer: attend to at most this many most recent positions (incl. itself); 0 = full.
   std::vector<std::int64_t> sliding_window;
-  std::string torch_dtype;         // as declared in config.json ("bfloat16", ...), may be empty
+  std::string torch_dtype;  // as declared in config.json ("bfloat16", ...), may be empty
   std::vector<std::int32_t> eos_token_ids;  // from config.json (int or list); may be empty
   std::int32_t bos_token_id = -1;           // -1 if absent
 };
@@ -78,20 +78,20 @@ const std::vector<std::string>& linear_parts();
 // are loaded, so it is instant even for large checkpoints).
 struct TensorSummary {
   std::string name;
-  std::string dtype;                // safetensors spelling, e.g. "BF16"
+  std::string dtype;  // safetensors spelling, e.g. "BF16"
   std::vector<std::int64_t> shape;
 };
 
 struct ModelSummary {
-  std::string path;                 // the model folder
+  std::string path;  // the model folder
   ModelConfig config;
   std::int64_t parameter_count = 0;  // elements of all tensors in the checkpoint
   std::uint64_t bytes = 0;           // bytes of all tensors as stored
   std::map<std::string, std::int64_t> parameters_by_dtype;  // "BF16" -> elements
-  std::vector<std::string> files;    // safetensors files
-  std::vector<TensorSummary> tensors;  // sorted by name
-  std::vector<std::string> missing_tensors;     // required by the config but absent
-  std::vector<std::string> unexpected_tensors;  // present but unused by the model
+  std::vector<std::string> files;                           // safetensors files
+  std::vector<TensorSummary> tensors;                       // sorted by name
+  std::vector<std::string> missing_tensors;                 // required by the config but absent
+  std::vector<std::string> unexpected_tensors;              // present but unused by the model
 };
 
 // Throws like load_model_config() and Checkpoint::open().

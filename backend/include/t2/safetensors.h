@@ -25,14 +25,14 @@ namespace t2 {
 
 enum class DType { F64, F32, F16, BF16, I64, I32, I16, I8, U8, Bool };
 
-const char* to_string(DType dtype) noexcept;  // safetensors spelling: "F32", "BF16", "BOOL"...
+const char* to_string(DType dtype) noexcept;   // safetensors spelling: "F32", "BF16", "BOOL"...
 std::size_t dtype_size(DType dtype) noexcept;  // bytes per element
 // Parses a safetensors dtype name; false if it is not one of the above.
 bool parse_dtype(const std::string& name, DType* out) noexcept;
 
 struct TensorInfo {
-  std::string name;             // e.g. "model.layers.0.self_attn.q_proj.weight"
-  DType dtype = DType::F32;     // element type as stored
+  std::string name;                 // e.g. "model.layers.0.self_attn.q_proj.weight"
+  DType dtype = DType::F32;         // element type as stored
   std::vector<std::int64_t> shape;  // row-major (C order), [] for a scalar
   std::uint64_t file_offset = 0;    // absolute byte offset of the first element in `file`
   std::uint64_t nbytes = 0;         // numel * dtype_size
@@ -52,7 +52,7 @@ class SafetensorsFile {
   ~SafetensorsFile();
 
   const std::string& path() const noexcept;
-  const std::vector<TensorInfo>& tensors() const noexcept;  // in data-offset order
+  const std::vector<TensorInfo>& tensors() const noexcept;         // in data-offset order
   const TensorInfo* find(const std::string& name) const noexcept;  // nullptr if absent
   const std::map<std::string, std::string>& metadata() const noexcept;
   // Start of the tensor's bytes inside the mapping (read-only memory: never write through it).
@@ -83,7 +83,7 @@ class Checkpoint {
   const void* data(const TensorInfo& info) const;  // info must come from this checkpoint
   // The first shard's __metadata__ (single file) or the index's "metadata" values as strings.
   const std::map<std::string, std::string>& metadata() const noexcept;
-  std::vector<std::string> files() const;  // the .safetensors files, in shard order
+  std::vector<std::string> files() const;      // the .safetensors files, in shard order
   std::uint64_t total_bytes() const noexcept;  // sum of tensor bytes
 
  private:
@@ -102,8 +102,9 @@ struct TensorToWrite {
 
 // Writes a .safetensors file atomically (temp file + fsync + rename). Tensors are stored by
 // element size, largest first (stable otherwise), after a header padded to a multiple of 8
-// bytes, so every tensor is aligned to its element size and can be viewed in place. Throws InvalidArgument for duplicate or empty
-// names or a negative dimension, Io when the file cannot be written.
+// bytes, so every tensor is aligned to its element size and can be viewed in place. Throws
+// InvalidArgument for duplicate or empty names or a negative dimension, Io when the file cannot be
+// written.
 void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 

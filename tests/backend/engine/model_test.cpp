@@ -16,19 +16,22 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string fixture(const std::string& name) { return std::string(T2_FIXTURES_DIR) + "/models/" + name; }
+std::string fixture(const std::string& name) {
+  return std::string(T2_FIXTURES_DIR) + "/models/" + name;
+}
 
-const std::vector<std::string> kF32Fixtures = {"llama_f32", "llama_bias_linear", "qwen2_tied",
-                                               "mistral_sw", "qwen3", "llama_sharded"};
-const std::vector<std::string> kAllFixtures = {"llama_f32", "llama_bias_linear", "qwen2_tied",
-                                               "mistral_sw", "qwen3", "llama_sharded", "llama3_bf16"};
+const std::vector<std::string> kF32Fixtures = {
+    "llama_f32", "llama_bias_linear", "qwen2_tied", "mistral_sw", "qwen3", "llama_sharded"};
+const std::vector<std::string> kAllFixtures = {
+    "llama_f32", "llama_bias_linear", "qwen2_tied", "mistral_sw",
+    "qwen3",     "llama_sharded",     "llama3_bf16"};
 
 struct Goldens {
   std::vector<std::int32_t> input_ids, greedy_ids;
-  std::vector<float> logits;             // [T, V]
+  std::vector<float> logits;                             // [T, V]
   std::vector<std::vector<std::int32_t>> batch_prompts;  // pads stripped
   std::vector<std::vector<std::int64_t>> batch_mask;
-  std::vector<float> batch_logits;       // [B, S, V]
+  std::vector<float> batch_logits;  // [B, S, V]
   std::int64_t vocab = 0, batch_len = 0;
 };
 
@@ -45,8 +48,10 @@ Goldens load_goldens(const std::string& name) {
   const std::string dir = name == "llama_sharded" ? "llama_f32" : name;
   const auto ck = t2::Checkpoint::open(fixture(dir) + "/goldens.safetensors");
   Goldens g;
-  for (auto id : read_tensor<std::int64_t>(ck, "input_ids")) g.input_ids.push_back(static_cast<std::int32_t>(id));
-  for (auto id : read_tensor<std::int64_t>(ck, "greedy_ids")) g.greedy_ids.push_back(static_cast<std::int32_t>(id));
+  for (auto id : read_tensor<std::int64_t>(ck, "input_ids"))
+    g.input_ids.push_back(static_cast<std::int32_t>(id));
+  for (auto id : read_tensor<std::int64_t>(ck, "greedy_ids"))
+    g.greedy_ids.push_back(static_cast<std::int32_t>(id));
   g.logits = read_tensor<float>(ck, "logits");
   g.vocab = ck.find("logits")->shape[1];
   const auto ids = read_tensor<std::int64_t>(ck, "batch_ids");
@@ -100,9 +105,11 @@ TEST(ModelGoldens, LogitsMatchIndependentReference) {
     t2::Session session(load(name));
     for (bool reference : {false, true}) {
       const auto out = session.forward({g.input_ids}, t2::ForwardParams{reference});
-      ASSERT_EQ(out.shape, (std::vector<std::int64_t>{1, static_cast<std::int64_t>(g.input_ids.size()), g.vocab}));
+      ASSERT_EQ(out.shape, (std::vector<std::int64_t>{
+                               1, static_cast<std::int64_t>(g.input_ids.size()), g.vocab}));
       const double err = max_diff(out.data.data(), g.logits.data(), g.logits.size());
-      EXPECT_LE(err, tolerance(name) * max_abs(g.logits)) << (reference ? "reference" : "fast") << " path";
+      EXPECT_LE(err, tolerance(name) * max_abs(g.logits))
+          << (reference ? "reference" : "fast") << " path";
       std::cout << "[ figures  ] " << name << (reference ? " reference" : " fast") << ": max|diff| "
                 << err << " / max|logit| " << max_abs(g.logits) << "\n";
     }
@@ -170,7 +177,10 @@ TEST(ModelKvCache, BatchedLeftPaddedEqualsPerPrompt) {
     const auto g = load_goldens(name);
     t2::Session session(load(name));
     const std::vector<std::vector<std::int32_t>> prompts = {
-        g.input_ids, {g.input_ids.begin(), g.input_ids.begin() + 3}, {g.input_ids[5]}, g.batch_prompts[1]};
+        g.input_ids,
+        {g.input_ids.begin(), g.input_ids.begin() + 3},
+        {g.input_ids[5]},
+        g.batch_prompts[1]};
     t2::GenerateParams p;
     p.max_new_tokens = 8;
     p.eos_ids = {-1};
@@ -219,10 +229,13 @@ TEST(ModelGenerate, EosStopSequencesCallbackAndCancel) {
   streamed.clear();
   p.stop_sequences.clear();
   try {
-    session.generate({g.input_ids}, p, [&](std::size_t, std::int32_t t) {
-      streamed.push_back(t);
-      if (streamed.size() == 2) cancel.request_cancel();
-    }, job);
+    session.generate(
+        {g.input_ids}, p,
+        [&](std::size_t, std::int32_t t) {
+          streamed.push_back(t);
+          if (streamed.size() == 2) cancel.request_cancel();
+        },
+        job);
     ADD_FAILURE() << "not cancelled";
   } catch (const t2::Error& e) {
     EXPECT_TRUE(e.is_cancelled()) << e.what();
@@ -234,7 +247,8 @@ TEST(ModelGenerate, EosStopSequencesCallbackAndCancel) {
 }
 
 // HF's repetition penalty, written independently: positive logits / p, negative * p.
-std::int32_t penalised_argmax(std::vector<float> row, const std::vector<std::int32_t>& seen, double p) {
+std::int32_t penalised_argmax(std::vector<float> row, const std::vector<std::int32_t>& seen,
+                              double p) {
   std::vector<bool> done(row.size(), false);
   for (auto id : seen) {
     if (done[static_cast<std::size_t>(id)]) continue;
@@ -258,7 +272,8 @@ TEST(ModelGenerate, SamplingControls) {
   const auto rep = session.generate({g.input_ids}, p);
   auto seen = g.input_ids;
   for (std::size_t i = 0; i < rep.sequences[0].tokens.size(); ++i) {
-    EXPECT_EQ(rep.sequences[0].tokens[i], penalised_argmax(rep.step_logits[i].data, seen, 3.0)) << i;
+    EXPECT_EQ(rep.sequences[0].tokens[i], penalised_argmax(rep.step_logits[i].data, seen, 3.0))
+        << i;
     seen.push_back(rep.sequences[0].tokens[i]);
   }
   p.sampling.repetition_penalty = 1.0;
@@ -304,7 +319,8 @@ TEST(ModelSession, OverrideIsPerSession) {
   EXPECT_GT(max_diff(changed.data.data(), base.data.data(), base.data.size()), 1e-3);
   // Both paths see the override (the reference path reads it by name).
   const auto changed_ref = a.forward({g.input_ids}, t2::ForwardParams{true});
-  EXPECT_LE(max_diff(changed.data.data(), changed_ref.data.data(), base.data.size()), 1e-4 * max_abs(base.data));
+  EXPECT_LE(max_diff(changed.data.data(), changed_ref.data.data(), base.data.size()),
+            1e-4 * max_abs(base.data));
 
   EXPECT_EQ(b.forward({g.input_ids}).data, base.data) << "another session is unaffected";
   EXPECT_EQ(t2::Session(model).forward({g.input_ids}).data, base.data) << "the model is unaffected";
@@ -378,6 +394,31 @@ TEST(ModelLoad, RandomModelIsDeterministic) {
   auto c = t2::load_model_config(fixture("qwen3"));
   const auto a = t2::Model::random(c, 5), b = t2::Model::random(c, 5);
   EXPECT_EQ(t2::Session(a).forward({{1, 2, 3}}).data, t2::Session(b).forward({{1, 2, 3}}).data);
+}
+
+}  // namespace
+
+namespace {
+
+// The same goldens on a CUDA device (f32), when this build and machine have one.
+TEST(GpuModel, LogitsAndKvDecodeOnCuda) {
+  t2::Engine engine;
+  if (engine.system_info().devices.size() < 2)
+    GTEST_SKIP() << "no CUDA device (needs a CUDA LibTorch)";
+  for (const auto& name : kF32Fixtures) {
+    SCOPED_TRACE(name);
+    const auto g = load_goldens(name);
+    t2::LoadParams p;
+    p.device = "cuda";
+    t2::Session session(t2::Model::load(fixture(name), p));
+    const auto out = session.forward({g.input_ids});
+    EXPECT_LE(max_diff(out.data.data(), g.logits.data(), g.logits.size()),
+              1e-4 * max_abs(g.logits));
+    t2::GenerateParams gp;
+    gp.max_new_tokens = static_cast<int>(g.greedy_ids.size());
+    gp.eos_ids = {-1};
+    EXPECT_EQ(session.generate({g.input_ids}, gp).sequences[0].tokens, g.greedy_ids);
+  }
 }
 
 }  // namespace

@@ -73,8 +73,8 @@ RopeScaling parse_rope_scaling(const ConfigReader& r) {
     s.type = RopeScalingType::Linear;
   } else if (type == "llama3") {
     s.type = RopeScalingType::Llama3;
-    for (const char* k : {"factor", "low_freq_factor", "high_freq_factor",
-                          "original_max_position_embeddings"})
+    for (const char* k :
+         {"factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings"})
       if (!sub.has(k)) sub.fail(std::string("llama3 rope scaling needs \"") + k + "\"");
     s.low_freq_factor = sub.number_or("low_freq_factor", 1.0);
     s.high_freq_factor = sub.number_or("high_freq_factor", 4.0);
@@ -96,12 +96,14 @@ void parse_common(const ConfigReader& r, ModelConfig& c) {
   c.num_hidden_layers = r.required_int("num_hidden_layers");
   c.num_attention_heads = r.required_int("num_attention_heads");
   c.num_key_value_heads = r.int_or("num_key_value_heads", c.num_attention_heads);
-  c.head_dim = r.int_or("head_dim", c.num_attention_heads > 0 ? c.hidden_size / c.num_attention_heads : 0);
+  c.head_dim =
+      r.int_or("head_dim", c.num_attention_heads > 0 ? c.hidden_size / c.num_attention_heads : 0);
   c.rms_norm_eps = r.number_or("rms_norm_eps", 1e-6);
   c.rope_theta = r.number_or("rope_theta", 10000.0);
   if (r.has("rope_parameters") && r.json()["rope_parameters"].is_object() &&
       r.json()["rope_parameters"].contains("rope_theta"))
-    c.rope_theta = ConfigReader(r.json()["rope_parameters"], r.source()).number_or("rope_theta", c.rope_theta);
+    c.rope_theta =
+        ConfigReader(r.json()["rope_parameters"], r.source()).number_or("rope_theta", c.rope_theta);
   c.rope_scaling = parse_rope_scaling(r);
   c.max_position_embeddings = r.int_or("max_position_embeddings", 2048);
   c.tie_word_embeddings = r.bool_or("tie_word_embeddings", false);
@@ -110,7 +112,8 @@ void parse_common(const ConfigReader& r, ModelConfig& c) {
   c.eos_token_ids = token_ids(r, "eos_token_id");
   const auto bos = token_ids(r, "bos_token_id");
   c.bos_token_id = bos.empty() ? -1 : bos.front();
-  c.sliding_window.assign(static_cast<std::size_t>(std::max<std::int64_t>(c.num_hidden_layers, 0)), 0);
+  c.sliding_window.assign(static_cast<std::size_t>(std::max<std::int64_t>(c.num_hidden_layers, 0)),
+                          0);
 }
 
 void qwen_sliding_window(const ConfigReader& r, ModelConfig& c) {
@@ -124,7 +127,8 @@ void qwen_sliding_window(const ConfigReader& r, ModelConfig& c) {
     for (std::size_t i = 0; i < types.size(); ++i) {
       const bool sliding = types[i] == "sliding_attention";
       if (!sliding && types[i] != "full_attention")
-        r.fail("\"layer_types\"[" + std::to_string(i) + "] is neither full_attention nor "
+        r.fail("\"layer_types\"[" + std::to_string(i) +
+               "] is neither full_attention nor "
                "sliding_attention");
       c.sliding_window[i] = sliding && use && window > 0 ? window : 0;
     }
@@ -152,8 +156,8 @@ void validate(const ConfigReader& r, const ModelConfig& c) {
   if (!(c.rms_norm_eps > 0)) r.fail("\"rms_norm_eps\" must be positive");
   if (!(c.rope_theta > 0)) r.fail("\"rope_theta\" must be positive");
   if (c.hidden_act != "silu")
-    throw Error(ErrorKind::Unsupported, "config '" + r.source() + "': hidden_act '" +
-                                            c.hidden_act + "' is not supported (only silu)");
+    throw Error(ErrorKind::Unsupported, "config '" + r.source() + "': hidden_act '" + c.hidden_act +
+                                            "' is not supported (only silu)");
 }
 
 }  // namespace t2::detail::model_config

@@ -13,9 +13,12 @@ namespace detail::model_inspect {
 
 std::string rope_name(RopeScalingType t) {
   switch (t) {
-    case RopeScalingType::None: return "default";
-    case RopeScalingType::Linear: return "linear";
-    case RopeScalingType::Llama3: return "llama3";
+    case RopeScalingType::None:
+      return "default";
+    case RopeScalingType::Linear:
+      return "linear";
+    case RopeScalingType::Llama3:
+      return "llama3";
   }
   return "default";
 }
@@ -33,8 +36,7 @@ nlohmann::ordered_json config_json(const ModelConfig& c) {
   j["head_dim"] = c.head_dim;
   j["rms_norm_eps"] = c.rms_norm_eps;
   j["rope_theta"] = c.rope_theta;
-  j["rope_scaling"] = {{"type", rope_name(c.rope_scaling.type)},
-                       {"factor", c.rope_scaling.factor}};
+  j["rope_scaling"] = {{"type", rope_name(c.rope_scaling.type)}, {"factor", c.rope_scaling.factor}};
   j["max_position_embeddings"] = c.max_position_embeddings;
   j["qkv_bias"] = c.qkv_bias;
   j["o_bias"] = c.o_bias;

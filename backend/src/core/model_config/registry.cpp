@@ -45,17 +45,18 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorKind::Corrupt, "config '" + source + "' is not valid JSON: " + e.what());
   }
-  if (!j.is_object()) throw Error(ErrorKind::Corrupt, "config '" + source + "' is not a JSON object");
+  if (!j.is_object())
+    throw Error(ErrorKind::Corrupt, "config '" + source + "' is not a JSON object");
   const mc::ConfigReader reader(j, source);
-  if (!reader.has("architectures") || !j["architectures"].is_array() || j["architectures"].empty() ||
-      !j["architectures"][0].is_string())
+  if (!reader.has("architectures") || !j["architectures"].is_array() ||
+      j["architectures"].empty() || !j["architectures"][0].is_string())
     reader.fail("missing required key \"architectures\" (supported: " + mc::supported_list() + ")");
   const auto arch = j["architectures"][0].get<std::string>();
   auto it = mc::registry().find(arch);
   if (it == mc::registry().end())
-    throw Error(ErrorKind::Unsupported, "config '" + source + "': architecture '" + arch +
-                                            "' is not supported (supported: " +
-                                            mc::supported_list() + ")");
+    throw Error(ErrorKind::Unsupported,
+                "config '" + source + "': architecture '" + arch +
+                    "' is not supported (supported: " + mc::supported_list() + ")");
   ModelConfig config = it->second(reader);
   config.architecture = arch;
   mc::validate(reader, config);

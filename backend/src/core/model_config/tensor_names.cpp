@@ -4,12 +4,13 @@
 namespace t2 {
 
 const std::vector<std::string>& linear_parts() {
-  static const std::vector<std::string> kParts = {"q_proj", "k_proj",    "v_proj",  "o_proj",
+  static const std::vector<std::string> kParts = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
                                                   "gate_proj", "up_proj", "down_proj"};
   return kParts;
 }
 
-std::string TensorNames::layer(std::int64_t layer, const std::string& part, const std::string& kind) {
+std::string TensorNames::layer(std::int64_t layer, const std::string& part,
+                               const std::string& kind) {
   const bool attention = part == "q_proj" || part == "k_proj" || part == "v_proj" ||
                          part == "o_proj" || part == "q_norm" || part == "k_norm";
   const bool mlp = part == "gate_proj" || part == "up_proj" || part == "down_proj";

@@ -30,8 +30,8 @@ constexpr std::uint64_t kMaxHeaderBytes = 100ull << 20;  // the reference reader
 }
 
 bool is_spec_dtype_we_lack(const std::string& name) {
-  static const char* kOthers[] = {"F8_E4M3", "F8_E5M2", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2",
-                                  "U16",     "U32",     "U64",     "C64"};
+  static const char* kOthers[] = {"F8_E4M3", "F8_E5M2", "F8_E8M0", "F4",  "F6_E2M3",
+                                  "F6_E3M2", "U16",     "U32",     "U64", "C64"};
   for (const char* other : kOthers)
     if (name == other) return true;
   return false;
@@ -92,22 +92,26 @@ TensorInfo parse_entry(const std::string& file, const std::string& name, const n
   const auto end = offsets[1].get<std::uint64_t>();
   if (end < begin) corrupt_tensor(file, name, "data_offsets end < begin");
   if (end > data_size)
-    corrupt_tensor(file, name, "bytes [" + std::to_string(begin) + ", " + std::to_string(end) +
-                                   ") lie beyond the end of the data (" +
-                                   std::to_string(data_size) + " bytes; file truncated?)");
+    corrupt_tensor(file, name,
+                   "bytes [" + std::to_string(begin) + ", " + std::to_string(end) +
+                       ") lie beyond the end of the data (" + std::to_string(data_size) +
+                       " bytes; file truncated?)");
   info.nbytes = byte_size(file, name, info.shape, info.dtype);
   if (info.nbytes != end - begin)
-    corrupt_tensor(file, name, "shape x dtype size = " + std::to_string(info.nbytes) +
-                                   " bytes but data_offsets span " + std::to_string(end - begin));
+    corrupt_tensor(file, name,
+                   "shape x dtype size = " + std::to_string(info.nbytes) +
+                       " bytes but data_offsets span " + std::to_string(end - begin));
   info.file_offset = data_start + begin;
   return info;
 }
 
-std::map<std::string, std::string> parse_metadata(const std::string& file, const nlohmann::json& m) {
+std::map<std::string, std::string> parse_metadata(const std::string& file,
+                                                  const nlohmann::json& m) {
   if (!m.is_object()) corrupt(file, "__metadata__ is not an object");
   std::map<std::string, std::string> out;
   for (auto it = m.begin(); it != m.end(); ++it) {
-    if (!it.value().is_string()) corrupt(file, "__metadata__ value '" + it.key() + "' is not a string");
+    if (!it.value().is_string())
+      corrupt(file, "__metadata__ value '" + it.key() + "' is not a string");
     out[it.key()] = it.value().get<std::string>();
   }
   return out;
@@ -117,8 +121,7 @@ std::map<std::string, std::string> parse_metadata(const std::string& file, const
 void check_tiling(const std::string& file, std::vector<TensorInfo>& tensors,
                   std::uint64_t data_start, std::uint64_t data_size) {
   std::sort(tensors.begin(), tensors.end(), [](const TensorInfo& a, const TensorInfo& b) {
-    return a.file_offset != b.file_offset ? a.file_offset < b.file_offset
-                                          : a.nbytes < b.nbytes;
+    return a.file_offset != b.file_offset ? a.file_offset < b.file_offset : a.nbytes < b.nbytes;
   });
   std::uint64_t expected = data_start;
   std::string previous = "(header)";
@@ -126,8 +129,9 @@ void check_tiling(const std::string& file, std::vector<TensorInfo>& tensors,
     if (t.file_offset < expected)
       corrupt_tensor(file, t.name, "bytes overlap those of tensor '" + previous + "'");
     if (t.file_offset > expected)
-      corrupt_tensor(file, t.name, "a gap of " + std::to_string(t.file_offset - expected) +
-                                       " unindexed bytes precedes it");
+      corrupt_tensor(
+          file, t.name,
+          "a gap of " + std::to_string(t.file_offset - expected) + " unindexed bytes precedes it");
     expected = t.file_offset + t.nbytes;
     previous = t.name;
   }
@@ -142,16 +146,26 @@ namespace st = detail::safetensors;
 
 const char* to_string(DType dtype) noexcept {
   switch (dtype) {
-    case DType::F64: return "F64";
-    case DType::F32: return "F32";
-    case DType::F16: return "F16";
-    case DType::BF16: return "BF16";
-    case DType::I64: return "I64";
-    case DType::I32: return "I32";
-    case DType::I16: return "I16";
-    case DType::I8: return "I8";
-    case DType::U8: return "U8";
-    case DType::Bool: return "BOOL";
+    case DType::F64:
+      return "F64";
+    case DType::F32:
+      return "F32";
+    case DType::F16:
+      return "F16";
+    case DType::BF16:
+      return "BF16";
+    case DType::I64:
+      return "I64";
+    case DType::I32:
+      return "I32";
+    case DType::I16:
+      return "I16";
+    case DType::I8:
+      return "I8";
+    case DType::U8:
+      return "U8";
+    case DType::Bool:
+      return "BOOL";
   }
   return "?";
 }
@@ -159,15 +173,19 @@ const char* to_string(DType dtype) noexcept {
 std::size_t dtype_size(DType dtype) noexcept {
   switch (dtype) {
     case DType::F64:
-    case DType::I64: return 8;
+    case DType::I64:
+      return 8;
     case DType::F32:
-    case DType::I32: return 4;
+    case DType::I32:
+      return 4;
     case DType::F16:
     case DType::BF16:
-    case DType::I16: return 2;
+    case DType::I16:
+      return 2;
     case DType::I8:
     case DType::U8:
-    case DType::Bool: return 1;
+    case DType::Bool:
+      return 1;
   }
   return 1;
 }
@@ -218,8 +236,9 @@ void SafetensorsFile::Impl::map_file() {
   size = static_cast<std::uint64_t>(st.st_size);
   if (size < 8) {
     ::close(fd);
-    st::corrupt(path, "only " + std::to_string(size) + " bytes; a safetensors file starts with an "
-                                                       "8-byte header length");
+    st::corrupt(path, "only " + std::to_string(size) +
+                          " bytes; a safetensors file starts with an "
+                          "8-byte header length");
   }
   map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   const int saved = errno;

@@ -76,9 +76,9 @@ at::Tensor linear_residual(const at::Tensor& residual, const at::Tensor& x, cons
                            const at::Tensor& b) {
   // Below float32 the fused form would round once where HF rounds the projection, then the sum.
   if (x.scalar_type() != at::kFloat) return residual + linear(x, w, b);
-  at::Tensor y = x.numel() == x.size(-1)
-                     ? at::addmv(residual.reshape({-1}), w, x.reshape({-1}))
-                     : at::addmm(residual.reshape({-1, w.size(0)}), x.reshape({-1, x.size(-1)}), w.t());
+  at::Tensor y = x.numel() == x.size(-1) ? at::addmv(residual.reshape({-1}), w, x.reshape({-1}))
+                                         : at::addmm(residual.reshape({-1, w.size(0)}),
+                                                     x.reshape({-1, x.size(-1)}), w.t());
   if (b.defined()) y = y + b;
   return y.view(residual.sizes());
 }
@@ -102,7 +102,8 @@ at::Tensor forward_hidden(const Model::Impl& model, const WeightSet& w, const Fo
   const bool any_padding = cache ? cache->padded : !key_valid.all().item<bool>();
   std::map<std::int64_t, at::Tensor> masks;
   for (auto window : c.sliding_window)
-    if (!masks.count(window)) masks[window] = df::attention_mask(key_valid, past, t, window, any_padding);
+    if (!masks.count(window))
+      masks[window] = df::attention_mask(key_valid, past, t, window, any_padding);
 
   auto [cos, sin_signed] = rope_tables(model.inv_freq, in.positions, model.dtype);
   at::Tensor x = at::embedding(w.embed, in.ids);
@@ -153,8 +154,8 @@ LayerWeights build_layer(const ModelConfig& c, std::int64_t layer, const WeightL
   lw.qkv_w = at::cat({get("q_proj", "weight", true), get("k_proj", "weight", true),
                       get("v_proj", "weight", true)});
   if (c.qkv_bias)
-    lw.qkv_b = at::cat({get("q_proj", "bias", true), get("k_proj", "bias", true),
-                        get("v_proj", "bias", true)});
+    lw.qkv_b = at::cat(
+        {get("q_proj", "bias", true), get("k_proj", "bias", true), get("v_proj", "bias", true)});
   lw.o_w = get("o_proj", "weight", true).contiguous();
   if (c.o_bias) lw.o_b = get("o_proj", "bias", true);
   lw.gate_up_w = at::cat({get("gate_proj", "weight", true), get("up_proj", "weight", true)});

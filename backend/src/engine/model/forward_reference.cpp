@@ -44,8 +44,8 @@ at::Tensor causal_mask(const at::Tensor& mask, std::int64_t window, at::ScalarTy
   const at::Tensor ki = at::arange(s, mask.options()).unsqueeze(0);
   at::Tensor allowed = ki.le(qi).unsqueeze(0).logical_and(mask.eq(1).unsqueeze(1));
   if (window > 0) allowed = allowed.logical_and(ki.gt(qi - window).unsqueeze(0));
-  const double lowest = dtype == at::kBFloat16 ? -3.3895313892515355e38
-                                               : std::numeric_limits<float>::lowest();
+  const double lowest =
+      dtype == at::kBFloat16 ? -3.3895313892515355e38 : std::numeric_limits<float>::lowest();
   return at::zeros(allowed.sizes(), mask.options().dtype(dtype))
       .masked_fill(allowed.logical_not(), lowest)
       .unsqueeze(1);  // [B, 1, S, S]
@@ -66,7 +66,8 @@ at::Tensor forward_reference(const ModelConfig& c, const WeightLookup& lookup,
   auto [cos, sin] = rope_cos_sin(inv_freq, positions_from_mask(mask), dtype);
   at::Tensor x = embed.index_select(0, ids.reshape({-1})).view({b, s, -1});
   for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    const at::Tensor hn = dr::rms_norm(x, dr::need(lookup, TensorNames::layer(l, "input_layernorm", "weight")), eps);
+    const at::Tensor hn =
+        dr::rms_norm(x, dr::need(lookup, TensorNames::layer(l, "input_layernorm", "weight")), eps);
     at::Tensor q = dr::linear(lookup, l, "q_proj", c.qkv_bias, hn).view({b, s, h, d});
     at::Tensor k = dr::linear(lookup, l, "k_proj", c.qkv_bias, hn).view({b, s, kv, d});
     at::Tensor v = dr::linear(lookup, l, "v_proj", c.qkv_bias, hn).view({b, s, kv, d});
@@ -77,12 +78,14 @@ at::Tensor forward_reference(const ModelConfig& c, const WeightLookup& lookup,
     q = apply_rope(q.transpose(1, 2), cos, sin);
     k = dr::repeat_kv(apply_rope(k.transpose(1, 2), cos, sin), h / kv);
     v = dr::repeat_kv(v.transpose(1, 2), h / kv);
-    at::Tensor scores = at::matmul(q, k.transpose(2, 3)) * (1.0 / std::sqrt(static_cast<double>(d)));
+    at::Tensor scores =
+        at::matmul(q, k.transpose(2, 3)) * (1.0 / std::sqrt(static_cast<double>(d)));
     scores = scores + dr::causal_mask(mask, c.sliding_window[static_cast<std::size_t>(l)], dtype);
     const at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(dtype);
     const at::Tensor attn = at::matmul(probs, v).transpose(1, 2).reshape({b, s, h * d});
     x = x + dr::linear(lookup, l, "o_proj", c.o_bias, attn);
-    const at::Tensor hp = dr::rms_norm(x, dr::need(lookup, TensorNames::layer(l, "post_attention_layernorm", "weight")), eps);
+    const at::Tensor hp = dr::rms_norm(
+        x, dr::need(lookup, TensorNames::layer(l, "post_attention_layernorm", "weight")), eps);
     const at::Tensor gate = dr::linear(lookup, l, "gate_proj", c.mlp_bias, hp);
     const at::Tensor up = dr::linear(lookup, l, "up_proj", c.mlp_bias, hp);
     x = x + dr::linear(lookup, l, "down_proj", c.mlp_bias, at::silu(gate) * up);

@@ -60,7 +60,8 @@ GenerateResult Session::generate(const std::vector<std::vector<std::int32_t>>& p
     const auto& m = s.m();
     if (params.seed >= 0) s.rng.seed(static_cast<std::uint64_t>(params.seed));
     const auto eos = params.eos_ids.empty() ? m.config.eos_token_ids : params.eos_ids;
-    auto [ids, mask] = detail::session::pad_left(prompts, params.pad_id, m.config.vocab_size, m.device);
+    auto [ids, mask] =
+        detail::session::pad_left(prompts, params.pad_id, m.config.vocab_size, m.device);
     const auto batch = ids.size(0), prompt_len = ids.size(1);
     GenerateResult result;
     result.sequences.resize(prompts.size());
@@ -84,7 +85,8 @@ GenerateResult Session::generate(const std::vector<std::vector<std::int32_t>>& p
     auto decode_start = start;
     for (int step = 0; live > 0; ++step) {
       job.throw_if_cancelled();
-      if (params.collect_step_logits) result.step_logits.push_back(detail::session::to_logits(logits));
+      if (params.collect_step_logits)
+        result.step_logits.push_back(detail::session::to_logits(logits));
       at::Tensor next = at::full({batch, 1}, params.pad_id, at::kLong);
       auto next_ids = next.accessor<std::int64_t, 2>();
       for (std::int64_t b = 0; b < batch; ++b) {
@@ -111,7 +113,8 @@ GenerateResult Session::generate(const std::vector<std::vector<std::int32_t>>& p
       }
       job.report("generate", static_cast<double>(step + 1) / params.max_new_tokens);
       if (live == 0) break;
-      const auto hidden = engine::forward_hidden(m, w, {next.to(m.device), next_pos, step_valid}, &cache);
+      const auto hidden =
+          engine::forward_hidden(m, w, {next.to(m.device), next_pos, step_valid}, &cache);
       logits = dg::last_logits(w, hidden);
       next_pos = next_pos + 1;
     }

@@ -25,8 +25,9 @@ at::Device parse_device_option(const std::string& device) {
   if (device == "auto") return cuda ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
   if (device.rfind("cuda", 0) == 0) {
     if (!cuda)
-      throw Error(ErrorKind::Unsupported, "device '" + device + "' requested but this LibTorch "
-                                          "has no usable CUDA device (use --device cpu)");
+      throw Error(ErrorKind::Unsupported, "device '" + device +
+                                              "' requested but this LibTorch "
+                                              "has no usable CUDA device (use --device cpu)");
     try {
       return at::Device(device);
     } catch (const c10::Error&) {
@@ -41,9 +42,12 @@ std::string dtype_name(at::ScalarType dtype) { return dtype == at::kBFloat16 ? "
 std::map<std::string, std::vector<std::int64_t>> expected_shapes(const ModelConfig& c) {
   const auto h = c.hidden_size, d = c.head_dim, inter = c.intermediate_size;
   const std::map<std::string, std::pair<std::int64_t, std::int64_t>> linear = {
-      {"q_proj", {c.num_attention_heads * d, h}}, {"k_proj", {c.num_key_value_heads * d, h}},
-      {"v_proj", {c.num_key_value_heads * d, h}}, {"o_proj", {h, c.num_attention_heads * d}},
-      {"gate_proj", {inter, h}},                  {"up_proj", {inter, h}},
+      {"q_proj", {c.num_attention_heads * d, h}},
+      {"k_proj", {c.num_key_value_heads * d, h}},
+      {"v_proj", {c.num_key_value_heads * d, h}},
+      {"o_proj", {h, c.num_attention_heads * d}},
+      {"gate_proj", {inter, h}},
+      {"up_proj", {inter, h}},
       {"down_proj", {h, inter}}};
   std::map<std::string, std::vector<std::int64_t>> out;
   const auto names = tensor_names(c);
@@ -69,21 +73,33 @@ namespace detail::model_load {
 
 at::ScalarType torch_dtype(const TensorInfo& info) {
   switch (info.dtype) {
-    case DType::F32: return at::kFloat;
-    case DType::F16: return at::kHalf;
-    case DType::BF16: return at::kBFloat16;
-    case DType::F64: return at::kDouble;
-    case DType::I64: return at::kLong;
-    case DType::I32: return at::kInt;
-    case DType::I16: return at::kShort;
-    case DType::I8: return at::kChar;
-    case DType::U8: return at::kByte;
-    case DType::Bool: return at::kBool;
+    case DType::F32:
+      return at::kFloat;
+    case DType::F16:
+      return at::kHalf;
+    case DType::BF16:
+      return at::kBFloat16;
+    case DType::F64:
+      return at::kDouble;
+    case DType::I64:
+      return at::kLong;
+    case DType::I32:
+      return at::kInt;
+    case DType::I16:
+      return at::kShort;
+    case DType::I8:
+      return at::kChar;
+    case DType::U8:
+      return at::kByte;
+    case DType::Bool:
+      return at::kBool;
   }
   return at::kFloat;
 }
 
-bool is_float(DType d) { return d == DType::F32 || d == DType::F16 || d == DType::BF16 || d == DType::F64; }
+bool is_float(DType d) {
+  return d == DType::F32 || d == DType::F16 || d == DType::BF16 || d == DType::F64;
+}
 
 // A tensor for `info` in `dtype` on `device`: a zero-copy view of the mapping when the stored
 // dtype matches, the address is aligned and the target is the CPU; a converted copy otherwise.

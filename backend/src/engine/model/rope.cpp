@@ -46,7 +46,8 @@ std::pair<at::Tensor, at::Tensor> rope_tables(const at::Tensor& inv_freq,
   return {cos.unsqueeze(2).to(dtype), sin_signed.unsqueeze(2).to(dtype)};
 }
 
-at::Tensor apply_rope_fast(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin_signed) {
+at::Tensor apply_rope_fast(const at::Tensor& x, const at::Tensor& cos,
+                           const at::Tensor& sin_signed) {
   // addcmul rounds once; bf16 keeps HF's two roundings (product, then sum).
   if (x.scalar_type() != at::kFloat) return x * cos + x.roll(x.size(-1) / 2, -1) * sin_signed;
   return at::addcmul(x * cos, x.roll(x.size(-1) / 2, -1), sin_signed);
@@ -56,7 +57,8 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
   const at::Tensor xf = x.to(at::kFloat);
   const at::Tensor inv_rms = xf.pow(2).mean(-1, /*keepdim=*/true).add_(eps).rsqrt_();
   at::Tensor normed = xf * inv_rms;
-  if (x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat && !weight.requires_grad())
+  if (x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat &&
+      !weight.requires_grad())
     return normed.mul_(weight);
   return weight * normed.to(x.scalar_type());
 }

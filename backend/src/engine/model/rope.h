@@ -26,7 +26,8 @@ at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tens
 // instead of 5; same products and sums as HF).
 std::pair<at::Tensor, at::Tensor> rope_tables(const at::Tensor& inv_freq,
                                               const at::Tensor& positions, at::ScalarType dtype);
-at::Tensor apply_rope_fast(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin_signed);
+at::Tensor apply_rope_fast(const at::Tensor& x, const at::Tensor& cos,
+                           const at::Tensor& sin_signed);
 
 // HF RMSNorm: statistics in float32, normalised value cast back, then times weight. The
 // reference path keeps its own op-for-op copy; this one saves temporaries.

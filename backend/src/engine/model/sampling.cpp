@@ -30,7 +30,8 @@ std::int32_t choose_token(std::vector<float>& logits, const SamplingParams& p,
       }
   }
   if (p.temperature <= 0.0)
-    return static_cast<std::int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    return static_cast<std::int32_t>(std::max_element(logits.begin(), logits.end()) -
+                                     logits.begin());
   std::vector<std::int32_t> order(logits.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
@@ -45,7 +46,8 @@ std::int32_t choose_token(std::vector<float>& logits, const SamplingParams& p,
   const double top = logits[order[0]] * inv_t;
   std::vector<double> probs(keep);
   double total = 0;
-  for (std::size_t i = 0; i < keep; ++i) total += probs[i] = std::exp(logits[order[i]] * inv_t - top);
+  for (std::size_t i = 0; i < keep; ++i)
+    total += probs[i] = std::exp(logits[order[i]] * inv_t - top);
   if (p.top_p < 1.0) {  // smallest prefix whose probability reaches top_p (at least one token)
     double cumulative = 0;
     std::size_t n = 0;

@@ -95,8 +95,8 @@ engine::WeightSet Session::Impl::weight_set() const {
 void Session::Impl::set_override(const std::string& name, const at::Tensor& value) {
   const at::Tensor base = m().weight(name);
   if (!base.defined())
-    throw Error(ErrorKind::InvalidArgument, "cannot override '" + name +
-                                                "': the model has no such tensor (see t2 inspect)");
+    throw Error(ErrorKind::InvalidArgument,
+                "cannot override '" + name + "': the model has no such tensor (see t2 inspect)");
   if (value.sizes() != base.sizes())
     throw Error(ErrorKind::InvalidArgument, "override for '" + name + "' has shape " +
                                                 c10::str(value.sizes()) + " but the model's is " +
@@ -138,7 +138,8 @@ Logits Session::forward(const std::vector<std::vector<std::int32_t>>& prompts,
     const auto& m = impl_->m();
     auto [ids, mask] = ds::pad_left(prompts, 0, m.config.vocab_size, m.device);
     if (params.reference)
-      return ds::to_logits(engine::forward_reference(m.config, impl_->lookup(), ids, mask, m.inv_freq));
+      return ds::to_logits(
+          engine::forward_reference(m.config, impl_->lookup(), ids, mask, m.inv_freq));
     engine::ForwardInput in{ids, engine::positions_from_mask(mask), mask.eq(1)};
     const auto w = impl_->weight_set();
     return ds::to_logits(engine::project_logits(w, engine::forward_hidden(m, w, in, nullptr)));
@@ -151,10 +152,9 @@ void Session::set_weight_override(const std::string& name, const std::vector<flo
     std::int64_t n = 1;
     for (auto d : shape) n *= d;
     if (n != static_cast<std::int64_t>(values.size()))
-      throw Error(ErrorKind::InvalidArgument, "override for '" + name + "': " +
-                                                  std::to_string(values.size()) +
-                                                  " values do not fill shape " +
-                                                  c10::str(at::IntArrayRef(shape)));
+      throw Error(ErrorKind::InvalidArgument,
+                  "override for '" + name + "': " + std::to_string(values.size()) +
+                      " values do not fill shape " + c10::str(at::IntArrayRef(shape)));
     const at::Tensor t =
         at::from_blob(const_cast<float*>(values.data()), shape, at::kFloat).clone();
     impl_->set_override(name, t);
