@@ -93,7 +93,7 @@ struct GenerateParams {
 
 struct GeneratedSequence {
   std::vector<std::int32_t> tokens;  // new tokens, including the eos/stop tokens that ended it
-  std::string finish_reason;         // "length" | "eos" | "stop" | "cancelled"
+  std::string finish_reason;         // "length" | "eos" | "stop"
 };
 
 struct GenerateResult {

@@ -119,7 +119,7 @@ void parse_common(const ConfigReader& r, ModelConfig& c) {
 void qwen_sliding_window(const ConfigReader& r, ModelConfig& c) {
   const bool use = r.bool_or("use_sliding_window", false);
   const std::int64_t window = r.int_or("sliding_window", 0);
-  const std::int64_t max_window_layers = r.int_or("max_window_layers", c.num_hidden_layers);
+  const std::int64_t max_window_layers = r.int_or("max_window_layers", 28);  // HF default
   if (r.has("layer_types")) {
     const auto& types = r.json()["layer_types"];
     if (!types.is_array() || static_cast<std::int64_t>(types.size()) != c.num_hidden_layers)

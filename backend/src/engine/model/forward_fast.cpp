@@ -9,6 +9,26 @@
 #include <map>
 
 namespace t2::engine {
+at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
+  // CPU bf16 gemv accumulates in bf16 (measured 2.5 % off); gemm accumulates in float32.
+  if (x.numel() != x.size(-1) || x.scalar_type() != at::kFloat) return at::linear(x, w, b);
+  auto shape = x.sizes().vec();
+  shape.back() = w.size(0);
+  const at::Tensor v = x.reshape({-1});
+  return (b.defined() ? at::addmv(b, w, v) : at::mv(w, v)).view(shape);
+}
+
+at::Tensor linear_residual(const at::Tensor& residual, const at::Tensor& x, const at::Tensor& w,
+                           const at::Tensor& b) {
+  // Below float32 the fused form would round once where HF rounds the projection, then the sum.
+  if (x.scalar_type() != at::kFloat) return residual + linear(x, w, b);
+  at::Tensor y = x.numel() == x.size(-1) ? at::addmv(residual.reshape({-1}), w, x.reshape({-1}))
+                                         : at::addmm(residual.reshape({-1, w.size(0)}),
+                                                     x.reshape({-1, x.size(-1)}), w.t());
+  if (b.defined()) y = y + b;
+  return y.view(residual.sizes());
+}
+
 namespace detail_fast {
 
 // Additive float32 mask [B, 1, 1, T, L] (0 allowed, lowest float forbidden), or undefined when
@@ -63,75 +83,81 @@ KvCache make_kv_cache(const Model::Impl& model, std::int64_t batch, std::int64_t
   return cache;
 }
 
-at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
-  // CPU bf16 gemv accumulates in bf16 (measured 2.5 % off); gemm accumulates in float32.
-  if (x.numel() != x.size(-1) || x.scalar_type() != at::kFloat) return at::linear(x, w, b);
-  auto shape = x.sizes().vec();
-  shape.back() = w.size(0);
-  const at::Tensor v = x.reshape({-1});
-  return (b.defined() ? at::addmv(b, w, v) : at::mv(w, v)).view(shape);
+namespace detail_fast {
+
+// What every layer of one forward call shares.
+struct Step {
+  std::int64_t batch = 0, tokens = 0, past = 0;
+  at::Tensor cos, sin_signed;                // [B, T, 1, D]
+  std::map<std::int64_t, at::Tensor> masks;  // window (0 = full) -> additive mask or undefined
+};
+
+Step prepare_step(const Model::Impl& model, const ForwardInput& in, KvCache* cache) {
+  Step s;
+  s.batch = in.ids.size(0);
+  s.tokens = in.ids.size(1);
+  s.past = cache ? cache->length : 0;
+  if (cache && s.past + s.tokens > cache->capacity())
+    throw Error(ErrorKind::Internal, "KV cache overflow: " + std::to_string(s.past + s.tokens) +
+                                         " > " + std::to_string(cache->capacity()));
+  at::Tensor key_valid = in.key_valid;
+  if (cache) {
+    cache->key_valid.narrow(1, s.past, s.tokens).copy_(in.key_valid);
+    key_valid = cache->key_valid.narrow(1, 0, s.past + s.tokens);
+  }
+  const bool any_padding = cache ? cache->padded : !key_valid.all().item<bool>();
+  for (auto window : model.config.sliding_window)
+    if (!s.masks.count(window))
+      s.masks[window] = attention_mask(key_valid, s.past, s.tokens, window, any_padding);
+  std::tie(s.cos, s.sin_signed) = rope_tables(model.inv_freq, in.positions, model.dtype);
+  return s;
 }
 
-at::Tensor linear_residual(const at::Tensor& residual, const at::Tensor& x, const at::Tensor& w,
-                           const at::Tensor& b) {
-  // Below float32 the fused form would round once where HF rounds the projection, then the sum.
-  if (x.scalar_type() != at::kFloat) return residual + linear(x, w, b);
-  at::Tensor y = x.numel() == x.size(-1) ? at::addmv(residual.reshape({-1}), w, x.reshape({-1}))
-                                         : at::addmm(residual.reshape({-1, w.size(0)}),
-                                                     x.reshape({-1, x.size(-1)}), w.t());
-  if (b.defined()) y = y + b;
-  return y.view(residual.sizes());
+// x + o_proj(attention(input_layernorm(x))), appending this layer's K/V to the cache.
+at::Tensor attention_block(const ModelConfig& c, const LayerWeights& lw, std::int64_t layer,
+                           const at::Tensor& x, const Step& s, KvCache* cache) {
+  const auto b = s.batch, t = s.tokens, h = c.num_attention_heads, kv = c.num_key_value_heads;
+  const auto d = c.head_dim;
+  const at::Tensor qkv = linear(rms_norm(x, lw.input_norm, c.rms_norm_eps), lw.qkv_w, lw.qkv_b);
+  at::Tensor qk = qkv.narrow(-1, 0, (h + kv) * d).view({b, t, h + kv, d});
+  if (lw.qk_norm.defined()) qk = rms_norm(qk, lw.qk_norm, c.rms_norm_eps);
+  qk = apply_rope_fast(qk, s.cos, s.sin_signed);  // q and k heads together: [B, T, H + KV, D]
+  const at::Tensor q = qk.narrow(2, 0, h).transpose(1, 2);
+  at::Tensor k = qk.narrow(2, h, kv).transpose(1, 2);
+  at::Tensor v = qkv.narrow(-1, (h + kv) * d, kv * d).view({b, t, kv, d}).transpose(1, 2);
+  if (cache) {
+    cache->k[layer].narrow(2, s.past, t).copy_(k);
+    cache->v[layer].narrow(2, s.past, t).copy_(v);
+    k = cache->k[layer].narrow(2, 0, s.past + t);
+    v = cache->v[layer].narrow(2, 0, s.past + t);
+  }
+  const auto& mask = s.masks.at(c.sliding_window[static_cast<std::size_t>(layer)]);
+  const at::Tensor attn = attention(q, k, v, mask, 1.0 / std::sqrt(static_cast<double>(d)));
+  return linear_residual(x, attn.transpose(1, 2).reshape({b, t, h * d}), lw.o_w, lw.o_b);
 }
+
+// x + down_proj(silu(gate_proj(n)) * up_proj(n)), n = post_attention_layernorm(x).
+at::Tensor mlp_block(const ModelConfig& c, const LayerWeights& lw, const at::Tensor& x) {
+  const auto inter = c.intermediate_size;
+  const at::Tensor gu =
+      linear(rms_norm(x, lw.post_norm, c.rms_norm_eps), lw.gate_up_w, lw.gate_up_b);
+  return linear_residual(x, at::silu(gu.narrow(-1, 0, inter)) * gu.narrow(-1, inter, inter),
+                         lw.down_w, lw.down_b);
+}
+
+}  // namespace detail_fast
 
 at::Tensor forward_hidden(const Model::Impl& model, const WeightSet& w, const ForwardInput& in,
                           KvCache* cache) {
   const auto& c = model.config;
-  const auto b = in.ids.size(0), t = in.ids.size(1);
-  const auto h = c.num_attention_heads, kv = c.num_key_value_heads, d = c.head_dim;
-  const auto inter = c.intermediate_size;
-  const double eps = c.rms_norm_eps;
-  const std::int64_t past = cache ? cache->length : 0;
-  if (cache && past + t > cache->capacity())
-    throw Error(ErrorKind::Internal, "KV cache overflow: " + std::to_string(past + t) + " > " +
-                                         std::to_string(cache->capacity()));
-  at::Tensor key_valid = in.key_valid;
-  if (cache) {
-    cache->key_valid.narrow(1, past, t).copy_(in.key_valid);
-    key_valid = cache->key_valid.narrow(1, 0, past + t);
-  }
-  const bool any_padding = cache ? cache->padded : !key_valid.all().item<bool>();
-  std::map<std::int64_t, at::Tensor> masks;
-  for (auto window : c.sliding_window)
-    if (!masks.count(window))
-      masks[window] = df::attention_mask(key_valid, past, t, window, any_padding);
-
-  auto [cos, sin_signed] = rope_tables(model.inv_freq, in.positions, model.dtype);
+  const df::Step step = df::prepare_step(model, in, cache);
   at::Tensor x = at::embedding(w.embed, in.ids);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
   for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const LayerWeights& lw = (*w.layers)[static_cast<std::size_t>(l)];
-    const at::Tensor qkv = linear(rms_norm(x, lw.input_norm, eps), lw.qkv_w, lw.qkv_b);
-    at::Tensor qk = qkv.narrow(-1, 0, (h + kv) * d).view({b, t, h + kv, d});
-    if (lw.qk_norm.defined()) qk = rms_norm(qk, lw.qk_norm, eps);
-    qk = apply_rope_fast(qk, cos, sin_signed);  // q and k heads together: [B, T, H + KV, D]
-    const at::Tensor q = qk.narrow(2, 0, h).transpose(1, 2);
-    at::Tensor k = qk.narrow(2, h, kv).transpose(1, 2);
-    at::Tensor v = qkv.narrow(-1, (h + kv) * d, kv * d).view({b, t, kv, d}).transpose(1, 2);
-    if (cache) {
-      cache->k[l].narrow(2, past, t).copy_(k);
-      cache->v[l].narrow(2, past, t).copy_(v);
-      k = cache->k[l].narrow(2, 0, past + t);
-      v = cache->v[l].narrow(2, 0, past + t);
-    }
-    const auto& mask = masks.at(c.sliding_window[static_cast<std::size_t>(l)]);
-    const at::Tensor attn = df::attention(q, k, v, mask, scale);
-    x = linear_residual(x, attn.transpose(1, 2).reshape({b, t, h * d}), lw.o_w, lw.o_b);
-    const at::Tensor gu = linear(rms_norm(x, lw.post_norm, eps), lw.gate_up_w, lw.gate_up_b);
-    x = linear_residual(x, at::silu(gu.narrow(-1, 0, inter)) * gu.narrow(-1, inter, inter),
-                        lw.down_w, lw.down_b);
+    x = df::mlp_block(c, lw, df::attention_block(c, lw, l, x, step, cache));
   }
-  if (cache) cache->length = past + t;
-  return rms_norm(x, w.final_norm, eps);
+  if (cache) cache->length = step.past + step.tokens;
+  return rms_norm(x, w.final_norm, c.rms_norm_eps);
 }
 
 at::Tensor project_logits(const WeightSet& w, const at::Tensor& hidden) {
