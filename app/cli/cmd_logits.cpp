@@ -110,7 +110,7 @@ void add_logits_command(CLI::App& app, const GlobalOptions& global, const Runner
     if (opts->greedy > 0) {
       GenerateParams p;
       p.max_new_tokens = opts->greedy;
-      p.eos_ids = {-1};  // exactly N tokens
+      p.ignore_eos = true;  // exactly N tokens
       p.collect_step_logits = true;
       greedy = session.generate({opts->ids}, p, {}, job);
     }

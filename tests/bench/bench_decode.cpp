@@ -117,7 +117,7 @@ Figures measure(t2::Session& session, int prompt, int new_tokens, int batch) {
     return p;
   };
   t2::GenerateParams p;
-  p.eos_ids = {-1};
+  p.ignore_eos = true;
   p.max_new_tokens = 3;
   session.generate({ids(8, 0)}, p);  // warm-up
   p.max_new_tokens = new_tokens;

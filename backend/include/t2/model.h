@@ -86,6 +86,7 @@ struct GenerateParams {
   SamplingParams sampling;
   std::int64_t seed = -1;             // >= 0 reseeds the session RNG; -1 continues its stream
   std::vector<std::int32_t> eos_ids;  // stop after emitting one of these; empty = config's eos
+  bool ignore_eos = false;            // true: EOS ids do not stop (t2 logits, benchmarks)
   std::vector<std::vector<std::int32_t>> stop_sequences;  // stop when output ends with one
   std::int32_t pad_id = 0;           // id used for left padding and finished rows (masked out)
   bool collect_step_logits = false;  // keep each step's last-position logits (t2 logits)

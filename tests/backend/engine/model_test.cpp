@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -141,7 +142,7 @@ TEST(ModelGoldens, GreedyGenerationMatchesReference) {
     t2::Session session(load(name));
     t2::GenerateParams p;
     p.max_new_tokens = static_cast<int>(g.greedy_ids.size());
-    p.eos_ids = {-1};  // no eos: compare all steps
+    p.ignore_eos = true;  // compare all steps
     const auto r = session.generate({g.input_ids}, p);
     EXPECT_EQ(r.sequences[0].tokens, g.greedy_ids);
     EXPECT_EQ(r.sequences[0].finish_reason, "length");
@@ -155,7 +156,7 @@ TEST(ModelKvCache, DecodeEqualsFullRecomputation) {
     t2::Session session(load(name));
     t2::GenerateParams p;
     p.max_new_tokens = 12;  // prompt 11 + 12 > the sliding windows of mistral_sw / qwen2_tied
-    p.eos_ids = {-1};
+    p.ignore_eos = true;
     p.collect_step_logits = true;
     const auto r = session.generate({g.input_ids}, p);
     ASSERT_EQ(r.step_logits.size(), 12u);
@@ -183,7 +184,7 @@ TEST(ModelKvCache, BatchedLeftPaddedEqualsPerPrompt) {
         g.batch_prompts[1]};
     t2::GenerateParams p;
     p.max_new_tokens = 8;
-    p.eos_ids = {-1};
+    p.ignore_eos = true;
     p.collect_step_logits = true;
     const auto batched = session.generate(prompts, p);
     for (std::size_t i = 0; i < prompts.size(); ++i) {
@@ -217,7 +218,7 @@ TEST(ModelGenerate, EosStopSequencesCallbackAndCancel) {
   EXPECT_EQ(r.generated_tokens, 3);
   EXPECT_EQ(r.prompt_tokens, static_cast<std::int64_t>(g.input_ids.size()));
 
-  p.eos_ids = {-1};
+  p.ignore_eos = true;
   p.stop_sequences = {{g.greedy_ids[1], g.greedy_ids[2]}, {12345}};
   r = session.generate({g.input_ids}, p);
   EXPECT_EQ(r.sequences[0].tokens, first3);
@@ -246,6 +247,29 @@ TEST(ModelGenerate, EosStopSequencesCallbackAndCancel) {
   EXPECT_TRUE(session.generate({g.input_ids}, p).sequences[0].tokens.empty());
 }
 
+TEST(ModelGenerate, ConfigEosIsTheDefault) {
+  const auto g = load_goldens("llama_f32");
+  const fs::path dir = fs::path(T2_TEST_OUTPUT_DIR) / "model-config-eos";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::copy_file(fixture("llama_f32") + "/model.safetensors", dir / "model.safetensors");
+  std::ifstream in(fixture("llama_f32") + "/config.json");
+  std::string config((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string key = "\"eos_token_id\": 2";
+  ASSERT_NE(config.find(key), std::string::npos);
+  config.replace(config.find(key), key.size(),
+                 "\"eos_token_id\": [" + std::to_string(g.greedy_ids[1]) + "]");
+  std::ofstream(dir / "config.json") << config;
+  t2::Session session(t2::Model::load(dir.string()));
+  t2::GenerateParams p;
+  p.max_new_tokens = 6;
+  const auto r = session.generate({g.input_ids}, p);
+  EXPECT_EQ(r.sequences[0].tokens, (std::vector<std::int32_t>{g.greedy_ids[0], g.greedy_ids[1]}));
+  EXPECT_EQ(r.sequences[0].finish_reason, "eos");
+  p.ignore_eos = true;
+  EXPECT_EQ(session.generate({g.input_ids}, p).sequences[0].tokens, g.greedy_ids);
+}
+
 // HF's repetition penalty, written independently: positive logits / p, negative * p.
 std::int32_t penalised_argmax(std::vector<float> row, const std::vector<std::int32_t>& seen,
                               double p) {
@@ -264,7 +288,7 @@ TEST(ModelGenerate, SamplingControls) {
   t2::Session session(load("qwen2_tied"));
   t2::GenerateParams p;
   p.max_new_tokens = 10;
-  p.eos_ids = {-1};
+  p.ignore_eos = true;
   p.collect_step_logits = true;
   const auto greedy = session.generate({g.input_ids}, p);
 
@@ -416,7 +440,7 @@ TEST(GpuModel, LogitsAndKvDecodeOnCuda) {
               1e-4 * max_abs(g.logits));
     t2::GenerateParams gp;
     gp.max_new_tokens = static_cast<int>(g.greedy_ids.size());
-    gp.eos_ids = {-1};
+    gp.ignore_eos = true;
     EXPECT_EQ(session.generate({g.input_ids}, gp).sequences[0].tokens, g.greedy_ids);
   }
 }

@@ -59,7 +59,8 @@ GenerateResult Session::generate(const std::vector<std::vector<std::int32_t>>& p
     Impl& s = *impl_;
     const auto& m = s.m();
     if (params.seed >= 0) s.rng.seed(static_cast<std::uint64_t>(params.seed));
-    const auto eos = params.eos_ids.empty() ? m.config.eos_token_ids : params.eos_ids;
+    std::vector<std::int32_t> eos = params.eos_ids.empty() ? m.config.eos_token_ids : params.eos_ids;
+    if (params.ignore_eos) eos.clear();
     auto [ids, mask] =
         detail::session::pad_left(prompts, params.pad_id, m.config.vocab_size, m.device);
     const auto batch = ids.size(0), prompt_len = ids.size(1);
