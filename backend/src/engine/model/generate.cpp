@@ -46,6 +46,42 @@ at::Tensor last_logits(const engine::WeightSet& w, const at::Tensor& hidden) {
       .contiguous();  // [B, V] float32
 }
 
+// Per-sequence state of one generate() call: what each row has seen and whether it runs.
+struct Rows {
+  std::vector<std::vector<std::int32_t>> seen;  // prompt + generated ids (repetition penalty)
+  std::vector<bool> running;
+  std::int64_t live = 0;
+};
+
+// Picks the next token of every running row from logits [B, V] (CPU float32), records it in
+// `result`, streams it, and marks rows that finish. Finished rows get pad_id. Returns [B, 1].
+at::Tensor choose_next(const at::Tensor& logits, const GenerateParams& params,
+                       const std::vector<std::int32_t>& eos, const TokenCallback& on_token,
+                       std::mt19937_64& rng, Rows& rows, GenerateResult& result) {
+  const auto batch = logits.size(0), vocab = logits.size(1);
+  at::Tensor next = at::full({batch, 1}, params.pad_id, at::kLong);
+  auto next_ids = next.accessor<std::int64_t, 2>();
+  for (std::int64_t b = 0; b < batch; ++b) {
+    const auto i = static_cast<std::size_t>(b);
+    if (!rows.running[i]) continue;
+    const float* data = logits.data_ptr<float>() + b * vocab;
+    std::vector<float> row(data, data + vocab);
+    const auto token = engine::choose_token(row, params.sampling, rows.seen[i], rng);
+    next_ids[b][0] = token;
+    rows.seen[i].push_back(token);
+    auto& seq = result.sequences[i];
+    seq.tokens.push_back(token);
+    ++result.generated_tokens;
+    if (on_token) on_token(i, token);
+    seq.finish_reason = finish_reason(seq.tokens, eos, params);
+    if (!seq.finish_reason.empty()) {
+      rows.running[i] = false;
+      --rows.live;
+    }
+  }
+  return next;
+}
+
 }  // namespace detail::generate
 
 namespace dg = detail::generate;
@@ -59,7 +95,8 @@ GenerateResult Session::generate(const std::vector<std::vector<std::int32_t>>& p
     Impl& s = *impl_;
     const auto& m = s.m();
     if (params.seed >= 0) s.rng.seed(static_cast<std::uint64_t>(params.seed));
-    std::vector<std::int32_t> eos = params.eos_ids.empty() ? m.config.eos_token_ids : params.eos_ids;
+    std::vector<std::int32_t> eos =
+        params.eos_ids.empty() ? m.config.eos_token_ids : params.eos_ids;
     if (params.ignore_eos) eos.clear();
     auto [ids, mask] =
         detail::session::pad_left(prompts, params.pad_id, m.config.vocab_size, m.device);
@@ -80,40 +117,19 @@ GenerateResult Session::generate(const std::vector<std::vector<std::int32_t>>& p
         dg::last_logits(w, engine::forward_hidden(m, w, {ids, positions, mask.eq(1)}, &cache));
     at::Tensor next_pos = positions.narrow(1, prompt_len - 1, 1) + 1;  // [B, 1]
     const at::Tensor step_valid = at::ones({batch, 1}, mask.options().dtype(at::kBool));
-    std::vector<std::vector<std::int32_t>> seen(prompts.begin(), prompts.end());
-    std::vector<bool> running(static_cast<std::size_t>(batch), true);
-    std::int64_t live = batch;
+    dg::Rows rows{{prompts.begin(), prompts.end()}, std::vector<bool>(prompts.size(), true), batch};
     auto decode_start = start;
-    for (int step = 0; live > 0; ++step) {
+    for (int step = 0; rows.live > 0; ++step) {
       job.throw_if_cancelled();
       if (params.collect_step_logits)
         result.step_logits.push_back(detail::session::to_logits(logits));
-      at::Tensor next = at::full({batch, 1}, params.pad_id, at::kLong);
-      auto next_ids = next.accessor<std::int64_t, 2>();
-      for (std::int64_t b = 0; b < batch; ++b) {
-        const auto i = static_cast<std::size_t>(b);
-        if (!running[i]) continue;
-        const float* row_data = logits.data_ptr<float>() + b * logits.size(1);
-        std::vector<float> row(row_data, row_data + logits.size(1));
-        const auto token = engine::choose_token(row, params.sampling, seen[i], s.rng);
-        next_ids[b][0] = token;
-        seen[i].push_back(token);
-        auto& seq = result.sequences[i];
-        seq.tokens.push_back(token);
-        ++result.generated_tokens;
-        if (on_token) on_token(i, token);
-        seq.finish_reason = dg::finish_reason(seq.tokens, eos, params);
-        if (!seq.finish_reason.empty()) {
-          running[i] = false;
-          --live;
-        }
-      }
+      const at::Tensor next = dg::choose_next(logits, params, eos, on_token, s.rng, rows, result);
       if (step == 0) {
         result.prefill_seconds = dg::seconds_since(start);
         decode_start = dg::Clock::now();
       }
       job.report("generate", static_cast<double>(step + 1) / params.max_new_tokens);
-      if (live == 0) break;
+      if (rows.live == 0) break;
       const auto hidden =
           engine::forward_hidden(m, w, {next.to(m.device), next_pos, step_valid}, &cache);
       logits = dg::last_logits(w, hidden);
