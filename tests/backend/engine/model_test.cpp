@@ -414,6 +414,77 @@ TEST(ModelLoad, Bf16CheckpointAsF32AndInfo) {
   EXPECT_LE(max_diff(out.data.data(), g.logits.data(), g.logits.size()), 3e-2 * max_abs(g.logits));
 }
 
+// float32 -> IEEE half by truncation (any rounding will do: the test compares against the
+// exact widening of whatever half was written) and half -> float32 exactly.
+std::uint16_t to_half(float f) {
+  std::uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const std::uint32_t sign = (x >> 16) & 0x8000u;
+  const int exp = static_cast<int>((x >> 23) & 0xff) - 127 + 15;
+  if (exp <= 0) return static_cast<std::uint16_t>(sign);  // flush tiny values to zero
+  if (exp >= 31) return static_cast<std::uint16_t>(sign | 0x7bffu);
+  return static_cast<std::uint16_t>(sign | (exp << 10) | ((x >> 13) & 0x3ff));
+}
+float from_half(std::uint16_t h) {
+  const std::uint32_t sign = (h & 0x8000u) << 16;
+  const std::uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+  const std::uint32_t x = exp == 0 ? sign : sign | ((exp - 15 + 127) << 23) | (mant << 13);
+  float f;
+  std::memcpy(&f, &x, 4);
+  return f;
+}
+
+// Writes llama_f32's tensors to `dir` as F16 (`half`) or as F32 widened from those halves.
+void write_half_variant(const fs::path& dir, bool half, std::size_t header_shift) {
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  fs::copy_file(fixture("llama_f32") + "/config.json", dir / "config.json");
+  const auto ck = t2::Checkpoint::open(fixture("llama_f32"));
+  std::vector<std::vector<std::uint16_t>> halves;
+  std::vector<std::vector<float>> floats;
+  std::vector<t2::TensorToWrite> out;
+  for (const auto& t : ck.tensors()) {
+    const auto values = read_tensor<float>(ck, t.name);
+    halves.emplace_back();
+    floats.emplace_back();
+    for (float v : values) {
+      halves.back().push_back(to_half(v));
+      floats.back().push_back(from_half(halves.back().back()));
+    }
+    out.push_back({t.name, half ? t2::DType::F16 : t2::DType::F32, t.shape,
+                   half ? static_cast<const void*>(halves.back().data()) : floats.back().data()});
+  }
+  const auto path = dir / "model.safetensors";
+  t2::write_safetensors(path.string(), out);
+  if (header_shift == 0) return;
+  // Re-write with extra spaces after the JSON header: the data section becomes misaligned.
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::uint64_t n = 0;
+  std::memcpy(&n, bytes.data(), 8);
+  bytes.insert(8 + n, std::string(header_shift, ' '));
+  n += header_shift;
+  std::memcpy(&bytes[0], &n, 8);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+TEST(ModelLoad, F16AndMisalignedCheckpointsConvertExactly) {
+  const fs::path root = fs::path(T2_TEST_OUTPUT_DIR) / "model-f16";
+  write_half_variant(root / "f16", true, 0);
+  write_half_variant(root / "f32-of-f16", false, 0);
+  write_half_variant(root / "f32-misaligned", false, 1);
+  const std::vector<std::int32_t> ids = {3, 17, 99, 5, 64};
+  const auto expected = t2::Session(t2::Model::load((root / "f32-of-f16").string())).forward({ids});
+  EXPECT_EQ(t2::Session(t2::Model::load((root / "f16").string())).forward({ids}).data,
+            expected.data);
+  EXPECT_EQ(t2::Session(t2::Model::load((root / "f32-misaligned").string())).forward({ids}).data,
+            expected.data);
+  // And the F16 rounding moved the logits only a little from the F32 original.
+  const auto original = t2::Session(load("llama_f32")).forward({ids});
+  EXPECT_LE(max_diff(original.data.data(), expected.data.data(), expected.data.size()),
+            2e-2 * max_abs(original.data));
+}
+
 TEST(ModelLoad, RandomModelIsDeterministic) {
   auto c = t2::load_model_config(fixture("qwen3"));
   const auto a = t2::Model::random(c, 5), b = t2::Model::random(c, 5);
