@@ -94,6 +94,7 @@ TEST(CliInspect, TextAndErrors) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(contains(r.out, "MistralForCausalLM")) << r.out;
   EXPECT_TRUE(contains(r.out, "model.layers.1.self_attn.o_proj.weight")) << r.out;
+  EXPECT_TRUE(contains(r.out, "sliding       per layer: 4 4")) << r.out;
   const auto missing = t2("inspect /nonexistent-model-dir");
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_TRUE(contains(missing.err, "/nonexistent-model-dir/config.json")) << missing.err;

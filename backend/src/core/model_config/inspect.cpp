@@ -55,6 +55,17 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
   return s + "]";
 }
 
+// "none", or per layer, e.g. "4096 on all layers" / "layers 0-1 full, then 32".
+std::string window_text(const std::vector<std::int64_t>& windows) {
+  std::string out;
+  bool any = false;
+  for (std::size_t i = 0; i < windows.size(); ++i) {
+    any = any || windows[i] > 0;
+    out += (i ? " " : "") + (windows[i] > 0 ? std::to_string(windows[i]) : std::string("full"));
+  }
+  return any ? "per layer: " + out : "none (full attention)";
+}
+
 }  // namespace detail::model_inspect
 
 namespace mi = detail::model_inspect;
@@ -110,6 +121,11 @@ std::string to_text(const ModelSummary& s) {
       << " kv heads, head_dim " << c.head_dim << ", rope theta " << c.rope_theta << " ("
       << mi::rope_name(c.rope_scaling.type) << ")\n"
       << "tied lm_head  " << (c.tie_word_embeddings ? "yes" : "no") << "\n"
+      << "biases        qkv " << (c.qkv_bias ? "yes" : "no") << ", o " << (c.o_bias ? "yes" : "no")
+      << ", mlp " << (c.mlp_bias ? "yes" : "no") << "; q/k norm " << (c.qk_norm ? "yes" : "no")
+      << "\n"
+      << "sliding       " << mi::window_text(c.sliding_window) << "\n"
+      << "config dtype  " << (c.torch_dtype.empty() ? "(unset)" : c.torch_dtype) << "\n"
       << "parameters    " << s.parameter_count << " (" << s.bytes << " bytes)\n";
   for (const auto& [dtype, n] : s.parameters_by_dtype) out << "  " << dtype << "  " << n << "\n";
   out << "files         " << s.files.size() << "\n";
