@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -107,7 +108,9 @@ void write_safetensors(const std::string& path, const std::vector<TensorToWrite>
   for (int i = 0; i < 8; ++i) length[i] = static_cast<unsigned char>(text.size() >> (8 * i));
 
   const std::filesystem::path target(path);
-  const std::string temp = path + ".tmp-" + std::to_string(::getpid());
+  static std::atomic<unsigned> counter{0};  // unique per write, also across threads
+  const std::string temp =
+      path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
   try {
     sw::FileWriter out(temp);
     out.write(length, 8);
