@@ -109,7 +109,7 @@ GenerateResult Session::generate(const std::vector<std::vector<std::int32_t>>& p
       return result;
     }
     const auto start = dg::Clock::now();
-    engine::KvCache cache = engine::make_kv_cache(m, batch, prompt_len + params.max_new_tokens);
+    engine::KvCache& cache = s.fresh_cache(batch, prompt_len + params.max_new_tokens);
     for (const auto& p : prompts) cache.padded |= static_cast<std::int64_t>(p.size()) < prompt_len;
     const auto w = s.weight_set();
     at::Tensor positions = engine::positions_from_mask(mask);

@@ -92,6 +92,18 @@ engine::WeightSet Session::Impl::weight_set() const {
   return w;
 }
 
+engine::KvCache& Session::Impl::fresh_cache(std::int64_t batch, std::int64_t capacity) {
+  const bool fits =
+      cache.key_valid.defined() && cache.key_valid.size(0) == batch && cache.capacity() >= capacity;
+  if (!fits) {
+    cache = engine::KvCache();  // free the old buffers first
+    cache = engine::make_kv_cache(m(), batch, capacity);
+  }
+  cache.length = 0;
+  cache.padded = false;
+  return cache;
+}
+
 void Session::Impl::set_override(const std::string& name, const at::Tensor& value) {
   const at::Tensor base = m().weight(name);
   if (!base.defined())

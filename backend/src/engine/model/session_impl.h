@@ -20,6 +20,13 @@ struct Session::Impl {
   std::vector<engine::LayerWeights> layers;
   at::Tensor embed, final_norm, lm_head;
   std::mt19937_64 rng{0};
+  // Reused by generate() calls while batch and capacity fit. Its tensors are created under
+  // InferenceMode: code that needs autograd (RL) must make its own cache (make_kv_cache).
+  engine::KvCache cache;
+
+  // A cache for `batch` rows and at least `capacity` positions, emptied (length 0); the
+  // session's buffers are reused when they fit, else reallocated.
+  engine::KvCache& fresh_cache(std::int64_t batch, std::int64_t capacity);
 
   explicit Impl(std::shared_ptr<const Model> m);
   const Model::Impl& m() const { return model->impl(); }
