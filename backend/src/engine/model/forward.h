@@ -35,7 +35,7 @@ struct ForwardInput {
 // What a forward uses: the model's (or a session's) layers, final norm and lm_head.
 struct WeightSet {
   const std::vector<LayerWeights>* layers = nullptr;
-  at::Tensor embed, final_norm, lm_head;
+  at::Tensor embed, final_norm, lm_head_t;  // lm_head_t [hidden, vocab]
 };
 
 // Appends the new tokens to `cache` (which must have room) and returns hidden states
@@ -44,12 +44,17 @@ struct WeightSet {
 at::Tensor forward_hidden(const Model::Impl& model, const WeightSet& weights,
                           const ForwardInput& input, KvCache* cache);
 
-// x W^T + b for x [..., in]; a single row runs as a matrix-vector product (BLAS gemm pads
-// its tiles and repacks the matrix for one row: ~3x slower on OpenBLAS 0.3.21).
-at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b);
+// x @ wt + b for x [..., in], wt [in, out] (a pre-transposed weight); a single f32 row runs as
+// a matrix-vector product (BLAS gemm pads its tiles and repacks the matrix for one row: ~3x
+// slower on OpenBLAS 0.3.21).
+at::Tensor linear(const at::Tensor& x, const at::Tensor& wt, const at::Tensor& b);
+// W [out, in] -> the Wt [in, out] that linear() takes. float32: a contiguous transposed copy.
+// Other dtypes keep W's contiguous rows and return the transposed view: CPU bf16 gemm only
+// accumulates in float32 on that layout (LibTorch 1.13; the plain layout sums in bf16).
+at::Tensor decode_layout(const at::Tensor& w);
 // residual + x W^T + b in one BLAS call (beta = 1) in float32; bf16 rounds as HF does
 // (projection, then sum). residual [..., out].
-at::Tensor linear_residual(const at::Tensor& residual, const at::Tensor& x, const at::Tensor& w,
+at::Tensor linear_residual(const at::Tensor& residual, const at::Tensor& x, const at::Tensor& wt,
                            const at::Tensor& b);
 
 // lm_head(hidden) as float32: [B, T, V].

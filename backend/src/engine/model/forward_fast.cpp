@@ -9,22 +9,30 @@
 #include <map>
 
 namespace t2::engine {
-at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
-  // CPU bf16 gemv accumulates in bf16 (measured 2.5 % off); gemm accumulates in float32.
-  if (x.numel() != x.size(-1) || x.scalar_type() != at::kFloat) return at::linear(x, w, b);
+at::Tensor linear(const at::Tensor& x, const at::Tensor& wt, const at::Tensor& b) {
   auto shape = x.sizes().vec();
-  shape.back() = w.size(0);
-  const at::Tensor v = x.reshape({-1});
-  return (b.defined() ? at::addmv(b, w, v) : at::mv(w, v)).view(shape);
+  shape.back() = wt.size(1);
+  // CPU bf16 gemv accumulates in bf16 (measured 2.5 % off); gemm accumulates in float32.
+  if (x.numel() == x.size(-1) && x.scalar_type() == at::kFloat) {
+    const at::Tensor v = x.reshape({-1});
+    return (b.defined() ? at::addmv(b, wt.t(), v) : at::mv(wt.t(), v)).view(shape);
+  }
+  const at::Tensor x2 = x.reshape({-1, x.size(-1)});
+  return (b.defined() ? at::addmm(b, x2, wt) : at::mm(x2, wt)).view(shape);
 }
 
-at::Tensor linear_residual(const at::Tensor& residual, const at::Tensor& x, const at::Tensor& w,
+at::Tensor decode_layout(const at::Tensor& w) {
+  return w.scalar_type() == at::kFloat ? w.t().contiguous() : w.contiguous().t();
+}
+
+at::Tensor linear_residual(const at::Tensor& residual, const at::Tensor& x, const at::Tensor& wt,
                            const at::Tensor& b) {
   // Below float32 the fused form would round once where HF rounds the projection, then the sum.
-  if (x.scalar_type() != at::kFloat) return residual + linear(x, w, b);
-  at::Tensor y = x.numel() == x.size(-1) ? at::addmv(residual.reshape({-1}), w, x.reshape({-1}))
-                                         : at::addmm(residual.reshape({-1, w.size(0)}),
-                                                     x.reshape({-1, x.size(-1)}), w.t());
+  if (x.scalar_type() != at::kFloat) return residual + linear(x, wt, b);
+  at::Tensor y =
+      x.numel() == x.size(-1)
+          ? at::addmv(residual.reshape({-1}), wt.t(), x.reshape({-1}))
+          : at::addmm(residual.reshape({-1, wt.size(1)}), x.reshape({-1, x.size(-1)}), wt);
   if (b.defined()) y = y + b;
   return y.view(residual.sizes());
 }
@@ -118,7 +126,7 @@ at::Tensor attention_block(const ModelConfig& c, const LayerWeights& lw, std::in
                            const at::Tensor& x, const Step& s, KvCache* cache) {
   const auto b = s.batch, t = s.tokens, h = c.num_attention_heads, kv = c.num_key_value_heads;
   const auto d = c.head_dim;
-  const at::Tensor qkv = linear(rms_norm(x, lw.input_norm, c.rms_norm_eps), lw.qkv_w, lw.qkv_b);
+  const at::Tensor qkv = linear(rms_norm(x, lw.input_norm, c.rms_norm_eps), lw.qkv_wt, lw.qkv_b);
   at::Tensor qk = qkv.narrow(-1, 0, (h + kv) * d).view({b, t, h + kv, d});
   if (lw.qk_norm.defined()) qk = rms_norm(qk, lw.qk_norm, c.rms_norm_eps);
   qk = apply_rope_fast(qk, s.cos, s.sin_signed);  // q and k heads together: [B, T, H + KV, D]
@@ -133,16 +141,16 @@ at::Tensor attention_block(const ModelConfig& c, const LayerWeights& lw, std::in
   }
   const auto& mask = s.masks.at(c.sliding_window[static_cast<std::size_t>(layer)]);
   const at::Tensor attn = attention(q, k, v, mask, 1.0 / std::sqrt(static_cast<double>(d)));
-  return linear_residual(x, attn.transpose(1, 2).reshape({b, t, h * d}), lw.o_w, lw.o_b);
+  return linear_residual(x, attn.transpose(1, 2).reshape({b, t, h * d}), lw.o_wt, lw.o_b);
 }
 
 // x + down_proj(silu(gate_proj(n)) * up_proj(n)), n = post_attention_layernorm(x).
 at::Tensor mlp_block(const ModelConfig& c, const LayerWeights& lw, const at::Tensor& x) {
   const auto inter = c.intermediate_size;
   const at::Tensor gu =
-      linear(rms_norm(x, lw.post_norm, c.rms_norm_eps), lw.gate_up_w, lw.gate_up_b);
+      linear(rms_norm(x, lw.post_norm, c.rms_norm_eps), lw.gate_up_wt, lw.gate_up_b);
   return linear_residual(x, at::silu(gu.narrow(-1, 0, inter)) * gu.narrow(-1, inter, inter),
-                         lw.down_w, lw.down_b);
+                         lw.down_wt, lw.down_b);
 }
 
 }  // namespace detail_fast
@@ -161,7 +169,7 @@ at::Tensor forward_hidden(const Model::Impl& model, const WeightSet& w, const Fo
 }
 
 at::Tensor project_logits(const WeightSet& w, const at::Tensor& hidden) {
-  return linear(hidden, w.lm_head, at::Tensor()).to(at::kFloat);
+  return linear(hidden, w.lm_head_t, at::Tensor()).to(at::kFloat);
 }
 
 at::Tensor positions_from_mask(const at::Tensor& mask) {
@@ -177,19 +185,20 @@ LayerWeights build_layer(const ModelConfig& c, std::int64_t layer, const WeightL
     return t;
   };
   LayerWeights lw;
-  lw.qkv_w = at::cat({get("q_proj", "weight", true), get("k_proj", "weight", true),
-                      get("v_proj", "weight", true)});
+  lw.qkv_wt = decode_layout(at::cat({get("q_proj", "weight", true), get("k_proj", "weight", true),
+                                     get("v_proj", "weight", true)}));
   if (c.qkv_bias)
     lw.qkv_b = at::cat(
         {get("q_proj", "bias", true), get("k_proj", "bias", true), get("v_proj", "bias", true)});
-  lw.o_w = get("o_proj", "weight", true).contiguous();
+  lw.o_wt = decode_layout(get("o_proj", "weight", true));
   if (c.o_bias) lw.o_b = get("o_proj", "bias", true);
-  lw.gate_up_w = at::cat({get("gate_proj", "weight", true), get("up_proj", "weight", true)});
+  lw.gate_up_wt =
+      decode_layout(at::cat({get("gate_proj", "weight", true), get("up_proj", "weight", true)}));
   if (c.mlp_bias) {
     lw.gate_up_b = at::cat({get("gate_proj", "bias", true), get("up_proj", "bias", true)});
     lw.down_b = get("down_proj", "bias", true);
   }
-  lw.down_w = get("down_proj", "weight", true).contiguous();
+  lw.down_wt = decode_layout(get("down_proj", "weight", true));
   lw.input_norm = get("input_layernorm", "weight", true);
   lw.post_norm = get("post_attention_layernorm", "weight", true);
   if (c.qk_norm) {

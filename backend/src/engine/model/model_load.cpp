@@ -1,5 +1,6 @@
 // Model loading: safetensors -> tensors (viewed in place where possible), shape checks, fused
 // decode layout.
+#include "forward.h"
 #include "model_impl.h"
 #include "rope.h"
 
@@ -153,9 +154,11 @@ void Model::Impl::finish_load(const std::string& source) {
                                           c10::str(at::IntArrayRef(it->second)));
   }
   const auto names = t2::tensor_names(config);
+  const std::string head = names.lm_head.empty() ? names.embed : names.lm_head;
+  lm_head_t = engine::decode_layout(weights.at(head));
+  weights[head] = lm_head_t.t();  // the model keeps one copy: a view of the transposed head
   embed = weights.at(names.embed);
   final_norm = weights.at(names.final_norm);
-  lm_head = names.lm_head.empty() ? embed : weights.at(names.lm_head);
   inv_freq = engine::rope_inv_freq(config).to(device);
   layers.clear();
   const auto look = lookup();
@@ -165,31 +168,31 @@ void Model::Impl::finish_load(const std::string& source) {
   }
 }
 
-// Points q/k/v and gate/up at row slices of the fused tensors (same values, contiguous views),
-// so the model holds each weight once instead of twice.
+// Points every linear weight (and fused bias) at a slice of the layer's transposed/fused
+// tensors (same values; W = Wt.t()), so the model holds each weight once instead of twice.
 void Model::Impl::share_fused_storage(std::int64_t l) {
   const auto& lw = layers[static_cast<std::size_t>(l)];
   const auto h = config.num_attention_heads * config.head_dim;
   const auto kv = config.num_key_value_heads * config.head_dim;
   const auto inter = config.intermediate_size;
-  auto repoint = [&](const char* part, const char* kind, const at::Tensor& fused,
-                     std::int64_t start, std::int64_t rows) {
-    weights[TensorNames::layer(l, part, kind)] = fused.narrow(0, start, rows);
+  auto weight = [&](const char* part, const at::Tensor& wt, std::int64_t start, std::int64_t n) {
+    weights[TensorNames::layer(l, part, "weight")] = wt.narrow(1, start, n).t();
   };
-  repoint("q_proj", "weight", lw.qkv_w, 0, h);
-  repoint("k_proj", "weight", lw.qkv_w, h, kv);
-  repoint("v_proj", "weight", lw.qkv_w, h + kv, kv);
-  repoint("gate_proj", "weight", lw.gate_up_w, 0, inter);
-  repoint("up_proj", "weight", lw.gate_up_w, inter, inter);
-  if (lw.qkv_b.defined()) {
-    repoint("q_proj", "bias", lw.qkv_b, 0, h);
-    repoint("k_proj", "bias", lw.qkv_b, h, kv);
-    repoint("v_proj", "bias", lw.qkv_b, h + kv, kv);
-  }
-  if (lw.gate_up_b.defined()) {
-    repoint("gate_proj", "bias", lw.gate_up_b, 0, inter);
-    repoint("up_proj", "bias", lw.gate_up_b, inter, inter);
-  }
+  auto bias = [&](const char* part, const at::Tensor& b, std::int64_t start, std::int64_t n) {
+    if (b.defined()) weights[TensorNames::layer(l, part, "bias")] = b.narrow(0, start, n);
+  };
+  weight("q_proj", lw.qkv_wt, 0, h);
+  weight("k_proj", lw.qkv_wt, h, kv);
+  weight("v_proj", lw.qkv_wt, h + kv, kv);
+  weight("o_proj", lw.o_wt, 0, config.hidden_size);
+  weight("gate_proj", lw.gate_up_wt, 0, inter);
+  weight("up_proj", lw.gate_up_wt, inter, inter);
+  weight("down_proj", lw.down_wt, 0, config.hidden_size);
+  bias("q_proj", lw.qkv_b, 0, h);
+  bias("k_proj", lw.qkv_b, h, kv);
+  bias("v_proj", lw.qkv_b, h + kv, kv);
+  bias("gate_proj", lw.gate_up_b, 0, inter);
+  bias("up_proj", lw.gate_up_b, inter, inter);
 }
 
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -72,7 +72,7 @@ Session::Impl::Impl(std::shared_ptr<const Model> m_)
       layers(model->impl().layers),
       embed(model->impl().embed),
       final_norm(model->impl().final_norm),
-      lm_head(model->impl().lm_head) {}
+      lm_head_t(model->impl().lm_head_t) {}
 
 at::Tensor Session::Impl::weight(const std::string& name) const {
   auto it = overrides.find(name);
@@ -88,7 +88,7 @@ engine::WeightSet Session::Impl::weight_set() const {
   w.layers = &layers;
   w.embed = embed;
   w.final_norm = final_norm;
-  w.lm_head = lm_head;
+  w.lm_head_t = lm_head_t;
   return w;
 }
 
@@ -130,7 +130,8 @@ void Session::Impl::rebuild(const std::string& name) {
   const auto names = t2::tensor_names(m().config);
   embed = weight(names.embed);
   final_norm = weight(names.final_norm);
-  lm_head = names.lm_head.empty() ? embed : weight(names.lm_head);
+  const std::string head = names.lm_head.empty() ? names.embed : names.lm_head;
+  lm_head_t = overrides.count(head) ? engine::decode_layout(weight(head)) : m().lm_head_t;
 }
 
 Session::Session(std::shared_ptr<const Model> model) {

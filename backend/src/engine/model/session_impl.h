@@ -18,7 +18,7 @@ struct Session::Impl {
   std::shared_ptr<const Model> model;
   std::map<std::string, at::Tensor> overrides;  // HF name -> tensor (model dtype/device)
   std::vector<engine::LayerWeights> layers;
-  at::Tensor embed, final_norm, lm_head;
+  at::Tensor embed, final_norm, lm_head_t;
   std::mt19937_64 rng{0};
   // Reused by generate() calls while batch and capacity fit. Its tensors are created under
   // InferenceMode: code that needs autograd (RL) must make its own cache (make_kv_cache).
