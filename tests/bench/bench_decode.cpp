@@ -5,6 +5,10 @@
 //
 // Usage: t2_bench_decode [--small] [--new-tokens N] [--prompt N] [--repeat N]
 //   (T2_NUM_THREADS=N sets the threads of both this program and the eager reference)
+// On a shared 2-core VM, figures vary 2-3x with the neighbours' load; pin for stable ones:
+//   taskset -c 1 env T2_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 t2_bench_decode --repeat 3
+// With 2 threads, OpenMP workers spinning between ops compete with OpenBLAS's own threads;
+// OMP_WAIT_POLICY=passive (set before start) avoids that.
 //   --small  only the small model (hidden 256, 4 layers), where per-op overhead dominates
 #include <t2/engine.h>
 
@@ -12,6 +16,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <memory>
