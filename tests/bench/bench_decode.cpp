@@ -213,11 +213,12 @@ int main(int argc, char** argv) {
     sc.min_seconds_per_size = 0.3;
     sc.bandwidth_bytes = 512 << 20;
     const auto report = engine.self_check(sc);
+    const char* wait = std::getenv("OMP_WAIT_POLICY");
     std::printf(
-        "machine: %d threads, LibTorch %s; measured read bandwidth %.1f GB/s, GEMM %.1f "
-        "GFLOP/s\n",
-        info.intra_op_threads, info.torch_version.c_str(), report.read_bandwidth_gbs,
-        report.gemm_gflops);
+        "machine: %d threads, LibTorch %s, OMP_WAIT_POLICY=%s; measured read bandwidth %.1f "
+        "GB/s, GEMM %.1f GFLOP/s\n",
+        info.intra_op_threads, info.torch_version.c_str(), wait ? wait : "(unset)",
+        report.read_bandwidth_gbs, report.gemm_gflops);
     bench("small (per-op overhead)", small_model(), report.read_bandwidth_gbs, report.gemm_gflops,
           prompt, new_tokens * 2, info.intra_op_threads, repeats);
     if (!small_only)
