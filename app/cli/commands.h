@@ -11,5 +11,7 @@ void add_tokenize_command(CLI::App& app, const GlobalOptions& global, const Runn
 void add_demo_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 void add_task_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 void add_template_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
+void add_inspect_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
+void add_logits_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 
 }  // namespace t2::cli

@@ -25,5 +25,7 @@ int main(int argc, char** argv) {
   add_demo_command(app, global, chosen);
   add_task_command(app, global, chosen);
   add_template_command(app, global, chosen);
+  add_inspect_command(app, global, chosen);
+  add_logits_command(app, global, chosen);
   return run_cli(app, argc, argv, &chosen);
 }

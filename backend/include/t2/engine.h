@@ -16,7 +16,10 @@
 #include <t2/demo_suite.h>
 #include <t2/error.h>
 #include <t2/job.h>
+#include <t2/model.h>
+#include <t2/model_config.h>
 #include <t2/run_store.h>
+#include <t2/safetensors.h>
 #include <t2/sandbox.h>
 #include <t2/self_check.h>
 #include <t2/tasks.h>

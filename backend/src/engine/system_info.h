@@ -1,6 +1,8 @@
 // Facts about the process and machine (internal to the engine).
 #pragma once
 
+#include <t2/error.h>
+#include <t2/job.h>
 #include <t2/self_check.h>
 
 #include <string>

@@ -1,0 +1,212 @@
+// The fast forward path: fused projections, KV cache, GQA by grouping queries (no repeat_kv
+// copies), masks built once per call and shared by the layers with the same window.
+#include "forward.h"
+#include "rope.h"
+
+#include <t2/error.h>
+
+#include <limits>
+#include <map>
+
+namespace t2::engine {
+at::Tensor linear(const at::Tensor& x, const at::Tensor& wt, const at::Tensor& b) {
+  auto shape = x.sizes().vec();
+  shape.back() = wt.size(1);
+  // CPU bf16 gemv accumulates in bf16 (measured 2.5 % off); gemm accumulates in float32.
+  if (x.numel() == x.size(-1) && x.scalar_type() == at::kFloat) {
+    const at::Tensor v = x.reshape({-1});
+    return (b.defined() ? at::addmv(b, wt.t(), v) : at::mv(wt.t(), v)).view(shape);
+  }
+  const at::Tensor x2 = x.reshape({-1, x.size(-1)});
+  return (b.defined() ? at::addmm(b, x2, wt) : at::mm(x2, wt)).view(shape);
+}
+
+at::Tensor decode_layout(const at::Tensor& w) {
+  return w.scalar_type() == at::kFloat ? w.t().contiguous() : w.contiguous().t();
+}
+
+at::Tensor linear_residual(const at::Tensor& residual, const at::Tensor& x, const at::Tensor& wt,
+                           const at::Tensor& b) {
+  // Below float32 the fused form would round once where HF rounds the projection, then the sum.
+  if (x.scalar_type() != at::kFloat) return residual + linear(x, wt, b);
+  at::Tensor y =
+      x.numel() == x.size(-1)
+          ? at::addmv(residual.reshape({-1}), wt.t(), x.reshape({-1}))
+          : at::addmm(residual.reshape({-1, wt.size(1)}), x.reshape({-1, x.size(-1)}), wt);
+  if (b.defined()) y = y + b;
+  return y.view(residual.sizes());
+}
+
+namespace detail_fast {
+
+// Additive float32 mask [B, 1, 1, T, L] (0 allowed, lowest float forbidden), or undefined when
+// nothing needs masking (decode of one token without padding inside the window).
+at::Tensor attention_mask(const at::Tensor& key_valid, std::int64_t past, std::int64_t t_new,
+                          std::int64_t window, bool any_padding) {
+  const std::int64_t length = key_valid.size(1);
+  if (!any_padding && t_new == 1 && (window == 0 || length <= window)) return {};
+  const auto opts = at::TensorOptions().dtype(at::kLong).device(key_valid.device());
+  const at::Tensor q_index = at::arange(past, past + t_new, opts).unsqueeze(1);  // [T, 1]
+  const at::Tensor k_index = at::arange(0, length, opts).unsqueeze(0);           // [1, L]
+  at::Tensor allowed = k_index.le(q_index);
+  if (window > 0) allowed = allowed.logical_and(k_index.gt(q_index - window));
+  allowed = allowed.unsqueeze(0).logical_and(key_valid.unsqueeze(1));  // [B, T, L]
+  const at::Tensor zero = at::zeros({}, key_valid.options().dtype(at::kFloat));
+  const at::Tensor lowest =
+      at::full({}, std::numeric_limits<float>::lowest(), key_valid.options().dtype(at::kFloat));
+  return at::where(allowed, zero, lowest).view({key_valid.size(0), 1, 1, t_new, length});
+}
+
+// q [B, H, T, D], k/v [B, KV, L, D] -> [B, H, T, D]. Query heads h = kv * G + g share kv head
+// kv (HF repeat_kv), so q is regrouped as [B, KV, G*T, D] and K/V are used in place.
+at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                     const at::Tensor& mask, double scale) {
+  const auto b = q.size(0), h = q.size(1), t = q.size(2), d = q.size(3);
+  const auto kv = k.size(1), l = k.size(2), g = h / kv;
+  const at::Tensor qg = q.reshape({b, kv, g * t, d});
+  at::Tensor scores = at::matmul(qg, k.transpose(-1, -2)).mul_(scale);  // [B, KV, G*T, L]
+  at::Tensor probs;
+  if (mask.defined()) {
+    at::Tensor s = scores.to(at::kFloat).view({b, kv, g, t, l}).add_(mask);
+    probs = at::softmax(s, -1, at::kFloat).to(q.scalar_type()).view({b, kv, g * t, l});
+  } else {
+    probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
+  }
+  return at::matmul(probs, v).view({b, h, t, d});
+}
+
+}  // namespace detail_fast
+
+namespace df = detail_fast;
+
+KvCache make_kv_cache(const Model::Impl& model, std::int64_t batch, std::int64_t capacity) {
+  const auto& c = model.config;
+  KvCache cache;
+  const auto opts = at::TensorOptions().dtype(model.dtype).device(model.device);
+  for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    cache.k.push_back(at::empty({batch, c.num_key_value_heads, capacity, c.head_dim}, opts));
+    cache.v.push_back(at::empty({batch, c.num_key_value_heads, capacity, c.head_dim}, opts));
+  }
+  cache.key_valid = at::zeros({batch, capacity}, opts.dtype(at::kBool));
+  return cache;
+}
+
+namespace detail_fast {
+
+// What every layer of one forward call shares.
+struct Step {
+  std::int64_t batch = 0, tokens = 0, past = 0;
+  at::Tensor cos, sin_signed;                // [B, T, 1, D]
+  std::map<std::int64_t, at::Tensor> masks;  // window (0 = full) -> additive mask or undefined
+};
+
+Step prepare_step(const Model::Impl& model, const ForwardInput& in, KvCache* cache) {
+  Step s;
+  s.batch = in.ids.size(0);
+  s.tokens = in.ids.size(1);
+  s.past = cache ? cache->length : 0;
+  if (cache && s.past + s.tokens > cache->capacity())
+    throw Error(ErrorKind::Internal, "KV cache overflow: " + std::to_string(s.past + s.tokens) +
+                                         " > " + std::to_string(cache->capacity()));
+  at::Tensor key_valid = in.key_valid;
+  if (cache) {
+    cache->key_valid.narrow(1, s.past, s.tokens).copy_(in.key_valid);
+    key_valid = cache->key_valid.narrow(1, 0, s.past + s.tokens);
+  }
+  const bool any_padding = cache ? cache->padded : !key_valid.all().item<bool>();
+  for (auto window : model.config.sliding_window)
+    if (!s.masks.count(window))
+      s.masks[window] = attention_mask(key_valid, s.past, s.tokens, window, any_padding);
+  std::tie(s.cos, s.sin_signed) = rope_tables(model.inv_freq, in.positions, model.dtype);
+  return s;
+}
+
+// x + o_proj(attention(input_layernorm(x))), appending this layer's K/V to the cache.
+at::Tensor attention_block(const ModelConfig& c, const LayerWeights& lw, std::int64_t layer,
+                           const at::Tensor& x, const Step& s, KvCache* cache) {
+  const auto b = s.batch, t = s.tokens, h = c.num_attention_heads, kv = c.num_key_value_heads;
+  const auto d = c.head_dim;
+  const at::Tensor qkv = linear(rms_norm(x, lw.input_norm, c.rms_norm_eps), lw.qkv_wt, lw.qkv_b);
+  at::Tensor qk = qkv.narrow(-1, 0, (h + kv) * d).view({b, t, h + kv, d});
+  if (lw.qk_norm.defined()) qk = rms_norm(qk, lw.qk_norm, c.rms_norm_eps);
+  qk = apply_rope_fast(qk, s.cos, s.sin_signed);  // q and k heads together: [B, T, H + KV, D]
+  const at::Tensor q = qk.narrow(2, 0, h).transpose(1, 2);
+  at::Tensor k = qk.narrow(2, h, kv).transpose(1, 2);
+  at::Tensor v = qkv.narrow(-1, (h + kv) * d, kv * d).view({b, t, kv, d}).transpose(1, 2);
+  if (cache) {
+    cache->k[layer].narrow(2, s.past, t).copy_(k);
+    cache->v[layer].narrow(2, s.past, t).copy_(v);
+    k = cache->k[layer].narrow(2, 0, s.past + t);
+    v = cache->v[layer].narrow(2, 0, s.past + t);
+  }
+  const auto& mask = s.masks.at(c.sliding_window[static_cast<std::size_t>(layer)]);
+  const at::Tensor attn = attention(q, k, v, mask, 1.0 / std::sqrt(static_cast<double>(d)));
+  return linear_residual(x, attn.transpose(1, 2).reshape({b, t, h * d}), lw.o_wt, lw.o_b);
+}
+
+// x + down_proj(silu(gate_proj(n)) * up_proj(n)), n = post_attention_layernorm(x).
+at::Tensor mlp_block(const ModelConfig& c, const LayerWeights& lw, const at::Tensor& x) {
+  const auto inter = c.intermediate_size;
+  const at::Tensor gu =
+      linear(rms_norm(x, lw.post_norm, c.rms_norm_eps), lw.gate_up_wt, lw.gate_up_b);
+  return linear_residual(x, at::silu(gu.narrow(-1, 0, inter)) * gu.narrow(-1, inter, inter),
+                         lw.down_wt, lw.down_b);
+}
+
+}  // namespace detail_fast
+
+at::Tensor forward_hidden(const Model::Impl& model, const WeightSet& w, const ForwardInput& in,
+                          KvCache* cache) {
+  const auto& c = model.config;
+  const df::Step step = df::prepare_step(model, in, cache);
+  at::Tensor x = at::embedding(w.embed, in.ids);
+  for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const LayerWeights& lw = (*w.layers)[static_cast<std::size_t>(l)];
+    x = df::mlp_block(c, lw, df::attention_block(c, lw, l, x, step, cache));
+  }
+  if (cache) cache->length = step.past + step.tokens;
+  return rms_norm(x, w.final_norm, c.rms_norm_eps);
+}
+
+at::Tensor project_logits(const WeightSet& w, const at::Tensor& hidden) {
+  return linear(hidden, w.lm_head_t, at::Tensor()).to(at::kFloat);
+}
+
+at::Tensor positions_from_mask(const at::Tensor& mask) {
+  return (mask.cumsum(-1) - 1).masked_fill(mask.eq(0), 1);
+}
+
+LayerWeights build_layer(const ModelConfig& c, std::int64_t layer, const WeightLookup& lookup) {
+  auto get = [&](const std::string& part, const std::string& kind, bool required) {
+    const auto name = TensorNames::layer(layer, part, kind);
+    at::Tensor t = lookup(name);
+    if (required && !t.defined())
+      throw Error(ErrorKind::Corrupt, "missing tensor '" + name + "' (" + c.architecture + ")");
+    return t;
+  };
+  LayerWeights lw;
+  lw.qkv_wt = decode_layout(at::cat({get("q_proj", "weight", true), get("k_proj", "weight", true),
+                                     get("v_proj", "weight", true)}));
+  if (c.qkv_bias)
+    lw.qkv_b = at::cat(
+        {get("q_proj", "bias", true), get("k_proj", "bias", true), get("v_proj", "bias", true)});
+  lw.o_wt = decode_layout(get("o_proj", "weight", true));
+  if (c.o_bias) lw.o_b = get("o_proj", "bias", true);
+  lw.gate_up_wt =
+      decode_layout(at::cat({get("gate_proj", "weight", true), get("up_proj", "weight", true)}));
+  if (c.mlp_bias) {
+    lw.gate_up_b = at::cat({get("gate_proj", "bias", true), get("up_proj", "bias", true)});
+    lw.down_b = get("down_proj", "bias", true);
+  }
+  lw.down_wt = decode_layout(get("down_proj", "weight", true));
+  lw.input_norm = get("input_layernorm", "weight", true);
+  lw.post_norm = get("post_attention_layernorm", "weight", true);
+  if (c.qk_norm) {
+    const auto d = c.head_dim;
+    lw.qk_norm = at::cat({get("q_norm", "weight", true).expand({c.num_attention_heads, d}),
+                          get("k_norm", "weight", true).expand({c.num_key_value_heads, d})});
+  }
+  return lw;
+}
+
+}  // namespace t2::engine
