@@ -20,6 +20,7 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QRegularExpression>
+#include <QShortcut>
 #include <QSpinBox>
 #include <QTextCursor>
 #include <QTimer>
@@ -98,7 +99,6 @@ GenerateTab::GenerateTab(JobRunner* jobs, QWidget* parent)
   m_seed->setValue(0);
   m_maxTokens->setRange(0, 1000000);
   m_maxTokens->setValue(64);
-  m_generateButton->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Return));
   m_generateButton->setToolTip(tr("Generate (Ctrl+Return)"));
   m_stopButton->setToolTip(tr("Stop the generation (Esc)"));
   m_error->setStyleSheet(QStringLiteral("color: #b00020"));
@@ -153,6 +153,12 @@ GenerateTab::GenerateTab(JobRunner* jobs, QWidget* parent)
   layout->addWidget(m_output, 2);
   layout->addWidget(m_stats);
 
+  // Focus-scoped: the Tasks dock uses Ctrl+Return too. Esc is the main window's Cancel action.
+  for (auto key : {Qt::Key_Return, Qt::Key_Enter}) {
+    auto* shortcut = new QShortcut(QKeySequence(Qt::CTRL | key), this, nullptr, nullptr,
+                                   Qt::WidgetWithChildrenShortcut);
+    connect(shortcut, &QShortcut::activated, this, &GenerateTab::generate);
+  }
   connect(m_load, &QPushButton::clicked, this, &GenerateTab::loadWeights);
   connect(m_generateButton, &QPushButton::clicked, this, &GenerateTab::generate);
   connect(m_stopButton, &QPushButton::clicked, this, &GenerateTab::stop);
@@ -279,11 +285,18 @@ std::vector<std::int32_t> GenerateTab::promptIds() const {
   return ids;
 }
 
-QString GenerateTab::visibleControls(QString text) {
-  for (QChar& c : text)
-    if (c.unicode() < 0x20 && c != QLatin1Char('\n') && c != QLatin1Char('\t'))
-      c = QChar(0x2400 + c.unicode());  // U+2400..U+241F: control pictures
-  return text;
+QString GenerateTab::visibleControls(const QString& text) {
+  QString out;
+  out.reserve(text.size());
+  for (QChar c : text) {
+    const bool control = (c.unicode() < 0x20 && c != QLatin1Char('\n') && c != QLatin1Char('\t')) ||
+                         c.unicode() == 0x7F;
+    if (control)
+      out += QStringLiteral("\\x%1").arg(c.unicode(), 2, 16, QLatin1Char('0'));
+    else
+      out += c;
+  }
+  return out;
 }
 
 QString GenerateTab::outputText() const { return m_output->toPlainText(); }

@@ -59,9 +59,9 @@ class GenerateTab : public ModelTab {
   bool isGenerating() const { return m_generating; }
   const std::vector<std::int32_t>& generatedIds() const { return m_generated; }  // streamed
   const std::optional<t2::GenerateResult>& lastResult() const { return m_result; }
-  QString outputText() const;  // the streamed text (control characters as U+2400 pictures)
-  // Replaces C0 control characters other than newline and tab by their control pictures.
-  static QString visibleControls(QString text);
+  QString outputText() const;  // the streamed text (control characters escaped)
+  // Writes control characters other than newline and tab as \xNN (no font draws them).
+  static QString visibleControls(const QString& text);
   QString statsText() const;
   QString loadText() const;
   QString errorText() const;  // red line ("" when none)

@@ -184,6 +184,41 @@ TEST(GenerateTab, TextPromptThroughATokenizerStreamsTheDecodedText) {
       panel.grab().save(testOutputPath(QStringLiteral("screenshots/model_panel_generate.png"))));
 }
 
+TEST(GenerateTab, ChatPromptIsTheRenderedTemplateWithoutSpecialTokens) {
+  QTemporaryDir dir;
+  assembleFolder(dir.path(), "llama_f32", /*tokenizer=*/true);
+  const char* source =
+      "{% for m in messages %}<{{ m.role }}>{{ m.content }}\n{% endfor %}"
+      "{% if add_generation_prompt %}<assistant>{% endif %}";
+  QFile config(dir.filePath(QStringLiteral("tokenizer_config.json")));
+  ASSERT_TRUE(config.open(QIODevice::WriteOnly));
+  config.write(QJsonDocument(QJsonObject{{"chat_template", QLatin1String(source)}}).toJson());
+  config.close();
+  JobRunner jobs;
+  ModelPanel panel(&jobs);
+  ASSERT_TRUE(loadAndWait(panel, dir.path()));
+  ASSERT_TRUE(panel.model()->tokenizer && panel.model()->chatTemplate);
+  GenerateTab* tab = panel.generateTab();
+  tab->setPrompt(QStringLiteral("What is 2+2?"));
+  tab->setChat(true, QStringLiteral("Be brief."));
+  const std::string rendered = "<system>Be brief.\n<user>What is 2+2?\n<assistant>";
+  const auto expected = panel.model()->tokenizer->encode(rendered, false);
+  EXPECT_EQ(tab->promptIds(), expected);
+  t2::GenerateParams params;
+  params.max_new_tokens = 16;
+  tab->setParams(params);
+  tab->setLoadOptions(QStringLiteral("bf16"), QStringLiteral("cpu"));
+  ASSERT_TRUE(generateAndWait(tab));
+  EXPECT_EQ(tab->errorText(), QString());
+  t2::LoadParams load;
+  load.dtype = "bf16";
+  t2::Session session(t2::Model::load(dir.path().toStdString(), load));
+  EXPECT_EQ(tab->generatedIds(), session.generate({expected}, tab->params()).sequences[0].tokens);
+  // Without chat the text is encoded alone (add_special_tokens=true).
+  tab->setChat(false);
+  EXPECT_EQ(tab->promptIds(), panel.model()->tokenizer->encode("What is 2+2?", true));
+}
+
 TEST(GenerateTab, StopCancelsALongGeneration) {
   QTemporaryDir dir;
   // No eos: only max_new_tokens (or Stop) ends it.
@@ -256,7 +291,8 @@ TEST(GenerateTab, ErrorsAreShown) {
 
 TEST(GenerateTabText, ControlCharactersBecomePictures) {
   EXPECT_EQ(GenerateTab::visibleControls(QStringLiteral("a\x01" "b\n\tc\x1f")),
-            QStringLiteral("a\u2401b\n\tc\u241f"));
+            QStringLiteral("a\\x01b\n\tc\\x1f"));
+  EXPECT_EQ(GenerateTab::visibleControls(QStringLiteral("\x7f" "é")), QStringLiteral("\\x7fé"));
 }
 
 TEST(TokenStreamDecoder, PiecesConcatenateToTheFullDecodeWithoutBrokenCharacters) {
