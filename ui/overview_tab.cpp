@@ -6,7 +6,10 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
+#include <QResizeEvent>
+#include <QScrollArea>
 #include <QSortFilterProxyModel>
+#include <QStyle>
 #include <QTableView>
 #include <QVBoxLayout>
 
@@ -47,6 +50,7 @@ OverviewTab::OverviewTab(QWidget* parent)
     : ModelTab(parent),
       m_message(new QLabel(this)),
       m_factsView(new QLabel(this)),
+      m_factsScroll(new QScrollArea(this)),
       m_filter(new QLineEdit(this)),
       m_tableCount(new QLabel(this)),
       m_tensors(new TensorTableModel(this)),
@@ -59,7 +63,7 @@ OverviewTab::OverviewTab(QWidget* parent)
   m_factsView->setTextFormat(Qt::RichText);
   m_factsView->setTextInteractionFlags(Qt::TextSelectableByMouse);
   m_factsView->setAlignment(Qt::AlignTop | Qt::AlignLeft);
-  m_factsView->setWordWrap(true);
+  m_factsView->setWordWrap(false);  // exact size hint; the scroll area scrolls if needed
   m_filter->setPlaceholderText(tr("Filter tensors by name (e.g. layers.0. or q_proj)"));
   m_filter->setClearButtonEnabled(true);
   m_proxy->setSourceModel(m_tensors);
@@ -74,17 +78,22 @@ OverviewTab::OverviewTab(QWidget* parent)
   m_table->setAlternatingRowColors(true);
   m_table->verticalHeader()->setVisible(false);
   m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 6);
-  m_table->horizontalHeader()->setSectionResizeMode(TensorTableModel::Name,
-                                                    QHeaderView::Stretch);
-  for (int c = TensorTableModel::Shape; c < TensorTableModel::ColumnCount; ++c)
-    m_table->horizontalHeader()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
+  // Full names (scroll sideways in a narrow dock) rather than elided ones.
+  m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  m_table->horizontalHeader()->setStretchLastSection(false);
+  m_table->setHorizontalScrollMode(QAbstractItemView::ScrollPerPixel);
+  m_factsScroll->setWidget(m_factsView);
+  m_factsScroll->setWidgetResizable(true);
+  m_factsScroll->setFrameShape(QFrame::NoFrame);
+  m_factsScroll->viewport()->setAutoFillBackground(false);
+  m_factsView->setAutoFillBackground(false);
 
   auto* filterRow = new QHBoxLayout;
   filterRow->addWidget(m_filter, 1);
   filterRow->addWidget(m_tableCount);
   auto* layout = new QVBoxLayout(this);
   layout->addWidget(m_message);
-  layout->addWidget(m_factsView);
+  layout->addWidget(m_factsScroll);
   layout->addLayout(filterRow);
   layout->addWidget(m_table, 1);
 
@@ -119,6 +128,7 @@ void OverviewTab::setModel(std::shared_ptr<const LoadedModel> model) {
   m_parameters = 0;
   m_tensors->setTensors({});
   m_factsView->clear();
+  m_factsScroll->setVisible(false);
   if (!model) {
     showMessage(tr("Open a model folder (Ctrl+O) — a Hugging Face folder with config.json and "
                    "*.safetensors"),
@@ -174,22 +184,43 @@ void OverviewTab::showSummary(const t2::ModelSummary& s) {
   if (!s.unexpected_tensors.empty())
     m_facts.append({tr("Unused tensors"), QString::number(s.unexpected_tensors.size())});
 
-  // Two columns of key/value pairs keep the block short in a narrow dock.
-  QString html = QStringLiteral("<table cellspacing='0' cellpadding='2'>");
-  const int rows = int((m_facts.size() + 1) / 2);
+  renderFacts();
+  m_tensors->setTensors(s.tensors);
+  m_table->resizeColumnsToContents();
+}
+
+void OverviewTab::renderFacts() {
+  m_factsScroll->setVisible(!m_facts.isEmpty());
+  if (m_facts.isEmpty()) return;
+  // Two columns of key/value pairs when there is room, one in a narrow dock.
+  const int columns = width() >= kTwoColumnWidth ? 2 : 1;
+  QString html = QStringLiteral("<table cellspacing='0' cellpadding='1'>");
+  const int rows = int((m_facts.size() + columns - 1) / columns);
   for (int r = 0; r < rows; ++r) {
     html += QStringLiteral("<tr>");
-    for (int col = 0; col < 2; ++col) {
+    for (int col = 0; col < columns; ++col) {
       const int i = r + col * rows;
       if (i >= m_facts.size()) break;
-      html += QStringLiteral("<td style='color:#555'>%1:</td><td style='padding-right:16px'>"
-                             "<b>%2</b></td>")
+      html += QStringLiteral("<td style='color:#555; white-space:nowrap'>%1:</td>"
+                             "<td style='padding-left:6px; padding-right:18px'><b>%2</b></td>")
                   .arg(m_facts[i].first.toHtmlEscaped(), m_facts[i].second.toHtmlEscaped());
     }
     html += QStringLiteral("</tr>");
   }
   html += QStringLiteral("</table>");
   m_factsView->setText(html);
-  m_tensors->setTensors(s.tensors);
-  m_table->resizeColumnsToContents();
+  m_columns = columns;
+  // The facts take at most ~45% of the tab; the table gets the rest (the facts scroll).
+  m_factsScroll->setMaximumHeight(
+      std::min(m_factsView->sizeHint().height() + 4 +
+                   (m_factsView->sizeHint().width() > m_factsScroll->width()
+                        ? style()->pixelMetric(QStyle::PM_ScrollBarExtent)
+                        : 0),
+               height() * 45 / 100));
+}
+
+void OverviewTab::resizeEvent(QResizeEvent* event) {
+  ModelTab::resizeEvent(event);
+  const int columns = width() >= kTwoColumnWidth ? 2 : 1;
+  if (columns != m_columns || event->oldSize().height() != event->size().height()) renderFacts();
 }

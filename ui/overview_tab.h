@@ -12,6 +12,7 @@
 
 class QLabel;
 class QLineEdit;
+class QScrollArea;
 class QSortFilterProxyModel;
 class QTableView;
 class TensorTableModel;
@@ -35,12 +36,20 @@ class OverviewTab : public ModelTab {
   QTableView* table() const { return m_table; }
   void setFilter(const QString& text);
 
+ protected:
+  void resizeEvent(QResizeEvent* event) override;
+
  private:
+  static constexpr int kTwoColumnWidth = 640;  // px; narrower tabs list the facts in one column
+
+  void renderFacts();
   void showSummary(const t2::ModelSummary& summary);
   void showMessage(const QString& text, bool error);
 
   QLabel* m_message;
   QLabel* m_factsView;
+  QScrollArea* m_factsScroll;
+  int m_columns = 0;
   QLineEdit* m_filter;
   QLabel* m_tableCount;
   TensorTableModel* m_tensors;

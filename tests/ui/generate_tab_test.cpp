@@ -182,6 +182,10 @@ TEST(GenerateTab, TextPromptThroughATokenizerStreamsTheDecodedText) {
   QCoreApplication::processEvents();
   EXPECT_TRUE(
       panel.grab().save(testOutputPath(QStringLiteral("screenshots/model_panel_generate.png"))));
+  panel.resize(460, 640);  // the dock's default width
+  QCoreApplication::processEvents();
+  EXPECT_TRUE(panel.grab().save(
+      testOutputPath(QStringLiteral("screenshots/model_panel_generate_narrow.png"))));
 }
 
 TEST(GenerateTab, ChatPromptIsTheRenderedTemplateWithoutSpecialTokens) {

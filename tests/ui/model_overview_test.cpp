@@ -178,6 +178,10 @@ TEST(ModelOverviewScreenshot, TensorTable) {
   QCoreApplication::processEvents();
   EXPECT_TRUE(
       panel.grab().save(testOutputPath(QStringLiteral("screenshots/model_panel_overview.png"))));
+  panel.resize(460, 640);  // the dock's default width
+  QCoreApplication::processEvents();
+  EXPECT_TRUE(panel.grab().save(
+      testOutputPath(QStringLiteral("screenshots/model_panel_overview_narrow.png"))));
 }
 
 }  // namespace
