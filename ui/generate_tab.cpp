@@ -18,6 +18,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
+#include <QPointer>
 #include <QPushButton>
 #include <QRegularExpression>
 #include <QShortcut>
@@ -170,7 +171,9 @@ GenerateTab::GenerateTab(JobRunner* jobs, QWidget* parent)
   setModel(nullptr);
 }
 
-GenerateTab::~GenerateTab() = default;
+GenerateTab::~GenerateTab() {
+  if (m_generating) m_jobs->cancel();  // its result (if any) finds no tab: see QPointer above
+}
 
 void GenerateTab::setModel(std::shared_ptr<const LoadedModel> model) {
   m_model = std::move(model);
@@ -383,7 +386,9 @@ void GenerateTab::start(bool generateToo) {
         out.result = session.generate({prompt}, params, onToken, job);
         return out;
       },
-      [this](const Outcome& out) { finishRun(out); });
+      [self = QPointer<GenerateTab>(this)](const Outcome& out) {
+        if (self) self->finishRun(out);
+      });
   if (!started) {
     showError(tr("Another job is running; try again when it ends"));
     return;

@@ -239,14 +239,36 @@ TEST(GenerateTab, StopCancelsALongGeneration) {
   tab->generate();
   ASSERT_TRUE(tab->isGenerating());
   ASSERT_TRUE(waitUntil([&] { return tab->generatedIds().size() >= 8; }, 30000));
+  EXPECT_TRUE(tab->isGenerating());  // the ids streamed in while it runs
+  EXPECT_FALSE(tab->outputText().isEmpty());
   tab->stop();
   ASSERT_TRUE(waitUntil([&] { return !tab->isGenerating(); }, 30000));
   EXPECT_FALSE(jobs.isRunning());
   EXPECT_LT(tab->generatedIds().size(), 50000u);
   EXPECT_FALSE(tab->lastResult().has_value());
+  QStringList ids;
+  for (auto id : tab->generatedIds()) ids << QString::number(id);
+  EXPECT_EQ(tab->outputText(), ids.join(QStringLiteral(", ")));
   EXPECT_TRUE(tab->statsText().startsWith(QStringLiteral("Stopped after")))
       << tab->statsText().toStdString();
   EXPECT_EQ(tab->errorText(), QString());
+}
+
+TEST(GenerateTab, ClosingThePanelWhileGeneratingIsSafe) {
+  QTemporaryDir dir;
+  assembleFolder(dir.path(), "llama_f32", false, R"({"eos_token_id": []})");
+  JobRunner jobs;
+  auto panel = std::make_unique<ModelPanel>(&jobs);
+  ASSERT_TRUE(loadAndWait(*panel, dir.path()));
+  GenerateTab* tab = panel->generateTab();
+  tab->setPrompt(QStringLiteral("3 4"), true);
+  t2::GenerateParams params;
+  params.max_new_tokens = 50000;
+  tab->setParams(params);
+  tab->generate();
+  ASSERT_TRUE(waitUntil([&] { return tab->generatedIds().size() >= 4; }, 30000));
+  panel.reset();  // cancels the job; its end finds no tab
+  EXPECT_TRUE(waitUntil([&] { return !jobs.isRunning(); }, 30000));
 }
 
 TEST(GenerateTab, ErrorsAreShown) {
@@ -293,7 +315,7 @@ TEST(GenerateTab, ErrorsAreShown) {
   EXPECT_EQ(tab->loadedModel()->dtype(), "bf16");
 }
 
-TEST(GenerateTabText, ControlCharactersBecomePictures) {
+TEST(GenerateTabText, ControlCharactersAreEscaped) {
   EXPECT_EQ(GenerateTab::visibleControls(QStringLiteral("a\x01" "b\n\tc\x1f")),
             QStringLiteral("a\\x01b\n\tc\\x1f"));
   EXPECT_EQ(GenerateTab::visibleControls(QStringLiteral("\x7f" "é")), QStringLiteral("\\x7fé"));
