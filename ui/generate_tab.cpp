@@ -50,9 +50,8 @@ GenerateTab::GenerateTab(JobRunner* jobs, QWidget* parent)
     : ModelTab(parent),
       m_jobs(jobs),
       m_dtype(editableCombo({QStringLiteral("f32"), QStringLiteral("bf16")}, this)),
-      m_device(editableCombo({QStringLiteral("auto"), QStringLiteral("cpu"),
-                              QStringLiteral("cuda")},
-                             this)),
+      m_device(editableCombo(
+          {QStringLiteral("auto"), QStringLiteral("cpu"), QStringLiteral("cuda")}, this)),
       m_load(new QPushButton(tr("Load weights"), this)),
       m_loadInfo(new QLabel(this)),
       m_prompt(new QPlainTextEdit(this)),
@@ -183,8 +182,8 @@ void GenerateTab::setModel(std::shared_ptr<const LoadedModel> model) {
   else if (!m_model->hasWeights)
     m_loadInfo->setText(tr("No model weights in this folder: nothing to generate with."));
   else if (!m_model->tokenizer)
-    m_loadInfo->setText(tr("No tokenizer (%1): the prompt can only be token ids.")
-                            .arg(m_model->tokenizerError));
+    m_loadInfo->setText(
+        tr("No tokenizer (%1): the prompt can only be token ids.").arg(m_model->tokenizerError));
   else
     m_loadInfo->setText(m_loaded ? tr("Weights loaded (cached).")
                                  : tr("Weights not loaded yet: Generate loads them first."));
@@ -321,6 +320,13 @@ QString GenerateTab::cacheKey() const {
          m_device->currentText().trimmed();
 }
 
+void GenerateTab::dropCached(const QString& dir) {
+  const QString prefix = dir + QLatin1Char('|');
+  for (auto it = m_cache.begin(); it != m_cache.end();)
+    it = it.key().startsWith(prefix) ? m_cache.erase(it) : std::next(it);
+  if (m_model && m_model->dir == dir) m_loaded.reset();
+}
+
 void GenerateTab::loadWeights() { start(false); }
 void GenerateTab::generate() { start(true); }
 
@@ -405,9 +411,10 @@ void GenerateTab::start(bool generateToo) {
       m_decoder = std::make_unique<TokenStreamDecoder>(*m_model->tokenizer);
     m_drain->start();
   }
-  if (!outcome->model) m_loadInfo->setText(tr("Loading the weights (%1 on %2)...")
-                                               .arg(QString::fromStdString(load.dtype),
-                                                    QString::fromStdString(load.device)));
+  if (!outcome->model)
+    m_loadInfo->setText(
+        tr("Loading the weights (%1 on %2)...")
+            .arg(QString::fromStdString(load.dtype), QString::fromStdString(load.device)));
   updateControls();
   // A failed or cancelled job delivers no Outcome: end the run from the runner's signals.
   auto* context = new QObject(this);
@@ -449,8 +456,7 @@ void GenerateTab::endRun(const QString& why) {
   if (m_result && !m_result->sequences.empty()) {
     const auto& r = *m_result;
     const double prefill = r.prefill_seconds > 0 ? r.prompt_tokens / r.prefill_seconds : 0.0;
-    const double decode =
-        r.decode_seconds > 0 ? (r.generated_tokens - 1) / r.decode_seconds : 0.0;
+    const double decode = r.decode_seconds > 0 ? (r.generated_tokens - 1) / r.decode_seconds : 0.0;
     m_stats->setText(tr("%1 prompt tokens · %2 generated · finish: %3 · prefill %4 tok/s · "
                         "decode %5 tok/s")
                          .arg(r.prompt_tokens)

@@ -66,6 +66,8 @@ class GenerateTab : public ModelTab {
   QString loadText() const;
   QString errorText() const;  // red line ("" when none)
   std::shared_ptr<const t2::Model> loadedModel() const { return m_loaded; }
+  // Forgets the weights cached for `dir` (every dtype/device): Reload reads the files again.
+  void dropCached(const QString& dir);
 
  public Q_SLOTS:
   void generate();  // loads the weights if needed, then generates

@@ -143,6 +143,7 @@ void ModelPanel::chooseFolder() {
 void ModelPanel::reload() {
   if (m_folder.isEmpty()) return;
   m_cache.remove(m_folder);
+  m_generate->dropCached(m_folder);
   openFolder(m_folder);
 }
 
@@ -211,8 +212,8 @@ void ModelPanel::apply(std::shared_ptr<const LoadedModel> model) {
   const QString where = QDir::toNativeSeparators(m_model->dir);
   QStringList loaded, failed;
   if (m_model->summary)
-    loaded << tr("model overview (%1 parameters)")
-                  .arg(formatCount(m_model->summary->parameter_count));
+    loaded
+        << tr("model overview (%1 parameters)").arg(formatCount(m_model->summary->parameter_count));
   else if (m_model->hasWeights)
     failed << tr("model: %1").arg(m_model->summaryError);
   if (m_model->tokenizer)

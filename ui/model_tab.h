@@ -27,7 +27,7 @@ struct LoadedModel {
   std::optional<t2::ModelSummary> summary;
   QString summaryError;
   bool hasWeights = false;  // config.json or *.safetensors present (Generate can try to load)
-  double seconds = 0.0;  // load time
+  double seconds = 0.0;     // load time
 };
 
 class ModelTab : public QWidget {

@@ -171,8 +171,8 @@ void OverviewTab::showSummary(const t2::ModelSummary& s) {
       {tr("RoPE scaling"), ropeScalingText(c.rope_scaling)},
       {tr("Sliding window"), slidingWindowText(c.sliding_window)},
       {tr("Tied embeddings"), yesNo(c.tie_word_embeddings)},
-      {tr("Biases"), tr("qkv %1, o %2, mlp %3")
-                         .arg(yesNo(c.qkv_bias), yesNo(c.o_bias), yesNo(c.mlp_bias))},
+      {tr("Biases"),
+       tr("qkv %1, o %2, mlp %3").arg(yesNo(c.qkv_bias), yesNo(c.o_bias), yesNo(c.mlp_bias))},
       {tr("QK norm"), yesNo(c.qk_norm)},
       {tr("Parameters"), formatCount(m_parameters)},
       {tr("Stored dtypes"), stored},
@@ -201,8 +201,9 @@ void OverviewTab::renderFacts() {
     for (int col = 0; col < columns; ++col) {
       const int i = r + col * rows;
       if (i >= m_facts.size()) break;
-      html += QStringLiteral("<td style='color:#555; white-space:nowrap'>%1:</td>"
-                             "<td style='padding-left:6px; padding-right:18px'><b>%2</b></td>")
+      html += QStringLiteral(
+                  "<td style='color:#555; white-space:nowrap'>%1:</td>"
+                  "<td style='padding-left:6px; padding-right:18px'><b>%2</b></td>")
                   .arg(m_facts[i].first.toHtmlEscaped(), m_facts[i].second.toHtmlEscaped());
     }
     html += QStringLiteral("</tr>");

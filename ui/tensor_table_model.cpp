@@ -38,8 +38,7 @@ int TensorTableModel::columnCount(const QModelIndex& parent) const {
 }
 
 QVariant TensorTableModel::data(const QModelIndex& index, int role) const {
-  if (!index.isValid() || index.row() >= rowCount() || index.column() >= ColumnCount)
-    return {};
+  if (!index.isValid() || index.row() >= rowCount() || index.column() >= ColumnCount) return {};
   const auto& t = m_tensors[std::size_t(index.row())];
   if (role == Qt::TextAlignmentRole)
     return index.column() >= Elements ? QVariant(Qt::AlignRight | Qt::AlignVCenter) : QVariant();
@@ -66,11 +65,16 @@ QVariant TensorTableModel::headerData(int section, Qt::Orientation orientation, 
   if (role != Qt::DisplayRole) return {};
   if (orientation == Qt::Vertical) return section + 1;
   switch (section) {
-    case Name: return tr("Name");
-    case Shape: return tr("Shape");
-    case DType: return tr("Dtype");
-    case Elements: return tr("Elements");
-    case Bytes: return tr("Bytes");
+    case Name:
+      return tr("Name");
+    case Shape:
+      return tr("Shape");
+    case DType:
+      return tr("Dtype");
+    case Elements:
+      return tr("Elements");
+    case Bytes:
+      return tr("Bytes");
   }
   return {};
 }

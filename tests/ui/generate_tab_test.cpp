@@ -11,8 +11,8 @@
 #include <t2/engine.h>
 
 #include <QFile>
-#include <QJsonArray>
 #include <QFileInfo>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTabWidget>
@@ -62,15 +62,23 @@ QByteArray asciiByteLevelTokenizer() {
                               {"add_prefix_space", false},
                               {"trim_offsets", true},
                               {"use_regex", true}};
-  const QJsonObject model{{"type", "BPE"},     {"dropout", QJsonValue()},
-                          {"unk_token", QJsonValue()}, {"continuing_subword_prefix", QJsonValue()},
-                          {"end_of_word_suffix", QJsonValue()}, {"fuse_unk", false},
-                          {"byte_fallback", false}, {"vocab", vocab},
+  const QJsonObject model{{"type", "BPE"},
+                          {"dropout", QJsonValue()},
+                          {"unk_token", QJsonValue()},
+                          {"continuing_subword_prefix", QJsonValue()},
+                          {"end_of_word_suffix", QJsonValue()},
+                          {"fuse_unk", false},
+                          {"byte_fallback", false},
+                          {"vocab", vocab},
                           {"merges", QJsonArray()}};
-  const QJsonObject root{{"version", "1.0"},          {"truncation", QJsonValue()},
-                         {"padding", QJsonValue()},   {"added_tokens", QJsonArray()},
-                         {"normalizer", QJsonValue()}, {"pre_tokenizer", byteLevel},
-                         {"post_processor", QJsonValue()}, {"decoder", byteLevel},
+  const QJsonObject root{{"version", "1.0"},
+                         {"truncation", QJsonValue()},
+                         {"padding", QJsonValue()},
+                         {"added_tokens", QJsonArray()},
+                         {"normalizer", QJsonValue()},
+                         {"pre_tokenizer", byteLevel},
+                         {"post_processor", QJsonValue()},
+                         {"decoder", byteLevel},
                          {"model", model}};
   return QJsonDocument(root).toJson();
 }
@@ -79,9 +87,8 @@ QByteArray asciiByteLevelTokenizer() {
 void assembleFolder(const QString& to, const char* from, bool tokenizer,
                     const QByteArray& configEdit = {}) {
   QDir src(fixture(from));
-  for (const QString& name : src.entryList({QStringLiteral("*.json"),
-                                            QStringLiteral("model*.safetensors")},
-                                           QDir::Files))
+  for (const QString& name :
+       src.entryList({QStringLiteral("*.json"), QStringLiteral("model*.safetensors")}, QDir::Files))
     ASSERT_TRUE(QFile::copy(src.filePath(name), to + QLatin1Char('/') + name));
   if (!configEdit.isEmpty()) {
     QFile f(to + QStringLiteral("/config.json"));
@@ -129,7 +136,8 @@ TEST(GenerateTab, TokenIdPromptEqualsSessionGenerate) {
   EXPECT_TRUE(tab->statsText().contains(QStringLiteral("5 prompt tokens")))
       << tab->statsText().toStdString();
   EXPECT_TRUE(tab->statsText().contains(QStringLiteral("finish:")));
-  EXPECT_TRUE(tab->loadText().contains(QStringLiteral("Loaded in"))) << tab->loadText().toStdString();
+  EXPECT_TRUE(tab->loadText().contains(QStringLiteral("Loaded in")))
+      << tab->loadText().toStdString();
   // The output lists the streamed ids.
   QStringList ids;
   for (auto id : expected) ids << QString::number(id);
@@ -140,6 +148,14 @@ TEST(GenerateTab, TokenIdPromptEqualsSessionGenerate) {
   ASSERT_TRUE(generateAndWait(tab));
   EXPECT_EQ(tab->loadedModel(), model);
   EXPECT_TRUE(tab->loadText().startsWith(QStringLiteral("Cached")));
+  EXPECT_EQ(tab->generatedIds(), expected);
+  // Reload reads the weights again.
+  panel.reload();
+  ASSERT_TRUE(waitUntil([&] { return !panel.isLoading() && panel.model(); }));
+  EXPECT_FALSE(tab->loadedModel());
+  ASSERT_TRUE(generateAndWait(tab));
+  EXPECT_TRUE(tab->loadText().startsWith(QStringLiteral("Loaded in")));
+  EXPECT_NE(tab->loadedModel(), model);
   EXPECT_EQ(tab->generatedIds(), expected);
 }
 
@@ -316,9 +332,12 @@ TEST(GenerateTab, ErrorsAreShown) {
 }
 
 TEST(GenerateTabText, ControlCharactersAreEscaped) {
-  EXPECT_EQ(GenerateTab::visibleControls(QStringLiteral("a\x01" "b\n\tc\x1f")),
+  EXPECT_EQ(GenerateTab::visibleControls(QStringLiteral("a\x01"
+                                                        "b\n\tc\x1f")),
             QStringLiteral("a\\x01b\n\tc\\x1f"));
-  EXPECT_EQ(GenerateTab::visibleControls(QStringLiteral("\x7f" "é")), QStringLiteral("\\x7fé"));
+  EXPECT_EQ(GenerateTab::visibleControls(QStringLiteral("\x7f"
+                                                        "é")),
+            QStringLiteral("\\x7fé"));
 }
 
 TEST(TokenStreamDecoder, PiecesConcatenateToTheFullDecodeWithoutBrokenCharacters) {

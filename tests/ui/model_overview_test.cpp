@@ -2,9 +2,9 @@
 // table equal what the backend reports (t2::inspect_model, t2::Checkpoint, Model::load), the
 // table model passes QAbstractItemModelTester, sorting and filtering work, and folders without
 // weights or without a tokenizer are handled.
-#include "model_panel.h"
 #include "generate_tab.h"
 #include "job_runner.h"
+#include "model_panel.h"
 #include "overview_tab.h"
 #include "tensor_table_model.h"
 #include "test_support.h"
@@ -51,8 +51,8 @@ TEST_P(ModelOverview, FactsAndTensorsEqualTheBackend) {
   // Dimensions: config.json as the backend parses it.
   const t2::ModelConfig c = t2::load_model_config(path);
   const auto num = [](std::int64_t v) { return QString::number(v); };
-  EXPECT_TRUE(tab->fact(QStringLiteral("Architecture"))
-                  .startsWith(QString::fromStdString(c.architecture)));
+  EXPECT_TRUE(
+      tab->fact(QStringLiteral("Architecture")).startsWith(QString::fromStdString(c.architecture)));
   EXPECT_EQ(tab->fact(QStringLiteral("Hidden size")), num(c.hidden_size));
   EXPECT_EQ(tab->fact(QStringLiteral("Layers")), num(c.num_hidden_layers));
   EXPECT_EQ(tab->fact(QStringLiteral("Attention heads")), num(c.num_attention_heads));
