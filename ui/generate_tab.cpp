@@ -20,6 +20,7 @@
 #include <QPlainTextEdit>
 #include <QPointer>
 #include <QPushButton>
+#include <QRandomGenerator>
 #include <QRegularExpression>
 #include <QShortcut>
 #include <QSpinBox>
@@ -356,6 +357,9 @@ void GenerateTab::start(bool generateToo) {
     }
   }
   t2::GenerateParams params = this->params();
+  // Each run uses a fresh Session (whose RNG starts the same way): "random" draws a seed here.
+  if (params.seed < 0) params.seed = QRandomGenerator::global()->bounded(1 << 30);
+  m_usedSeed = params.seed;
   if (generateToo && m_model->tokenizer && m_model->chatTemplate &&
       m_model->chatTemplate->eos_token()) {
     // Chat models end a turn with the template's eos (e.g. <|im_end|>) as well as config's.
@@ -457,13 +461,15 @@ void GenerateTab::endRun(const QString& why) {
     const auto& r = *m_result;
     const double prefill = r.prefill_seconds > 0 ? r.prompt_tokens / r.prefill_seconds : 0.0;
     const double decode = r.decode_seconds > 0 ? (r.generated_tokens - 1) / r.decode_seconds : 0.0;
-    m_stats->setText(tr("%1 prompt tokens · %2 generated · finish: %3 · prefill %4 tok/s · "
-                        "decode %5 tok/s")
-                         .arg(r.prompt_tokens)
-                         .arg(r.generated_tokens)
-                         .arg(QString::fromStdString(r.sequences[0].finish_reason))
-                         .arg(prefill, 0, 'f', 1)
-                         .arg(decode, 0, 'f', 1));
+    m_stats->setText(
+        tr("%1 prompt tokens · %2 generated · finish: %3 · prefill %4 tok/s · "
+           "decode %5 tok/s")
+            .arg(r.prompt_tokens)
+            .arg(r.generated_tokens)
+            .arg(QString::fromStdString(r.sequences[0].finish_reason))
+            .arg(prefill, 0, 'f', 1)
+            .arg(decode, 0, 'f', 1) +
+        (params().sampling.temperature > 0.0 ? tr(" · seed %1").arg(m_usedSeed) : QString()));
   } else if (!why.isEmpty() && why == tr("Stopped.")) {
     m_stats->setText(tr("Stopped after %1 generated tokens.").arg(m_generated.size()));
   } else if (!why.isEmpty()) {

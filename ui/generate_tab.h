@@ -98,6 +98,7 @@ class GenerateTab : public ModelTab {
   std::vector<std::int32_t> m_generated;
   std::optional<t2::GenerateResult> m_result;
   bool m_generating = false;
+  std::int64_t m_usedSeed = 0;
 
   QComboBox* m_dtype;
   QComboBox* m_device;

@@ -191,6 +191,18 @@ TEST(GenerateTab, TextPromptThroughATokenizerStreamsTheDecodedText) {
   tab->setParams(params);
   ASSERT_TRUE(generateAndWait(tab));
   EXPECT_EQ(tab->generatedIds(), referenceGenerate(dir.path(), prompt, tab->params()));
+  EXPECT_TRUE(tab->statsText().endsWith(QStringLiteral("seed 7")))
+      << tab->statsText().toStdString();
+  // "random" draws a seed, shown in the stats; that seed reproduces the output.
+  params.seed = -1;
+  tab->setParams(params);
+  ASSERT_TRUE(generateAndWait(tab));
+  const QString stats = tab->statsText();
+  const QString seedText = stats.mid(stats.lastIndexOf(QStringLiteral("seed ")) + 5);
+  bool ok = false;
+  params.seed = seedText.toLongLong(&ok);
+  ASSERT_TRUE(ok) << stats.toStdString();
+  EXPECT_EQ(tab->generatedIds(), referenceGenerate(dir.path(), prompt, params));
 
   panel.resize(820, 640);
   panel.show();
