@@ -1,7 +1,10 @@
 #include "model_panel.h"
 
 #include "chat_template_tab.h"
+#include "generate_tab.h"
 #include "job_runner.h"
+#include "overview_tab.h"
+#include "tensor_table_model.h"
 #include "token_chips.h"
 #include "tokenizer_tab.h"
 
@@ -27,7 +30,23 @@ LoadedModel loadFolder(const QString& dir, const t2::JobContext& job) {
   LoadedModel model;
   model.dir = dir;
   const std::string path = QDir::toNativeSeparators(dir).toStdString();
-  job.report("model", 0.0, "reading tokenizer.json");
+  const QDir folder(dir);
+  model.hasWeights = folder.exists(QStringLiteral("config.json")) ||
+                     !folder.entryList({QStringLiteral("*.safetensors")}, QDir::Files).isEmpty();
+  if (!model.hasWeights) {
+    model.summaryError = QObject::tr(
+        "No model weights in this folder (no config.json or *.safetensors); the Tokenizer and "
+        "Chat template tabs work without them.");
+  } else {
+    job.report("model", 0.0, "reading config.json and the safetensors headers");
+    try {
+      model.summary = t2::inspect_model(path);
+    } catch (const std::exception& e) {
+      model.summaryError = QString::fromStdString(e.what());
+    }
+  }
+  job.throw_if_cancelled();
+  job.report("model", 0.2, "reading tokenizer.json");
   try {
     model.tokenizer = t2::Tokenizer::from_model_dir(path);
   } catch (const std::exception& e) {
@@ -46,7 +65,8 @@ LoadedModel loadFolder(const QString& dir, const t2::JobContext& job) {
 }  // namespace
 
 const char* const ModelPanel::kHint =
-    "Open a model folder (Ctrl+O) — any Hugging Face folder with tokenizer.json";
+    "Open a model folder (Ctrl+O) — any Hugging Face folder with tokenizer.json and/or "
+    "config.json + *.safetensors";
 
 ModelPanel::ModelPanel(JobRunner* jobs, QWidget* parent)
     : QWidget(parent),
@@ -55,8 +75,10 @@ ModelPanel::ModelPanel(JobRunner* jobs, QWidget* parent)
       m_status(new QLabel(this)),
       m_error(new QLabel(this)),
       m_tabs(new QTabWidget(this)),
+      m_overview(new OverviewTab(this)),
       m_tokenizer(new TokenizerTab(this)),
-      m_template(new ChatTemplateTab(this)) {
+      m_template(new ChatTemplateTab(this)),
+      m_generate(new GenerateTab(jobs, this)) {
   m_path->setReadOnly(true);
   m_path->setPlaceholderText(tr("No model folder"));
   auto* open = new QPushButton(tr("&Open..."), this);
@@ -81,8 +103,10 @@ ModelPanel::ModelPanel(JobRunner* jobs, QWidget* parent)
   layout->addWidget(m_status);
   layout->addWidget(m_error);
   layout->addWidget(m_tabs, 1);
+  addTab(m_overview, tr("Overview"));
   addTab(m_tokenizer, tr("Tokenizer"));
   addTab(m_template, tr("Chat template"));
+  addTab(m_generate, tr("Generate"));
 
   connect(open, &QPushButton::clicked, this, &ModelPanel::chooseFolder);
   connect(reloadButton, &QPushButton::clicked, this, &ModelPanel::reload);
@@ -119,6 +143,7 @@ void ModelPanel::chooseFolder() {
 void ModelPanel::reload() {
   if (m_folder.isEmpty()) return;
   m_cache.remove(m_folder);
+  m_generate->dropCached(m_folder);
   openFolder(m_folder);
 }
 
@@ -186,6 +211,11 @@ void ModelPanel::apply(std::shared_ptr<const LoadedModel> model) {
   if (!m_model) return;
   const QString where = QDir::toNativeSeparators(m_model->dir);
   QStringList loaded, failed;
+  if (m_model->summary)
+    loaded
+        << tr("model overview (%1 parameters)").arg(formatCount(m_model->summary->parameter_count));
+  else if (m_model->hasWeights)
+    failed << tr("model: %1").arg(m_model->summaryError);
   if (m_model->tokenizer)
     loaded << tr("tokenizer (vocabulary of %1)")
                   .arg(countOf(m_model->tokenizer->vocab_size(), "token", "tokens"));
@@ -198,9 +228,10 @@ void ModelPanel::apply(std::shared_ptr<const LoadedModel> model) {
   m_status->setText(
       loaded.isEmpty()
           ? tr("Nothing loaded from %1").arg(where)
-          : tr("Loaded %1 in %2 s").arg(loaded.join(tr(" and "))).arg(m_model->seconds, 0, 'f', 2));
-  if (m_model->tokenizer || m_model->chatTemplate) Q_EMIT folderLoaded(m_model->dir);
-  if (!m_model->tokenizer) {
+          : tr("Loaded %1 in %2 s").arg(loaded.join(tr(", "))).arg(m_model->seconds, 0, 'f', 2));
+  if (m_model->tokenizer || m_model->chatTemplate || m_model->summary)
+    Q_EMIT folderLoaded(m_model->dir);
+  if (!m_model->tokenizer && !m_model->summary) {
     showError(failed.join(QLatin1Char('\n')));
   } else {
     m_error->setVisible(false);

@@ -1,5 +1,6 @@
 // The Model dock: a model folder (File > Open model folder..., Ctrl+O) and tabs that show what
-// the folder holds: "Tokenizer" (text -> tokens) and "Chat template" (conversation -> prompt).
+// the folder holds: "Overview" (config + tensors, no weights loaded), "Tokenizer" (text -> tokens),
+// "Chat template" (conversation -> prompt) and "Generate" (loads the weights, streams output).
 // Tabs derive from ModelTab and get the LoadedModel once loaded (see model_tab.h for adding one).
 //
 // Loading (tokenizer.json takes ~0.2-1.2 s for real vocabularies) runs through the JobRunner,
@@ -16,7 +17,9 @@
 #include <memory>
 
 class ChatTemplateTab;
+class GenerateTab;
 class JobRunner;
+class OverviewTab;
 class QLabel;
 class QLineEdit;
 class QTabWidget;
@@ -44,6 +47,8 @@ class ModelPanel : public QWidget {
   QString statusText() const;
   TokenizerTab* tokenizerTab() const { return m_tokenizer; }
   ChatTemplateTab* templateTab() const { return m_template; }
+  OverviewTab* overviewTab() const { return m_overview; }
+  GenerateTab* generateTab() const { return m_generate; }
   QTabWidget* tabs() const { return m_tabs; }
 
  public Q_SLOTS:
@@ -70,6 +75,8 @@ class ModelPanel : public QWidget {
   QLabel* m_status;
   QLabel* m_error;
   QTabWidget* m_tabs;
+  OverviewTab* m_overview;
   TokenizerTab* m_tokenizer;
   ChatTemplateTab* m_template;
+  GenerateTab* m_generate;
 };

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <t2/chat_template.h>
+#include <t2/model_config.h>
 #include <t2/tokenizer.h>
 
 #include <QString>
@@ -21,7 +22,12 @@ struct LoadedModel {
   QString tokenizerError;  // why `tokenizer` is empty (the t2::Error message)
   std::optional<t2::ChatTemplate> chatTemplate;
   QString templateError;
-  double seconds = 0.0;  // load time
+  // config.json + safetensors headers (t2::inspect_model; no weights loaded). Empty when the
+  // folder has no config.json/weights (summaryError says so) or they are unreadable.
+  std::optional<t2::ModelSummary> summary;
+  QString summaryError;
+  bool hasWeights = false;  // config.json or *.safetensors present (Generate can try to load)
+  double seconds = 0.0;     // load time
 };
 
 class ModelTab : public QWidget {

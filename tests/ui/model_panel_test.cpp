@@ -167,9 +167,11 @@ TEST(ModelPanel, ShowsAHintWithoutAFolder) {
   EXPECT_EQ(panel.statusText(), QString::fromUtf8(ModelPanel::kHint));
   EXPECT_TRUE(panel.statusText().contains(QStringLiteral("Ctrl+O")));
   EXPECT_TRUE(panel.tokenizerTab()->chips().empty());
-  EXPECT_EQ(panel.tabs()->count(), 2);
-  EXPECT_EQ(panel.tabs()->tabText(0), QStringLiteral("Tokenizer"));
-  EXPECT_EQ(panel.tabs()->tabText(1), QStringLiteral("Chat template"));
+  ASSERT_EQ(panel.tabs()->count(), 4);
+  EXPECT_EQ(panel.tabs()->tabText(0), QStringLiteral("Overview"));
+  EXPECT_EQ(panel.tabs()->tabText(1), QStringLiteral("Tokenizer"));
+  EXPECT_EQ(panel.tabs()->tabText(2), QStringLiteral("Chat template"));
+  EXPECT_EQ(panel.tabs()->tabText(3), QStringLiteral("Generate"));
 }
 
 TEST(ModelPanel, FolderWithoutTokenizerJsonShowsTheError) {
@@ -251,10 +253,11 @@ TEST(ModelPanel, CachesLoadedFoldersAndSavesScreenshots) {
   panel.tokenizerTab()->updateNow();
   panel.resize(820, 600);
   panel.show();
+  panel.tabs()->setCurrentWidget(panel.tokenizerTab());
   QCoreApplication::processEvents();
   EXPECT_TRUE(
       panel.grab().save(testOutputPath(QStringLiteral("screenshots/model_panel_tokenizer.png"))));
-  panel.tabs()->setCurrentIndex(1);
+  panel.tabs()->setCurrentWidget(panel.templateTab());
   panel.templateTab()->updateNow();
   QCoreApplication::processEvents();
   EXPECT_TRUE(
