@@ -54,7 +54,10 @@ TextStreamer::TextStreamer(std::vector<std::string> stop_strings) {
 }
 
 std::size_t TextStreamer::stable_length(const std::string& decoded) const {
-  std::size_t end = std::min(decoded.size(), find_stop_string(decoded, stops_));
+  // Generation ends at the token that completes a stop string: the text before it is final.
+  const std::size_t cut = find_stop_string(decoded, stops_);
+  if (cut != std::string::npos) return cut;
+  std::size_t end = decoded.size();
   for (;;) {
     const std::size_t before = end;
     while (dts::ends_with_replacement(decoded, end)) end -= dts::kReplacementBytes;
