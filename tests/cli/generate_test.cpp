@@ -316,6 +316,34 @@ TEST(CliGenerate, ChatUsesTheTemplate) {
   }
 }
 
+TEST(CliGenerate, EndOfTurnTokenIsEosOnlyWithChat) {
+  // Hot sampling (T=5) makes ids 2 (</s>) and 4 (<|im_end|>) come up within a few hundred tokens.
+  // With --chat both end the run; without it only 2 does and 4 is ordinary text.
+  int ended_on_im_end = 0, im_end_inside = 0;
+  for (int seed = 1; seed <= 4; ++seed) {
+    const std::string args =
+        "--prompt Hello --temperature 5 --max-new-tokens 400 --json --seed " + std::to_string(seed);
+    const auto chat = parse_json(t2(generate("--chat " + args)));
+    const auto tokens = chat["tokens"].get<Ids>();
+    ASSERT_FALSE(tokens.empty());
+    for (std::size_t i = 0; i + 1 < tokens.size(); ++i) {
+      EXPECT_NE(tokens[i], 2);
+      EXPECT_NE(tokens[i], 4);
+    }
+    if (chat["finish_reason"] == "eos") {
+      EXPECT_TRUE(tokens.back() == 2 || tokens.back() == 4) << tokens.back();
+      ended_on_im_end += tokens.back() == 4;
+    }
+    const auto plain = parse_json(t2(generate(args)))["tokens"].get<Ids>();
+    for (std::size_t i = 0; i + 1 < plain.size(); ++i) {
+      EXPECT_NE(plain[i], 2);
+      im_end_inside += plain[i] == 4;
+    }
+  }
+  EXPECT_GT(ended_on_im_end, 0) << "no chat run ended on <|im_end|>";
+  EXPECT_GT(im_end_inside, 0) << "no plain run sampled <|im_end|> as text";
+}
+
 TEST(CliGenerate, SeedsReproduceSampling) {
   const std::string base = "--prompt " + shell_quote(kPrompt) +
                            " --max-new-tokens 24 --temperature 1.5 --top-k 50 --top-p 0.95 --json";
