@@ -138,7 +138,7 @@ class Streamer {
     ids_.push_back(token);
     if (to_stdout_) write(text_.push(params_.decode(ids_)));
   }
-  // Prints the rest of `final_text` (stdout mode) and returns it.
+  // Prints the rest of `final_text` (stdout mode), then a newline when stdout is a terminal.
   void finish(const std::string& final_text) {
     const std::string rest = text_.finish(final_text);
     if (to_stdout_) {
