@@ -13,5 +13,6 @@ void add_task_command(CLI::App& app, const GlobalOptions& global, const Runner*&
 void add_template_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 void add_inspect_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 void add_logits_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
+void add_generate_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 
 }  // namespace t2::cli

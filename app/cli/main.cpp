@@ -27,5 +27,6 @@ int main(int argc, char** argv) {
   add_template_command(app, global, chosen);
   add_inspect_command(app, global, chosen);
   add_logits_command(app, global, chosen);
+  add_generate_command(app, global, chosen);
   return run_cli(app, argc, argv, &chosen);
 }

@@ -89,6 +89,14 @@ struct GenerateParams {
   std::vector<std::int32_t> eos_ids;  // stop after emitting one of these; empty = config's eos
   bool ignore_eos = false;            // true: EOS ids do not stop (t2 logits, benchmarks)
   std::vector<std::vector<std::int32_t>> stop_sequences;  // stop when output ends with one
+  // Stop as soon as a row's decoded output contains one of these strings (needs `decode`); the
+  // row's `text` is then cut before the earliest match. Empty strings are ignored.
+  std::vector<std::string> stop_strings;
+  // ids -> UTF-8 text (e.g. Tokenizer::decode), set by the caller so that the engine needs no
+  // tokenizer. Required for stop_strings; when set, every GeneratedSequence gets `text`. Called
+  // on the generating thread, once per new token of each running row while stop_strings is
+  // non-empty, and once per row at the end.
+  std::function<std::string(const std::vector<std::int32_t>&)> decode;
   std::int32_t pad_id = 0;           // id used for left padding and finished rows (masked out)
   bool collect_step_logits = false;  // keep each step's last-position logits (t2 logits)
 };
@@ -96,6 +104,9 @@ struct GenerateParams {
 struct GeneratedSequence {
   std::vector<std::int32_t> tokens;  // new tokens, including the eos/stop tokens that ended it
   std::string finish_reason;         // "length" | "eos" | "stop"
+  // With GenerateParams::decode: the decode of `tokens` without a final EOS token, cut before
+  // the stop string when a stop string ended the row ("" without decode).
+  std::string text;
 };
 
 struct GenerateResult {

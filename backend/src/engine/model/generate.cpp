@@ -1,11 +1,12 @@
 // Generation with a KV cache: batched prompts (left padding + masks), sampling, EOS and stop
-// sequences, streaming, cancellation.
+// sequences and stop strings, streaming, cancellation.
 #include "sampling.h"
 #include "session_impl.h"
 
 #include "engine/torch_guard.h"
 
 #include <t2/error.h>
+#include <t2/text_stream.h>
 
 #include <algorithm>
 #include <chrono>
@@ -30,6 +31,9 @@ std::string finish_reason(const std::vector<std::int32_t>& tokens,
   if (std::find(eos.begin(), eos.end(), tokens.back()) != eos.end()) return "eos";
   for (const auto& stop : p.stop_sequences)
     if (ends_with(tokens, stop)) return "stop";
+  if (!p.stop_strings.empty() && p.decode &&
+      find_stop_string(p.decode(tokens), p.stop_strings) != std::string::npos)
+    return "stop";
   if (static_cast<int>(tokens.size()) >= p.max_new_tokens) return "length";
   return "";
 }
@@ -37,6 +41,21 @@ std::string finish_reason(const std::vector<std::int32_t>& tokens,
 void validate(const GenerateParams& p) {
   if (p.max_new_tokens < 0) throw Error(ErrorKind::InvalidArgument, "max_new_tokens must be >= 0");
   engine::validate_sampling(p.sampling);
+  const bool has_stop_string = std::any_of(p.stop_strings.begin(), p.stop_strings.end(),
+                                           [](const std::string& s) { return !s.empty(); });
+  if (has_stop_string && !p.decode)
+    throw Error(ErrorKind::InvalidArgument,
+                "stop_strings need GenerateParams::decode (e.g. the model's Tokenizer::decode)");
+}
+
+// GeneratedSequence::text: the decode without a final EOS token, cut before a stop string.
+void fill_text(const GenerateParams& p, GeneratedSequence& seq) {
+  if (!p.decode) return;
+  std::vector<std::int32_t> ids = seq.tokens;
+  if (seq.finish_reason == "eos" && !ids.empty()) ids.pop_back();
+  seq.text = p.decode(ids);
+  const auto cut = find_stop_string(seq.text, p.stop_strings);
+  if (cut != std::string::npos) seq.text.resize(cut);
 }
 
 at::Tensor last_logits(const engine::WeightSet& w, const at::Tensor& hidden) {
@@ -136,6 +155,7 @@ GenerateResult Session::generate(const std::vector<std::vector<std::int32_t>>& p
       next_pos = next_pos + 1;
     }
     result.decode_seconds = dg::seconds_since(decode_start);
+    for (auto& seq : result.sequences) dg::fill_text(params, seq);
     return result;
   });
 }

@@ -1,0 +1,270 @@
+// `t2 generate MODEL_DIR --prompt TEXT [--chat] [--system TEXT] [--max-new-tokens N]
+// [--greedy | --temperature T --top-p P --top-k K] [--repetition-penalty R] [--seed S]
+// [--stop STRING]... [--dtype f32|bf16] [--device cpu|cuda|auto] [--json]`: generates text,
+// streaming it to stdout as tokens arrive, and prints prefill/decode tokens/s to stderr.
+#include "commands.h"
+
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+
+namespace t2::cli {
+namespace detail::generate_cmd {
+
+struct Options {
+  std::string model_dir;
+  std::string prompt;
+  bool chat = false;
+  std::string system;
+  int max_new_tokens = 128;
+  bool greedy = false;
+  bool sample = false;  // set when --temperature, --top-p or --top-k is given
+  double temperature = 1.0;
+  double top_p = 1.0;
+  int top_k = 0;
+  double repetition_penalty = 1.0;
+  std::int64_t seed = -1;
+  std::vector<std::string> stops;
+  LoadParams load;
+  bool json = false;
+};
+
+// End-of-turn tokens of common chat templates; one counts as EOS with --chat when the
+// vocabulary has it and the template writes it.
+const char* const kEndOfTurnTokens[] = {"<|im_end|>", "<|eot_id|>", "<end_of_turn>"};
+
+struct Prompt {
+  std::vector<std::int32_t> ids;
+  std::vector<std::int32_t> eos;  // sorted, unique
+};
+
+Prompt build_prompt(const Options& o, const Tokenizer& tokenizer, const ModelConfig& config) {
+  std::set<std::int32_t> eos(config.eos_token_ids.begin(), config.eos_token_ids.end());
+  if (auto id = tokenizer.eos_id()) eos.insert(*id);
+  Prompt p;
+  if (o.chat) {
+    const ChatTemplate tmpl = ChatTemplate::from_model_dir(o.model_dir);
+    std::vector<ChatMessage> messages;
+    if (!o.system.empty()) messages.push_back({"system", o.system});
+    messages.push_back({"user", o.prompt});
+    ChatTemplateOptions options;
+    options.add_generation_prompt = true;
+    p.ids = tokenizer.encode(tmpl.render(messages, options), /*add_special_tokens=*/false);
+    for (const char* token : kEndOfTurnTokens) {
+      const auto id = tokenizer.token_to_id(token);
+      if (id && tmpl.source().find(token) != std::string::npos) eos.insert(*id);
+    }
+  } else {
+    p.ids = tokenizer.encode(o.prompt, /*add_special_tokens=*/true);
+  }
+  if (p.ids.empty())
+    throw Error(ErrorKind::InvalidArgument,
+                "the prompt encodes to no tokens; give a non-empty --prompt (or use --chat)");
+  p.eos.assign(eos.begin(), eos.end());
+  return p;
+}
+
+GenerateParams generate_params(const Options& o, const Tokenizer& tokenizer,
+                               std::vector<std::int32_t> eos) {
+  GenerateParams p;
+  p.max_new_tokens = o.max_new_tokens;
+  if (o.sample) {
+    p.sampling.temperature = o.temperature;
+    p.sampling.top_p = o.top_p;
+    p.sampling.top_k = o.top_k;
+  }
+  p.sampling.repetition_penalty = o.repetition_penalty;
+  p.seed = o.seed >= 0 ? o.seed : static_cast<std::int64_t>(std::random_device{}() & 0x7FFFFFFF);
+  p.eos_ids = std::move(eos);
+  p.stop_strings = o.stops;
+  const std::int32_t tokenizer_vocab = tokenizer.vocab_size();
+  // Ids the model can emit but the tokenizer lacks (padded embedding rows) decode to nothing.
+  p.decode = [tokenizer, tokenizer_vocab](const std::vector<std::int32_t>& ids) {
+    std::vector<std::int32_t> known;
+    known.reserve(ids.size());
+    for (auto id : ids)
+      if (id >= 0 && id < tokenizer_vocab) known.push_back(id);
+    return tokenizer.decode(known);
+  };
+  return p;
+}
+
+struct Rates {
+  double prefill = 0.0;  // prompt tokens / s
+  double decode = 0.0;   // tokens after the first / s
+};
+
+Rates rates(const GenerateResult& r) {
+  Rates out;
+  if (r.prefill_seconds > 0) out.prefill = static_cast<double>(r.prompt_tokens) / r.prefill_seconds;
+  if (r.generated_tokens > 1 && r.decode_seconds > 0)
+    out.decode = static_cast<double>(r.generated_tokens - 1) / r.decode_seconds;
+  return out;
+}
+
+void print_json(std::size_t prompt_tokens, const std::string& text,
+                const std::vector<std::int32_t>& tokens, const std::string& finish_reason,
+                const Rates& r) {
+  nlohmann::ordered_json out;
+  out["prompt_tokens"] = prompt_tokens;
+  out["text"] = text;
+  out["tokens"] = tokens;
+  out["finish_reason"] = finish_reason;
+  out["prefill_tokens_per_s"] = r.prefill;
+  out["decode_tokens_per_s"] = r.decode;
+  std::cout << out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+  std::cout.flush();
+}
+
+// Streams sequence 0 to stdout (unless --json) and remembers what was generated, so that a
+// cancelled run can still print it.
+class Streamer {
+ public:
+  Streamer(const GenerateParams& params, bool to_stdout)
+      : params_(params), to_stdout_(to_stdout), text_(params.stop_strings) {}
+
+  void on_token(std::int32_t token) {
+    tokens_.push_back(token);
+    if (std::find(params_.eos_ids.begin(), params_.eos_ids.end(), token) != params_.eos_ids.end())
+      return;  // the EOS token is not part of the text
+    ids_.push_back(token);
+    if (to_stdout_) write(text_.push(params_.decode(ids_)));
+  }
+  // Prints the rest of `final_text` (stdout mode), then a newline when stdout is a terminal.
+  void finish(const std::string& final_text) {
+    const std::string rest = text_.finish(final_text);
+    if (to_stdout_) {
+      write(rest);
+      if (::isatty(STDOUT_FILENO)) write("\n");
+    }
+  }
+  // Text of what was generated so far, cut before a stop string.
+  std::string partial_text() const {
+    std::string text = params_.decode(ids_);
+    const auto cut = find_stop_string(text, params_.stop_strings);
+    if (cut != std::string::npos) text.resize(cut);
+    return text;
+  }
+  const std::vector<std::int32_t>& tokens() const { return tokens_; }
+
+ private:
+  void write(const std::string& s) {
+    if (s.empty()) return;
+    std::cout << s;
+    std::cout.flush();
+  }
+
+  const GenerateParams& params_;
+  bool to_stdout_;
+  TextStreamer text_;
+  std::vector<std::int32_t> tokens_, ids_;
+};
+
+int run(const Options& o, const GlobalOptions& global) {
+  Engine engine = make_engine(global);
+  const JobContext cli_job = make_cli_job();
+  const JobContext job({}, cli_job.cancel_token());  // no progress line between the text
+  const Tokenizer tokenizer = Tokenizer::from_model_dir(o.model_dir);
+  Session session(Model::load(o.model_dir, o.load, job));
+  const Prompt prompt = build_prompt(o, tokenizer, session.model().config());
+  const GenerateParams params = generate_params(o, tokenizer, prompt.eos);
+  Streamer streamer(params, !o.json);
+  GenerateResult result;
+  try {
+    result = session.generate(
+        {prompt.ids}, params, [&](std::size_t, std::int32_t token) { streamer.on_token(token); },
+        job);
+  } catch (const Error& e) {
+    if (!e.is_cancelled()) throw;
+    const std::string text = streamer.partial_text();
+    if (o.json)
+      print_json(prompt.ids.size(), text, streamer.tokens(), "cancelled", {});
+    else
+      streamer.finish(text);
+    throw;
+  }
+  const auto& seq = result.sequences.front();
+  const Rates r = rates(result);
+  if (o.json)
+    print_json(prompt.ids.size(), seq.text, seq.tokens, seq.finish_reason, r);
+  else
+    streamer.finish(seq.text);
+  std::fprintf(stderr,
+               "prefill: %lld tokens, %.1f tokens/s; decode: %lld tokens, %.1f tokens/s "
+               "(finish: %s, seed %lld)\n",
+               static_cast<long long>(result.prompt_tokens), r.prefill,
+               static_cast<long long>(result.generated_tokens), r.decode, seq.finish_reason.c_str(),
+               static_cast<long long>(params.seed));
+  return kExitOk;
+}
+
+}  // namespace detail::generate_cmd
+
+void add_generate_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen) {
+  using detail::generate_cmd::Options;
+  auto opts = std::make_shared<Options>();
+  auto* sub = app.add_subcommand(
+      "generate",
+      "Generate text from a prompt, streaming it to stdout; prefill and decode tokens/s go to "
+      "stderr. Greedy unless --temperature, --top-p or --top-k is given");
+  sub->add_option("MODEL_DIR", opts->model_dir,
+                  "Folder with config.json, *.safetensors, tokenizer.json (and "
+                  "tokenizer_config.json for --chat)")
+      ->required();
+  sub->add_option("--prompt", opts->prompt, "Prompt text (the user message with --chat)")
+      ->required();
+  auto* chat = sub->add_flag("--chat", opts->chat,
+                             "Render the chat template (tokenizer_config.json) with the prompt as "
+                             "the user message and a generation prompt");
+  sub->add_option("--system", opts->system, "System message (with --chat)")->needs(chat);
+  sub->add_option("--max-new-tokens", opts->max_new_tokens, "Most tokens to generate")
+      ->check(CLI::Range(0, 1 << 20))
+      ->capture_default_str();
+  auto* greedy = sub->add_flag("--greedy", opts->greedy, "Argmax decoding (the default)");
+  auto* temperature = sub->add_option("--temperature", opts->temperature,
+                                      "Sample softmax(logits / T); T > 0 (default 1 when sampling)")
+                          ->check(CLI::PositiveNumber);
+  auto* top_p = sub->add_option("--top-p", opts->top_p,
+                                "Nucleus sampling: keep the smallest set with "
+                                "cumulative probability >= P; P in (0, 1]")
+                    ->check(CLI::Number)
+                    ->check(CLI::Validator(
+                        [](std::string& s) -> std::string {
+                          const double p = std::stod(s);
+                          return p > 0.0 && p <= 1.0 ? "" : "top-p must be in (0, 1], got " + s;
+                        },
+                        "(0,1]"));
+  auto* top_k = sub->add_option("--top-k", opts->top_k, "Keep the K most likely tokens; 0 = off")
+                    ->check(CLI::NonNegativeNumber);
+  for (auto* o : {temperature, top_p, top_k}) greedy->excludes(o);
+  sub->add_option("--repetition-penalty", opts->repetition_penalty,
+                  "HF CTRL-style penalty over prompt and output ids; 1 = off")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--seed", opts->seed, "RNG seed (default: a random one, printed at the end)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--stop", opts->stops,
+                  "Stop when the output contains STRING (repeatable); the text is cut before it")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  sub->add_option("--dtype", opts->load.dtype, "Compute dtype: f32 or bf16")->capture_default_str();
+  sub->add_option("--device", opts->load.device, "cpu, cuda, cuda:N or auto")
+      ->capture_default_str();
+  sub->add_flag("--json", opts->json,
+                "No streaming; print {\"prompt_tokens\", \"text\", \"tokens\", \"finish_reason\", "
+                "\"prefill_tokens_per_s\", \"decode_tokens_per_s\"} at the end");
+  auto runner = std::make_shared<Runner>([opts, &global, temperature, top_p, top_k]() {
+    opts->sample = temperature->count() + top_p->count() + top_k->count() > 0;
+    return detail::generate_cmd::run(*opts, global);
+  });
+  sub->callback([&chosen, runner] { chosen = runner.get(); });
+}
+
+}  // namespace t2::cli
