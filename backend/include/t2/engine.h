@@ -22,6 +22,7 @@
 #include <t2/safetensors.h>
 #include <t2/sandbox.h>
 #include <t2/self_check.h>
+#include <t2/target_set.h>
 #include <t2/tasks.h>
 #include <t2/text_stream.h>
 #include <t2/tokenizer.h>
