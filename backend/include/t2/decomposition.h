@@ -19,6 +19,7 @@
 
 #include <t2/job.h>
 #include <t2/model.h>
+#include <t2/spectra.h>
 #include <t2/target_set.h>
 
 #include <cstdint>
@@ -94,5 +95,9 @@ class Decomposition {
  private:
   std::shared_ptr<const Impl> impl_;
 };
+
+// Spectrum metrics (t2/spectra.h) of every target, in target order; aggregate them with
+// aggregate_layers().
+std::vector<MatrixSpectrum> matrix_spectra(const Decomposition& decomposition);
 
 }  // namespace t2

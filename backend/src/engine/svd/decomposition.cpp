@@ -7,6 +7,7 @@
 #include <t2/error.h>
 #include <t2/model_config.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -178,5 +179,21 @@ std::string Decomposition::cache_path() const { return impl_->cache_path; }
 std::string Decomposition::cache_note() const { return impl_->cache_note; }
 const std::vector<MatrixTiming>& Decomposition::timings() const { return impl_->timings; }
 double Decomposition::total_seconds() const { return impl_->total_seconds; }
+
+std::vector<MatrixSpectrum> matrix_spectra(const Decomposition& decomposition) {
+  std::vector<MatrixSpectrum> out;
+  for (const auto& t : decomposition.targets()) {
+    MatrixSpectrum m;
+    m.name = t.name;
+    m.layer = t.layer;
+    m.part = t.part;
+    m.out_features = t.out_features;
+    m.in_features = t.in_features;
+    m.metrics = spectrum_metrics(decomposition.singular_values(t.name),
+                                 std::max(t.out_features, t.in_features));
+    out.push_back(std::move(m));
+  }
+  return out;
+}
 
 }  // namespace t2
