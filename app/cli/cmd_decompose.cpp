@@ -75,8 +75,9 @@ void add_decompose_command(CLI::App& app, const GlobalOptions& global, const Run
   };
   auto opts = std::make_shared<Options>();
   auto* sub = app.add_subcommand(
-      "decompose", "Reduced SVD (float32) of a model's target matrices, cached on disk by model "
-                   "fingerprint and target set");
+      "decompose",
+      "Reduced SVD (float32) of a model's target matrices, cached on disk by model "
+      "fingerprint and target set");
   sub->add_option("MODEL_DIR", opts->model_dir, "Folder with config.json and *.safetensors")
       ->required();
   sub->add_option("--targets", opts->params.targets,

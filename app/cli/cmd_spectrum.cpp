@@ -53,15 +53,16 @@ std::string spectrum_json(const Decomposition& d, const std::vector<MatrixSpectr
                   {"mean_stable_rank", l.mean_stable_rank},
                   {"max_condition", number(l.max_condition)},
                   {"frobenius_sq", l.frobenius_sq}});
-  nlohmann::json out = {{"fingerprint", d.fingerprint()},
-                        {"targets", d.target_spec()},
-                        {"from_cache", d.from_cache()},
-                        {"alpha_definition",
-                         "WeightWatcher: continuous power-law MLE on lambda = sigma^2 / max(out, in), "
-                         "xmin by minimum KS distance (Clauset-Shalizi-Newman)"},
-                        {"effective_rank_definition", "exp(entropy of sigma / sum sigma) (Roy & Vetterli)"},
-                        {"matrices", jm},
-                        {"layers", jl}};
+  nlohmann::json out = {
+      {"fingerprint", d.fingerprint()},
+      {"targets", d.target_spec()},
+      {"from_cache", d.from_cache()},
+      {"alpha_definition",
+       "WeightWatcher: continuous power-law MLE on lambda = sigma^2 / max(out, in), "
+       "xmin by minimum KS distance (Clauset-Shalizi-Newman)"},
+      {"effective_rank_definition", "exp(entropy of sigma / sum sigma) (Roy & Vetterli)"},
+      {"matrices", jm},
+      {"layers", jl}};
   return out.dump() + "\n";
 }
 
@@ -82,8 +83,8 @@ std::string spectrum_text(const std::vector<MatrixSpectrum>& matrices,
     else
       std::snprintf(alpha, sizeof alpha, "-");
     std::snprintf(buf, sizeof buf, "%-44s %11s %9.4g %9.4g %8.2f %8.2f %10.4g %6lld %6s\n",
-                  m.name.c_str(), shape, x.sigma_max, x.sigma_min, x.effective_rank,
-                  x.stable_rank, x.condition, static_cast<long long>(x.rank_90), alpha);
+                  m.name.c_str(), shape, x.sigma_max, x.sigma_min, x.effective_rank, x.stable_rank,
+                  x.condition, static_cast<long long>(x.rank_90), alpha);
     out += buf;
   }
   out += "\nper layer (means over the layer's matrices; condition: the largest)\n";
@@ -115,14 +116,16 @@ void add_spectrum_command(CLI::App& app, const GlobalOptions& global, const Runn
   };
   auto opts = std::make_shared<Options>();
   auto* sub = app.add_subcommand(
-      "spectrum", "Spectrum metrics of the target matrices per matrix and per layer: sigma, "
-                  "cumulative energy, effective and stable rank, condition, power-law alpha");
+      "spectrum",
+      "Spectrum metrics of the target matrices per matrix and per layer: sigma, "
+      "cumulative energy, effective and stable rank, condition, power-law alpha");
   sub->add_option("MODEL_DIR", opts->model_dir, "Folder with config.json and *.safetensors")
       ->required();
   sub->add_option("--targets", opts->params.targets,
                   "mlp | attn | attn-qv | all-linear | part list (q_proj,v_proj) | regex:PATTERN")
       ->capture_default_str();
-  sub->add_option("--cache-dir", opts->params.cache_dir, "Decomposition cache root (see decompose)");
+  sub->add_option("--cache-dir", opts->params.cache_dir,
+                  "Decomposition cache root (see decompose)");
   sub->add_flag("--no-cache", opts->no_cache, "Neither read nor write the decomposition cache");
   sub->add_flag("--json", opts->json,
                 "Print one JSON document (with sigma and cumulative energy per matrix)");
@@ -133,7 +136,8 @@ void add_spectrum_command(CLI::App& app, const GlobalOptions& global, const Runn
     const auto d = Decomposition::compute_or_load(opts->model_dir, opts->params, make_cli_job());
     const auto matrices = matrix_spectra(d);
     const auto layers = aggregate_layers(matrices);
-    std::cout << (opts->json ? spectrum_json(d, matrices, layers) : spectrum_text(matrices, layers));
+    std::cout << (opts->json ? spectrum_json(d, matrices, layers)
+                             : spectrum_text(matrices, layers));
     return kExitOk;
   });
   sub->callback([&chosen, runner] { chosen = runner.get(); });

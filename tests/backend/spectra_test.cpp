@@ -137,8 +137,8 @@ TEST(Spectra, AlphaIsScaleFreeAndUsesSigmaSquared) {
 }
 
 TEST(Spectra, AggregatesPerLayer) {
-  auto mat = [](std::int64_t layer, double alpha, bool ok, double erank, double srank,
-                double cond, double frob) {
+  auto mat = [](std::int64_t layer, double alpha, bool ok, double erank, double srank, double cond,
+                double frob) {
     t2::MatrixSpectrum m;
     m.layer = layer;
     m.metrics.power_law.ok = ok;
@@ -149,10 +149,9 @@ TEST(Spectra, AggregatesPerLayer) {
     m.metrics.frobenius_sq = frob;
     return m;
   };
-  const auto layers = t2::aggregate_layers({mat(1, 3.0, true, 10, 2, 5, 1),
-                                            mat(0, 2.0, true, 4, 1, 7, 2),
-                                            mat(0, 4.0, true, 6, 3, 9, 3),
-                                            mat(1, 99.0, false, 20, 4, 1, 4)});
+  const auto layers =
+      t2::aggregate_layers({mat(1, 3.0, true, 10, 2, 5, 1), mat(0, 2.0, true, 4, 1, 7, 2),
+                            mat(0, 4.0, true, 6, 3, 9, 3), mat(1, 99.0, false, 20, 4, 1, 4)});
   ASSERT_EQ(layers.size(), 2u);
   EXPECT_EQ(layers[0].layer, 0);
   EXPECT_EQ(layers[0].matrices, 2);
@@ -167,8 +166,7 @@ TEST(Spectra, AggregatesPerLayer) {
 }
 
 TEST(Fingerprint, Sha256MatchesFips180Vectors) {
-  EXPECT_EQ(t2::sha256_hex(""),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(t2::sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(t2::sha256_hex("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_EQ(t2::sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),

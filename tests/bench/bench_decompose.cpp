@@ -29,7 +29,9 @@ namespace fs = std::filesystem;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 constexpr std::int64_t kHidden = 896, kInter = 4864, kHeads = 14, kKv = 2, kHeadDim = 64,
                        kVocab = 1024;
@@ -92,9 +94,10 @@ int main(int argc, char** argv) {
   fs::remove_all(model_dir);
   fs::remove_all(cache);
   write_model(model_dir, layers);
-  std::printf("model: %d layers, Qwen2.5-0.5B MLP shapes (gate/up 4864x896, down 896x4864), "
-              "%d MLP matrices; torch threads %d\n",
-              layers, 3 * layers, at::get_num_threads());
+  std::printf(
+      "model: %d layers, Qwen2.5-0.5B MLP shapes (gate/up 4864x896, down 896x4864), "
+      "%d MLP matrices; torch threads %d\n",
+      layers, 3 * layers, at::get_num_threads());
   (void)info;
 
   // Raw reference: at::linalg_svd on the same matrices, already float32 in memory.
@@ -146,21 +149,21 @@ int main(int argc, char** argv) {
     t2_total += mine;
     raw_total += ref;
     std::printf("%-40s %5lldx%-5lld %10.3f %10.3f %7.2f\n", t.name.c_str(),
-                static_cast<long long>(t.out_features), static_cast<long long>(t.in_features),
-                mine, ref, mine / ref);
+                static_cast<long long>(t.out_features), static_cast<long long>(t.in_features), mine,
+                ref, mine / ref);
   }
-  std::printf("\nper matrix: t2 %.3f s, raw %.3f s (means); ratio t2/raw: total %.2f, median %.2f "
-              "(goal <= 1.2)\n",
-              t2_total / targets.size(), raw_total / targets.size(), t2_total / raw_total,
-              median(ratios));
+  std::printf(
+      "\nper matrix: t2 %.3f s, raw %.3f s (means); ratio t2/raw: total %.2f, median %.2f "
+      "(goal <= 1.2)\n",
+      t2_total / targets.size(), raw_total / targets.size(), t2_total / raw_total, median(ratios));
   double written_svd = 0;
   for (const auto& t : written.timings()) written_svd += t.seconds;
-  std::printf("decompose + write cache: %.3f s total (%.3f s beyond its SVDs); cache file %.1f MB\n",
-              write_run, write_run - written_svd,
-              fs::file_size(written.cache_path()) / 1048576.0);
-  std::printf("cached reload: %.4f s (from_cache=%s, memory-mapped) vs %.3f s computing: %.0fx "
-              "faster; copying every U and Vh out of the mapping once: %.3f s (%g)\n",
-              reload, reloaded.from_cache() ? "yes" : "NO", t2_total, t2_total / reload, touch,
-              checksum);
+  std::printf(
+      "decompose + write cache: %.3f s total (%.3f s beyond its SVDs); cache file %.1f MB\n",
+      write_run, write_run - written_svd, fs::file_size(written.cache_path()) / 1048576.0);
+  std::printf(
+      "cached reload: %.4f s (from_cache=%s, memory-mapped) vs %.3f s computing: %.0fx "
+      "faster; copying every U and Vh out of the mapping once: %.3f s (%g)\n",
+      reload, reloaded.from_cache() ? "yes" : "NO", t2_total, t2_total / reload, touch, checksum);
   return reloaded.from_cache() ? 0 : 1;
 }

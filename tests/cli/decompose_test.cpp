@@ -70,8 +70,8 @@ std::map<std::string, double> squared_norms(const std::string& file) {
 
 TEST(CliDecompose, WritesTheCacheThenUsesIt) {
   const auto cache = fresh_dir("cache");
-  const std::string args = "decompose " + shell_quote(fixture("qwen3")) + " --cache-dir " +
-                           shell_quote(cache);
+  const std::string args =
+      "decompose " + shell_quote(fixture("qwen3")) + " --cache-dir " + shell_quote(cache);
   const auto first = parse_json(t2(args + " --json"));
   EXPECT_FALSE(first["from_cache"].get<bool>());
   const auto matrices = first["matrices"];
@@ -99,9 +99,9 @@ TEST(CliDecompose, WritesTheCacheThenUsesIt) {
 
 TEST(CliDecompose, NoCacheLeavesTheCacheAlone) {
   const auto cache = fresh_dir("no-cache");
-  const auto r = parse_json(t2("decompose " + shell_quote(fixture("llama_f32")) +
-                               " --targets attn-qv --no-cache --json --cache-dir " +
-                               shell_quote(cache)));
+  const auto r =
+      parse_json(t2("decompose " + shell_quote(fixture("llama_f32")) +
+                    " --targets attn-qv --no-cache --json --cache-dir " + shell_quote(cache)));
   EXPECT_FALSE(r["from_cache"].get<bool>());
   EXPECT_EQ(r["cache_path"], "");
   EXPECT_EQ(r["targets"], "attn-qv");

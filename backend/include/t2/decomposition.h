@@ -72,7 +72,7 @@ class Decomposition {
                                        const DecomposeParams& params = {},
                                        const JobContext& job = {});
 
-  const std::vector<TargetMatrix>& targets() const;  // in target-set order
+  const std::vector<TargetMatrix>& targets() const;         // in target-set order
   const TargetMatrix* find(const std::string& name) const;  // nullptr when not a target
   // sigma of a target, descending (length rank()). InvalidArgument for an unknown name.
   std::vector<float> singular_values(const std::string& name) const;
@@ -80,13 +80,13 @@ class Decomposition {
   std::vector<float> u(const std::string& name) const;
   std::vector<float> vh(const std::string& name) const;
 
-  bool from_cache() const;                  // true when the factors came from the cache
-  std::string fingerprint() const;          // model fingerprint ("" when uncached)
-  std::string target_spec() const;          // the spec it was asked for
-  std::string cache_path() const;           // the factors file ("" when not cached)
-  std::string cache_note() const;           // why a cache was not used ("" when hit or off)
+  bool from_cache() const;          // true when the factors came from the cache
+  std::string fingerprint() const;  // model fingerprint ("" when uncached)
+  std::string target_spec() const;  // the spec it was asked for
+  std::string cache_path() const;   // the factors file ("" when not cached)
+  std::string cache_note() const;   // why a cache was not used ("" when hit or off)
   const std::vector<MatrixTiming>& timings() const;  // per matrix, target order
-  double total_seconds() const;             // wall time of compute_or_load
+  double total_seconds() const;                      // wall time of compute_or_load
 
   struct Impl;  // engine-internal (src/engine/svd/decomposition_impl.h)
   const Impl& impl() const noexcept { return *impl_; }

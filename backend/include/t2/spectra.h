@@ -21,11 +21,11 @@
 namespace t2 {
 
 struct PowerLawFit {
-  bool ok = false;            // false when there were too few distinct positive samples
-  double alpha = 0.0;         // exponent of the tail density p(x) ~ x^-alpha
-  double xmin = 0.0;          // start of the fitted tail
-  double ks_distance = 0.0;   // KS distance of the fit over the tail
-  std::int64_t n_tail = 0;    // samples >= xmin
+  bool ok = false;           // false when there were too few distinct positive samples
+  double alpha = 0.0;        // exponent of the tail density p(x) ~ x^-alpha
+  double xmin = 0.0;         // start of the fitted tail
+  double ks_distance = 0.0;  // KS distance of the fit over the tail
+  std::int64_t n_tail = 0;   // samples >= xmin
 };
 
 // Continuous power-law MLE for a fixed xmin (samples below xmin are ignored).
@@ -35,17 +35,17 @@ PowerLawFit fit_power_law_fixed(const std::vector<double>& samples, double xmin)
 PowerLawFit fit_power_law(const std::vector<double>& samples, std::int64_t min_tail = 10);
 
 struct SpectrumMetrics {
-  std::int64_t rank = 0;            // number of singular values
+  std::int64_t rank = 0;  // number of singular values
   double sigma_max = 0.0;
   double sigma_min = 0.0;
-  double frobenius_sq = 0.0;        // sum sigma^2 (= ||W||_F^2)
-  double nuclear = 0.0;             // sum sigma
-  double effective_rank = 0.0;      // exp(entropy), Roy & Vetterli
-  double stable_rank = 0.0;         // sum sigma^2 / sigma_max^2
-  double condition = 0.0;           // sigma_max / sigma_min (inf if sigma_min == 0)
-  std::int64_t rank_90 = 0;         // smallest k with cumulative energy >= 0.90
-  std::int64_t rank_99 = 0;         // ... >= 0.99
-  PowerLawFit power_law;            // WeightWatcher-style alpha of sigma^2 / N
+  double frobenius_sq = 0.0;    // sum sigma^2 (= ||W||_F^2)
+  double nuclear = 0.0;         // sum sigma
+  double effective_rank = 0.0;  // exp(entropy), Roy & Vetterli
+  double stable_rank = 0.0;     // sum sigma^2 / sigma_max^2
+  double condition = 0.0;       // sigma_max / sigma_min (inf if sigma_min == 0)
+  std::int64_t rank_90 = 0;     // smallest k with cumulative energy >= 0.90
+  std::int64_t rank_99 = 0;     // ... >= 0.99
+  PowerLawFit power_law;        // WeightWatcher-style alpha of sigma^2 / N
 };
 
 // Cumulative energy fractions E_1..E_r (empty input -> empty output).
@@ -57,9 +57,9 @@ double stable_rank(const std::vector<float>& sigma);
 SpectrumMetrics spectrum_metrics(const std::vector<float>& sigma, std::int64_t n);
 
 struct MatrixSpectrum {
-  std::string name;      // HF parameter name
+  std::string name;  // HF parameter name
   std::int64_t layer = 0;
-  std::string part;      // e.g. "down_proj"
+  std::string part;  // e.g. "down_proj"
   std::int64_t out_features = 0;
   std::int64_t in_features = 0;
   SpectrumMetrics metrics;
@@ -70,12 +70,12 @@ struct MatrixSpectrum {
 struct LayerSpectrum {
   std::int64_t layer = 0;
   std::int64_t matrices = 0;
-  double mean_alpha = 0.0;           // 0 when no fit succeeded
-  std::int64_t alpha_fits = 0;       // matrices with an ok fit
+  double mean_alpha = 0.0;      // 0 when no fit succeeded
+  std::int64_t alpha_fits = 0;  // matrices with an ok fit
   double mean_effective_rank = 0.0;
   double mean_stable_rank = 0.0;
   double max_condition = 0.0;
-  double frobenius_sq = 0.0;         // sum over the layer's matrices
+  double frobenius_sq = 0.0;  // sum over the layer's matrices
 };
 
 // Groups by layer (ascending).

@@ -112,8 +112,10 @@ TEST(ModelDecomposition, ReconstructsEveryTargetOfEveryFixture) {
       for (std::int64_t a = 0; a < r; ++a)
         for (std::int64_t b = 0; b < r; ++b) {
           double uu = 0.0, vv = 0.0;
-          for (std::int64_t i = 0; i < m; ++i) uu += static_cast<double>(u[i * r + a]) * u[i * r + b];
-          for (std::int64_t j = 0; j < n; ++j) vv += static_cast<double>(vh[a * n + j]) * vh[b * n + j];
+          for (std::int64_t i = 0; i < m; ++i)
+            uu += static_cast<double>(u[i * r + a]) * u[i * r + b];
+          for (std::int64_t j = 0; j < n; ++j)
+            vv += static_cast<double>(vh[a * n + j]) * vh[b * n + j];
           u_dev = std::max(u_dev, std::abs(uu - (a == b)));
           v_dev = std::max(v_dev, std::abs(vv - (a == b)));
         }
@@ -126,7 +128,8 @@ TEST(ModelDecomposition, ReconstructsEveryTargetOfEveryFixture) {
 TEST(ModelDecomposition, LoadedModelGivesTheSameSpectrumAsTheFolder) {
   const auto model = t2::Model::load(fixture("llama_f32"));
   const auto a = t2::Decomposition::compute_or_load(*model, "", params_for("attn-qv", ""));
-  const auto b = t2::Decomposition::compute_or_load(fixture("llama_f32"), params_for("attn-qv", ""));
+  const auto b =
+      t2::Decomposition::compute_or_load(fixture("llama_f32"), params_for("attn-qv", ""));
   ASSERT_EQ(a.targets().size(), b.targets().size());
   for (const auto& t : a.targets()) {
     EXPECT_EQ(t.part == "q_proj" || t.part == "v_proj", true) << t.name;
@@ -148,7 +151,8 @@ TEST(ModelDecomposition, CacheHitGivesIdenticalFactorsFromTheFile) {
   EXPECT_EQ(first.fingerprint(), t2::model_fingerprint(fixture("qwen3")));
   for (const auto& t : first.timings()) EXPECT_GT(t.seconds, 0.0) << t.name;
 
-  const auto second = t2::Decomposition::compute_or_load(fixture("qwen3"), params_for("mlp", cache));
+  const auto second =
+      t2::Decomposition::compute_or_load(fixture("qwen3"), params_for("mlp", cache));
   EXPECT_TRUE(second.from_cache()) << second.cache_note();
   EXPECT_EQ(second.cache_path(), first.cache_path());
   for (const auto& t : second.timings()) EXPECT_EQ(t.seconds, 0.0) << t.name;
@@ -218,10 +222,11 @@ TEST(ModelDecomposition, CorruptOrMismatchedCacheIsRecomputed) {
     std::function<void()> damage;
   };
   const std::vector<Case> cases = {
-      {"truncated",
-       [&] { fs::resize_file(path, fs::file_size(path) / 2); }},
+      {"truncated", [&] { fs::resize_file(path, fs::file_size(path) / 2); }},
       {"garbage",
-       [&] { std::ofstream(path, std::ios::binary | std::ios::trunc) << "not a safetensors file"; }},
+       [&] {
+         std::ofstream(path, std::ios::binary | std::ios::trunc) << "not a safetensors file";
+       }},
       {"other fingerprint",
        [&] {
          auto c = original;
@@ -275,8 +280,8 @@ TEST(ModelDecomposition, CorruptOrMismatchedCacheIsRecomputed) {
 TEST(ModelDecomposition, ProgressPerMatrixAndCancelBetweenMatrices) {
   std::vector<t2::Progress> seen;
   t2::JobContext job([&](const t2::Progress& p) { seen.push_back(p); });
-  const auto d = t2::Decomposition::compute_or_load(fixture("mistral_sw"),
-                                                    params_for("all-linear", ""), job);
+  const auto d =
+      t2::Decomposition::compute_or_load(fixture("mistral_sw"), params_for("all-linear", ""), job);
   std::vector<double> fractions;
   for (const auto& p : seen)
     if (p.stage == "svd") fractions.push_back(p.fraction);
@@ -299,7 +304,7 @@ TEST(ModelDecomposition, ProgressPerMatrixAndCancelBetweenMatrices) {
   } catch (const t2::Error& e) {
     EXPECT_EQ(e.kind(), t2::ErrorKind::Cancelled);
   }
-  EXPECT_EQ(svd_reports, 2);  // stopped right after the second matrix
+  EXPECT_EQ(svd_reports, 2);         // stopped right after the second matrix
   EXPECT_TRUE(fs::is_empty(cache));  // nothing half-written
 }
 
@@ -320,7 +325,8 @@ TEST(ModelDecomposition, FingerprintFollowsConfigAndHeadersOnly) {
   EXPECT_NE(t2::model_fingerprint(dir.string()), a);
 
   const auto cache = fresh_dir("fingerprint-cache");
-  const auto base = t2::Decomposition::compute_or_load(fixture("llama_f32"), params_for("mlp", cache));
+  const auto base =
+      t2::Decomposition::compute_or_load(fixture("llama_f32"), params_for("mlp", cache));
   const auto edited = t2::Decomposition::compute_or_load(dir.string(), params_for("mlp", cache));
   EXPECT_FALSE(edited.from_cache());
   EXPECT_NE(edited.cache_path(), base.cache_path());

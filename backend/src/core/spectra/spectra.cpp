@@ -133,8 +133,8 @@ SpectrumMetrics spectrum_metrics(const std::vector<float>& sigma, std::int64_t n
   }
   m.effective_rank = effective_rank(sigma);
   m.stable_rank = stable_rank(sigma);
-  m.condition = m.sigma_min > 0.0 ? m.sigma_max / m.sigma_min
-                                  : std::numeric_limits<double>::infinity();
+  m.condition =
+      m.sigma_min > 0.0 ? m.sigma_max / m.sigma_min : std::numeric_limits<double>::infinity();
   const auto energy = cumulative_energy(sigma);
   auto rank_at = [&](double level) {
     for (std::size_t i = 0; i < energy.size(); ++i)

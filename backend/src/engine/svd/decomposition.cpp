@@ -124,8 +124,7 @@ Decomposition run(const std::string& fingerprint, const std::vector<TargetMatrix
 Decomposition::Decomposition(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
 
 Decomposition Decomposition::compute_or_load(const std::string& model_dir,
-                                             const DecomposeParams& params,
-                                             const JobContext& job) {
+                                             const DecomposeParams& params, const JobContext& job) {
   return detail::guarded([&] {
     const ModelConfig config = load_model_config(model_dir);
     const auto targets = resolve_targets(config, params.targets);
@@ -140,8 +139,7 @@ Decomposition Decomposition::compute_or_load(const std::string& model_dir,
 }
 
 Decomposition Decomposition::compute_or_load(const Model& model, const std::string& fingerprint,
-                                             const DecomposeParams& params,
-                                             const JobContext& job) {
+                                             const DecomposeParams& params, const JobContext& job) {
   return detail::guarded([&] {
     const auto targets = resolve_targets(model.config(), params.targets);
     auto fetch = [&](const TargetMatrix& t) {

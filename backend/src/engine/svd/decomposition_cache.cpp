@@ -31,8 +31,10 @@ std::string utc_now_iso() {
 }
 
 // A view of a mapped F32 tensor with the expected shape, or an undefined tensor (why says why).
-at::Tensor mapped_f32(const SafetensorsFile& file, const std::string& key,
+// The tensor holds a reference to the mapping, so it stays valid after the Decomposition is gone.
+at::Tensor mapped_f32(const std::shared_ptr<SafetensorsFile>& file_ptr, const std::string& key,
                       const std::vector<std::int64_t>& shape, std::string& why) {
+  const SafetensorsFile& file = *file_ptr;
   const TensorInfo* info = file.find(key);
   if (!info) {
     why = "tensor '" + key + "' is missing";
@@ -43,7 +45,9 @@ at::Tensor mapped_f32(const SafetensorsFile& file, const std::string& key,
     return {};
   }
   if (info->numel() == 0) return at::empty(shape, at::kFloat);
-  return at::from_blob(const_cast<void*>(file.data(*info)), shape, at::kFloat);
+  return at::from_blob(
+      const_cast<void*>(file.data(*info)), shape, [keep = file_ptr](void*) {},
+      at::TensorOptions().dtype(at::kFloat));
 }
 
 bool sigma_valid(const at::Tensor& s) {
@@ -107,9 +111,9 @@ bool load_decomposition_cache(const std::string& path, const std::string& finger
   for (const auto& t : targets) {
     const std::int64_t r = t.rank();
     SvdFactors f;
-    f.u = mapped_f32(*file, t.name + ".U", {t.out_features, r}, why);
-    if (f.u.defined()) f.s = mapped_f32(*file, t.name + ".S", {r}, why);
-    if (f.s.defined()) f.vh = mapped_f32(*file, t.name + ".Vh", {r, t.in_features}, why);
+    f.u = mapped_f32(file, t.name + ".U", {t.out_features, r}, why);
+    if (f.u.defined()) f.s = mapped_f32(file, t.name + ".S", {r}, why);
+    if (f.s.defined()) f.vh = mapped_f32(file, t.name + ".Vh", {r, t.in_features}, why);
     if (!f.vh.defined()) return false;
     if (!sigma_valid(f.s)) {
       why = "singular values of '" + t.name + "' are not finite, non-negative and descending";
@@ -144,13 +148,12 @@ void write_decomposition_cache(const std::string& path, const Decomposition::Imp
       tensors.push_back(std::move(w));
     }
   }
-  const std::map<std::string, std::string> metadata = {
-      {"format", kFormat},
-      {"fingerprint", impl.fingerprint},
-      {"target_set", impl.target_spec},
-      {"targets", join_names(impl.targets)},
-      {"torch_version", TORCH_VERSION},
-      {"created", utc_now_iso()}};
+  const std::map<std::string, std::string> metadata = {{"format", kFormat},
+                                                       {"fingerprint", impl.fingerprint},
+                                                       {"target_set", impl.target_spec},
+                                                       {"targets", join_names(impl.targets)},
+                                                       {"torch_version", TORCH_VERSION},
+                                                       {"created", utc_now_iso()}};
   write_safetensors(path, tensors, metadata);
 }
 

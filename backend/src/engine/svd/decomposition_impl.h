@@ -2,8 +2,9 @@
 // to build W' = W + U diag(sigma * (z - 1)) Vh (or U diag(sigma * z) Vh).
 //
 // Invariants: for every target, U [out, r], S [r], Vh [r, in], float32, contiguous, on the CPU.
-// When loaded from the cache they are views of the read-only memory map held by `cache_file`
-// (never write into them; clone first); otherwise they own their memory.
+// When loaded from the cache they are views of the read-only memory map (never write into them;
+// clone first); each such tensor keeps the mapping alive, so it may outlive the Decomposition.
+// Otherwise they own their memory.
 #pragma once
 
 #include <t2/decomposition.h>
