@@ -59,7 +59,8 @@ struct MatrixTiming {
 class Decomposition {
  public:
   // Decomposes the targets of the checkpoint in MODEL_DIR, or reloads them from the cache.
-  // Progress stages: "load" (cache), "svd" (one report per matrix, fraction over matrices),
+  // Progress stages: "load" (cache lookup), "svd" (one report per matrix; up to 0.95 of the job
+  // when the cache will be written, else 1.0),
   // "write". Cancel is checked between matrices (throws Error{Cancelled}; nothing is written).
   // Throws InvalidArgument (bad spec), Io/Corrupt (model files). A cache that cannot be written
   // is not an error: the factors are returned and cache_note() says why nothing was cached.

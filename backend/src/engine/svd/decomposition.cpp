@@ -66,7 +66,9 @@ engine::SvdFactors reduced_svd(const at::Tensor& w) {
   return {u.contiguous(), s.contiguous(), vh.contiguous()};
 }
 
-void compute_all(Decomposition::Impl& impl, const Fetch& fetch, const JobContext& job) {
+// Reports fractions up to `share` (the rest is left for writing the cache).
+void compute_all(Decomposition::Impl& impl, const Fetch& fetch, const JobContext& job,
+                 double share) {
   const auto n = static_cast<double>(impl.targets.size());
   for (std::size_t i = 0; i < impl.targets.size(); ++i) {
     job.throw_if_cancelled();
@@ -78,7 +80,7 @@ void compute_all(Decomposition::Impl& impl, const Fetch& fetch, const JobContext
     impl.timings.push_back({t.name, secs});
     char msg[64];
     std::snprintf(msg, sizeof msg, " %.3f s", secs);
-    job.report("svd", (i + 1) / n, "SVD " + t.name + msg);
+    job.report("svd", share * (i + 1) / n, "SVD " + t.name + msg);
   }
 }
 
@@ -95,7 +97,7 @@ Decomposition run(const std::string& fingerprint, const std::vector<TargetMatrix
     const std::string root =
         params.cache_dir.empty() ? default_decomposition_cache_root() : params.cache_dir;
     path = engine::decomposition_cache_file(root, fingerprint, params.targets);
-    job.report("load", 0.0, "loading cached decomposition " + path);
+    job.report("load", 0.0, "looking for a cached decomposition: " + path);
     if (engine::load_decomposition_cache(path, fingerprint, params.targets, targets, *impl,
                                          impl->cache_note)) {
       impl->cache_note.clear();
@@ -105,15 +107,16 @@ Decomposition run(const std::string& fingerprint, const std::vector<TargetMatrix
       return Decomposition(impl);
     }
   }
-  compute_all(*impl, fetch, job);
+  compute_all(*impl, fetch, job, cached ? 0.95 : 1.0);
   if (cached) {
-    job.report("write", 1.0, "writing " + path);
+    job.report("write", 0.96, "writing " + path);
     try {
       engine::write_decomposition_cache(path, *impl);
       impl->cache_path = path;
     } catch (const Error& e) {
       impl->cache_note += std::string("; cache not written: ") + e.what();
     }
+    job.report("write", 1.0, impl->cache_path.empty() ? "cache not written" : "cached");
   }
   impl->total_seconds = seconds_since(start);
   return Decomposition(impl);
