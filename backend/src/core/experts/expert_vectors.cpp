@@ -20,12 +20,12 @@ namespace detail::experts {
 std::string read_bytes(const std::string& path, std::size_t limit = SIZE_MAX) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorKind::Io, "cannot open " + path);
-  std::string bytes;
-  bytes.resize(std::min<std::size_t>(limit, 1 << 20));
   std::string all;
-  while (all.size() < limit && in.read(bytes.data(), std::min(bytes.size(), limit - all.size())),
-         in.gcount() > 0) {
-    all.append(bytes.data(), static_cast<std::size_t>(in.gcount()));
+  char chunk[1 << 16];
+  while (all.size() < limit) {
+    in.read(chunk, static_cast<std::streamsize>(std::min(sizeof chunk, limit - all.size())));
+    if (in.gcount() <= 0) break;
+    all.append(chunk, static_cast<std::size_t>(in.gcount()));
   }
   return all;
 }

@@ -273,7 +273,8 @@ TensorF32 load_tensor(const zip_reader::ZipArchive& zip, const PyValue& t, const
                                             "; expected BFloat16, Half, Float or Double");
   std::int64_t numel = 1;
   for (auto d : t.shape) {
-    if (d < 0) throw Error(ErrorKind::Corrupt, path + ": tensor '" + name + "' has a negative size");
+    if (d < 0 || (d > 0 && numel > (std::int64_t{1} << 40) / d))
+      throw Error(ErrorKind::Corrupt, path + ": tensor '" + name + "' has an invalid size");
     numel *= d;
   }
   std::int64_t expect = 1;
