@@ -28,5 +28,6 @@ int main(int argc, char** argv) {
   add_inspect_command(app, global, chosen);
   add_logits_command(app, global, chosen);
   add_generate_command(app, global, chosen);
+  add_expert_command(app, global, chosen);
   return run_cli(app, argc, argv, &chosen);
 }
