@@ -13,8 +13,12 @@ namespace t2::cli {
 namespace {
 
 nlohmann::ordered_json stats_json(const ValueStats& s) {
-  return {{"name", s.name},   {"count", s.count}, {"mean", s.mean},
-          {"std", s.std},     {"min", s.min},     {"max", s.max},
+  return {{"name", s.name},
+          {"count", s.count},
+          {"mean", s.mean},
+          {"std", s.std},
+          {"min", s.min},
+          {"max", s.max},
           {"fraction_negative", s.fraction_negative}};
 }
 
@@ -33,7 +37,8 @@ nlohmann::ordered_json metadata_json(const ExpertMetadata& m) {
 
 std::string stats_line(const ValueStats& s) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "  %-10s %7lld  mean %9.5f  std %9.5f  min %9.5f  max %9.5f  <0 %5.1f%%\n",
+  std::snprintf(buf, sizeof buf,
+                "  %-10s %7lld  mean %9.5f  std %9.5f  min %9.5f  max %9.5f  <0 %5.1f%%\n",
                 s.name.c_str(), static_cast<long long>(s.count), s.mean, s.std, s.min, s.max,
                 100.0 * s.fraction_negative);
   return buf;
@@ -63,7 +68,8 @@ void print_info(const ExpertVectors& e, bool json) {
   }
   const auto& m = e.metadata;
   std::cout << "parametrization  " << to_string(m.parametrization);
-  if (m.parametrization == Parametrization::SakanaCompat) std::cout << " (max_mult " << m.max_mult << ")";
+  if (m.parametrization == Parametrization::SakanaCompat)
+    std::cout << " (max_mult " << m.max_mult << ")";
   std::cout << "\narchitecture     " << m.architecture << "\nbase model       "
             << m.base_fingerprint << "\ntarget set       " << m.target_set << "\nmatrices         "
             << e.matrices.size() << " (" << e.total_values() << " values)\n";
@@ -102,8 +108,10 @@ std::vector<std::vector<double>> parse_alpha_json(const std::string& arg, const 
     return nlohmann::json::parse(text).get<std::vector<std::vector<double>>>();
   } catch (const std::exception& e) {
     throw Error(ErrorKind::InvalidArgument,
-                std::string(option) + " needs a JSON array of arrays of numbers (one row per "
-                                      "expert): " + e.what());
+                std::string(option) +
+                    " needs a JSON array of arrays of numbers (one row per "
+                    "expert): " +
+                    e.what());
   }
 }
 
@@ -115,13 +123,18 @@ void add_new(CLI::App& parent, const Runner*& chosen) {
   };
   auto o = std::make_shared<Options>();
   auto* sub = parent.add_subcommand("new", "Create an identity expert for a model's target set");
-  sub->add_option("MODEL_DIR", o->model_dir, "Model folder (config.json + safetensors)")->required();
-  sub->add_option("--targets", o->targets, "Target set: mlp, attn, attn-qv, all-linear, parts, regex:…")
+  sub->add_option("MODEL_DIR", o->model_dir, "Model folder (config.json + safetensors)")
+      ->required();
+  sub->add_option("--targets", o->targets,
+                  "Target set: mlp, attn, attn-qv, all-linear, parts, regex:…")
       ->capture_default_str();
-  sub->add_option("--parametrization", o->parametrization, "paper (z = 1) or sakana-compat (p ~ N(0.1, 0.01²))")
+  sub->add_option("--parametrization", o->parametrization,
+                  "paper (z = 1) or sakana-compat (p ~ N(0.1, 0.01²))")
       ->capture_default_str();
-  sub->add_option("--seed", o->seed, "Seed of the sakana-compat initialisation")->capture_default_str();
-  sub->add_option("--max-mult", o->max_mult, "sakana-compat: m = sigmoid(p) · max_mult")->capture_default_str();
+  sub->add_option("--seed", o->seed, "Seed of the sakana-compat initialisation")
+      ->capture_default_str();
+  sub->add_option("--max-mult", o->max_mult, "sakana-compat: m = sigmoid(p) · max_mult")
+      ->capture_default_str();
   sub->add_option("--note", o->note, "Free text stored in the file");
   sub->add_option("--out", o->out, "Expert file to write (.safetensors)")->required();
   auto runner = std::make_shared<Runner>([o]() {
@@ -148,7 +161,8 @@ void add_info(CLI::App& parent, const Runner*& chosen) {
     bool json = false;
   };
   auto o = std::make_shared<Options>();
-  auto* sub = parent.add_subcommand("info", "Show an expert file's metadata and per-layer statistics");
+  auto* sub =
+      parent.add_subcommand("info", "Show an expert file's metadata and per-layer statistics");
   sub->add_option("FILE", o->file, "Expert file")->required();
   sub->add_flag("--json", o->json, "Print one JSON document (with per-matrix statistics)");
   auto runner = std::make_shared<Runner>([o]() {
@@ -169,10 +183,12 @@ void add_mix(CLI::App& parent, const Runner*& chosen) {
   sub->add_option("FILE", o->files, "Expert files (same model, target set, parametrization)")
       ->required();
   auto* a = sub->add_option("--alpha", o->alpha, "One weight per expert, comma-separated");
-  auto* l = sub->add_option("--per-layer", o->per_layer,
-                            "JSON K×L weights (one row per expert, one column per layer), inline or a file");
-  auto* m = sub->add_option("--per-matrix", o->per_matrix,
-                            "JSON K×M weights (one column per matrix, in file order), inline or a file");
+  auto* l = sub->add_option(
+      "--per-layer", o->per_layer,
+      "JSON K×L weights (one row per expert, one column per layer), inline or a file");
+  auto* m =
+      sub->add_option("--per-matrix", o->per_matrix,
+                      "JSON K×M weights (one column per matrix, in file order), inline or a file");
   a->excludes(l)->excludes(m);
   l->excludes(m);
   sub->add_option("--out", o->out, "Expert file to write")->required();
@@ -187,7 +203,8 @@ void add_mix(CLI::App& parent, const Runner*& chosen) {
       alpha.shape = AlphaShape::PerMatrix;
       alpha.rows = parse_alpha_json(o->per_matrix, "--per-matrix");
     } else {
-      throw Error(ErrorKind::InvalidArgument, "give the weights: --alpha, --per-layer or --per-matrix");
+      throw Error(ErrorKind::InvalidArgument,
+                  "give the weights: --alpha, --per-layer or --per-matrix");
     }
     std::vector<ExpertVectors> experts;
     for (const auto& f : o->files) experts.push_back(read_expert(f));
@@ -206,8 +223,9 @@ void add_import(CLI::App& parent, const Runner*& chosen) {
   };
   auto o = std::make_shared<Options>();
   auto* sub = parent.add_subcommand(
-      "import", "Import a reference (Sakana) expert file written by torch.save (policy_params.pt "
-                "or a dict by parameter name) as a sakana-compat expert");
+      "import",
+      "Import a reference (Sakana) expert file written by torch.save (policy_params.pt "
+      "or a dict by parameter name) as a sakana-compat expert");
   sub->add_option("REFERENCE", o->file, "The .pt file")->required();
   sub->add_option("--model", o->model_dir, "Model folder the expert was trained on")->required();
   sub->add_option("--out", o->out, "Expert file to write")->required();

@@ -87,8 +87,7 @@ TEST(Experts, PaperRoundTripKeepsValuesAndMetadata) {
   const auto file = t2::SafetensorsFile::open(path);
   EXPECT_EQ(file.metadata().at("format"), "t2-expert");
   EXPECT_EQ(file.metadata().at("version"), "1");
-  EXPECT_EQ(file.find("model.layers.0.mlp.gate_proj.weight")->shape,
-            std::vector<std::int64_t>{32});
+  EXPECT_EQ(file.find("model.layers.0.mlp.gate_proj.weight")->shape, std::vector<std::int64_t>{32});
 }
 
 TEST(Experts, SakanaIdentityInitAndRoundTrip) {
@@ -134,8 +133,8 @@ TEST(Experts, RejectsNonExpertFilesAndNonFiniteValues) {
 TEST(Experts, WrongModelNamesBothModels) {
   const auto e = random_expert(llama(2, 32, 48), 3);
   t2::ErrorKind kind{};
-  const auto msg = message_of(
-      [&] { t2::adapt_expert_to_model(e, llama(2, 32, 48), "fp-other"); }, &kind);
+  const auto msg =
+      message_of([&] { t2::adapt_expert_to_model(e, llama(2, 32, 48), "fp-other"); }, &kind);
   EXPECT_EQ(kind, t2::ErrorKind::InvalidArgument);
   EXPECT_NE(msg.find("fp-model"), std::string::npos) << msg;
   EXPECT_NE(msg.find("fp-other"), std::string::npos) << msg;
@@ -175,10 +174,9 @@ TEST(Experts, TransferTruncatesDropsAndPadsByLayerAndPart) {
   }
   EXPECT_EQ(report.mapped.size(), 6u);
   EXPECT_NE(report.mapped[0].find("truncated 32 -> 16"), std::string::npos) << report.mapped[0];
-  EXPECT_EQ(report.dropped,
-            (std::vector<std::string>{"model.layers.2.mlp.gate_proj.weight",
-                                      "model.layers.2.mlp.up_proj.weight",
-                                      "model.layers.2.mlp.down_proj.weight"}));
+  EXPECT_EQ(report.dropped, (std::vector<std::string>{"model.layers.2.mlp.gate_proj.weight",
+                                                      "model.layers.2.mlp.up_proj.weight",
+                                                      "model.layers.2.mlp.down_proj.weight"}));
   // Larger model: 4 layers, hidden 64 -> ranks 64: padded with 1, layer 3 identity.
   const auto big = t2::adapt_expert_to_model(e, llama(4, 64, 96), "fp-big", allow, &report);
   ASSERT_EQ(big.matrices.size(), 12u);
@@ -210,8 +208,8 @@ TEST(Experts, EffectiveMultipliersMatchHandComputedValues) {
   EXPECT_NEAR(s[0] + s[1] + s[2], 6.0, 1e-5);  // nuclear norm kept
   EXPECT_NEAR(s[1], 2 * 1.5 * 6 / 6.5, 1e-5);
   // Constant p is the identity; paper multiplies by z; sakana-mixed uses m directly.
-  for (float v : t2::effective_multipliers(t2::Parametrization::SakanaCompat, {0.3f, 0.3f, 0.3f},
-                                           sigma))
+  for (float v :
+       t2::effective_multipliers(t2::Parametrization::SakanaCompat, {0.3f, 0.3f, 0.3f}, sigma))
     EXPECT_NEAR(v, 1.0f, 1e-6);
   EXPECT_EQ(t2::adapted_sigma(t2::Parametrization::Paper, {2, 0.5f, -1}, sigma),
             (std::vector<float>{6, 1, -1}));
@@ -249,8 +247,8 @@ TEST(ExpertMixing, OneHotReproducesEachExpertBitExactly) {
     per_expert.rows[k][0] = 1;
     t2::MixAlpha per_layer{t2::AlphaShape::PerLayer, {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}}};
     per_layer.rows[k] = {1, 1, 1};
-    t2::MixAlpha per_matrix{t2::AlphaShape::PerMatrix, std::vector<std::vector<double>>(
-                                                           3, std::vector<double>(9, 0.0))};
+    t2::MixAlpha per_matrix{t2::AlphaShape::PerMatrix,
+                            std::vector<std::vector<double>>(3, std::vector<double>(9, 0.0))};
     per_matrix.rows[k].assign(9, 1.0);
     for (const auto& alpha : {per_expert, per_layer, per_matrix}) {
       const auto r = t2::mix_experts(ex, alpha);
@@ -281,8 +279,11 @@ TEST(ExpertMixing, ValidatesAlphaShapesAndCompatibility) {
   const auto c = llama(2, 32, 48);
   const std::vector<t2::ExpertVectors> ex = {random_expert(c, 30), random_expert(c, 31)};
   t2::ErrorKind kind{};
-  auto msg = message_of([&] { t2::mix_experts(ex, {t2::AlphaShape::PerLayer, {{1, 0, 0}, {0, 1, 0}}}); },
-                        &kind);
+  auto msg = message_of(
+      [&] {
+        t2::mix_experts(ex, {t2::AlphaShape::PerLayer, {{1, 0, 0}, {0, 1, 0}}});
+      },
+      &kind);
   EXPECT_EQ(kind, t2::ErrorKind::InvalidArgument);
   EXPECT_NE(msg.find("expected 2"), std::string::npos) << msg;
   msg = message_of([&] { t2::mix_experts(ex, {t2::AlphaShape::PerMatrix, {{1}, {0}}}); });
@@ -291,8 +292,8 @@ TEST(ExpertMixing, ValidatesAlphaShapesAndCompatibility) {
   EXPECT_NE(msg.find("one per expert (2)"), std::string::npos) << msg;
   msg = message_of([&] { t2::mix_experts(ex, {t2::AlphaShape::PerExpert, {{NAN}, {1}}}); });
   EXPECT_NE(msg.find("non-finite"), std::string::npos) << msg;
-  const std::vector<t2::ExpertVectors> sets = {random_expert(c, 1),
-                                               random_expert(c, 2, t2::Parametrization::Paper, "attn")};
+  const std::vector<t2::ExpertVectors> sets = {
+      random_expert(c, 1), random_expert(c, 2, t2::Parametrization::Paper, "attn")};
   msg = message_of([&] { t2::mix_experts(sets, {t2::AlphaShape::PerExpert, {{1}, {1}}}); });
   EXPECT_NE(msg.find("different target sets"), std::string::npos) << msg;
   const std::vector<t2::ExpertVectors> kinds = {
@@ -331,8 +332,9 @@ TEST(ExpertMixing, SakanaFuzzNeverProducesNaN) {
   int zero_columns = 0;
   for (int trial = 0; trial < 300; ++trial) {
     const auto shape = static_cast<t2::AlphaShape>(trial % 3);
-    const std::size_t cols = shape == t2::AlphaShape::PerExpert ? 1
-                             : shape == t2::AlphaShape::PerLayer ? 2 : 6;
+    const std::size_t cols = shape == t2::AlphaShape::PerExpert  ? 1
+                             : shape == t2::AlphaShape::PerLayer ? 2
+                                                                 : 6;
     t2::MixAlpha alpha{shape, std::vector<std::vector<double>>(3, std::vector<double>(cols))};
     for (auto& row : alpha.rows)
       for (auto& a : row) a = u(rng) < 0.5 ? 0.0 : u(rng);  // many zeros, as CEM's clamp gives
@@ -347,9 +349,7 @@ TEST(ExpertMixing, SakanaFuzzNeverProducesNaN) {
 
 // ---- Import of the reference implementation's files (fixtures from make_reference_files.py).
 
-std::string fixture(const std::string& name) {
-  return std::string(T2_FIXTURES_DIR) + "/" + name;
-}
+std::string fixture(const std::string& name) { return std::string(T2_FIXTURES_DIR) + "/" + name; }
 
 nlohmann::json golden() {
   std::ifstream in(fixture("experts/reference_golden.json"));
@@ -366,16 +366,17 @@ void expect_matches_reference(const t2::ExpertVectors& e) {
     ASSERT_TRUE(same_bits(m.values, p)) << m.name;  // bf16 -> f32 is exact
     const auto sigma = gm["sigma"].get<std::vector<float>>();
     const auto expected = gm["sigma_prime"].get<std::vector<float>>();
-    const auto got = t2::adapted_sigma(e.metadata.parametrization, m.values, sigma,
-                                       g["max_mult"].get<double>());
+    const auto got =
+        t2::adapted_sigma(e.metadata.parametrization, m.values, sigma, g["max_mult"].get<double>());
     for (std::size_t j = 0; j < got.size(); ++j)
-      ASSERT_NEAR(got[j], expected[j], 2e-6 * std::abs(expected[j]) + 1e-7) << m.name << "[" << j << "]";
+      ASSERT_NEAR(got[j], expected[j], 2e-6 * std::abs(expected[j]) + 1e-7)
+          << m.name << "[" << j << "]";
   }
 }
 
 TEST(ExpertImport, PolicyParamsFileMatchesReferenceFormula) {
-  const auto e = t2::import_reference_expert(fixture("experts/policy_params.pt"),
-                                             fixture("models/llama_f32"));
+  const auto e =
+      t2::import_reference_expert(fixture("experts/policy_params.pt"), fixture("models/llama_f32"));
   EXPECT_EQ(e.metadata.base_fingerprint, t2::model_fingerprint(fixture("models/llama_f32")));
   EXPECT_EQ(e.matrices[5].name, "model.layers.1.mlp.down_proj.weight");
   expect_matches_reference(e);
@@ -411,7 +412,8 @@ TEST(ExpertImport, WrongModelAndDamagedFilesGiveErrors) {
     EXPECT_THROW(t2::import_reference_expert(path, fixture("models/llama_f32")), t2::Error);
   }
   std::mt19937 rng(7);
-  for (int trial = 0; trial < 100; ++trial) {  // flip bytes anywhere: an Error or a result, no crash
+  for (int trial = 0; trial < 100;
+       ++trial) {  // flip bytes anywhere: an Error or a result, no crash
     std::string damaged = bytes;
     for (int k = 0; k < 4; ++k) damaged[rng() % damaged.size()] = static_cast<char>(rng());
     const auto path = out_path("damaged.pt");

@@ -46,7 +46,8 @@ bool contains(const std::string& text, const std::string& needle) {
 
 TEST(CliExpert, NewPaperIsIdentityWithMetadata) {
   const auto f = out("paper.safetensors");
-  auto r = t2("expert new " + shell_quote(kModel) + " --targets mlp --note hello --out " + shell_quote(f));
+  auto r = t2("expert new " + shell_quote(kModel) + " --targets mlp --note hello --out " +
+              shell_quote(f));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(contains(r.out, "6 matrices, 192 values")) << r.out;  // 2 layers x 3 x rank 32
   const auto j = info(f);
@@ -61,7 +62,9 @@ TEST(CliExpert, NewPaperIsIdentityWithMetadata) {
   EXPECT_EQ(j["per_matrix"][0]["name"], "model.layers.0.mlp.gate_proj.weight");
   // The fingerprint is stable: a second file for the same model carries the same one.
   const auto g = out("paper2.safetensors");
-  ASSERT_EQ(t2("expert new " + shell_quote(kModel) + " --targets attn-qv --out " + shell_quote(g)).exit_code, 0);
+  ASSERT_EQ(t2("expert new " + shell_quote(kModel) + " --targets attn-qv --out " + shell_quote(g))
+                .exit_code,
+            0);
   const auto k = info(g);
   EXPECT_EQ(k["metadata"]["base_fingerprint"], j["metadata"]["base_fingerprint"]);
   EXPECT_EQ(k["per_matrix"].size(), 4u);  // q, v of 2 layers
@@ -120,9 +123,13 @@ TEST(CliExpert, ImportsBothReferenceFormats) {
 TEST(CliExpert, MixOneHotZeroColumnsAndErrors) {
   const auto imported = out("mix_in_a.safetensors"), init = out("mix_in_b.safetensors");
   ASSERT_EQ(t2("expert import " + shell_quote(kPolicy) + " --model " + shell_quote(kModel) +
-               " --out " + shell_quote(imported)).exit_code, 0);
+               " --out " + shell_quote(imported))
+                .exit_code,
+            0);
   ASSERT_EQ(t2("expert new " + shell_quote(kModel) + " --parametrization sakana-compat --out " +
-               shell_quote(init)).exit_code, 0);
+               shell_quote(init))
+                .exit_code,
+            0);
   const auto both = shell_quote(imported) + " " + shell_quote(init);
   // One-hot: the mixed raw p equal the imported expert's.
   const auto one_hot = out("mix_one_hot.safetensors");
@@ -142,13 +149,14 @@ TEST(CliExpert, MixOneHotZeroColumnsAndErrors) {
   EXPECT_EQ(z["per_layer"][1]["mean"], 1.0);
   EXPECT_EQ(z["per_layer"][1]["std"], 0.0);
   // Wrong alpha shape, incompatible experts, bad usage.
-  r = t2("expert mix " + both + " --per-matrix '[[1,0],[0,1]]' --out " + shell_quote(out("x.safetensors")));
+  r = t2("expert mix " + both + " --per-matrix '[[1,0],[0,1]]' --out " +
+         shell_quote(out("x.safetensors")));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.err, "expected 6")) << r.err;
   const auto paper = out("mix_paper.safetensors");
   ASSERT_EQ(t2("expert new " + shell_quote(kModel) + " --out " + shell_quote(paper)).exit_code, 0);
-  r = t2("expert mix " + shell_quote(imported) + " " + shell_quote(paper) + " --alpha 0.5,0.5 --out " +
-         shell_quote(out("x.safetensors")));
+  r = t2("expert mix " + shell_quote(imported) + " " + shell_quote(paper) +
+         " --alpha 0.5,0.5 --out " + shell_quote(out("x.safetensors")));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(contains(r.err, "parametrizations")) << r.err;
   r = t2("expert mix " + both + " --alpha 1,0");

@@ -1,11 +1,13 @@
-// SVF expert vectors (Transformer², ../shared/notes/transformer-squared.md §2, §4c, §7), torch-free.
+// SVF expert vectors (Transformer², ../shared/notes/transformer-squared.md §2, §4c, §7),
+// torch-free.
 //
 // An expert holds one float32 vector per target matrix, keyed by the HF parameter name, of length
 // rank = min(out, in), tied to the matrix's singular values in descending order. Parametrizations:
 //   paper           z;  sigma' = sigma * z                       (identity at z = 1)
 //   sakana-compat   p;  m = sigmoid(p) * max_mult;  sigma' = sigma * m * (sum sigma / sum(sigma*m))
 //   sakana-mixed    m;  sigma' = sigma * m * (sum sigma / sum(sigma*m))   (what the reference's
-//                   few-shot mixing produces: a mix of raw p used without sigmoid; identity at m = 1)
+//                   few-shot mixing produces: a mix of raw p used without sigmoid; identity at m =
+//                   1)
 // File: safetensors, F32 tensors named by parameter, plus __metadata__ (see backend/README.md).
 #pragma once
 
@@ -32,11 +34,11 @@ struct ExpertMetadata {
   std::string base_fingerprint;  // model_fingerprint() of the base model
   std::string architecture;      // HF architecture of the base model, e.g. "LlamaForCausalLM"
   Parametrization parametrization = Parametrization::Paper;
-  double max_mult = 1.0;          // sakana-compat only: m = sigmoid(p) * max_mult (> 0)
-  std::string target_set;         // the target-set spec the expert was made for, e.g. "mlp"
-  std::string run_id;             // run that created it; empty when none
-  std::string note;               // free text
-  double created_at = 0.0;        // unix seconds
+  double max_mult = 1.0;    // sakana-compat only: m = sigmoid(p) * max_mult (> 0)
+  std::string target_set;   // the target-set spec the expert was made for, e.g. "mlp"
+  std::string run_id;       // run that created it; empty when none
+  std::string note;         // free text
+  double created_at = 0.0;  // unix seconds
 };
 
 struct ExpertMatrix {
@@ -82,10 +84,10 @@ struct ExpertLoadOptions {
   bool allow_transfer = false;  // map by (layer, part) onto another model (paper Table 5)
 };
 struct TransferReport {
-  bool transferred = false;             // false: the expert was made for this model
-  std::vector<std::string> mapped;      // "SRC -> DST (truncated 64 -> 32)" lines
-  std::vector<std::string> dropped;     // source matrices without a (layer, part) match
-  std::vector<std::string> identity;    // target matrices the expert does not cover
+  bool transferred = false;           // false: the expert was made for this model
+  std::vector<std::string> mapped;    // "SRC -> DST (truncated 64 -> 32)" lines
+  std::vector<std::string> dropped;   // source matrices without a (layer, part) match
+  std::vector<std::string> identity;  // target matrices the expert does not cover
 };
 // Checks the expert against the model (fingerprint and architecture, then every matrix's name and
 // length against resolve_targets(config, expert.target_set)). Another model -> InvalidArgument
@@ -113,10 +115,10 @@ std::vector<float> adapted_sigma(Parametrization parametrization, const std::vec
 
 // Summary statistics of the stored values.
 struct ValueStats {
-  std::string name;            // parameter name, or "layer N", or "all"
+  std::string name;  // parameter name, or "layer N", or "all"
   std::int64_t count = 0;
   double mean = 0.0;
-  double std = 0.0;            // population standard deviation
+  double std = 0.0;  // population standard deviation
   double min = 0.0;
   double max = 0.0;
   double fraction_negative = 0.0;  // fraction of values < 0

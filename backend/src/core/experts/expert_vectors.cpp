@@ -120,19 +120,22 @@ using namespace detail::experts;
 
 const char* to_string(Parametrization p) noexcept {
   switch (p) {
-    case Parametrization::Paper: return "paper";
-    case Parametrization::SakanaCompat: return "sakana-compat";
-    case Parametrization::SakanaMixed: return "sakana-mixed";
+    case Parametrization::Paper:
+      return "paper";
+    case Parametrization::SakanaCompat:
+      return "sakana-compat";
+    case Parametrization::SakanaMixed:
+      return "sakana-mixed";
   }
   return "paper";
 }
 
 Parametrization parse_parametrization(const std::string& name) {
-  for (auto p : {Parametrization::Paper, Parametrization::SakanaCompat,
-                 Parametrization::SakanaMixed})
+  for (auto p :
+       {Parametrization::Paper, Parametrization::SakanaCompat, Parametrization::SakanaMixed})
     if (name == to_string(p)) return p;
-  throw Error(ErrorKind::InvalidArgument, "unknown parametrization '" + name +
-                                              "'; use paper, sakana-compat or sakana-mixed");
+  throw Error(ErrorKind::InvalidArgument,
+              "unknown parametrization '" + name + "'; use paper, sakana-compat or sakana-mixed");
 }
 
 float identity_value(Parametrization p) noexcept {
@@ -205,8 +208,8 @@ void write_expert(const std::string& path, const ExpertVectors& expert) {
       if (!std::isfinite(v))
         throw Error(ErrorKind::InvalidArgument,
                     "expert vector " + m.name + " holds a non-finite value; not writing " + path);
-    tensors.push_back({m.name, DType::F32, {static_cast<std::int64_t>(m.values.size())},
-                       m.values.data()});
+    tensors.push_back(
+        {m.name, DType::F32, {static_cast<std::int64_t>(m.values.size())}, m.values.data()});
   }
   const auto& md = expert.metadata;
   std::map<std::string, std::string> meta = {
@@ -261,13 +264,14 @@ ExpertVectors read_expert(const std::string& path) {
   md.created_at = parse_double(get("created_at"), "created_at", path);
   for (const auto& t : file.tensors()) {
     if (t.dtype != DType::F32 || t.shape.size() != 1)
-      throw Error(ErrorKind::Corrupt, path + ": expert tensor " + t.name +
-                                          " must be a 1-D F32 vector");
+      throw Error(ErrorKind::Corrupt,
+                  path + ": expert tensor " + t.name + " must be a 1-D F32 vector");
     ExpertMatrix m;
     m.name = t.name;
     if (!parse_parameter_name(t.name, &m.layer, &m.part))
-      throw Error(ErrorKind::Corrupt, path + ": expert tensor " + t.name +
-                                          " is not a layer weight name (model.layers.N.*.PART.weight)");
+      throw Error(ErrorKind::Corrupt,
+                  path + ": expert tensor " + t.name +
+                      " is not a layer weight name (model.layers.N.*.PART.weight)");
     m.values.resize(static_cast<std::size_t>(t.shape[0]));
     std::copy_n(static_cast<const float*>(file.data(t)), m.values.size(), m.values.begin());
     e.matrices.push_back(std::move(m));
@@ -281,9 +285,9 @@ std::vector<float> effective_multipliers(Parametrization parametrization,
                                          const std::vector<float>& values,
                                          const std::vector<float>& sigma, double max_mult) {
   if (values.size() != sigma.size())
-    throw Error(ErrorKind::InvalidArgument,
-                "expert vector has " + std::to_string(values.size()) + " values but the matrix has " +
-                    std::to_string(sigma.size()) + " singular values");
+    throw Error(ErrorKind::InvalidArgument, "expert vector has " + std::to_string(values.size()) +
+                                                " values but the matrix has " +
+                                                std::to_string(sigma.size()) + " singular values");
   if (parametrization == Parametrization::Paper) return values;
   std::vector<double> m(values.size());
   for (std::size_t i = 0; i < values.size(); ++i)

@@ -20,8 +20,10 @@ void check_compatible(const std::vector<ExpertVectors>& experts) {
                       " is " + to_string(e.metadata.parametrization));
     if (e.metadata.parametrization == Parametrization::SakanaCompat &&
         e.metadata.max_mult != first.metadata.max_mult)
-      throw Error(ErrorKind::InvalidArgument, "cannot mix sakana-compat experts with different "
-                                              "max_mult (expert 1 and " + which + ")");
+      throw Error(ErrorKind::InvalidArgument,
+                  "cannot mix sakana-compat experts with different "
+                  "max_mult (expert 1 and " +
+                      which + ")");
     bool same = e.matrices.size() == first.matrices.size();
     for (std::size_t i = 0; same && i < e.matrices.size(); ++i)
       same = e.matrices[i].name == first.matrices[i].name &&
@@ -69,16 +71,15 @@ void check_alpha(const MixAlpha& alpha, std::size_t experts, std::size_t columns
                       : alpha.shape == AlphaShape::PerLayer ? "per-layer"
                                                             : "per-matrix";
   if (alpha.rows.size() != experts)
-    throw Error(ErrorKind::InvalidArgument, std::string(shape) + " alpha has " +
-                                                std::to_string(alpha.rows.size()) +
-                                                " rows; expected one per expert (" +
-                                                std::to_string(experts) + ")");
+    throw Error(ErrorKind::InvalidArgument,
+                std::string(shape) + " alpha has " + std::to_string(alpha.rows.size()) +
+                    " rows; expected one per expert (" + std::to_string(experts) + ")");
   for (std::size_t k = 0; k < experts; ++k) {
     if (alpha.rows[k].size() != columns)
-      throw Error(ErrorKind::InvalidArgument,
-                  std::string(shape) + " alpha row " + std::to_string(k + 1) + " has " +
-                      std::to_string(alpha.rows[k].size()) + " values; expected " +
-                      std::to_string(columns));
+      throw Error(ErrorKind::InvalidArgument, std::string(shape) + " alpha row " +
+                                                  std::to_string(k + 1) + " has " +
+                                                  std::to_string(alpha.rows[k].size()) +
+                                                  " values; expected " + std::to_string(columns));
     for (double a : alpha.rows[k])
       if (!std::isfinite(a))
         throw Error(ErrorKind::InvalidArgument, std::string(shape) + " alpha row " +

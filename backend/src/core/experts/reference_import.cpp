@@ -27,10 +27,10 @@ std::string parameter_for_key(const std::string& key, const std::string& path,
     throw Error(ErrorKind::Corrupt, path + ": key '" + key + "' has no valid list index");
   static const char* const parts[] = {"gate_proj", "up_proj", "down_proj"};
   if (j / 3 >= layers)
-    throw Error(ErrorKind::InvalidArgument,
-                path + ": key '" + key + "' is layer " + std::to_string(j / 3) +
-                    " but the model has " + std::to_string(layers) +
-                    " layers; is this expert for another model?");
+    throw Error(ErrorKind::InvalidArgument, path + ": key '" + key + "' is layer " +
+                                                std::to_string(j / 3) + " but the model has " +
+                                                std::to_string(layers) +
+                                                " layers; is this expert for another model?");
   return TensorNames::layer(j / 3, parts[j % 3], "weight");
 }
 
@@ -60,9 +60,9 @@ ExpertVectors import_reference_expert(const std::string& pt_path, const std::str
   for (const auto& t : targets) {
     auto it = by_name.find(t.name);
     if (it == by_name.end())
-      throw Error(ErrorKind::InvalidArgument,
-                  pt_path + ": no vector for " + t.name + " (reference experts cover every MLP "
-                  "matrix: gate, up, down of each layer)");
+      throw Error(ErrorKind::InvalidArgument, pt_path + ": no vector for " + t.name +
+                                                  " (reference experts cover every MLP "
+                                                  "matrix: gate, up, down of each layer)");
     const auto& [key, tensor] = it->second;
     if (tensor->shape.size() != 1 || tensor->shape[0] != t.rank())
       throw Error(ErrorKind::InvalidArgument,
@@ -74,9 +74,9 @@ ExpertVectors import_reference_expert(const std::string& pt_path, const std::str
     by_name.erase(it);
   }
   if (!by_name.empty())
-    throw Error(ErrorKind::InvalidArgument,
-                pt_path + ": key '" + by_name.begin()->second.first + "' (" + by_name.begin()->first +
-                    ") is not an MLP weight of this model");
+    throw Error(ErrorKind::InvalidArgument, pt_path + ": key '" + by_name.begin()->second.first +
+                                                "' (" + by_name.begin()->first +
+                                                ") is not an MLP weight of this model");
   return e;
 }
 

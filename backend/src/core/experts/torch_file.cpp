@@ -42,7 +42,8 @@ class Unpickler {
     for (;;) {
       const auto op = static_cast<unsigned char>(byte());
       if (op == '.') {
-        if (stack_.size() != 1) fail("stack holds " + std::to_string(stack_.size()) + " values at STOP");
+        if (stack_.size() != 1)
+          fail("stack holds " + std::to_string(stack_.size()) + " values at STOP");
         return stack_.back();
       }
       step(op);
@@ -162,25 +163,59 @@ class Unpickler {
   void step(unsigned char op) {
     using K = PyValue::Kind;
     switch (op) {
-      case 0x80: le(1); break;               // PROTO
-      case 0x95: le(8); break;               // FRAME
-      case '(': marks_.push_back(stack_.size()); break;
-      case ')': stack_.push_back(tuple({})); break;
-      case ']': stack_.push_back(make(K::List)); break;
-      case '}': stack_.push_back(make(K::Dict)); break;
-      case 't': stack_.push_back(tuple(pop_mark())); break;
-      case 0x85: { auto a = pop(); stack_.push_back(tuple({a})); break; }
-      case 0x86: { auto b2 = pop(), a = pop(); stack_.push_back(tuple({a, b2})); break; }
-      case 0x87: { auto c = pop(), b2 = pop(), a = pop(); stack_.push_back(tuple({a, b2, c})); break; }
-      case 'X': case 0x8c: case 'U': {
+      case 0x80:
+        le(1);
+        break;  // PROTO
+      case 0x95:
+        le(8);
+        break;  // FRAME
+      case '(':
+        marks_.push_back(stack_.size());
+        break;
+      case ')':
+        stack_.push_back(tuple({}));
+        break;
+      case ']':
+        stack_.push_back(make(K::List));
+        break;
+      case '}':
+        stack_.push_back(make(K::Dict));
+        break;
+      case 't':
+        stack_.push_back(tuple(pop_mark()));
+        break;
+      case 0x85: {
+        auto a = pop();
+        stack_.push_back(tuple({a}));
+        break;
+      }
+      case 0x86: {
+        auto b2 = pop(), a = pop();
+        stack_.push_back(tuple({a, b2}));
+        break;
+      }
+      case 0x87: {
+        auto c = pop(), b2 = pop(), a = pop();
+        stack_.push_back(tuple({a, b2, c}));
+        break;
+      }
+      case 'X':
+      case 0x8c:
+      case 'U': {
         auto s = make(K::Str);
         s->s = take(le(op == 'X' ? 4 : 1));
         stack_.push_back(s);
         break;
       }
-      case 'J': stack_.push_back(integer(static_cast<std::int32_t>(le(4)))); break;
-      case 'K': stack_.push_back(integer(static_cast<std::int64_t>(le(1)))); break;
-      case 'M': stack_.push_back(integer(static_cast<std::int64_t>(le(2)))); break;
+      case 'J':
+        stack_.push_back(integer(static_cast<std::int32_t>(le(4))));
+        break;
+      case 'K':
+        stack_.push_back(integer(static_cast<std::int64_t>(le(1))));
+        break;
+      case 'M':
+        stack_.push_back(integer(static_cast<std::int64_t>(le(2))));
+        break;
       case 0x8a: {  // LONG1
         const auto n = le(1);
         if (n > 8) unsupported("integer wider than 64 bits");
@@ -197,8 +232,16 @@ class Unpickler {
         stack_.push_back(f);
         break;
       }
-      case 'N': stack_.push_back(make(K::None)); break;
-      case 0x88: case 0x89: { auto v = make(K::Bool); v->i = op == 0x88; stack_.push_back(v); break; }
+      case 'N':
+        stack_.push_back(make(K::None));
+        break;
+      case 0x88:
+      case 0x89: {
+        auto v = make(K::Bool);
+        v->i = op == 0x88;
+        stack_.push_back(v);
+        break;
+      }
       case 'c': {
         auto g = make(K::Global);
         const auto module = line();
@@ -206,22 +249,57 @@ class Unpickler {
         stack_.push_back(g);
         break;
       }
-      case 'R': { auto args = pop(); auto fn = pop(); stack_.push_back(reduce(fn, args)); break; }
-      case 'b': pop(); top(); break;  // BUILD: object state (e.g. state_dict _metadata) ignored
-      case 'Q': { auto pid = pop(); stack_.push_back(persistent(pid)); break; }
-      case 'q': memo_[le(1)] = top(); break;
-      case 'r': memo_[le(4)] = top(); break;
-      case 0x94: memo_[memo_.size()] = top(); break;
-      case 'h': case 'j': {
+      case 'R': {
+        auto args = pop();
+        auto fn = pop();
+        stack_.push_back(reduce(fn, args));
+        break;
+      }
+      case 'b':
+        pop();
+        top();
+        break;  // BUILD: object state (e.g. state_dict _metadata) ignored
+      case 'Q': {
+        auto pid = pop();
+        stack_.push_back(persistent(pid));
+        break;
+      }
+      case 'q':
+        memo_[le(1)] = top();
+        break;
+      case 'r':
+        memo_[le(4)] = top();
+        break;
+      case 0x94:
+        memo_[memo_.size()] = top();
+        break;
+      case 'h':
+      case 'j': {
         auto it = memo_.find(le(op == 'h' ? 1 : 4));
         if (it == memo_.end()) fail("memo reference to an unknown slot");
         stack_.push_back(it->second);
         break;
       }
-      case 's': { auto v = pop(), k = pop(); set_items(top(), {k, v}); break; }
-      case 'u': { auto kv = pop_mark(); set_items(top(), kv); break; }
-      case 'a': { auto v = pop(); top()->items.push_back(v); break; }
-      case 'e': { auto vs = pop_mark(); for (auto& v : vs) top()->items.push_back(v); break; }
+      case 's': {
+        auto v = pop(), k = pop();
+        set_items(top(), {k, v});
+        break;
+      }
+      case 'u': {
+        auto kv = pop_mark();
+        set_items(top(), kv);
+        break;
+      }
+      case 'a': {
+        auto v = pop();
+        top()->items.push_back(v);
+        break;
+      }
+      case 'e': {
+        auto vs = pop_mark();
+        for (auto& v : vs) top()->items.push_back(v);
+        break;
+      }
       default: {
         char hex[8];
         std::snprintf(hex, sizeof hex, "0x%02x", op);
@@ -248,7 +326,10 @@ float half_to_float(std::uint16_t h) {
       bits = sign;
     } else {  // subnormal: normalise
       int e = -1;
-      do { ++e; mant <<= 1; } while (!(mant & 0x400u));
+      do {
+        ++e;
+        mant <<= 1;
+      } while (!(mant & 0x400u));
       bits = sign | (static_cast<std::uint32_t>(127 - 15 - e) << 23) | ((mant & 0x3ffu) << 13);
     }
   } else {
@@ -265,9 +346,12 @@ TensorF32 load_tensor(const zip_reader::ZipArchive& zip, const PyValue& t, const
   out.dtype = t.s;
   out.shape = t.shape;
   std::size_t el = 0;
-  if (t.s == "BFloat16Storage" || t.s == "HalfStorage") el = 2;
-  else if (t.s == "FloatStorage") el = 4;
-  else if (t.s == "DoubleStorage") el = 8;
+  if (t.s == "BFloat16Storage" || t.s == "HalfStorage")
+    el = 2;
+  else if (t.s == "FloatStorage")
+    el = 4;
+  else if (t.s == "DoubleStorage")
+    el = 8;
   else
     throw Error(ErrorKind::Unsupported, path + ": tensor '" + name + "' has storage type " + t.s +
                                             "; expected BFloat16, Half, Float or Double");
@@ -288,8 +372,7 @@ TensorF32 load_tensor(const zip_reader::ZipArchive& zip, const PyValue& t, const
     throw Error(ErrorKind::Corrupt, path + ": storage data/" + t.key + " of tensor '" + name +
                                         "' is missing from the archive");
   const std::string bytes = zip.read(*entry);
-  if (t.offset < 0 ||
-      static_cast<std::uint64_t>(t.offset + numel) * el > bytes.size())
+  if (t.offset < 0 || static_cast<std::uint64_t>(t.offset + numel) * el > bytes.size())
     throw Error(ErrorKind::Corrupt, path + ": tensor '" + name + "' extends past its storage");
   const char* p = bytes.data() + static_cast<std::size_t>(t.offset) * el;
   out.values.resize(static_cast<std::size_t>(numel));
@@ -317,7 +400,8 @@ TensorF32 load_tensor(const zip_reader::ZipArchive& zip, const PyValue& t, const
 std::vector<std::pair<std::string, TensorF32>> read_tensor_dict(const std::string& path) {
   zip_reader::ZipArchive zip(path);
   const auto* pkl = zip.find_suffix("data.pkl");
-  if (!pkl) throw Error(ErrorKind::Corrupt, path + ": zip archive has no data.pkl (not a torch.save file)");
+  if (!pkl)
+    throw Error(ErrorKind::Corrupt, path + ": zip archive has no data.pkl (not a torch.save file)");
   const std::string bytes = zip.read(*pkl);
   Unpickler unpickler(bytes, path + " (" + pkl->name + ")");
   const PyPtr root = unpickler.run();

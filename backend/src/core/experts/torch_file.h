@@ -13,9 +13,9 @@
 namespace t2::detail::torch_file {
 
 struct TensorF32 {
-  std::string dtype;                // storage type as written, e.g. "BFloat16Storage"
+  std::string dtype;  // storage type as written, e.g. "BFloat16Storage"
   std::vector<std::int64_t> shape;
-  std::vector<float> values;        // converted exactly (bf16/f16 -> f32); f64 rounded
+  std::vector<float> values;  // converted exactly (bf16/f16 -> f32); f64 rounded
 };
 
 // The top-level dict of a torch.save file, in file order. Throws Corrupt (naming the file and

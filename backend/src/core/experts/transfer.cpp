@@ -14,9 +14,9 @@ std::string describe(const std::string& fingerprint, const std::string& architec
 
 // Source vector resized to `rank`; the padding leaves those directions at the vector's typical
 // multiplier (identity for paper / sakana-mixed).
-std::vector<float> resize_vector(const std::vector<float>& v, std::size_t rank,
-                                 Parametrization p) {
-  std::vector<float> out(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(std::min(rank, v.size())));
+std::vector<float> resize_vector(const std::vector<float>& v, std::size_t rank, Parametrization p) {
+  std::vector<float> out(v.begin(),
+                         v.begin() + static_cast<std::ptrdiff_t>(std::min(rank, v.size())));
   if (rank <= v.size()) return out;
   float pad = identity_value(p);
   if (p == Parametrization::SakanaCompat && !v.empty()) {
@@ -74,7 +74,8 @@ ExpertVectors adapt_expert_to_model(const ExpertVectors& expert, const ModelConf
                                     const ExpertLoadOptions& options, TransferReport* report) {
   if (report) *report = TransferReport{};
   const auto& md = expert.metadata;
-  const bool same_model = md.base_fingerprint == fingerprint && md.architecture == config.architecture;
+  const bool same_model =
+      md.base_fingerprint == fingerprint && md.architecture == config.architecture;
   std::vector<TargetMatrix> targets;
   try {
     targets = resolve_targets(config, md.target_set);
@@ -108,10 +109,9 @@ ExpertVectors adapt_expert_to_model(const ExpertVectors& expert, const ModelConf
       throw Error(ErrorKind::Corrupt, "expert vector " + m.name + " is not in the target set '" +
                                           md.target_set + "' of this model; re-create the expert");
     if (static_cast<std::int64_t>(m.values.size()) != it->second->rank())
-      throw Error(ErrorKind::Corrupt, "expert vector " + m.name + " has " +
-                                          std::to_string(m.values.size()) +
-                                          " values, the matrix has rank " +
-                                          std::to_string(it->second->rank()));
+      throw Error(ErrorKind::Corrupt,
+                  "expert vector " + m.name + " has " + std::to_string(m.values.size()) +
+                      " values, the matrix has rank " + std::to_string(it->second->rank()));
   }
   if (expert.matrices.size() != targets.size())
     for (const auto& t : targets)

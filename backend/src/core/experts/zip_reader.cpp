@@ -8,7 +8,6 @@
 
 namespace t2::detail::zip_reader {
 
-
 std::uint64_t ZipArchive::le(std::size_t pos, int bytes) const {
   if (pos + static_cast<std::size_t>(bytes) > data_.size() || pos > data_.size())
     throw Error(ErrorKind::Corrupt, path_ + ": zip structure points outside the file");
@@ -32,11 +31,13 @@ ZipArchive::ZipArchive(const std::string& path) : path_(path) {
     }
   if (eocd == std::string::npos)
     throw Error(ErrorKind::Unsupported,
-                path + ": not a zip archive. Only torch.save's zip format (PyTorch >= 1.6) is "
-                       "read; re-save the file with a recent PyTorch");
+                path +
+                    ": not a zip archive. Only torch.save's zip format (PyTorch >= 1.6) is "
+                    "read; re-save the file with a recent PyTorch");
   std::uint64_t count = le(eocd + 10, 2);
   std::uint64_t cd_offset = le(eocd + 16, 4);
-  if ((count == 0xFFFF || cd_offset == 0xFFFFFFFF) && eocd >= 20 && le(eocd - 20, 4) == 0x07064b50) {
+  if ((count == 0xFFFF || cd_offset == 0xFFFFFFFF) && eocd >= 20 &&
+      le(eocd - 20, 4) == 0x07064b50) {
     const std::size_t z64 = static_cast<std::size_t>(le(eocd - 20 + 8, 8));
     if (le(z64, 4) != 0x06064b50) throw Error(ErrorKind::Corrupt, path + ": bad zip64 record");
     count = le(z64 + 32, 8);
@@ -45,7 +46,8 @@ ZipArchive::ZipArchive(const std::string& path) : path_(path) {
   std::size_t p = static_cast<std::size_t>(cd_offset);
   for (std::uint64_t i = 0; i < count; ++i) {
     if (le(p, 4) != 0x02014b50)
-      throw Error(ErrorKind::Corrupt, path + ": bad zip central directory entry " + std::to_string(i));
+      throw Error(ErrorKind::Corrupt,
+                  path + ": bad zip central directory entry " + std::to_string(i));
     Entry e;
     e.method = static_cast<int>(le(p + 10, 2));
     std::uint64_t comp = le(p + 20, 4), size = le(p + 24, 4), local = le(p + 42, 4);
