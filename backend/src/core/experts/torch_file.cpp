@@ -12,7 +12,7 @@
 namespace t2::detail::torch_file {
 
 struct PyValue;
-using PyPtr = std::shared_ptr<PyValue>;
+using PyPtr = PyValue*;  // owned by the Unpickler's arena (no cycles to leak)
 
 struct PyValue {
   enum class Kind { None, Bool, Int, Float, Str, Tuple, List, Dict, Global, Storage, Tensor, Mark };
@@ -27,12 +27,6 @@ struct PyValue {
   std::int64_t offset = 0;
   std::vector<std::int64_t> shape, stride;
 };
-
-PyPtr make(PyValue::Kind kind) {
-  auto v = std::make_shared<PyValue>();
-  v->kind = kind;
-  return v;
-}
 
 class Unpickler {
  public:
@@ -51,6 +45,11 @@ class Unpickler {
   }
 
  private:
+  PyPtr make(PyValue::Kind kind) {
+    arena_.push_back(std::make_unique<PyValue>());
+    arena_.back()->kind = kind;
+    return arena_.back().get();
+  }
   [[noreturn]] void fail(const std::string& what) const {
     throw Error(ErrorKind::Corrupt, where_ + ": " + what + " (at byte " + std::to_string(pos_) +
                                         "). Is this a torch.save file of a dict of tensors?");
@@ -314,6 +313,7 @@ class Unpickler {
   std::vector<PyPtr> stack_;
   std::vector<std::size_t> marks_;
   std::map<std::uint64_t, PyPtr> memo_;
+  std::vector<std::unique_ptr<PyValue>> arena_;
 };
 
 float half_to_float(std::uint16_t h) {
