@@ -14,6 +14,8 @@ void add_template_command(CLI::App& app, const GlobalOptions& global, const Runn
 void add_inspect_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 void add_logits_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 void add_generate_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
+void add_decompose_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
+void add_spectrum_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 void add_expert_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 
 }  // namespace t2::cli

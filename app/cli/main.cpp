@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
   add_inspect_command(app, global, chosen);
   add_logits_command(app, global, chosen);
   add_generate_command(app, global, chosen);
+  add_decompose_command(app, global, chosen);
+  add_spectrum_command(app, global, chosen);
   add_expert_command(app, global, chosen);
   return run_cli(app, argc, argv, &chosen);
 }

@@ -1,3 +1,4 @@
+#include <t2/decomposition.h>
 #include <t2/error.h>
 #include <t2/experts.h>
 #include <t2/safetensors.h>
@@ -425,19 +426,28 @@ TEST(ExpertImport, WrongModelAndDamagedFilesGiveErrors) {
   }
 }
 
-TEST(ExpertFingerprint, StableAndSensitiveToConfig) {
-  const auto a = t2::model_fingerprint(fixture("models/llama_f32"));
-  EXPECT_EQ(a, t2::model_fingerprint(fixture("models/llama_f32")));
-  EXPECT_EQ(a.rfind("fnv1a64:", 0), 0u);
-  EXPECT_EQ(a.size(), 8u + 16u);
+TEST(ExpertFingerprint, ExpertsRecordTheProjectFingerprint) {
+  const auto e =
+      t2::import_reference_expert(fixture("experts/policy_params.pt"), fixture("models/llama_f32"));
+  EXPECT_EQ(e.metadata.base_fingerprint.rfind("sha256:", 0), 0u);
+  // The same weights under an edited config.json are another model: loading needs transfer.
   const std::string dir = out_path("fp_model");
   fs::create_directories(dir);
+  fs::copy_file(fixture("models/llama_f32/model.safetensors"), dir + "/model.safetensors",
+                fs::copy_options::overwrite_existing);
   fs::copy_file(fixture("models/llama_f32/config.json"), dir + "/config.json",
                 fs::copy_options::overwrite_existing);
-  const auto config_only = t2::model_fingerprint(dir);
-  EXPECT_NE(config_only, a);  // the safetensors header counts
-  std::ofstream(dir + "/config.json", std::ios::app) << " ";
-  EXPECT_NE(t2::model_fingerprint(dir), config_only);
+  std::ofstream(dir + "/config.json", std::ios::app) << "\n";
+  const auto path = out_path("fp_expert.safetensors");
+  t2::write_expert(path, e);
+  EXPECT_THROW(t2::load_expert_for_model(path, dir), t2::Error);
+  t2::ExpertLoadOptions allow;
+  allow.allow_transfer = true;
+  t2::TransferReport report;
+  const auto moved = t2::load_expert_for_model(path, dir, allow, &report);
+  EXPECT_TRUE(report.transferred);
+  EXPECT_EQ(moved.metadata.base_fingerprint, t2::model_fingerprint(dir));
+  EXPECT_TRUE(same_bits(moved.matrices[0].values, e.matrices[0].values));  // same shapes
 }
 
 }  // namespace

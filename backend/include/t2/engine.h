@@ -13,6 +13,7 @@
 #pragma once
 
 #include <t2/chat_template.h>
+#include <t2/decomposition.h>
 #include <t2/demo_suite.h>
 #include <t2/error.h>
 #include <t2/experts.h>
@@ -23,6 +24,7 @@
 #include <t2/safetensors.h>
 #include <t2/sandbox.h>
 #include <t2/self_check.h>
+#include <t2/spectra.h>
 #include <t2/target_set.h>
 #include <t2/tasks.h>
 #include <t2/text_stream.h>

@@ -31,7 +31,7 @@ inline constexpr const char* kExpertFormat = "t2-expert";
 inline constexpr int kExpertFormatVersion = 1;
 
 struct ExpertMetadata {
-  std::string base_fingerprint;  // model_fingerprint() of the base model
+  std::string base_fingerprint;  // model_fingerprint() (t2/decomposition.h) of the base model
   std::string architecture;      // HF architecture of the base model, e.g. "LlamaForCausalLM"
   Parametrization parametrization = Parametrization::Paper;
   double max_mult = 1.0;    // sakana-compat only: m = sigmoid(p) * max_mult (> 0)
@@ -66,11 +66,6 @@ struct ExpertVectors {
 // sakana-compat any constant p does (the renormalisation cancels it): kSakanaIdentityP.
 inline constexpr float kSakanaIdentityP = 0.1f;
 float identity_value(Parametrization p) noexcept;
-
-// Model fingerprint: "fnv1a64:" + 16 hex digits of FNV-1a 64 over the bytes of config.json, then
-// for every safetensors file of the checkpoint (shard order) its 8-byte header length and header
-// JSON. Weights are not read, so it is instant; stable across runs and platforms.
-std::string model_fingerprint(const std::string& model_dir);
 
 // Writes atomically (temp + fsync + rename). Throws InvalidArgument for an empty expert, a
 // duplicate name or a non-finite value.

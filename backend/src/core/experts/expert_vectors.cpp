@@ -17,26 +17,6 @@
 namespace t2 {
 namespace detail::experts {
 
-std::string read_bytes(const std::string& path, std::size_t limit = SIZE_MAX) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::Io, "cannot open " + path);
-  std::string all;
-  char chunk[1 << 16];
-  while (all.size() < limit) {
-    in.read(chunk, static_cast<std::streamsize>(std::min(sizeof chunk, limit - all.size())));
-    if (in.gcount() <= 0) break;
-    all.append(chunk, static_cast<std::size_t>(in.gcount()));
-  }
-  return all;
-}
-
-void fnv1a(std::uint64_t& h, const std::string& bytes) {
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-}
-
 std::string format_double(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.17g", v);
@@ -173,27 +153,6 @@ std::int64_t ExpertVectors::total_values() const noexcept {
   std::int64_t n = 0;
   for (const auto& m : matrices) n += static_cast<std::int64_t>(m.values.size());
   return n;
-}
-
-std::string model_fingerprint(const std::string& model_dir) {
-  std::uint64_t h = 14695981039346656037ULL;
-  fnv1a(h, read_bytes(model_dir + "/config.json"));
-  std::vector<std::string> files;
-  try {
-    files = Checkpoint::open(model_dir).files();
-  } catch (const Error& e) {
-    if (e.kind() != ErrorKind::Io) throw;  // a folder without weights: config.json alone
-  }
-  for (const auto& f : files) {
-    const std::string head = read_bytes(f, 8);
-    if (head.size() < 8) throw Error(ErrorKind::Corrupt, f + ": truncated safetensors header");
-    std::uint64_t n = 0;
-    for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(head[i]);
-    fnv1a(h, read_bytes(f, 8 + n));
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "fnv1a64:%016llx", static_cast<unsigned long long>(h));
-  return buf;
 }
 
 void write_expert(const std::string& path, const ExpertVectors& expert) {

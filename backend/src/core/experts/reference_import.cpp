@@ -1,4 +1,5 @@
 // Import of Sakana's reference expert files (policy_params.pt and the older dict by name).
+#include <t2/decomposition.h>
 #include <t2/error.h>
 #include <t2/experts.h>
 
@@ -49,7 +50,6 @@ ExpertVectors import_reference_expert(const std::string& pt_path, const std::str
       throw Error(ErrorKind::Corrupt, pt_path + ": two keys map to " + name);
   }
   ExpertVectors e;
-  e.metadata.base_fingerprint = model_fingerprint(model_dir);
   e.metadata.architecture = config.architecture;
   e.metadata.parametrization = Parametrization::SakanaCompat;
   e.metadata.max_mult = 1.0;
@@ -77,6 +77,7 @@ ExpertVectors import_reference_expert(const std::string& pt_path, const std::str
     throw Error(ErrorKind::InvalidArgument, pt_path + ": key '" + by_name.begin()->second.first +
                                                 "' (" + by_name.begin()->first +
                                                 ") is not an MLP weight of this model");
+  e.metadata.base_fingerprint = model_fingerprint(model_dir);  // after the shape checks
   return e;
 }
 

@@ -1,4 +1,5 @@
 // Checking an expert against a model, and cross-model transfer (paper Table 5).
+#include <t2/decomposition.h>
 #include <t2/error.h>
 #include <t2/experts.h>
 
