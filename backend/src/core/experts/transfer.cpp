@@ -91,8 +91,8 @@ ExpertVectors adapt_expert_to_model(const ExpertVectors& expert, const ModelConf
       throw Error(ErrorKind::InvalidArgument,
                   "expert was made for " + describe(md.base_fingerprint, md.architecture) +
                       ", not for this model " + describe(fingerprint, config.architecture) +
-                      ". Use the matching base model, or allow cross-model transfer "
-                      "(--allow-transfer) to map vectors by layer and part.");
+                      ". Use the matching base model, or load with cross-model transfer "
+                      "(ExpertLoadOptions::allow_transfer) to map vectors by layer and part");
     ExpertVectors out = transfer(expert, targets, report);
     out.metadata.base_fingerprint = fingerprint;
     out.metadata.architecture = config.architecture;
