@@ -30,5 +30,6 @@ int main(int argc, char** argv) {
   add_generate_command(app, global, chosen);
   add_decompose_command(app, global, chosen);
   add_spectrum_command(app, global, chosen);
+  add_expert_command(app, global, chosen);
   return run_cli(app, argc, argv, &chosen);
 }
