@@ -7,6 +7,7 @@
 #include "plot/bar_chart.h"
 #include "runs_panel.h"
 #include "self_check_panel.h"
+#include "spectra_panel.h"
 #include "tasks_panel.h"
 
 #include <QAction>
@@ -100,11 +101,20 @@ void MainWindow::buildDocks() {
   m_tasksDock->setWidget(m_tasks);
   addDockWidget(Qt::LeftDockWidgetArea, m_tasksDock);
   tabifyDockWidget(m_modelDock, m_tasksDock);
+  m_spectra = new SpectraPanel(m_jobs, this);
+  m_spectraDock = new QDockWidget(tr("Spectra"), this);
+  m_spectraDock->setObjectName(QStringLiteral("SpectraDock"));
+  m_spectraDock->setWidget(m_spectra);
+  addDockWidget(Qt::LeftDockWidgetArea, m_spectraDock);
+  tabifyDockWidget(m_tasksDock, m_spectraDock);
   m_modelDock->raise();
   resizeDocks({m_modelDock}, {460}, Qt::Horizontal);
   connect(m_model, &ModelPanel::message, this, &MainWindow::log);
   connect(m_model, &ModelPanel::folderLoaded, this,
           [this](const QString& dir) { m_settings.setLastModelDir(dir); });
+  connect(m_model, &ModelPanel::modelChanged, this,
+          [this] { m_spectra->setModel(m_model->model()); });
+  connect(m_spectra, &SpectraPanel::message, this, &MainWindow::log);
   connect(m_tasks, &TasksPanel::message, this, &MainWindow::log);
   connect(m_tasks, &TasksPanel::specOpened, this,
           [this] { m_settings.setTaskSpecs(m_tasks->openedSpecs()); });
@@ -139,6 +149,7 @@ void MainWindow::buildMenus() {
   view->addAction(m_runsDock->toggleViewAction());
   view->addAction(m_modelDock->toggleViewAction());
   view->addAction(m_tasksDock->toggleViewAction());
+  view->addAction(m_spectraDock->toggleViewAction());
   view->addAction(tr("Refresh &runs"), m_runs, &RunsPanel::refresh)
       ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
   view->addSeparator();
@@ -293,6 +304,7 @@ void MainWindow::resetLayout() {
   m_runsDock->show();
   m_modelDock->show();
   m_tasksDock->show();
+  m_spectraDock->show();
 }
 
 QString MainWindow::openWorkspace(const QString& path) {

@@ -23,6 +23,7 @@ class QProgressBar;
 class QToolButton;
 class RunsPanel;
 class SelfCheckPanel;
+class SpectraPanel;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -50,6 +51,8 @@ class MainWindow : public QMainWindow {
 
   ModelPanel* modelPanel() const { return m_model; }
   QDockWidget* modelDock() const { return m_modelDock; }
+  SpectraPanel* spectraPanel() const { return m_spectra; }
+  QDockWidget* spectraDock() const { return m_spectraDock; }
   TasksPanel* tasksPanel() const { return m_tasks; }
   QDockWidget* tasksDock() const { return m_tasksDock; }
   // Opens a model folder in the Model dock (loaded in the background) and remembers it.
@@ -97,6 +100,8 @@ class MainWindow : public QMainWindow {
   QDockWidget* m_runsDock = nullptr;
   ModelPanel* m_model = nullptr;
   QDockWidget* m_modelDock = nullptr;
+  SpectraPanel* m_spectra = nullptr;
+  QDockWidget* m_spectraDock = nullptr;
   TasksPanel* m_tasks = nullptr;
   QDockWidget* m_tasksDock = nullptr;
   std::unique_ptr<t2::RunStore> m_store;

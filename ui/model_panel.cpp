@@ -208,6 +208,7 @@ void ModelPanel::startLoad() {
 void ModelPanel::apply(std::shared_ptr<const LoadedModel> model) {
   m_model = std::move(model);
   for (auto* tab : m_modelTabs) tab->setModel(m_model);
+  Q_EMIT modelChanged();
   if (!m_model) return;
   const QString where = QDir::toNativeSeparators(m_model->dir);
   QStringList loaded, failed;

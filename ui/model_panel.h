@@ -58,6 +58,7 @@ class ModelPanel : public QWidget {
  Q_SIGNALS:
   void message(const QString& text);      // for the log
   void folderLoaded(const QString& dir);  // something (tokenizer or template) loaded from dir
+  void modelChanged();  // model() was replaced (a newly opened folder, a reload, or null)
 
  private:
   void startLoad();

@@ -19,7 +19,13 @@ class LineChart : public ChartBase {
 
   void setSeries(const QVector<LineSeries>& series);  // replaces all series, rescales axes
   int seriesCount() const;
+  const QVector<LineSeries>& series() const { return m_series; }  // as last set
+  // Logarithmic y axis (powers of ten); non-positive y values are left out (gaps).
+  void setLogY(bool logY);
+  bool logY() const { return m_logY; }
 
  private:
   int m_count = 0;
+  bool m_logY = false;
+  QVector<LineSeries> m_series;
 };
