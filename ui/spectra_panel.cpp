@@ -31,6 +31,11 @@ namespace {
 
 const QString kJob = QStringLiteral("Decompose");
 
+QString formatSeconds(double seconds) {
+  return seconds < 1.0 ? QStringLiteral("%1 ms").arg(seconds * 1000.0, 0, 'f', 0)
+                       : QStringLiteral("%1 s").arg(seconds, 0, 'f', 2);
+}
+
 // Legend label of a matrix: "L3 down_proj".
 QString shortName(const t2::MatrixSpectrum& s) {
   return QStringLiteral("L%1 %2").arg(s.layer).arg(QString::fromStdString(s.part));
@@ -134,6 +139,8 @@ void SpectraPanel::buildUi() {
   m_metric->addItem(tr("effective rank"), int(EffectiveRank));
   m_metric->addItem(tr("stable rank"), int(StableRank));
   m_layerChart = new LineChart(this);
+  m_layerChart->setIntegerX(true);
+  m_layerChart->setLegendBelow();
   m_layerChart->setPlaceholder(tr("Decompose to see the per-layer spectra"));
   connect(m_metric, &QComboBox::currentIndexChanged, this, [this] { updateLayerChart(); });
 
@@ -290,16 +297,14 @@ void SpectraPanel::apply(const Result& result) {
   const QString spec = QString::fromStdString(d.target_spec());
   QString text;
   if (d.from_cache())
-    text = tr("Loaded %1 matrices (%2) from the cache in %3 s.")
+    text = tr("Loaded %1 matrices (%2) from the cache in %3.")
                .arg(count)
-               .arg(spec)
-               .arg(d.total_seconds(), 0, 'f', 2);
+               .arg(spec, formatSeconds(d.total_seconds()));
   else
-    text = tr("Decomposed %1 matrices (%2) in %3 s; %4")
+    text = tr("Decomposed %1 matrices (%2) in %3; %4")
                .arg(count)
-               .arg(spec)
-               .arg(d.total_seconds(), 0, 'f', 2)
-               .arg(d.cache_path().empty()
+               .arg(spec, formatSeconds(d.total_seconds()),
+                    d.cache_path().empty()
                         ? tr("not cached: %1").arg(QString::fromStdString(d.cache_note()))
                         : tr("cached for next time."));
   m_status->setText(text);

@@ -31,11 +31,18 @@ void LineChart::setSeries(const QVector<LineSeries>& series) {
       for (double& v : y)
         if (!(v > 0.0)) v = std::numeric_limits<double>::quiet_NaN();
     graph->setData(s.x, y, true);
+    if (s.x.size() <= kMarkerMaxPoints)
+      graph->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 5));
   }
   m_series = series;
   m_count = series.size();
   plot()->legend->setVisible(m_count > 0);
-  if (m_count > 0) plot()->rescaleAxes();
+  if (m_count > 0) {
+    plot()->rescaleAxes();
+    // A margin so that end points and their markers are not cut by the axis rect.
+    plot()->xAxis->scaleRange(1.06);
+    plot()->yAxis->scaleRange(1.08);
+  }
   setHasData(m_count > 0);
 }
 
@@ -47,10 +54,10 @@ void LineChart::setLogY(bool logY) {
   auto* axis = plot()->yAxis;
   if (logY) {
     axis->setScaleType(QCPAxis::stLogarithmic);
-    auto ticker = QSharedPointer<QCPAxisTickerLog>::create();
-    axis->setTicker(ticker);
-    axis->setNumberFormat(QStringLiteral("eb"));
-    axis->setNumberPrecision(0);
+    axis->setTicker(QSharedPointer<QCPAxisTickerLog>::create());
+    // "g" keeps labels distinct when the range spans less than a decade (2.5, 3, 4, ...).
+    axis->setNumberFormat(QStringLiteral("gb"));
+    axis->setNumberPrecision(3);
   } else {
     axis->setScaleType(QCPAxis::stLinear);
     axis->setTicker(QSharedPointer<QCPAxisTicker>::create());
@@ -58,4 +65,33 @@ void LineChart::setLogY(bool logY) {
     axis->setNumberPrecision(6);
   }
   setSeries(QVector<LineSeries>(m_series));
+}
+
+void LineChart::setIntegerX(bool integerX) {
+  if (integerX) {
+    auto ticker = QSharedPointer<QCPAxisTickerFixed>::create();
+    ticker->setTickStep(1.0);
+    ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+    plot()->xAxis->setTicker(ticker);
+  } else {
+    plot()->xAxis->setTicker(QSharedPointer<QCPAxisTicker>::create());
+  }
+  plot()->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void LineChart::setLegendBelow() {
+  auto* legend = plot()->legend;
+  auto* layout = plot()->plotLayout();
+  if (legend->layout() == layout) return;  // already below
+  auto* inset = plot()->axisRect()->insetLayout();
+  inset->take(legend);
+  inset->simplify();
+  const int row = layout->rowCount();
+  layout->addElement(row, 0, legend);
+  layout->setRowStretchFactor(row, 0.001);
+  legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+  legend->setMargins(QMargins(6, 0, 6, 0));
+  legend->setBorderPen(Qt::NoPen);
+  legend->setMinimumMargins(QMargins(0, 0, 0, 6));
+  plot()->replot(QCustomPlot::rpQueuedReplot);
 }

@@ -23,6 +23,14 @@ class LineChart : public ChartBase {
   // Logarithmic y axis (powers of ten); non-positive y values are left out (gaps).
   void setLogY(bool logY);
   bool logY() const { return m_logY; }
+  // Integer ticks on x (e.g. layer indices) instead of fractional ones.
+  void setIntegerX(bool integerX);
+  // Moves the legend from inside the plot (top right) to a row below it, in columns, so that it
+  // never hides data (for series that rise to the right).
+  void setLegendBelow();
+
+  // Series with at most this many points also draw a marker at each point.
+  static constexpr int kMarkerMaxPoints = 64;
 
  private:
   int m_count = 0;
