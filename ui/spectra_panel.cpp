@@ -288,7 +288,12 @@ void SpectraPanel::cancel() {
 }
 
 void SpectraPanel::apply(const Result& result) {
-  if (!m_model || result.dir != m_model->dir) return;  // the folder changed meanwhile
+  if (!m_model || result.dir != m_model->dir) {  // the folder changed meanwhile
+    m_status->setText(m_model && m_model->hasWeights
+                          ? tr("The folder changed during the decomposition; press Decompose.")
+                          : tr(kHint));
+    return;
+  }
   m_decomposition = result.decomposition;
   m_resultDir = result.dir;
   m_table->setSpectra(result.spectra);
