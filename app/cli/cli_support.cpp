@@ -45,6 +45,22 @@ RunStore open_store(const GlobalOptions& global, bool must_exist) {
   return RunStore(path, options);
 }
 
+void add_decomposition_options(CLI::App* sub, DecompositionOptions& o) {
+  sub->add_option("MODEL_DIR", o.model_dir, "Folder with config.json and *.safetensors")->required();
+  sub->add_option("--targets", o.params.targets,
+                  "mlp | attn | attn-qv | all-linear | part list (q_proj,v_proj) | regex:PATTERN")
+      ->capture_default_str();
+  sub->add_option("--cache-dir", o.params.cache_dir,
+                  "Decomposition cache root (default: $T2_CACHE/decompositions, else "
+                  "$XDG_CACHE_HOME/t2-workbench/decompositions, else ~/.cache/...)");
+  sub->add_flag("--no-cache", o.no_cache, "Neither read nor write the decomposition cache");
+}
+
+Decomposition decompose_for_cli(DecompositionOptions o) {
+  o.params.use_cache = !o.no_cache;
+  return Decomposition::compute_or_load(o.model_dir, o.params, make_cli_job());
+}
+
 int run_cli(CLI::App& app, int argc, char** argv, const Runner* const* chosen) {
   try {
     app.parse(argc, argv);

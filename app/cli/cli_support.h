@@ -33,6 +33,16 @@ Engine make_engine(const GlobalOptions& global);
 // empty workspace by accident); otherwise it is created with its folders.
 RunStore open_store(const GlobalOptions& global, bool must_exist = true);
 
+// MODEL_DIR, --targets, --cache-dir and --no-cache: shared by the commands that decompose.
+struct DecompositionOptions {
+  std::string model_dir;
+  DecomposeParams params;
+  bool no_cache = false;
+};
+void add_decomposition_options(CLI::App* sub, DecompositionOptions& options);
+// Decomposition::compute_or_load with the options (progress on a TTY, Ctrl+C cancels).
+Decomposition decompose_for_cli(DecompositionOptions options);
+
 // Registers one subcommand; `run` is called after parsing and returns the exit code.
 using Runner = std::function<int()>;
 

@@ -68,9 +68,7 @@ std::string decompose_text(const Decomposition& d) {
 
 void add_decompose_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen) {
   struct Options {
-    std::string model_dir;
-    DecomposeParams params;
-    bool no_cache = false;
+    DecompositionOptions decomposition;
     bool json = false;
   };
   auto opts = std::make_shared<Options>();
@@ -78,22 +76,14 @@ void add_decompose_command(CLI::App& app, const GlobalOptions& global, const Run
       "decompose",
       "Reduced SVD (float32) of a model's target matrices, cached on disk by model "
       "fingerprint and target set");
-  sub->add_option("MODEL_DIR", opts->model_dir, "Folder with config.json and *.safetensors")
-      ->required();
-  sub->add_option("--targets", opts->params.targets,
-                  "mlp | attn | attn-qv | all-linear | part list (q_proj,v_proj) | regex:PATTERN")
-      ->capture_default_str();
-  sub->add_option("--cache-dir", opts->params.cache_dir,
-                  "Cache root (default: $T2_CACHE/decompositions, else "
-                  "$XDG_CACHE_HOME/t2-workbench/decompositions, else ~/.cache/...)");
-  sub->add_flag("--no-cache", opts->no_cache, "Neither read nor write the cache");
+  add_decomposition_options(sub, opts->decomposition);
   sub->add_flag("--json", opts->json, "Print one JSON document instead of text");
 
   auto runner = std::make_shared<Runner>([opts, &global]() {
     Engine engine = make_engine(global);
-    opts->params.use_cache = !opts->no_cache;
-    const auto d = Decomposition::compute_or_load(opts->model_dir, opts->params, make_cli_job());
-    std::cout << (opts->json ? decompose_json(d, opts->model_dir) : decompose_text(d));
+    const auto d = decompose_for_cli(opts->decomposition);
+    std::cout << (opts->json ? decompose_json(d, opts->decomposition.model_dir)
+                             : decompose_text(d));
     return kExitOk;
   });
   sub->callback([&chosen, runner] { chosen = runner.get(); });

@@ -109,9 +109,7 @@ std::string spectrum_text(const std::vector<MatrixSpectrum>& matrices,
 
 void add_spectrum_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen) {
   struct Options {
-    std::string model_dir;
-    DecomposeParams params;
-    bool no_cache = false;
+    DecompositionOptions decomposition;
     bool json = false;
   };
   auto opts = std::make_shared<Options>();
@@ -119,21 +117,13 @@ void add_spectrum_command(CLI::App& app, const GlobalOptions& global, const Runn
       "spectrum",
       "Spectrum metrics of the target matrices per matrix and per layer: sigma, "
       "cumulative energy, effective and stable rank, condition, power-law alpha");
-  sub->add_option("MODEL_DIR", opts->model_dir, "Folder with config.json and *.safetensors")
-      ->required();
-  sub->add_option("--targets", opts->params.targets,
-                  "mlp | attn | attn-qv | all-linear | part list (q_proj,v_proj) | regex:PATTERN")
-      ->capture_default_str();
-  sub->add_option("--cache-dir", opts->params.cache_dir,
-                  "Decomposition cache root (see decompose)");
-  sub->add_flag("--no-cache", opts->no_cache, "Neither read nor write the decomposition cache");
+  add_decomposition_options(sub, opts->decomposition);
   sub->add_flag("--json", opts->json,
                 "Print one JSON document (with sigma and cumulative energy per matrix)");
 
   auto runner = std::make_shared<Runner>([opts, &global]() {
     Engine engine = make_engine(global);
-    opts->params.use_cache = !opts->no_cache;
-    const auto d = Decomposition::compute_or_load(opts->model_dir, opts->params, make_cli_job());
+    const auto d = decompose_for_cli(opts->decomposition);
     const auto matrices = matrix_spectra(d);
     const auto layers = aggregate_layers(matrices);
     std::cout << (opts->json ? spectrum_json(d, matrices, layers)
