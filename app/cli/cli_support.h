@@ -33,6 +33,17 @@ Engine make_engine(const GlobalOptions& global);
 // empty workspace by accident); otherwise it is created with its folders.
 RunStore open_store(const GlobalOptions& global, bool must_exist = true);
 
+// An expert ready to apply to the model in model_dir, with the decomposition of its targets.
+struct CliExpert {
+  ExpertVectors expert;
+  Decomposition decomposition;
+};
+// `file` is a t2 expert file (checked with load_expert_for_model; allow_transfer maps it onto
+// another model) or a .json file {parameter name: [z...]} (paper; unnamed matrices stay the
+// identity). The decomposition uses the default cache. Throws InvalidArgument/Io/Corrupt.
+CliExpert load_cli_expert(const std::string& model_dir, const std::string& file,
+                          bool allow_transfer, const JobContext& job);
+
 // Registers one subcommand; `run` is called after parsing and returns the exit code.
 using Runner = std::function<int()>;
 
