@@ -75,6 +75,9 @@ ApplyReport apply_expert(Session& session, const Decomposition& decomposition,
     }
     ApplyReport report;
     at::NoGradGuard no_grad;
+    // Overrides are stored first and each touched tensor's layer is rebuilt once afterwards
+    // (set_override would rebuild the fused layer layout once per matrix).
+    std::vector<std::string> touched;
     for (auto& [name, sigma_new] : plan) {
       at::Tensor w_new;
       if (!sigma_new.empty()) {
@@ -85,12 +88,20 @@ ApplyReport apply_expert(Session& session, const Decomposition& decomposition,
         w_new = engine::adapted_weight(base, decomposition, name, sigma_new);
       }
       if (w_new.defined()) {
-        impl.set_override(name, w_new);
+        impl.overrides[name] = w_new.to(impl.m().device, impl.m().dtype);
         report.changed.push_back(name);
+        touched.push_back(name);
       } else {
-        impl.clear_override(name);
+        if (impl.overrides.erase(name)) touched.push_back(name);
         report.identity.push_back(name);
       }
+    }
+    std::set<std::string> rebuilt;  // one name per layer is enough: rebuild() redoes the layer
+    for (const auto& name : touched) {
+      const auto dot = name.find(".mlp.") != std::string::npos ? name.find(".mlp.")
+                                                                 : name.find(".self_attn.");
+      const std::string layer_key = dot == std::string::npos ? name : name.substr(0, dot);
+      if (rebuilt.insert(layer_key).second) impl.rebuild(name);
     }
     report.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
