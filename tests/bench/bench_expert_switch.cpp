@@ -79,11 +79,10 @@ double median(std::vector<double> v) {
 
 void bench(const std::string& title, const t2::ModelConfig& config, int switch_layers,
            int repeats) {
-  std::printf("\n== %s: hidden %lld, intermediate %lld, %lld layers, vocab %lld ==\n",
-              title.c_str(), static_cast<long long>(config.hidden_size),
-              static_cast<long long>(config.intermediate_size),
-              static_cast<long long>(config.num_hidden_layers),
-              static_cast<long long>(config.vocab_size));
+  std::printf(
+      "\n== %s: hidden %lld, intermediate %lld, %lld layers, vocab %lld ==\n", title.c_str(),
+      static_cast<long long>(config.hidden_size), static_cast<long long>(config.intermediate_size),
+      static_cast<long long>(config.num_hidden_layers), static_cast<long long>(config.vocab_size));
   const auto model = t2::Model::random(config, 1);
   t2::DecomposeParams params;
   params.use_cache = false;
@@ -117,7 +116,8 @@ void bench(const std::string& title, const t2::ModelConfig& config, int switch_l
   const double med = median(switches) * scale;
   std::vector<std::int32_t> prompt(256);
   for (std::size_t i = 0; i < prompt.size(); ++i)
-    prompt[i] = static_cast<std::int32_t>((i * 7919 + 13) % static_cast<std::size_t>(config.vocab_size));
+    prompt[i] =
+        static_cast<std::int32_t>((i * 7919 + 13) % static_cast<std::size_t>(config.vocab_size));
   session.forward({prompt});  // warm-up
   std::vector<double> forwards;
   for (int r = 0; r < std::max(2, repeats / 2); ++r) {
@@ -126,11 +126,11 @@ void bench(const std::string& title, const t2::ModelConfig& config, int switch_l
     forwards.push_back(since(t));
   }
   const double fwd = *std::min_element(forwards.begin(), forwards.end());
-  std::printf("switch (all %lld layers' MLP%s): best %.1f ms, median %.1f ms  (%.2f GFLOP, "
-              "%.0f GFLOP/s)\n",
-              static_cast<long long>(config.num_hidden_layers),
-              scale > 1.0 ? ", extrapolated" : "", 1e3 * best, 1e3 * med, flops * scale * 1e-9,
-              flops * scale * 1e-9 / best);
+  std::printf(
+      "switch (all %lld layers' MLP%s): best %.1f ms, median %.1f ms  (%.2f GFLOP, "
+      "%.0f GFLOP/s)\n",
+      static_cast<long long>(config.num_hidden_layers), scale > 1.0 ? ", extrapolated" : "",
+      1e3 * best, 1e3 * med, flops * scale * 1e-9, flops * scale * 1e-9 / best);
   std::printf("one forward over 256 tokens: %.1f ms\n", 1e3 * fwd);
   std::printf("ratio switch / forward: %.2f (best), %.2f (median)\n", best / fwd, med / fwd);
 }

@@ -50,10 +50,10 @@ struct ExportMergedParams {
 };
 
 struct ExportMergedReport {
-  std::string safetensors_path;             // out_dir/model.safetensors
-  std::vector<std::string> changed;         // tensors written as W'
-  std::vector<std::string> copied_files;    // config.json and tokenizer files copied
-  std::int64_t tensors_written = 0;         // all tensors in model.safetensors
+  std::string safetensors_path;           // out_dir/model.safetensors
+  std::vector<std::string> changed;       // tensors written as W'
+  std::vector<std::string> copied_files;  // config.json and tokenizer files copied
+  std::int64_t tensors_written = 0;       // all tensors in model.safetensors
 };
 
 // Writes a merged Hugging Face checkpoint of the model in `model_dir`: config.json (copied),

@@ -150,8 +150,8 @@ TEST(ModelAdaptation, IdentityPaperExpertGivesTheBaseLogitsExactly) {
 TEST(ModelAdaptation, IdentitySakanaExpertIsTheBaseUpToRounding) {
   const auto model = t2::Model::load(fixture("llama_f32"));
   const auto d = t2::Decomposition::compute_or_load(fixture("llama_f32"), no_cache("mlp"));
-  auto e = t2::ExpertVectors::identity(model->config(), d.targets(),
-                                       t2::Parametrization::SakanaCompat);
+  auto e =
+      t2::ExpertVectors::identity(model->config(), d.targets(), t2::Parametrization::SakanaCompat);
   for (auto& m : e.matrices) std::fill(m.values.begin(), m.values.end(), t2::kSakanaIdentityP);
   t2::Session base(model), adapted(model);
   t2::apply_expert(adapted, d, e);
@@ -230,9 +230,9 @@ TEST(ModelAdaptation, SwitchingExpertsLeavesOtherSessionsAndTheModelAlone) {
   t2::clear_expert(switching, d);
   EXPECT_TRUE(switching.weight_overrides().empty());
   EXPECT_EQ(switching.forward(kPrompt).data, base);
-  t2::apply_expert(fresh2, d,
-                   t2::ExpertVectors::identity(model->config(), d.targets(),
-                                               t2::Parametrization::Paper));
+  t2::apply_expert(
+      fresh2, d,
+      t2::ExpertVectors::identity(model->config(), d.targets(), t2::Parametrization::Paper));
   EXPECT_EQ(fresh2.forward(kPrompt).data, base);
 }
 
@@ -263,7 +263,8 @@ TEST(ModelAdaptation, BadExpertsAreRejectedBeforeTheSessionChanges) {
   }
   EXPECT_TRUE(s.weight_overrides().empty());
   const auto attn = t2::Decomposition::compute_or_load(fixture("llama_f32"), no_cache("attn"));
-  auto wrong_targets = random_expert(model->config(), attn, t2::Parametrization::Paper, 5, 0.5f, 1.f);
+  auto wrong_targets =
+      random_expert(model->config(), attn, t2::Parametrization::Paper, 5, 0.5f, 1.f);
   EXPECT_THROW(t2::apply_expert(s, d, wrong_targets), t2::Error);
   EXPECT_TRUE(s.weight_overrides().empty());
 }
@@ -278,12 +279,12 @@ TEST(ModelAdaptation, PaperExpertFromMapDecomposesOnlyTheNamedMatrices) {
       if (t.name == n) return static_cast<std::size_t>(t.rank());
     return std::size_t{0};
   };
-  const auto e = t2::paper_expert_from_map(
-      config, {{up, std::vector<float>(rank_of(up), 0.5f)}, {q, std::vector<float>(rank_of(q), 2.f)}});
+  const auto e = t2::paper_expert_from_map(config, {{up, std::vector<float>(rank_of(up), 0.5f)},
+                                                    {q, std::vector<float>(rank_of(q), 2.f)}});
   ASSERT_EQ(e.matrices.size(), 2u);
   EXPECT_EQ(e.matrices[0].name, q);  // target order: layer 0 first
-  const auto d = t2::Decomposition::compute_or_load(fixture("llama_f32"),
-                                                    no_cache(e.metadata.target_set));
+  const auto d =
+      t2::Decomposition::compute_or_load(fixture("llama_f32"), no_cache(e.metadata.target_set));
   ASSERT_EQ(d.targets().size(), 2u);
   EXPECT_EQ(d.targets()[0].name, q);
   EXPECT_EQ(d.targets()[1].name, up);

@@ -25,8 +25,8 @@ bool expert_sigma(const Decomposition& decomposition, const ExpertVectors& exper
                 "expert vector for '" + name + "' has " + std::to_string(m->values.size()) +
                     " values but the matrix has rank " + std::to_string(sigma.size()) +
                     "; load the expert for this model (or allow transfer)");
-  sigma_new = adapted_sigma(expert.metadata.parametrization, m->values, sigma,
-                            expert.metadata.max_mult);
+  sigma_new =
+      adapted_sigma(expert.metadata.parametrization, m->values, sigma, expert.metadata.max_mult);
   return true;
 }
 
@@ -38,12 +38,13 @@ at::Tensor adapted_weight(const at::Tensor& w, const Decomposition& decompositio
     throw Error(ErrorKind::InvalidArgument, "sigma' for '" + name + "' has the wrong length");
   const float* s = f.s.data_ptr<float>();
   bool same = true;
-  for (std::int64_t i = 0; i < r && same; ++i) same = sigma_new[static_cast<std::size_t>(i)] == s[i];
+  for (std::int64_t i = 0; i < r && same; ++i)
+    same = sigma_new[static_cast<std::size_t>(i)] == s[i];
   if (same) return {};
   if (w.size(0) != f.u.size(0) || w.size(1) != f.vh.size(1))
-    throw Error(ErrorKind::InvalidArgument,
-                "decomposition of '" + name + "' does not match the model's tensor shape; "
-                "decompose this model (t2 decompose)");
+    throw Error(ErrorKind::InvalidArgument, "decomposition of '" + name +
+                                                "' does not match the model's tensor shape; "
+                                                "decompose this model (t2 decompose)");
   const auto device = w.device();
   const at::Tensor target = at::from_blob(const_cast<float*>(sigma_new.data()), {r}, at::kFloat);
   const at::Tensor delta = (target - f.s).to(device);
@@ -98,8 +99,8 @@ ApplyReport apply_expert(Session& session, const Decomposition& decomposition,
     }
     std::set<std::string> rebuilt;  // one name per layer is enough: rebuild() redoes the layer
     for (const auto& name : touched) {
-      const auto dot = name.find(".mlp.") != std::string::npos ? name.find(".mlp.")
-                                                                 : name.find(".self_attn.");
+      const auto dot =
+          name.find(".mlp.") != std::string::npos ? name.find(".mlp.") : name.find(".self_attn.");
       const std::string layer_key = dot == std::string::npos ? name : name.substr(0, dot);
       if (rebuilt.insert(layer_key).second) impl.rebuild(name);
     }
@@ -151,9 +152,9 @@ ExpertVectors paper_expert_from_map(const ModelConfig& config,
   }
   for (const auto& [name, values] : z) {
     if (!expert.find(name))
-      throw Error(ErrorKind::InvalidArgument,
-                  "'" + name + "' is not a linear weight of this model (e.g. '" +
-                      linear.front().name + "'; see t2 inspect)");
+      throw Error(ErrorKind::InvalidArgument, "'" + name +
+                                                  "' is not a linear weight of this model (e.g. '" +
+                                                  linear.front().name + "'; see t2 inspect)");
   }
   expert.metadata.target_set = "regex:^(" + pattern + ")$";
   return expert;

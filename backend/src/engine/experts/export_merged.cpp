@@ -41,8 +41,8 @@ void check_out_dir(const std::string& model_dir, const ExportMergedParams& param
       throw Error(ErrorKind::InvalidArgument,
                   "'" + params.out_dir + "' exists and is not a folder; choose another --out");
     if (fs::equivalent(params.out_dir, model_dir, ec))
-      throw Error(ErrorKind::InvalidArgument,
-                  "the output folder is the model folder '" + model_dir + "'; choose another --out");
+      throw Error(ErrorKind::InvalidArgument, "the output folder is the model folder '" +
+                                                  model_dir + "'; choose another --out");
     if (!fs::is_empty(params.out_dir, ec) && !params.force)
       throw Error(ErrorKind::InvalidArgument,
                   "'" + params.out_dir + "' is not empty; choose an empty folder or pass --force");
@@ -71,9 +71,9 @@ ExportMergedReport export_merged(const std::string& model_dir, const Decompositi
   return detail::guarded([&] {
     for (const auto& m : expert.matrices)
       if (!decomposition.find(m.name))
-        throw Error(ErrorKind::InvalidArgument,
-                    "expert matrix '" + m.name + "' is not a target of the decomposition (" +
-                        decomposition.target_spec() + ")");
+        throw Error(ErrorKind::InvalidArgument, "expert matrix '" + m.name +
+                                                    "' is not a target of the decomposition (" +
+                                                    decomposition.target_spec() + ")");
     const fs::path config = fs::path(model_dir) / "config.json";
     if (!fs::exists(config))
       throw Error(ErrorKind::Io, "'" + config.string() + "' not found; give a model folder");
@@ -92,8 +92,8 @@ ExportMergedReport export_merged(const std::string& model_dir, const Decompositi
       if (decomposition.find(info.name) &&
           engine::expert_sigma(decomposition, expert, info.name, sigma_new)) {
         const auto st = de::float_scalar_type(info);
-        const at::Tensor w = at::from_blob(const_cast<void*>(t.data), info.shape,
-                                           at::TensorOptions().dtype(st));
+        const at::Tensor w =
+            at::from_blob(const_cast<void*>(t.data), info.shape, at::TensorOptions().dtype(st));
         const at::Tensor merged = engine::adapted_weight(w, decomposition, info.name, sigma_new);
         if (merged.defined()) {
           keep.push_back(merged.to(st).contiguous());
