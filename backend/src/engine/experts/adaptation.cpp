@@ -47,10 +47,18 @@ at::Tensor adapted_weight(const at::Tensor& w, const Decomposition& decompositio
                                                 "decompose this model (t2 decompose)");
   const auto device = w.device();
   const at::Tensor target = at::from_blob(const_cast<float*>(sigma_new.data()), {r}, at::kFloat);
-  const at::Tensor delta = (target - f.s).to(device);
+  at::Tensor delta = target - f.s;
+  at::Tensor u = f.u, vh = f.vh;
+  // Only directions whose sigma changes contribute (2*out*in FLOPs each): skip the others.
+  const at::Tensor changed = delta.ne(0).nonzero().squeeze(1);
+  if (changed.size(0) < r) {
+    delta = delta.index_select(0, changed);
+    u = u.index_select(1, changed);
+    vh = vh.index_select(0, changed);
+  }
   // U * delta scales U's columns (a new tensor: the cached factors are read-only).
-  const at::Tensor u_scaled = f.u.to(device) * delta.unsqueeze(0);
-  return at::addmm(w.to(at::kFloat), u_scaled, f.vh.to(device));
+  const at::Tensor u_scaled = u.to(device) * delta.to(device).unsqueeze(0);
+  return at::addmm(w.to(at::kFloat), u_scaled, vh.to(device));
 }
 
 }  // namespace engine
