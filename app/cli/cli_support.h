@@ -43,6 +43,17 @@ void add_decomposition_options(CLI::App* sub, DecompositionOptions& options);
 // Decomposition::compute_or_load with the options (progress on a TTY, Ctrl+C cancels).
 Decomposition decompose_for_cli(DecompositionOptions options);
 
+// An expert ready to apply to the model in model_dir, with the decomposition of its targets.
+struct CliExpert {
+  ExpertVectors expert;
+  Decomposition decomposition;
+};
+// `file` is a t2 expert file (checked with load_expert_for_model; allow_transfer maps it onto
+// another model) or a .json file {parameter name: [z...]} (paper; unnamed matrices stay the
+// identity). The decomposition uses the default cache. Throws InvalidArgument/Io/Corrupt.
+CliExpert load_cli_expert(const std::string& model_dir, const std::string& file,
+                          bool allow_transfer, const JobContext& job);
+
 // Registers one subcommand; `run` is called after parsing and returns the exit code.
 using Runner = std::function<int()>;
 

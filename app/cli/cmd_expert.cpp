@@ -1,4 +1,5 @@
-// `t2 expert new|info|mix|import`: create, inspect, mix and import SVF expert vectors.
+// `t2 expert new|info|mix|import|export-merged`: create, inspect, mix, import SVF expert vectors
+// and export a merged checkpoint. (Applying an expert to check logits: `t2 logits --expert`.)
 #include "commands.h"
 
 #include <nlohmann/json.hpp>
@@ -238,6 +239,39 @@ void add_import(CLI::App& parent, const Runner*& chosen) {
   sub->callback([&chosen, runner] { chosen = runner.get(); });
 }
 
+void add_export_merged(CLI::App& parent, const Runner*& chosen) {
+  struct Options {
+    std::string model_dir, expert;
+    ExportMergedParams params;
+    bool allow_transfer = false;
+  };
+  auto o = std::make_shared<Options>();
+  auto* sub = parent.add_subcommand(
+      "export-merged",
+      "Write a Hugging Face checkpoint with the expert merged in (W' for the targets, every "
+      "other tensor unchanged; config and tokenizer files copied)");
+  sub->add_option("MODEL_DIR", o->model_dir, "Base model folder")->required();
+  sub->add_option("--expert", o->expert,
+                  "t2 expert file, or a .json file {\"parameter name\": [z values]} (paper)")
+      ->required();
+  sub->add_option("--out", o->params.out_dir, "Folder to write (must be empty unless --force)")
+      ->required();
+  sub->add_flag("--force", o->params.force, "Write into a non-empty folder");
+  sub->add_flag("--allow-transfer", o->allow_transfer,
+                "Map an expert made for another model by (layer, part) (paper Table 5)");
+  auto runner = std::make_shared<Runner>([o]() {
+    const auto job = make_cli_job();
+    const auto e = load_cli_expert(o->model_dir, o->expert, o->allow_transfer, job);
+    const auto r = export_merged(o->model_dir, e.decomposition, e.expert, o->params, job);
+    std::cout << "wrote " << r.safetensors_path << ": " << r.tensors_written << " tensors, "
+              << r.changed.size() << " adapted\ncopied:";
+    for (const auto& f : r.copied_files) std::cout << " " << f;
+    std::cout << "\n";
+    return kExitOk;
+  });
+  sub->callback([&chosen, runner] { chosen = runner.get(); });
+}
+
 }  // namespace
 
 void add_expert_command(CLI::App& app, const GlobalOptions& /*global*/, const Runner*& chosen) {
@@ -247,6 +281,7 @@ void add_expert_command(CLI::App& app, const GlobalOptions& /*global*/, const Ru
   add_info(*sub, chosen);
   add_mix(*sub, chosen);
   add_import(*sub, chosen);
+  add_export_merged(*sub, chosen);
 }
 
 }  // namespace t2::cli

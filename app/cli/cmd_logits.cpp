@@ -1,6 +1,7 @@
-// `t2 logits MODEL_DIR --ids 1,2,3 [--greedy N] [--dtype f32|bf16] [--device cpu|cuda] --json`:
-// logits of a token-id prompt (no tokenizer needed), plus N greedy steps decoded with the KV
-// cache and the last-position logits of each step.
+// `t2 logits MODEL_DIR --ids 1,2,3 [--greedy N] [--dtype f32|bf16] [--device cpu|cuda]
+// [--expert FILE [--allow-transfer]] --json`: logits of a token-id prompt (no tokenizer needed),
+// plus N greedy steps decoded with the KV cache and the last-position logits of each step.
+// --expert applies an SVF expert (t2 expert file, or JSON {parameter name: [z...]}) first.
 #include "commands.h"
 
 #include <cmath>
@@ -82,6 +83,8 @@ void add_logits_command(CLI::App& app, const GlobalOptions& global, const Runner
     std::vector<std::int32_t> ids;
     int greedy = 0;
     LoadParams load;
+    std::string expert;
+    bool allow_transfer = false;
     bool json = false;
   };
   auto opts = std::make_shared<Options>();
@@ -99,12 +102,21 @@ void add_logits_command(CLI::App& app, const GlobalOptions& global, const Runner
   sub->add_option("--dtype", opts->load.dtype, "Compute dtype: f32 or bf16")->capture_default_str();
   sub->add_option("--device", opts->load.device, "cpu, cuda, cuda:N or auto")
       ->capture_default_str();
+  sub->add_option("--expert", opts->expert,
+                  "Apply an SVF expert: a t2 expert file, or a .json file {\"parameter name\": "
+                  "[z values]} (paper: sigma' = sigma * z; unnamed matrices stay the identity)");
+  sub->add_flag("--allow-transfer", opts->allow_transfer,
+                "Map an expert made for another model by (layer, part) (paper Table 5)");
   sub->add_flag("--json", opts->json,
                 "Print {\"logits\": [[...]], \"greedy_tokens\": [...], \"step_logits\": [[...]]}");
   auto runner = std::make_shared<Runner>([opts, &global]() {
     Engine engine = make_engine(global);
     const auto job = make_cli_job();
     Session session(Model::load(opts->model_dir, opts->load, job));
+    if (!opts->expert.empty()) {
+      const auto e = load_cli_expert(opts->model_dir, opts->expert, opts->allow_transfer, job);
+      apply_expert(session, e.decomposition, e.expert);
+    }
     const auto logits = session.forward({opts->ids});
     GenerateResult greedy;
     if (opts->greedy > 0) {

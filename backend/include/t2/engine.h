@@ -13,6 +13,7 @@
 #pragma once
 
 #include <t2/chat_template.h>
+#include <t2/adaptation.h>
 #include <t2/decomposition.h>
 #include <t2/demo_suite.h>
 #include <t2/error.h>

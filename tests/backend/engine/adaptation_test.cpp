@@ -1,0 +1,345 @@
+// Applying SVF experts to a Session (t2/adaptation.h) on the tiny fixtures: the identity expert
+// gives the base logits exactly, a one-hot mix equals its expert, switching experts on one session
+// leaves other sessions and the model alone, adapted logits equal an independent recomposition of
+// W' in double precision (plain C++ from the safetensors weights and the factors), and the merged
+// checkpoint export loads back to the adapted session's logits.
+#include <t2/engine.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string fixture(const std::string& name) {
+  return std::string(T2_FIXTURES_DIR) + "/models/" + name;
+}
+
+std::string fresh_dir(const std::string& name) {
+  const fs::path dir = fs::path(T2_TEST_OUTPUT_DIR) / "adaptation" / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+t2::DecomposeParams no_cache(const std::string& targets) {
+  t2::DecomposeParams p;
+  p.targets = targets;
+  p.use_cache = false;
+  return p;
+}
+
+const std::vector<std::vector<std::int32_t>> kPrompt = {{1, 5, 9, 17, 33, 64, 100, 127}};
+
+// A paper (or other) expert with values drawn uniformly from [lo, hi].
+t2::ExpertVectors random_expert(const t2::ModelConfig& config, const t2::Decomposition& d,
+                                t2::Parametrization p, std::uint64_t seed, float lo, float hi) {
+  auto e = t2::ExpertVectors::identity(config, d.targets(), p, seed);
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  for (auto& m : e.matrices)
+    for (auto& v : m.values) v = dist(rng);
+  return e;
+}
+
+double max_abs(const std::vector<float>& v) {
+  double out = 0.0;
+  for (float x : v) out = std::max(out, static_cast<double>(std::abs(x)));
+  return out;
+}
+
+double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double out = 0.0;
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i)
+    out = std::max(out, std::abs(static_cast<double>(a[i]) - b[i]));
+  return out;
+}
+
+// The checkpoint's tensor as double (F32, or BF16 widened by hand).
+std::vector<double> read_weight(const t2::Checkpoint& ck, const std::string& name) {
+  const auto* info = ck.find(name);
+  if (info == nullptr) throw std::runtime_error("no tensor " + name);
+  std::vector<double> out(static_cast<std::size_t>(info->numel()));
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    float f = 0.0f;
+    if (info->dtype == t2::DType::F32) {
+      std::memcpy(&f, static_cast<const char*>(ck.data(*info)) + 4 * i, 4);
+    } else if (info->dtype == t2::DType::BF16) {
+      std::uint16_t h = 0;
+      std::memcpy(&h, static_cast<const char*>(ck.data(*info)) + 2 * i, 2);
+      const std::uint32_t bits = static_cast<std::uint32_t>(h) << 16;
+      std::memcpy(&f, &bits, 4);
+    } else {
+      throw std::runtime_error("unexpected dtype for " + name);
+    }
+    out[i] = f;
+  }
+  return out;
+}
+
+// sigma' in double, written from the formulas of transformer-squared.md §2 (not t2's code).
+std::vector<double> reference_sigma(const t2::ExpertVectors& e, const std::string& name,
+                                    const std::vector<float>& sigma) {
+  const auto& z = e.find(name)->values;
+  std::vector<double> out(sigma.size());
+  if (e.metadata.parametrization == t2::Parametrization::Paper) {
+    for (std::size_t k = 0; k < sigma.size(); ++k) out[k] = static_cast<double>(sigma[k]) * z[k];
+    return out;
+  }
+  double sum = 0.0, sum_m = 0.0;
+  for (std::size_t k = 0; k < sigma.size(); ++k) {
+    const double m = e.metadata.max_mult / (1.0 + std::exp(-static_cast<double>(z[k])));
+    out[k] = sigma[k] * m;
+    sum += sigma[k];
+    sum_m += out[k];
+  }
+  for (auto& v : out) v *= sum / sum_m;
+  return out;
+}
+
+// W' = W + U diag(sigma' - sigma) Vh in double, set on `session` as plain overrides.
+void set_reference_overrides(t2::Session& session, const std::string& model_dir,
+                             const t2::Decomposition& d, const t2::ExpertVectors& e) {
+  const auto ck = t2::Checkpoint::open(model_dir);
+  for (const auto& t : d.targets()) {
+    const auto w = read_weight(ck, t.name);
+    const auto s = d.singular_values(t.name);
+    const auto u = d.u(t.name);
+    const auto vh = d.vh(t.name);
+    const auto s_new = reference_sigma(e, t.name, s);
+    const std::int64_t m = t.out_features, n = t.in_features, r = t.rank();
+    std::vector<float> out(static_cast<std::size_t>(m * n));
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = 0; j < n; ++j) {
+        double acc = w[i * n + j];
+        for (std::int64_t k = 0; k < r; ++k)
+          acc += static_cast<double>(u[i * r + k]) * (s_new[k] - s[k]) * vh[k * n + j];
+        out[i * n + j] = static_cast<float>(acc);
+      }
+    session.set_weight_override(t.name, out, {m, n});
+  }
+}
+
+}  // namespace
+
+TEST(ModelAdaptation, IdentityPaperExpertGivesTheBaseLogitsExactly) {
+  for (const std::string name : {"llama_f32", "qwen2_tied", "llama3_bf16", "qwen3"}) {
+    SCOPED_TRACE(name);
+    const auto model = t2::Model::load(fixture(name));
+    const auto d = t2::Decomposition::compute_or_load(fixture(name), no_cache("all-linear"));
+    auto e = t2::ExpertVectors::identity(model->config(), d.targets(), t2::Parametrization::Paper);
+    t2::Session base(model), adapted(model);
+    const auto report = t2::apply_expert(adapted, d, e);
+    EXPECT_TRUE(report.changed.empty());
+    EXPECT_EQ(report.identity.size(), d.targets().size());
+    EXPECT_EQ(adapted.forward(kPrompt).data, base.forward(kPrompt).data);
+  }
+}
+
+TEST(ModelAdaptation, IdentitySakanaExpertIsTheBaseUpToRounding) {
+  const auto model = t2::Model::load(fixture("llama_f32"));
+  const auto d = t2::Decomposition::compute_or_load(fixture("llama_f32"), no_cache("mlp"));
+  auto e =
+      t2::ExpertVectors::identity(model->config(), d.targets(), t2::Parametrization::SakanaCompat);
+  for (auto& m : e.matrices) std::fill(m.values.begin(), m.values.end(), t2::kSakanaIdentityP);
+  t2::Session base(model), adapted(model);
+  t2::apply_expert(adapted, d, e);
+  const auto a = adapted.forward(kPrompt).data;
+  const auto b = base.forward(kPrompt).data;
+  EXPECT_LE(max_diff(a, b), 1e-5 * max_abs(b));
+}
+
+TEST(ModelAdaptation, AdaptedLogitsEqualAnIndependentDoubleRecomposition) {
+  struct Case {
+    std::string fixture;
+    std::string targets;
+    t2::Parametrization p;
+    float lo, hi;
+  };
+  const std::vector<Case> cases = {
+      {"llama_f32", "mlp", t2::Parametrization::Paper, 0.3f, 1.7f},
+      {"qwen2_tied", "all-linear", t2::Parametrization::Paper, 0.5f, 1.5f},
+      {"llama_bias_linear", "attn-qv", t2::Parametrization::Paper, 0.0f, 2.0f},
+      {"mistral_sw", "mlp", t2::Parametrization::SakanaCompat, -2.0f, 2.0f},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.fixture + " " + c.targets);
+    const auto model = t2::Model::load(fixture(c.fixture));
+    const auto d = t2::Decomposition::compute_or_load(fixture(c.fixture), no_cache(c.targets));
+    auto e = random_expert(model->config(), d, c.p, 7, c.lo, c.hi);
+    if (c.p == t2::Parametrization::Paper)  // some directions unchanged (skipped by the engine)
+      for (auto& m : e.matrices)
+        for (std::size_t k = 0; k < m.values.size(); k += 3) m.values[k] = 1.0f;
+    t2::Session adapted(model), reference(model), base(model);
+    const auto report = t2::apply_expert(adapted, d, e);
+    EXPECT_EQ(report.changed.size(), d.targets().size());
+    set_reference_overrides(reference, fixture(c.fixture), d, e);
+    const auto got = adapted.forward(kPrompt).data;
+    const auto want = reference.forward(kPrompt).data;
+    const auto base_logits = base.forward(kPrompt).data;
+    const double scale = max_abs(want);
+    EXPECT_LE(max_diff(got, want), 2e-5 * scale);
+    // The expert really changes the model (so the comparison above can fail).
+    EXPECT_GT(max_diff(base_logits, want), 1e-3 * scale);
+  }
+}
+
+TEST(ModelAdaptation, OneHotMixEqualsTheSingleExpert) {
+  const auto model = t2::Model::load(fixture("llama_f32"));
+  const auto d = t2::Decomposition::compute_or_load(fixture("llama_f32"), no_cache("mlp"));
+  const auto a = random_expert(model->config(), d, t2::Parametrization::Paper, 1, 0.5f, 1.5f);
+  const auto b = random_expert(model->config(), d, t2::Parametrization::Paper, 2, 0.5f, 1.5f);
+  t2::MixAlpha alpha;
+  alpha.rows = {{0.0}, {1.0}};
+  const auto mixed = t2::mix_experts({a, b}, alpha).expert;
+  t2::Session with_b(model), with_mix(model), with_a(model);
+  t2::apply_expert(with_b, d, b);
+  t2::apply_expert(with_mix, d, mixed);
+  t2::apply_expert(with_a, d, a);
+  const auto logits_b = with_b.forward(kPrompt).data;
+  EXPECT_EQ(with_mix.forward(kPrompt).data, logits_b);
+  EXPECT_NE(with_a.forward(kPrompt).data, logits_b);
+}
+
+TEST(ModelAdaptation, SwitchingExpertsLeavesOtherSessionsAndTheModelAlone) {
+  const auto model = t2::Model::load(fixture("qwen2_tied"));
+  const auto d = t2::Decomposition::compute_or_load(fixture("qwen2_tied"), no_cache("mlp"));
+  const auto e1 = random_expert(model->config(), d, t2::Parametrization::Paper, 11, 0.2f, 1.8f);
+  const auto e2 = random_expert(model->config(), d, t2::Parametrization::Paper, 12, 0.2f, 1.8f);
+  t2::Session switching(model), other(model), fresh2(model);
+  const auto base = other.forward(kPrompt).data;
+  t2::apply_expert(switching, d, e1);
+  const auto logits1 = switching.forward(kPrompt).data;
+  EXPECT_NE(logits1, base);
+  t2::apply_expert(switching, d, e2);
+  t2::apply_expert(fresh2, d, e2);
+  EXPECT_EQ(switching.forward(kPrompt).data, fresh2.forward(kPrompt).data);
+  EXPECT_NE(switching.forward(kPrompt).data, logits1);
+  EXPECT_EQ(other.forward(kPrompt).data, base);
+  EXPECT_TRUE(other.weight_overrides().empty());
+  EXPECT_EQ(t2::Session(model).forward(kPrompt).data, base);  // the Model is untouched
+  // Back to the base: clear_expert, and applying the identity after an expert.
+  t2::clear_expert(switching, d);
+  EXPECT_TRUE(switching.weight_overrides().empty());
+  EXPECT_EQ(switching.forward(kPrompt).data, base);
+  t2::apply_expert(
+      fresh2, d,
+      t2::ExpertVectors::identity(model->config(), d.targets(), t2::Parametrization::Paper));
+  EXPECT_EQ(fresh2.forward(kPrompt).data, base);
+}
+
+TEST(ModelAdaptation, PartialExpertLeavesUncoveredTargetsAtTheBase) {
+  const auto model = t2::Model::load(fixture("llama_f32"));
+  const auto d = t2::Decomposition::compute_or_load(fixture("llama_f32"), no_cache("mlp"));
+  auto e = random_expert(model->config(), d, t2::Parametrization::Paper, 3, 0.5f, 1.5f);
+  e.matrices.resize(1);
+  t2::Session s(model);
+  const auto report = t2::apply_expert(s, d, e);
+  ASSERT_EQ(report.changed.size(), 1u);
+  EXPECT_EQ(report.changed[0], e.matrices[0].name);
+  EXPECT_EQ(s.weight_overrides(), std::vector<std::string>{e.matrices[0].name});
+}
+
+TEST(ModelAdaptation, BadExpertsAreRejectedBeforeTheSessionChanges) {
+  const auto model = t2::Model::load(fixture("llama_f32"));
+  const auto d = t2::Decomposition::compute_or_load(fixture("llama_f32"), no_cache("mlp"));
+  t2::Session s(model);
+  auto short_vector = random_expert(model->config(), d, t2::Parametrization::Paper, 4, 0.5f, 1.5f);
+  short_vector.matrices.back().values.pop_back();
+  try {
+    t2::apply_expert(s, d, short_vector);
+    FAIL() << "expected InvalidArgument";
+  } catch (const t2::Error& err) {
+    EXPECT_EQ(err.kind(), t2::ErrorKind::InvalidArgument);
+    EXPECT_NE(std::string(err.what()).find(short_vector.matrices.back().name), std::string::npos);
+  }
+  EXPECT_TRUE(s.weight_overrides().empty());
+  const auto attn = t2::Decomposition::compute_or_load(fixture("llama_f32"), no_cache("attn"));
+  auto wrong_targets =
+      random_expert(model->config(), attn, t2::Parametrization::Paper, 5, 0.5f, 1.f);
+  EXPECT_THROW(t2::apply_expert(s, d, wrong_targets), t2::Error);
+  EXPECT_TRUE(s.weight_overrides().empty());
+}
+
+TEST(ModelAdaptation, PaperExpertFromMapDecomposesOnlyTheNamedMatrices) {
+  const auto config = t2::load_model_config(fixture("llama_f32"));
+  const std::string up = "model.layers.1.mlp.up_proj.weight";
+  const std::string q = "model.layers.0.self_attn.q_proj.weight";
+  const auto targets = t2::resolve_targets(config, "all-linear");
+  auto rank_of = [&](const std::string& n) {
+    for (const auto& t : targets)
+      if (t.name == n) return static_cast<std::size_t>(t.rank());
+    return std::size_t{0};
+  };
+  const auto e = t2::paper_expert_from_map(config, {{up, std::vector<float>(rank_of(up), 0.5f)},
+                                                    {q, std::vector<float>(rank_of(q), 2.f)}});
+  ASSERT_EQ(e.matrices.size(), 2u);
+  EXPECT_EQ(e.matrices[0].name, q);  // target order: layer 0 first
+  const auto d =
+      t2::Decomposition::compute_or_load(fixture("llama_f32"), no_cache(e.metadata.target_set));
+  ASSERT_EQ(d.targets().size(), 2u);
+  EXPECT_EQ(d.targets()[0].name, q);
+  EXPECT_EQ(d.targets()[1].name, up);
+  EXPECT_THROW(t2::paper_expert_from_map(config, {{up, std::vector<float>(3, 1.f)}}), t2::Error);
+  EXPECT_THROW(t2::paper_expert_from_map(config, {{"model.norm.weight", {1.f}}}), t2::Error);
+  EXPECT_THROW(t2::paper_expert_from_map(config, {}), t2::Error);
+}
+
+TEST(ModelAdaptation, ExportedMergedCheckpointLoadsToTheAdaptedLogits) {
+  for (const std::string name : {"llama_f32", "qwen2_tied", "llama3_bf16", "llama_sharded"}) {
+    SCOPED_TRACE(name);
+    // A copy of the fixture with tokenizer files, so that copying them is checked too.
+    const std::string src = fresh_dir(name + "_src");
+    for (const auto& entry : fs::directory_iterator(fixture(name)))
+      fs::copy(entry.path(), fs::path(src) / entry.path().filename());
+    std::ofstream(fs::path(src) / "tokenizer.json") << "{\"model\": \"" << name << "\"}";
+    std::ofstream(fs::path(src) / "tokenizer_config.json") << "{}";
+    const t2::LoadParams load{name == "llama3_bf16" ? "bf16" : "f32", "cpu"};
+    const auto model = t2::Model::load(src, load);
+    const auto d = t2::Decomposition::compute_or_load(src, no_cache("mlp"));
+    const auto e = random_expert(model->config(), d, t2::Parametrization::Paper, 9, 0.3f, 1.7f);
+    t2::Session adapted(model);
+    t2::apply_expert(adapted, d, e);
+    const std::string out = fresh_dir(name + "_merged");
+    t2::ExportMergedParams params;
+    params.out_dir = out;
+    const auto report = t2::export_merged(src, d, e, params);
+    EXPECT_EQ(report.changed.size(), d.targets().size());
+    EXPECT_EQ(report.copied_files,
+              (std::vector<std::string>{"config.json", "tokenizer.json", "tokenizer_config.json"}));
+    std::stringstream a, b;
+    a << std::ifstream(fs::path(src) / "tokenizer.json").rdbuf();
+    b << std::ifstream(fs::path(out) / "tokenizer.json").rdbuf();
+    EXPECT_EQ(a.str(), b.str());
+    const auto merged = t2::Model::load(out, load);
+    t2::Session merged_session(merged);
+    EXPECT_EQ(merged_session.forward(kPrompt).data, adapted.forward(kPrompt).data);
+    // Every tensor keeps its name and dtype; the non-targets keep their bytes.
+    const auto ck_src = t2::Checkpoint::open(src);
+    const auto ck_out = t2::Checkpoint::open(out);
+    ASSERT_EQ(ck_src.tensors().size(), ck_out.tensors().size());
+    for (const auto& info : ck_src.tensors()) {
+      const auto* o = ck_out.find(info.name);
+      ASSERT_NE(o, nullptr) << info.name;
+      EXPECT_EQ(o->dtype, info.dtype) << info.name;
+      EXPECT_EQ(o->shape, info.shape) << info.name;
+      const bool same = std::memcmp(ck_src.data(info), ck_out.data(*o), info.nbytes) == 0;
+      EXPECT_EQ(same, d.find(info.name) == nullptr) << info.name;
+    }
+    // A non-empty folder is refused without force, accepted with it.
+    EXPECT_THROW(t2::export_merged(src, d, e, params), t2::Error);
+    params.force = true;
+    EXPECT_NO_THROW(t2::export_merged(src, d, e, params));
+  }
+}
