@@ -12,8 +12,8 @@
 // constructed decides the intra-op thread count.
 #pragma once
 
-#include <t2/chat_template.h>
 #include <t2/adaptation.h>
+#include <t2/chat_template.h>
 #include <t2/decomposition.h>
 #include <t2/demo_suite.h>
 #include <t2/error.h>
