@@ -32,7 +32,11 @@ JobContext make_cli_job() {
   return JobContext(progress, interrupt_token());
 }
 
+static char** g_argv = nullptr;  // for the relaunch in make_engine
+
 Engine make_engine(const GlobalOptions& global) {
+  // Commands that compute call this before any output: relaunch with passive OpenMP waiting.
+  relaunch_with_passive_omp_wait(g_argv);
   EngineOptions options;
   options.threads = global.threads;
   return Engine(options);
@@ -62,6 +66,7 @@ Decomposition decompose_for_cli(DecompositionOptions o) {
 }
 
 int run_cli(CLI::App& app, int argc, char** argv, const Runner* const* chosen) {
+  g_argv = argv;
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

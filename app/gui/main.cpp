@@ -126,6 +126,7 @@ void printNoDisplayHelp(const char* argv0) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  t2::relaunch_with_passive_omp_wait(argv);
   const Options options = parseOptions(argc, argv);
   if (!displayAvailable()) {
     printNoDisplayHelp(argv[0]);

@@ -21,6 +21,7 @@ t2::SystemInfo healthy_system() {
   info.intra_op_threads = 2;
   info.inter_op_threads = 1;
   info.threads_source = "default: all cores";
+  info.omp_wait_policy = "passive";
   info.blas_libraries = {"/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3"};
   info.devices = {{"cpu", "Test CPU", 0}, {"cuda:0", "Test GPU", std::int64_t(80) << 30}};
   return info;
@@ -56,6 +57,20 @@ TEST(Diagnose, WarnsWhenThreadsBelowCores) {
   EXPECT_NE(warnings[0].find("8 cores"), std::string::npos);
 }
 
+TEST(Diagnose, WarnsWhenOpenMpThreadsSpin) {
+  auto info = healthy_system();
+  info.omp_wait_policy = "";
+  auto warnings = t2::diagnose(info, {}, "cpu");
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("OMP_WAIT_POLICY=unset"), std::string::npos) << warnings[0];
+  info.omp_wait_policy = "PASSIVE";  // OpenMP accepts either case
+  EXPECT_TRUE(t2::diagnose(info, {}, "cpu").empty());
+  info.omp_wait_policy = "active";
+  info.intra_op_threads = 1;  // one thread: nothing spins against anyone
+  info.hardware_threads = 1;
+  EXPECT_TRUE(t2::diagnose(info, {}, "cpu").empty());
+}
+
 TEST(ReportFormat, JsonRoundTripsEveryField) {
   t2::SelfCheckReport r;
   r.system = healthy_system();
@@ -71,6 +86,7 @@ TEST(ReportFormat, JsonRoundTripsEveryField) {
   EXPECT_EQ(j["t2_version"], "0.1.0");
   EXPECT_EQ(j["intra_op_threads"], 2);
   EXPECT_EQ(j["hardware_threads"], 2);
+  EXPECT_EQ(j["omp_wait_policy"], "passive");
   EXPECT_EQ(j["devices"].size(), 2u);
   EXPECT_EQ(j["devices"][1]["id"], "cuda:0");
   EXPECT_EQ(j["devices"][1]["memory_bytes"], std::int64_t(80) << 30);

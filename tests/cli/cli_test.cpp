@@ -95,6 +95,13 @@ TEST(CliInfo, ThreadsOverrideByOptionAndEnvironment) {
   EXPECT_EQ(env["threads_source"], "T2_NUM_THREADS");
 }
 
+TEST(CliInfo, RelaunchesWithPassiveOpenMpWait) {
+  auto relaunched = parse_json(t2("info --no-bench --json", "env -u T2_NUM_THREADS -u OMP_WAIT_POLICY"));
+  EXPECT_EQ(relaunched["omp_wait_policy"], "passive");
+  auto chosen = parse_json(t2("info --no-bench --json", "env -u T2_NUM_THREADS OMP_WAIT_POLICY=active"));
+  EXPECT_EQ(chosen["omp_wait_policy"], "active");  // a user's choice is kept
+}
+
 TEST(CliInfo, MalformedEnvironmentIsAnErrorOnStderr) {
   auto r = t2("info --no-bench", "env T2_NUM_THREADS=lots");
   EXPECT_EQ(r.exit_code, 1);

@@ -37,6 +37,17 @@ namespace t2 {
 
 const char* version() noexcept;  // T2 Workbench version, e.g. "0.1.0"
 
+// Torch's intra-op pool (OpenMP) spin-waits between parallel regions by default, stealing the
+// cores that OpenBLAS's own threads need: on 2 cores a 0.5B-shaped model prefilled 3.7x and
+// decoded 2.7x slower than with OMP_WAIT_POLICY=passive (tests/bench/bench_decode). libgomp
+// reads the policy once, when it is loaded, so it cannot be changed from inside the process:
+// this re-executes the current program (same argv) with OMP_WAIT_POLICY=passive when the
+// variable is unset. Call it before any output or side effect. Returns when nothing was done
+// (the variable is set, or exec failed); on success it does not return.
+void relaunch_with_passive_omp_wait(char** argv);
+// $OMP_WAIT_POLICY as this process saw it; "" when unset (OpenMP's default: spin).
+std::string omp_wait_policy();
+
 struct EngineOptions {
   int threads = 0;  // torch intra-op threads; 0 = $T2_NUM_THREADS if set, else all cores
 };

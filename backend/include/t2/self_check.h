@@ -24,6 +24,7 @@ struct SystemInfo {
   int intra_op_threads = 0;       // torch intra-op pool size in effect
   int inter_op_threads = 0;       // torch inter-op pool size
   std::string threads_source;     // "default (all cores)", "T2_NUM_THREADS", "option"
+  std::string omp_wait_policy;    // $OMP_WAIT_POLICY; "" = unset (OpenMP threads spin-wait)
   std::vector<std::string> blas_libraries;  // BLAS/LAPACK shared objects loaded in this process
 };
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <sstream>
 
@@ -39,6 +40,7 @@ nlohmann::json system_json(const SystemInfo& info) {
           {"intra_op_threads", info.intra_op_threads},
           {"inter_op_threads", info.inter_op_threads},
           {"threads_source", info.threads_source},
+          {"omp_wait_policy", info.omp_wait_policy},
           {"blas_libraries", info.blas_libraries}};
 }
 
@@ -52,6 +54,13 @@ std::vector<std::string> diagnose(const SystemInfo& info, const std::vector<Gemm
                        " intra-op thread(s) on a machine with " +
                        std::to_string(info.hardware_threads) +
                        " cores; unset T2_NUM_THREADS / --threads to use all cores");
+  std::string policy = info.omp_wait_policy;
+  for (auto& c : policy) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (info.intra_op_threads > 1 && policy != "passive")
+    warnings.push_back("OpenMP threads spin-wait (OMP_WAIT_POLICY=" +
+                       (info.omp_wait_policy.empty() ? std::string("unset") : info.omp_wait_policy) +
+                       ") and take the cores OpenBLAS needs (up to ~3x slower); start T2 Workbench "
+                       "through t2 / t2-workbench, which set it, or export OMP_WAIT_POLICY=passive");
   for (const auto& lib : info.blas_libraries)
     if (looks_like_reference_blas(lib))
       warnings.push_back("REFERENCE BLAS LOADED (" + lib +
@@ -79,6 +88,8 @@ std::string to_text(const SystemInfo& info) {
   out << "Threads        " << info.intra_op_threads << " intra-op (" << info.threads_source
       << "), " << info.inter_op_threads << " inter-op, " << info.hardware_threads
       << " hardware threads\n";
+  out << "OpenMP wait    " << (info.omp_wait_policy.empty() ? "unset (spin)" : info.omp_wait_policy)
+      << "\n";
   if (info.blas_libraries.empty()) out << "BLAS           (none loaded)\n";
   for (std::size_t i = 0; i < info.blas_libraries.size(); ++i)
     out << (i == 0 ? "BLAS           " : "               ") << info.blas_libraries[i] << "\n";
