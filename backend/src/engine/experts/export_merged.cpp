@@ -1,4 +1,5 @@
 // export_merged (t2/adaptation.h): a merged Hugging Face checkpoint with W' for the targets.
+#include "engine/model/tensor_dtype.h"
 #include "adaptation_impl.h"
 
 #include <t2/error.h>
@@ -14,23 +15,6 @@ namespace t2 {
 namespace detail::export_merged {
 
 namespace fs = std::filesystem;
-
-at::ScalarType float_scalar_type(const TensorInfo& info) {
-  switch (info.dtype) {
-    case DType::F32:
-      return at::kFloat;
-    case DType::BF16:
-      return at::kBFloat16;
-    case DType::F16:
-      return at::kHalf;
-    case DType::F64:
-      return at::kDouble;
-    default:
-      throw Error(ErrorKind::Unsupported, "tensor '" + info.name + "' has dtype " +
-                                              to_string(info.dtype) +
-                                              "; only float weights can be adapted");
-  }
-}
 
 void check_out_dir(const std::string& model_dir, const ExportMergedParams& params) {
   if (params.out_dir.empty())
@@ -91,7 +75,7 @@ ExportMergedReport export_merged(const std::string& model_dir, const Decompositi
       std::vector<float> sigma_new;
       if (decomposition.find(info.name) &&
           engine::expert_sigma(decomposition, expert, info.name, sigma_new)) {
-        const auto st = de::float_scalar_type(info);
+        const auto st = engine::float_torch_dtype(info, "adapted");
         const at::Tensor w =
             at::from_blob(const_cast<void*>(t.data), info.shape, at::TensorOptions().dtype(st));
         const at::Tensor merged = engine::adapted_weight(w, decomposition, info.name, sigma_new);

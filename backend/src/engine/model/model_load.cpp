@@ -1,5 +1,6 @@
 // Model loading: safetensors -> tensors (viewed in place where possible), shape checks, fused
 // decode layout.
+#include "engine/model/tensor_dtype.h"
 #include "forward.h"
 #include "model_impl.h"
 #include "rope.h"
@@ -72,45 +73,15 @@ std::map<std::string, std::vector<std::int64_t>> expected_shapes(const ModelConf
 
 namespace detail::model_load {
 
-at::ScalarType torch_dtype(const TensorInfo& info) {
-  switch (info.dtype) {
-    case DType::F32:
-      return at::kFloat;
-    case DType::F16:
-      return at::kHalf;
-    case DType::BF16:
-      return at::kBFloat16;
-    case DType::F64:
-      return at::kDouble;
-    case DType::I64:
-      return at::kLong;
-    case DType::I32:
-      return at::kInt;
-    case DType::I16:
-      return at::kShort;
-    case DType::I8:
-      return at::kChar;
-    case DType::U8:
-      return at::kByte;
-    case DType::Bool:
-      return at::kBool;
-  }
-  return at::kFloat;
-}
-
-bool is_float(DType d) {
-  return d == DType::F32 || d == DType::F16 || d == DType::BF16 || d == DType::F64;
-}
-
 // A tensor for `info` in `dtype` on `device`: a zero-copy view of the mapping when the stored
 // dtype matches, the address is aligned and the target is the CPU; a converted copy otherwise.
 at::Tensor tensor_from_checkpoint(const Checkpoint& ck, const TensorInfo& info,
                                   at::ScalarType dtype, at::Device device) {
-  if (!is_float(info.dtype))
+  if (!engine::is_float(info.dtype))
     throw Error(ErrorKind::Unsupported, "tensor '" + info.name + "' in '" + info.file +
                                             "' has dtype " + to_string(info.dtype) +
                                             "; model weights must be F32, F16 or BF16");
-  const auto stored = torch_dtype(info);
+  const auto stored = engine::torch_dtype(info.dtype);
   void* data = const_cast<void*>(ck.data(info));  // read-only mapping: never written
   const bool aligned = reinterpret_cast<std::uintptr_t>(data) % dtype_size(info.dtype) == 0;
   at::Tensor view;

@@ -1,4 +1,5 @@
 // Decomposition::compute_or_load: reduced float32 SVD of the target matrices, with the cache.
+#include "engine/model/tensor_dtype.h"
 #include "decomposition_impl.h"
 
 #include "../model/model_impl.h"
@@ -22,23 +23,6 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-at::ScalarType scalar_type(const TensorInfo& info) {
-  switch (info.dtype) {
-    case DType::F32:
-      return at::kFloat;
-    case DType::BF16:
-      return at::kBFloat16;
-    case DType::F16:
-      return at::kHalf;
-    case DType::F64:
-      return at::kDouble;
-    default:
-      throw Error(ErrorKind::Unsupported, "tensor '" + info.name + "' has dtype " +
-                                              to_string(info.dtype) +
-                                              "; only float weights can be decomposed");
-  }
-}
-
 // W [out, in] as float32 from the checkpoint (a view of the mapping when already F32).
 at::Tensor checkpoint_matrix(const Checkpoint& checkpoint, const TargetMatrix& t) {
   const TensorInfo* info = checkpoint.find(t.name);
@@ -51,7 +35,8 @@ at::Tensor checkpoint_matrix(const Checkpoint& checkpoint, const TargetMatrix& t
                                         std::to_string(t.out_features) + ", " +
                                         std::to_string(t.in_features) + "] config.json implies");
   auto view = at::from_blob(const_cast<void*>(checkpoint.data(*info)), info->shape,
-                            at::TensorOptions().dtype(scalar_type(*info)));
+                            at::TensorOptions().dtype(
+                                engine::float_torch_dtype(*info, "decomposed")));
   return view.to(at::kFloat);
 }
 
