@@ -239,7 +239,7 @@ void add_import(CLI::App& parent, const Runner*& chosen) {
   sub->callback([&chosen, runner] { chosen = runner.get(); });
 }
 
-void add_export_merged(CLI::App& parent, const Runner*& chosen) {
+void add_export_merged(CLI::App& parent, const GlobalOptions& global, const Runner*& chosen) {
   struct Options {
     std::string model_dir, expert;
     ExportMergedParams params;
@@ -259,7 +259,8 @@ void add_export_merged(CLI::App& parent, const Runner*& chosen) {
   sub->add_flag("--force", o->params.force, "Write into a non-empty folder");
   sub->add_flag("--allow-transfer", o->allow_transfer,
                 "Map an expert made for another model by (layer, part) (paper Table 5)");
-  auto runner = std::make_shared<Runner>([o]() {
+  auto runner = std::make_shared<Runner>([o, &global]() {
+    Engine engine = make_engine(global);  // threads (all cores), passive OpenMP waits: SVD + merge
     const auto job = make_cli_job();
     const auto e = load_cli_expert(o->model_dir, o->expert, o->allow_transfer, job);
     const auto r = export_merged(o->model_dir, e.decomposition, e.expert, o->params, job);
@@ -274,14 +275,14 @@ void add_export_merged(CLI::App& parent, const Runner*& chosen) {
 
 }  // namespace
 
-void add_expert_command(CLI::App& app, const GlobalOptions& /*global*/, const Runner*& chosen) {
+void add_expert_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen) {
   auto* sub = app.add_subcommand("expert", "Create, inspect, mix and import SVF expert vectors");
   sub->require_subcommand(1);
   add_new(*sub, chosen);
   add_info(*sub, chosen);
   add_mix(*sub, chosen);
   add_import(*sub, chosen);
-  add_export_merged(*sub, chosen);
+  add_export_merged(*sub, global, chosen);
 }
 
 }  // namespace t2::cli
