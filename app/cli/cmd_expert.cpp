@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -239,6 +241,65 @@ void add_import(CLI::App& parent, const Runner*& chosen) {
   sub->callback([&chosen, runner] { chosen = runner.get(); });
 }
 
+// What an expert does to each target matrix. Since W' - W = U diag(sigma' - sigma) V^T with
+// orthonormal U and V, ||W' - W||_F / ||W||_F = ||sigma' - sigma||_2 / ||sigma||_2 exactly.
+void add_apply(CLI::App& parent, const GlobalOptions& global, const Runner*& chosen) {
+  struct Options {
+    std::string model_dir, expert;
+    bool allow_transfer = false;
+    bool json = false;
+  };
+  auto o = std::make_shared<Options>();
+  auto* sub = parent.add_subcommand(
+      "apply",
+      "Apply an expert to MODEL_DIR and report, per target matrix, the relative change "
+      "||W'-W||_F/||W||_F and the range of sigma'/sigma (logits: t2 logits --expert)");
+  sub->add_option("MODEL_DIR", o->model_dir, "Base model folder")->required();
+  sub->add_option("--expert", o->expert,
+                  "t2 expert file, or a .json file {\"parameter name\": [z values]} (paper)")
+      ->required();
+  sub->add_flag("--allow-transfer", o->allow_transfer,
+                "Map an expert made for another model by (layer, part) (paper Table 5)");
+  sub->add_flag("--json", o->json, "Print one JSON document");
+  auto runner = std::make_shared<Runner>([o, &global]() {
+    Engine engine = make_engine(global);
+    const auto e = load_cli_expert(o->model_dir, o->expert, o->allow_transfer, make_cli_job());
+    nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+    for (const auto& m : e.expert.matrices) {
+      const auto sigma = e.decomposition.singular_values(m.name);
+      const auto adapted = adapted_sigma(e.expert.metadata.parametrization, m.values, sigma,
+                                         e.expert.metadata.max_mult);
+      double diff = 0.0, norm = 0.0, lo = 0.0, hi = 0.0;
+      for (std::size_t i = 0; i < sigma.size(); ++i) {
+        const double d = double(adapted[i]) - double(sigma[i]);
+        diff += d * d;
+        norm += double(sigma[i]) * sigma[i];
+        const double ratio = sigma[i] > 0 ? double(adapted[i]) / sigma[i] : 1.0;
+        lo = i == 0 ? ratio : std::min(lo, ratio);
+        hi = i == 0 ? ratio : std::max(hi, ratio);
+      }
+      rows.push_back({{"name", m.name},
+                      {"relative_change", norm > 0 ? std::sqrt(diff / norm) : 0.0},
+                      {"sigma_ratio_min", lo},
+                      {"sigma_ratio_max", hi}});
+    }
+    if (o->json) {
+      nlohmann::ordered_json out = {
+          {"parametrization", to_string(e.expert.metadata.parametrization)},
+          {"matrices", rows}};
+      std::cout << out.dump(2) << "\n";
+    } else {
+      std::printf("%-48s %12s %22s\n", "matrix", "||dW||/||W||", "sigma'/sigma min..max");
+      for (const auto& r : rows)
+        std::printf("%-48s %12.6f %10.4f..%-10.4f\n", r["name"].get<std::string>().c_str(),
+                    r["relative_change"].get<double>(), r["sigma_ratio_min"].get<double>(),
+                    r["sigma_ratio_max"].get<double>());
+    }
+    return kExitOk;
+  });
+  sub->callback([&chosen, runner] { chosen = runner.get(); });
+}
+
 void add_export_merged(CLI::App& parent, const GlobalOptions& global, const Runner*& chosen) {
   struct Options {
     std::string model_dir, expert;
@@ -276,12 +337,13 @@ void add_export_merged(CLI::App& parent, const GlobalOptions& global, const Runn
 }  // namespace
 
 void add_expert_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen) {
-  auto* sub = app.add_subcommand("expert", "Create, inspect, mix and import SVF expert vectors");
+  auto* sub = app.add_subcommand("expert", "Create, inspect, mix, import, apply and merge SVF expert vectors");
   sub->require_subcommand(1);
   add_new(*sub, chosen);
   add_info(*sub, chosen);
   add_mix(*sub, chosen);
   add_import(*sub, chosen);
+  add_apply(*sub, global, chosen);
   add_export_merged(*sub, global, chosen);
 }
 

@@ -112,3 +112,29 @@ TEST(CliAdaptation, ExpertOfAnotherModelNeedsAllowTransfer) {
   // Transferred identity expert: still the base logits.
   EXPECT_EQ(logits(kModel, "--expert " + shell_quote(file) + " --allow-transfer"), logits(kModel));
 }
+
+// ||W'-W||_F / ||W||_F from `t2 expert apply` against values fixed by the definition:
+// a constant z = c on every singular value scales W by c, so the change is |c - 1| exactly.
+TEST(CliAdaptation, ApplyReportsTheRelativeChangePerMatrix) {
+  const auto map = write_json("apply.json", {{kUp0, std::vector<float>(32, 2.0f)},
+                                             {"model.layers.1.mlp.gate_proj.weight",
+                                              std::vector<float>(32, 0.75f)}});
+  const auto r = t2("expert apply " + shell_quote(kModel) + " --expert " + shell_quote(map) +
+                    " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["parametrization"], "paper");
+  ASSERT_EQ(j["matrices"].size(), 2u);
+  for (const auto& m : j["matrices"]) {
+    const bool up = m["name"] == kUp0;
+    EXPECT_NEAR(m["relative_change"].get<double>(), up ? 1.0 : 0.25, 1e-6) << m;
+    EXPECT_NEAR(m["sigma_ratio_min"].get<double>(), up ? 2.0 : 0.75, 1e-6) << m;
+    EXPECT_NEAR(m["sigma_ratio_max"].get<double>(), up ? 2.0 : 0.75, 1e-6) << m;
+  }
+  const auto text = t2("expert apply " + shell_quote(kModel) + " --expert " + shell_quote(map));
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_TRUE(contains(text.out, kUp0)) << text.out;
+  const auto missing = t2("expert apply " + shell_quote(kModel) + " --expert /nonexistent.json");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_TRUE(contains(missing.err, "nonexistent.json")) << missing.err;
+}
