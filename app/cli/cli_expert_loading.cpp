@@ -49,6 +49,17 @@ std::map<std::string, std::vector<float>> read_z_map(const std::string& file) {
 
 }  // namespace
 
+void add_expert_file_options(CLI::App* sub, std::string& expert, bool& allow_transfer,
+                             bool required) {
+  auto* option = sub->add_option(
+      "--expert", expert,
+      "SVF expert: a t2 expert file, or a .json file {\"parameter name\": [z values]} (paper: "
+      "sigma' = sigma * z; unnamed matrices stay the identity)");
+  if (required) option->required();
+  sub->add_flag("--allow-transfer", allow_transfer,
+                "Map an expert made for another model by (layer, part) (paper Table 5)");
+}
+
 CliExpert load_cli_expert(const std::string& model_dir, const std::string& file,
                           bool allow_transfer, const JobContext& job) {
   ExpertVectors expert;

@@ -51,6 +51,9 @@ struct CliExpert {
 // `file` is a t2 expert file (checked with load_expert_for_model; allow_transfer maps it onto
 // another model) or a .json file {parameter name: [z...]} (paper; unnamed matrices stay the
 // identity). The decomposition uses the default cache. Throws InvalidArgument/Io/Corrupt.
+// --expert FILE and --allow-transfer, as load_cli_expert reads them.
+void add_expert_file_options(CLI::App* sub, std::string& expert, bool& allow_transfer,
+                             bool required);
 CliExpert load_cli_expert(const std::string& model_dir, const std::string& file,
                           bool allow_transfer, const JobContext& job);
 

@@ -255,11 +255,7 @@ void add_apply(CLI::App& parent, const GlobalOptions& global, const Runner*& cho
       "Apply an expert to MODEL_DIR and report, per target matrix, the relative change "
       "||W'-W||_F/||W||_F and the range of sigma'/sigma (logits: t2 logits --expert)");
   sub->add_option("MODEL_DIR", o->model_dir, "Base model folder")->required();
-  sub->add_option("--expert", o->expert,
-                  "t2 expert file, or a .json file {\"parameter name\": [z values]} (paper)")
-      ->required();
-  sub->add_flag("--allow-transfer", o->allow_transfer,
-                "Map an expert made for another model by (layer, part) (paper Table 5)");
+  add_expert_file_options(sub, o->expert, o->allow_transfer, /*required=*/true);
   sub->add_flag("--json", o->json, "Print one JSON document");
   auto runner = std::make_shared<Runner>([o, &global]() {
     Engine engine = make_engine(global);
@@ -312,14 +308,10 @@ void add_export_merged(CLI::App& parent, const GlobalOptions& global, const Runn
       "Write a Hugging Face checkpoint with the expert merged in (W' for the targets, every "
       "other tensor unchanged; config and tokenizer files copied)");
   sub->add_option("MODEL_DIR", o->model_dir, "Base model folder")->required();
-  sub->add_option("--expert", o->expert,
-                  "t2 expert file, or a .json file {\"parameter name\": [z values]} (paper)")
-      ->required();
+  add_expert_file_options(sub, o->expert, o->allow_transfer, /*required=*/true);
   sub->add_option("--out", o->params.out_dir, "Folder to write (must be empty unless --force)")
       ->required();
   sub->add_flag("--force", o->params.force, "Write into a non-empty folder");
-  sub->add_flag("--allow-transfer", o->allow_transfer,
-                "Map an expert made for another model by (layer, part) (paper Table 5)");
   auto runner = std::make_shared<Runner>([o, &global]() {
     Engine engine = make_engine(global);  // threads (all cores), passive OpenMP waits: SVD + merge
     const auto job = make_cli_job();

@@ -102,11 +102,7 @@ void add_logits_command(CLI::App& app, const GlobalOptions& global, const Runner
   sub->add_option("--dtype", opts->load.dtype, "Compute dtype: f32 or bf16")->capture_default_str();
   sub->add_option("--device", opts->load.device, "cpu, cuda, cuda:N or auto")
       ->capture_default_str();
-  sub->add_option("--expert", opts->expert,
-                  "Apply an SVF expert: a t2 expert file, or a .json file {\"parameter name\": "
-                  "[z values]} (paper: sigma' = sigma * z; unnamed matrices stay the identity)");
-  sub->add_flag("--allow-transfer", opts->allow_transfer,
-                "Map an expert made for another model by (layer, part) (paper Table 5)");
+  add_expert_file_options(sub, opts->expert, opts->allow_transfer, /*required=*/false);
   sub->add_flag("--json", opts->json,
                 "Print {\"logits\": [[...]], \"greedy_tokens\": [...], \"step_logits\": [[...]]}");
   auto runner = std::make_shared<Runner>([opts, &global]() {
