@@ -12,6 +12,8 @@
 //   --small  only the small model (hidden 256, 4 layers), where per-op overhead dominates
 #include <t2/engine.h>
 
+#include "bench_models.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -28,40 +30,6 @@ namespace {
 struct Figures {
   double prefill = 0, decode = 0, decode_batch = 0;  // tokens/s
 };
-
-t2::ModelConfig qwen25_05b() {
-  t2::ModelConfig c;
-  c.architecture = "Qwen2ForCausalLM";
-  c.family = "qwen2";
-  c.vocab_size = 151936;
-  c.hidden_size = 896;
-  c.intermediate_size = 4864;
-  c.num_hidden_layers = 24;
-  c.num_attention_heads = 14;
-  c.num_key_value_heads = 2;
-  c.head_dim = 64;
-  c.rope_theta = 1e6;
-  c.qkv_bias = true;
-  c.tie_word_embeddings = true;
-  c.sliding_window.assign(24, 0);
-  return c;
-}
-
-t2::ModelConfig small_model() {
-  t2::ModelConfig c = qwen25_05b();
-  c.architecture = "LlamaForCausalLM";
-  c.family = "llama";
-  c.vocab_size = 8192;
-  c.hidden_size = 256;
-  c.intermediate_size = 1024;
-  c.num_hidden_layers = 4;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.qkv_bias = false;
-  c.tie_word_embeddings = false;
-  c.sliding_window.assign(4, 0);
-  return c;
-}
 
 std::string config_json(const t2::ModelConfig& c) {
   nlohmann::json j = {{"vocab_size", c.vocab_size},
@@ -219,11 +187,11 @@ int main(int argc, char** argv) {
         "GB/s, GEMM %.1f GFLOP/s\n",
         info.intra_op_threads, info.torch_version.c_str(), wait ? wait : "(unset)",
         report.read_bandwidth_gbs, report.gemm_gflops);
-    bench("small (per-op overhead)", small_model(), report.read_bandwidth_gbs, report.gemm_gflops,
-          prompt, new_tokens * 2, info.intra_op_threads, repeats);
+    bench("small (per-op overhead)", t2::bench::small_llama(), report.read_bandwidth_gbs,
+          report.gemm_gflops, prompt, new_tokens * 2, info.intra_op_threads, repeats);
     if (!small_only)
-      bench("Qwen2.5-0.5B shapes", qwen25_05b(), report.read_bandwidth_gbs, report.gemm_gflops,
-            prompt, new_tokens, info.intra_op_threads, repeats);
+      bench("Qwen2.5-0.5B shapes", t2::bench::qwen25_05b(), report.read_bandwidth_gbs,
+            report.gemm_gflops, prompt, new_tokens, info.intra_op_threads, repeats);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_decode: %s\n", e.what());
     return 1;

@@ -13,6 +13,8 @@
 // the fastest repeat; also the median). On a shared 2-core VM compare ratios, not seconds.
 #include <t2/engine.h>
 
+#include "bench_models.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -26,40 +28,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-t2::ModelConfig qwen25_05b() {
-  t2::ModelConfig c;
-  c.architecture = "Qwen2ForCausalLM";
-  c.family = "qwen2";
-  c.vocab_size = 151936;
-  c.hidden_size = 896;
-  c.intermediate_size = 4864;
-  c.num_hidden_layers = 24;
-  c.num_attention_heads = 14;
-  c.num_key_value_heads = 2;
-  c.head_dim = 64;
-  c.rope_theta = 1e6;
-  c.qkv_bias = true;
-  c.tie_word_embeddings = true;
-  c.sliding_window.assign(24, 0);
-  return c;
-}
-
-t2::ModelConfig demo_model() {
-  t2::ModelConfig c = qwen25_05b();
-  c.architecture = "LlamaForCausalLM";
-  c.family = "llama";
-  c.vocab_size = 8192;
-  c.hidden_size = 256;
-  c.intermediate_size = 1024;
-  c.num_hidden_layers = 4;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.qkv_bias = false;
-  c.tie_word_embeddings = false;
-  c.sliding_window.assign(4, 0);
-  return c;
 }
 
 t2::ExpertVectors random_expert(const t2::ModelConfig& config, const t2::Decomposition& d,
@@ -143,8 +111,9 @@ int main(int argc, char** argv) {
     const int repeats = argc > 2 ? std::max(1, std::atoi(argv[2])) : 5;
     t2::Engine engine;
     std::printf("expert switch benchmark (paper experts, float32, CPU)\n");
-    bench("demo-sized model", demo_model(), 4, repeats);
-    if (layers > 0) bench("Qwen2.5-0.5B shapes", qwen25_05b(), std::min(layers, 24), repeats);
+    bench("demo-sized model", t2::bench::small_llama(), 4, repeats);
+    if (layers > 0)
+      bench("Qwen2.5-0.5B shapes", t2::bench::qwen25_05b(), std::min(layers, 24), repeats);
     std::printf("\ngoals: demo switch < 100 ms; 0.5B switch < one 256-token forward (ratio < 1)\n");
     return 0;
   } catch (const std::exception& e) {
