@@ -1,5 +1,6 @@
 // Task specs, datasets, prompts and verdicts: hand-written specs and items, and the real GSM8K
 // data (every gold solution fed back as the model's output must be judged correct).
+#include <t2/chat_template.h>
 #include <t2/error.h>
 #include <t2/tasks.h>
 
@@ -348,3 +349,22 @@ TEST_F(TasksGsm8kData, EveryGoldSolutionIsCorrectAndCorruptionsAreWrong) {
 }
 
 }  // namespace
+
+TEST(TaskPromptRender, ChatTemplateThenPrefillElsePlainText) {
+  t2::BuiltPrompt prompt;
+  prompt.messages = {{"system", "Be brief."}, {"user", "2+2?"}};
+  prompt.assistant_prefill = "Answer:";
+  const t2::ChatTemplate tmpl = t2::ChatTemplate::from_string(
+      "{% for m in messages %}<{{ m.role }}>{{ m.content }}\n{% endfor %}"
+      "{% if add_generation_prompt %}<assistant>{% endif %}");
+  const t2::RenderedPrompt chat = t2::render_task_prompt(prompt, &tmpl);
+  EXPECT_EQ(chat.text, "<system>Be brief.\n<user>2+2?\n<assistant>Answer:");
+  EXPECT_FALSE(chat.add_special_tokens);
+
+  const t2::RenderedPrompt plain = t2::render_task_prompt(prompt, nullptr);
+  EXPECT_EQ(plain.text, "Be brief.\n\n2+2?\nAnswer:");
+  EXPECT_TRUE(plain.add_special_tokens);
+
+  prompt.use_chat_template = false;
+  EXPECT_EQ(t2::render_task_prompt(prompt, &tmpl).text, plain.text);
+}

@@ -24,6 +24,8 @@
 
 namespace t2 {
 
+class ChatTemplate;
+
 // The pass-1 classifier's categories (paper §4a): an expert per category, "other" = base.
 enum class TaskCategory { Math, Code, Reasoning, Other };
 const char* to_string(TaskCategory category) noexcept;  // "math", "code", "reasoning", "other"
@@ -155,6 +157,17 @@ struct Verdict {
   bool executed = false;  // code-exec: the sandbox ran (then `sandbox` is filled)
   SandboxResult sandbox;
 };
+
+// What a model sees for `prompt`, as one string to encode. With a chat template (and
+// prompt.use_chat_template): the rendered conversation with the generation prompt, then the
+// assistant prefill; encode with add_special_tokens = false (the template writes BOS). Without:
+// plain_text(); encode with add_special_tokens = true. Shared by evaluation, training and the
+// pretraining corpus so that every consumer prompts a model identically.
+struct RenderedPrompt {
+  std::string text;
+  bool add_special_tokens = false;
+};
+RenderedPrompt render_task_prompt(const BuiltPrompt& prompt, const ChatTemplate* chat_template);
 
 class Task {
  public:
