@@ -1,0 +1,147 @@
+// Rollouts and evaluation: task prompts -> token ids, batched generation with the session's
+// current (merged) weights, verdicts from Task::judge; advantages with a baseline.
+#include "train_internal.h"
+
+#include <t2/chat_template.h>
+#include <t2/error.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+namespace t2::engine::train {
+namespace detail_rollouts {
+
+// End-of-turn tokens of common chat templates (as t2 generate --chat treats them).
+const char* const kEndOfTurnTokens[] = {"<|im_end|>", "<|eot_id|>", "<end_of_turn>"};
+
+std::shared_ptr<ChatTemplate> load_template(const std::string& model_dir) {
+  try {
+    return std::make_shared<ChatTemplate>(ChatTemplate::from_model_dir(model_dir));
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::Io || e.kind() == ErrorKind::Unsupported) return nullptr;
+    throw;
+  }
+}
+
+constexpr std::size_t kGenerateChunk = 64;  // prompts per generate() call
+
+}  // namespace detail_rollouts
+
+namespace drl = detail_rollouts;
+
+Prompter::Prompter(const std::string& model_dir, const Task& task, const ModelConfig& config)
+    : task_(&task),
+      tokenizer_(Tokenizer::from_model_dir(model_dir)),
+      chat_template_(drl::load_template(model_dir)) {
+  std::set<std::int32_t> eos(config.eos_token_ids.begin(), config.eos_token_ids.end());
+  if (auto id = tokenizer_.eos_id()) eos.insert(*id);
+  if (chat_template_)
+    for (const char* token : drl::kEndOfTurnTokens) {
+      const auto id = tokenizer_.token_to_id(token);
+      if (id && chat_template_->source().find(token) != std::string::npos) eos.insert(*id);
+    }
+  eos_.assign(eos.begin(), eos.end());
+}
+
+std::string Prompter::prompt_text(const TaskItem& item) const {
+  return render_task_prompt(task_->build_prompt(item), chat_template_.get()).text;
+}
+
+std::vector<std::int32_t> Prompter::encode_prompt(const TaskItem& item) const {
+  const RenderedPrompt r = render_task_prompt(task_->build_prompt(item), chat_template_.get());
+  auto ids = tokenizer_.encode(r.text, r.add_special_tokens);
+  if (ids.empty())
+    throw Error(ErrorKind::InvalidArgument,
+                "the prompt of item " + item.id + " encodes to no tokens; check the task spec");
+  return ids;
+}
+
+std::vector<std::int32_t> Prompter::encode_answer(const TaskItem& item) const {
+  std::string text = item.gold;
+  for (const char* role : {"answer", "canonical_solution", "label"}) {
+    const auto it = item.fields.find(role);
+    if (it != item.fields.end() && !it->second.empty()) {
+      text = it->second;
+      break;
+    }
+  }
+  auto ids = tokenizer_.encode(text, false);
+  if (!eos_.empty()) ids.push_back(eos_.front());
+  if (ids.empty())
+    throw Error(ErrorKind::InvalidArgument,
+                "item " + item.id + " has no reference answer for next-token training");
+  return ids;
+}
+
+GenerateParams Prompter::generate_params(int max_new_tokens, double temperature,
+                                         std::int64_t seed) const {
+  GenerateParams p;
+  p.max_new_tokens = max_new_tokens;
+  p.sampling.temperature = temperature;
+  p.seed = seed;
+  p.eos_ids = eos_;
+  p.stop_strings = task_->spec().generation.stop;
+  const Tokenizer tok = tokenizer_;
+  const std::int32_t vocab = tok.vocab_size();
+  p.decode = [tok, vocab](const std::vector<std::int32_t>& ids) {
+    std::vector<std::int32_t> known;
+    for (auto id : ids)
+      if (id >= 0 && id < vocab) known.push_back(id);
+    return tok.decode(known);
+  };
+  return p;
+}
+
+std::vector<Rollout> rollouts(Session& session, const Prompter& prompter, const Task& task,
+                              const std::vector<TaskItem>& items, int k, double temperature,
+                              int max_new_tokens, std::int64_t seed, const JobContext& job) {
+  std::vector<Rollout> out;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto ids = prompter.encode_prompt(items[i]);
+    for (int r = 0; r < k; ++r) out.push_back({i, ids, {}, {}, {}});
+  }
+  const GenerateParams base = prompter.generate_params(max_new_tokens, temperature, seed);
+  for (std::size_t begin = 0; begin < out.size(); begin += drl::kGenerateChunk) {
+    job.throw_if_cancelled();
+    const std::size_t end = std::min(out.size(), begin + drl::kGenerateChunk);
+    std::vector<std::vector<std::int32_t>> prompts;
+    for (std::size_t j = begin; j < end; ++j) prompts.push_back(out[j].prompt);
+    GenerateParams params = base;
+    params.seed = seed < 0 ? -1 : seed + static_cast<std::int64_t>(begin);
+    const GenerateResult result = session.generate(prompts, params, {}, job);
+    for (std::size_t j = begin; j < end; ++j) {
+      const auto& seq = result.sequences[j - begin];
+      out[j].completion = seq.tokens;
+      out[j].text = seq.text;
+      out[j].verdict = task.judge(seq.text, items[out[j].item]);
+    }
+  }
+  return out;
+}
+
+std::vector<double> advantages(const std::vector<double>& rewards, int k,
+                               const std::string& baseline) {
+  std::vector<double> adv(rewards);
+  if (baseline == "none" || rewards.empty()) return adv;
+  if (baseline == "mean") {
+    double mean = 0.0;
+    for (double r : rewards) mean += r;
+    mean /= static_cast<double>(rewards.size());
+    for (double& a : adv) a -= mean;
+    return adv;
+  }
+  // rloo: the mean of the other k - 1 rollouts of the same prompt (k == 1: of the whole batch).
+  const std::size_t group = k > 1 ? static_cast<std::size_t>(k) : rewards.size();
+  for (std::size_t g = 0; g < rewards.size(); g += group) {
+    const std::size_t end = std::min(rewards.size(), g + group);
+    double sum = 0.0;
+    for (std::size_t j = g; j < end; ++j) sum += rewards[j];
+    const double others = static_cast<double>(end - g - 1);
+    for (std::size_t j = g; j < end; ++j)
+      adv[j] = others > 0 ? rewards[j] - (sum - rewards[j]) / others : 0.0;
+  }
+  return adv;
+}
+
+}  // namespace t2::engine::train
