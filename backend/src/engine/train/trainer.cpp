@@ -332,8 +332,8 @@ class Run {
     write_expert(path("expert_latest.safetensors"), latest);
     TrainProgressState p = progress_;
     p.elapsed_seconds += elapsed_;
+    if (metrics_) metrics_->flush();  // a checkpoint file implies its metrics are committed
     write_checkpoint(path("checkpoint.safetensors"), state_, optimizer_, p);
-    if (metrics_) metrics_->flush();
     register_once("checkpoint", path("checkpoint.safetensors"));
   }
 
