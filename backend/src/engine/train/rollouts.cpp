@@ -4,16 +4,13 @@
 
 #include <t2/chat_template.h>
 #include <t2/error.h>
+#include <t2/generation_setup.h>
 
 #include <algorithm>
 #include <cmath>
-#include <set>
 
 namespace t2::engine::train {
 namespace detail_rollouts {
-
-// End-of-turn tokens of common chat templates (as t2 generate --chat treats them).
-const char* const kEndOfTurnTokens[] = {"<|im_end|>", "<|eot_id|>", "<end_of_turn>"};
 
 std::shared_ptr<ChatTemplate> load_template(const std::string& model_dir) {
   try {
@@ -33,16 +30,10 @@ namespace drl = detail_rollouts;
 Prompter::Prompter(const std::string& model_dir, const Task& task, const ModelConfig& config)
     : task_(&task),
       tokenizer_(Tokenizer::from_model_dir(model_dir)),
-      chat_template_(drl::load_template(model_dir)) {
-  std::set<std::int32_t> eos(config.eos_token_ids.begin(), config.eos_token_ids.end());
-  if (auto id = tokenizer_.eos_id()) eos.insert(*id);
-  if (chat_template_)
-    for (const char* token : drl::kEndOfTurnTokens) {
-      const auto id = tokenizer_.token_to_id(token);
-      if (id && chat_template_->source().find(token) != std::string::npos) eos.insert(*id);
-    }
-  eos_.assign(eos.begin(), eos.end());
-}
+      chat_template_(drl::load_template(model_dir)),
+      eos_(end_of_generation_ids(
+          config, tokenizer_,
+          task.spec().prompt.use_chat_template ? chat_template_.get() : nullptr)) {}
 
 std::string Prompter::prompt_text(const TaskItem& item) const {
   return render_task_prompt(task_->build_prompt(item), chat_template_.get()).text;
@@ -82,14 +73,7 @@ GenerateParams Prompter::generate_params(int max_new_tokens, double temperature,
   p.seed = seed;
   p.eos_ids = eos_;
   p.stop_strings = task_->spec().generation.stop;
-  const Tokenizer tok = tokenizer_;
-  const std::int32_t vocab = tok.vocab_size();
-  p.decode = [tok, vocab](const std::vector<std::int32_t>& ids) {
-    std::vector<std::int32_t> known;
-    for (auto id : ids)
-      if (id >= 0 && id < vocab) known.push_back(id);
-    return tok.decode(known);
-  };
+  p.decode = tokenizer_decoder(tokenizer_);
   return p;
 }
 
