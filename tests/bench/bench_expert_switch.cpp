@@ -140,6 +140,20 @@ void bench(const std::string& title, const t2::ModelConfig& config, int switch_l
   std::printf("forward over 256 tokens: dense %.1f ms, with the MLP factored%s %.1f ms "
               "(overhead %+.1f %%), recomposed session %.1f ms\n",
               1e3 * dense, extra, 1e3 * fac_fwd, 100.0 * (fac_fwd / dense - 1.0), 1e3 * fwd[2]);
+  // Decode (KV cache, batch 1): tokens/s of the base session and the factored one.
+  t2::GenerateParams g;
+  g.max_new_tokens = 16;
+  g.ignore_eos = true;
+  const std::vector<std::int32_t> short_prompt(prompt.begin(), prompt.begin() + 8);
+  std::vector<double> decode(2, 0.0);
+  for (int r = 0; r < std::max(2, repeats / 2); ++r)
+    for (int i = 0; i < 2; ++i) {
+      const auto res = (i == 0 ? base : fac).generate({short_prompt}, g);
+      const double tps = static_cast<double>(res.generated_tokens - 1) / res.decode_seconds;
+      decode[static_cast<std::size_t>(i)] = std::max(decode[static_cast<std::size_t>(i)], tps);
+    }
+  std::printf("decode batch 1: dense %.1f tok/s, with %zu MLP matrices factored %.1f tok/s\n",
+              decode[0], d.targets().size(), decode[1]);
   const double per_token = (fac_fwd - dense) / 256.0;
   if (per_token > 0)
     std::printf("measured break-even: recompose pays off after %.0f tokens per switch "

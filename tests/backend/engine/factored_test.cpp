@@ -10,6 +10,7 @@
 
 #include "engine/experts/adaptation_impl.h"
 #include "engine/model/session_impl.h"
+#include "engine/svd/decomposition_impl.h"
 
 #include <gtest/gtest.h>
 
@@ -242,6 +243,27 @@ TEST(ModelFactored, SwitchingAToBToAGivesAAgain) {
   t2::clear_expert(s, d);
   t2::Session base(model);
   EXPECT_EQ(s.forward(kPrompt).data, base.forward(kPrompt).data);
+}
+
+TEST(ModelFactored, FactorsStaySharedWithTheDecompositionAcrossSwitches) {
+  const auto model = t2::Model::load(fixture("llama_f32"));
+  const auto d = t2::Decomposition::compute_or_load(fixture("llama_f32"), no_cache("mlp"));
+  const auto a = random_expert(model->config(), d, 1), b = random_expert(model->config(), d, 2);
+  t2::Session s(model);
+  auto& impl = s.impl();
+  for (const auto* e : {&a, &b, &a}) {
+    t2::apply_expert(s, d, *e, mode(t2::ApplyMode::Factored));
+    for (const auto& t : d.targets()) {
+      const auto& f = t2::engine::svd_factors(d, t.name);
+      const auto* o = impl.find_factored(t.name);
+      ASSERT_NE(o, nullptr);
+      EXPECT_EQ(o->linear.vt.data_ptr(), f.vh.data_ptr()) << t.name;  // views, no copies
+      EXPECT_EQ(o->linear.ut.data_ptr(), f.u.data_ptr()) << t.name;
+      const auto& z = e->find(t.name)->values;
+      const at::Tensor expect = f.s * at::tensor(z);
+      EXPECT_TRUE(at::allclose(o->scale, expect, 1e-6, 0)) << t.name;  // sigma' = sigma z
+    }
+  }
 }
 
 TEST(ModelFactored, AutoModeFollowsTheFlopCostModel) {

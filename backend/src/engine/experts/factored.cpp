@@ -102,6 +102,12 @@ std::vector<Applied> apply_sigmas(Session::Impl& session, const Decomposition& d
     const std::string key = dfa::layer_key(name);
     representative.emplace(key, name);
     const bool had_dense = session.overrides.erase(name) > 0;
+    if (choice[i] == Applied::Factored) {
+      // Replaces the factored entry in place: set_factored reuses its device copies of U / Vh.
+      session.set_factored(name, decomposition, updates[i].sigma);  // attaches (cheap)
+      if (had_dense) rebuild.insert(key);
+      continue;
+    }
     const bool had_factored = session.factored.erase(name) > 0;
     if (choice[i] == Applied::Recomposed) {
       at::NoGradGuard no_grad;
@@ -110,9 +116,6 @@ std::vector<Applied> apply_sigmas(Session::Impl& session, const Decomposition& d
           adapted_weight(w, decomposition, name, dfa::to_vector(updates[i].sigma))
               .to(session.m().device, session.m().dtype);
       rebuild.insert(key);
-    } else if (choice[i] == Applied::Factored) {
-      session.set_factored(name, decomposition, updates[i].sigma);  // attaches (cheap)
-      if (had_dense) rebuild.insert(key);
     } else {
       if (had_dense) rebuild.insert(key);
       if (had_factored) attach.insert(key);

@@ -125,13 +125,18 @@ Step prepare_step(const Model::Impl& model, const ForwardInput& in, KvCache* cac
 // Projection indices in linear_parts() order.
 enum Projection : std::size_t { kQ, kK, kV, kO, kGate, kUp, kDown };
 
-// x [..., in] -> [..., out] = ((x vt) * scale) ut + b, computed in float32 and returned in x's
-// dtype. Autograd reaches `scale` through two thin products; no weight-sized tensor is formed.
+// x [..., in] -> [..., out] = ((x vt) * scale) ut + b, computed in float32 (one row: two
+// matrix-vector products on Vh and U's contiguous rows) and returned in x's dtype; below float32
+// the bias is added after rounding, as HF does. Autograd reaches `scale` through the two thin
+// products; no weight-sized tensor is formed.
+at::Tensor factored_inner(const at::Tensor& x, const FactoredLinear& f) {  // [..., r] float32
+  return linear(x.to(at::kFloat), f.vt, at::Tensor()) * f.scale;
+}
+
 at::Tensor factored_linear(const at::Tensor& x, const FactoredLinear& f, const at::Tensor& b) {
-  auto shape = x.sizes().vec();
-  shape.back() = f.ut.size(1);
-  const at::Tensor x2 = x.reshape({-1, x.size(-1)}).to(at::kFloat);
-  at::Tensor y = at::mm(at::mm(x2, f.vt) * f.scale, f.ut).to(x.scalar_type()).view(shape);
+  const at::Tensor h = factored_inner(x, f);
+  if (x.scalar_type() == at::kFloat) return linear(h, f.ut, b);
+  const at::Tensor y = linear(h, f.ut, at::Tensor()).to(x.scalar_type());
   return b.defined() ? y + b : y;
 }
 
@@ -180,8 +185,10 @@ at::Tensor project_qkv(const ModelConfig& c, const LayerWeights& lw, const at::T
 // residual + x W^T + b, through factored part `p` when it is defined.
 at::Tensor residual_projection(const LayerWeights& lw, std::size_t p, const at::Tensor& residual,
                                const at::Tensor& x, const at::Tensor& wt, const at::Tensor& b) {
-  if (!lw.factored[p].defined()) return linear_residual(residual, x, wt, b);
-  return residual + factored_linear(x, lw.factored[p], b);
+  const FactoredLinear& f = lw.factored[p];
+  if (!f.defined()) return linear_residual(residual, x, wt, b);
+  if (x.scalar_type() == at::kFloat) return linear_residual(residual, factored_inner(x, f), f.ut, b);
+  return residual + factored_linear(x, f, b);
 }
 
 // x + o_proj(attention(input_layernorm(x))), appending this layer's K/V to the cache.
