@@ -133,13 +133,15 @@ void bench(const std::string& title, const t2::ModelConfig& config, int switch_l
               1e3 * t_rec.best, 1e3 * t_rec.median, t_rec.best / dense, t_rec.median / dense);
   std::printf("  factored   best %9.3f ms  median %9.3f ms  ratio to forward %.4f (best), %.4f\n",
               1e3 * t_fac.best, 1e3 * t_fac.median, t_fac.best / dense, t_fac.median / dense);
-  std::printf("  auto       best %9.3f ms  median %9.3f ms  (expected_tokens %.0f: %zu factored, "
-              "%zu recomposed)\n",
-              1e3 * t_aut.best, 1e3 * t_aut.median, automatic.expected_tokens,
-              auto_report.factored.size(), auto_report.recomposed.size());
-  std::printf("forward over 256 tokens: dense %.1f ms, with the MLP factored%s %.1f ms "
-              "(overhead %+.1f %%), recomposed session %.1f ms\n",
-              1e3 * dense, extra, 1e3 * fac_fwd, 100.0 * (fac_fwd / dense - 1.0), 1e3 * fwd[2]);
+  std::printf(
+      "  auto       best %9.3f ms  median %9.3f ms  (expected_tokens %.0f: %zu factored, "
+      "%zu recomposed)\n",
+      1e3 * t_aut.best, 1e3 * t_aut.median, automatic.expected_tokens, auto_report.factored.size(),
+      auto_report.recomposed.size());
+  std::printf(
+      "forward over 256 tokens: dense %.1f ms, with the MLP factored%s %.1f ms "
+      "(overhead %+.1f %%), recomposed session %.1f ms\n",
+      1e3 * dense, extra, 1e3 * fac_fwd, 100.0 * (fac_fwd / dense - 1.0), 1e3 * fwd[2]);
   // Decode (KV cache, batch 1): tokens/s of the base session and the factored one.
   t2::GenerateParams g;
   g.max_new_tokens = 16;
@@ -156,9 +158,10 @@ void bench(const std::string& title, const t2::ModelConfig& config, int switch_l
               decode[0], d.targets().size(), decode[1]);
   const double per_token = (fac_fwd - dense) / 256.0;
   if (per_token > 0)
-    std::printf("measured break-even: recompose pays off after %.0f tokens per switch "
-                "(recompose switch / factored overhead per token)\n",
-                (t_rec.best - t_fac.best) / per_token);
+    std::printf(
+        "measured break-even: recompose pays off after %.0f tokens per switch "
+        "(recompose switch / factored overhead per token)\n",
+        (t_rec.best - t_fac.best) / per_token);
 }
 
 }  // namespace

@@ -92,7 +92,8 @@ TEST(CliAdaptation, JsonZMapChangesTheLogitsAndMergedExportMatches) {
 TEST(CliAdaptation, FactoredAndRecomposedApplyModesAgree) {
   std::vector<float> z(32);
   for (std::size_t i = 0; i < z.size(); ++i) z[i] = 1.6f - 0.04f * static_cast<float>(i);
-  const auto map = write_json("modes.json", {{kUp0, z}, {"model.layers.1.mlp.down_proj.weight", z}});
+  const auto map =
+      write_json("modes.json", {{kUp0, z}, {"model.layers.1.mlp.down_proj.weight", z}});
   const auto base = logits(kModel);
   const auto rec = logits(kModel, "--expert " + shell_quote(map) + " --apply-mode recompose");
   const auto fac = logits(kModel, "--expert " + shell_quote(map) + " --apply-mode factored");
@@ -107,8 +108,8 @@ TEST(CliAdaptation, FactoredAndRecomposedApplyModesAgree) {
     }
   EXPECT_LE(diff, 2e-5 * scale);
   EXPECT_GT(change, 1e-3 * scale);  // the expert matters, so agreeing means something
-  const auto bad = t2("logits " + shell_quote(kModel) + " --ids 1,2 --expert " +
-                      shell_quote(map) + " --apply-mode fast");
+  const auto bad = t2("logits " + shell_quote(kModel) + " --ids 1,2 --expert " + shell_quote(map) +
+                      " --apply-mode fast");
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_TRUE(contains(bad.err, "fast")) << bad.err;
 }

@@ -34,7 +34,7 @@ enum class ApplyMode {
   Recompose,  // every changed matrix recomposed into a dense W'
   Factored,   // every changed matrix run factored
 };
-std::string apply_mode_name(ApplyMode mode);  // "auto" / "recompose" / "factored"
+std::string apply_mode_name(ApplyMode mode);          // "auto" / "recompose" / "factored"
 ApplyMode parse_apply_mode(const std::string& name);  // InvalidArgument for anything else
 
 struct ApplyParams {

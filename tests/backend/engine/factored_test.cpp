@@ -190,7 +190,8 @@ TEST(ModelFactored, KvCacheGenerateMatchesRecomposedAndFullRecompute) {
         const auto& step = a.step_logits[s].data;
         const std::vector<float> cached(step.begin() + static_cast<std::ptrdiff_t>(i) * vocab,
                                         step.begin() + static_cast<std::ptrdiff_t>(i + 1) * vocab);
-        EXPECT_LE(max_diff(row, cached), c.tolerance * max_abs(row)) << "row " << i << " step " << s;
+        EXPECT_LE(max_diff(row, cached), c.tolerance * max_abs(row))
+            << "row " << i << " step " << s;
       }
     }
   }
@@ -276,8 +277,7 @@ TEST(ModelFactored, AutoModeFollowsTheFlopCostModel) {
   const auto report = t2::apply_expert(s, d, e, mode(t2::ApplyMode::Auto, 48));
   ASSERT_EQ(report.changed.size(), d.targets().size());
   for (const auto& name : report.factored) EXPECT_NE(name.find(".mlp."), std::string::npos);
-  for (const auto& name : report.recomposed)
-    EXPECT_NE(name.find(".self_attn."), std::string::npos);
+  for (const auto& name : report.recomposed) EXPECT_NE(name.find(".self_attn."), std::string::npos);
   EXPECT_EQ(report.factored.size(), 6u);
   EXPECT_EQ(report.recomposed.size(), 8u);
   EXPECT_EQ(t2::apply_expert(s, d, e, mode(t2::ApplyMode::Auto, 16)).factored.size(), 14u);
@@ -325,8 +325,8 @@ namespace {
 // sum(logits * r) of the fast forward over kPrompt with the session's current weights.
 at::Tensor objective(t2::Session& s, const at::Tensor& r) {
   const auto& m = s.impl().m();
-  const at::Tensor ids = at::tensor(std::vector<std::int64_t>(kPrompt[0].begin(), kPrompt[0].end()))
-                             .unsqueeze(0);
+  const at::Tensor ids =
+      at::tensor(std::vector<std::int64_t>(kPrompt[0].begin(), kPrompt[0].end())).unsqueeze(0);
   const at::Tensor mask = at::ones_like(ids);
   t2::engine::ForwardInput in{ids, t2::engine::positions_from_mask(mask), mask.eq(1)};
   const auto w = s.impl().weight_set();

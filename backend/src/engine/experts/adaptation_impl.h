@@ -21,8 +21,7 @@ at::Tensor adapted_weight(const at::Tensor& w, const Decomposition& decompositio
 
 // The cost model of ApplyMode::Auto (t2/adaptation.h): true when running W [out, in] of rank r
 // factored for `expected_tokens` tokens costs fewer flops than recomposing it once.
-bool factored_is_cheaper(std::int64_t out, std::int64_t in, std::int64_t r,
-                         double expected_tokens);
+bool factored_is_cheaper(std::int64_t out, std::int64_t in, std::int64_t r, double expected_tokens);
 
 // One target's new sigma' for apply_sigmas().
 struct SigmaUpdate {

@@ -88,14 +88,13 @@ std::vector<Applied> apply_sigmas(Session::Impl& session, const Decomposition& d
     if (dfa::equals_sigma(u.sigma, f.s)) {
       choice.push_back(Applied::Identity);
     } else {
-      const bool factor =
-          mode == ApplyMode::Factored ||
-          (mode == ApplyMode::Auto &&
-           factored_is_cheaper(f.u.size(0), f.vh.size(1), r, expected_tokens));
+      const bool factor = mode == ApplyMode::Factored ||
+                          (mode == ApplyMode::Auto &&
+                           factored_is_cheaper(f.u.size(0), f.vh.size(1), r, expected_tokens));
       choice.push_back(factor ? Applied::Factored : Applied::Recomposed);
     }
   }
-  std::set<std::string> rebuild, attach;             // layer keys ("model.layers.N")
+  std::set<std::string> rebuild, attach;              // layer keys ("model.layers.N")
   std::map<std::string, std::string> representative;  // layer key -> a target name in it
   for (std::size_t i = 0; i < updates.size(); ++i) {
     const auto& name = updates[i].name;

@@ -156,12 +156,11 @@ at::Tensor project_part(const at::Tensor& x, const LayerWeights& lw, const at::T
 
 // The fused q|k|v projection; with factored parts, runs of dense parts stay one product.
 at::Tensor project_qkv(const ModelConfig& c, const LayerWeights& lw, const at::Tensor& x) {
-  const bool any = lw.factored[kQ].defined() || lw.factored[kK].defined() ||
-                   lw.factored[kV].defined();
+  const bool any =
+      lw.factored[kQ].defined() || lw.factored[kK].defined() || lw.factored[kV].defined();
   if (!any) return linear(x, lw.qkv_wt, lw.qkv_b);
   const std::int64_t d = c.head_dim;
-  const std::array<std::int64_t, 3> widths = {c.num_attention_heads * d,
-                                              c.num_key_value_heads * d,
+  const std::array<std::int64_t, 3> widths = {c.num_attention_heads * d, c.num_key_value_heads * d,
                                               c.num_key_value_heads * d};
   std::vector<at::Tensor> parts;
   std::int64_t offset = 0, dense_start = 0, dense_width = 0;
@@ -187,7 +186,8 @@ at::Tensor residual_projection(const LayerWeights& lw, std::size_t p, const at::
                                const at::Tensor& x, const at::Tensor& wt, const at::Tensor& b) {
   const FactoredLinear& f = lw.factored[p];
   if (!f.defined()) return linear_residual(residual, x, wt, b);
-  if (x.scalar_type() == at::kFloat) return linear_residual(residual, factored_inner(x, f), f.ut, b);
+  if (x.scalar_type() == at::kFloat)
+    return linear_residual(residual, factored_inner(x, f), f.ut, b);
   return residual + factored_linear(x, f, b);
 }
 

@@ -56,7 +56,6 @@ struct LayerWeights {
   at::Tensor qkv_wt, qkv_b, o_wt, o_b, gate_up_wt, gate_up_b, down_wt, down_b;
   at::Tensor input_norm, post_norm, qk_norm;
   std::array<FactoredLinear, kNumProjections> factored;  // all undefined: the dense fused path
-  bool any_factored = false;                             // some factored[p] is defined
 };
 
 // Builds layer `layer` from `lookup`; throws Corrupt naming a missing required tensor.

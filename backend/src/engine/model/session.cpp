@@ -154,12 +154,10 @@ void Session::Impl::rebuild(const std::string& name) {
 
 void Session::Impl::attach_factored(std::int64_t layer) {
   auto& lw = layers[static_cast<std::size_t>(layer)];
-  lw.any_factored = false;
   const auto& parts = linear_parts();
   for (std::size_t p = 0; p < engine::kNumProjections; ++p) {
     auto it = factored.find(TensorNames::layer(layer, parts[p], "weight"));
     lw.factored[p] = it == factored.end() ? engine::FactoredLinear() : it->second.linear;
-    lw.any_factored = lw.any_factored || lw.factored[p].defined();
   }
 }
 
@@ -175,8 +173,8 @@ void check_factor(const std::string& name, const char* what, const at::Tensor& t
                   std::vector<std::int64_t> shape) {
   if (!t.defined() || !at::isFloatingType(t.scalar_type()) || t.sizes().vec() != shape)
     throw Error(ErrorKind::InvalidArgument,
-                "factored override for '" + name + "': " + what + " must be a float tensor of shape " +
-                    c10::str(at::IntArrayRef(shape)) +
+                "factored override for '" + name + "': " + what +
+                    " must be a float tensor of shape " + c10::str(at::IntArrayRef(shape)) +
                     (t.defined() ? " but has shape " + c10::str(t.sizes()) : " but is missing"));
 }
 }  // namespace detail::session

@@ -35,9 +35,9 @@ namespace t2 {
 namespace engine {
 // A factored override of one linear weight W [out, in]: W' = U diag(scale) Vh.
 struct FactoredOverride {
-  at::Tensor u;      // [out, r] float32, as given (never written)
-  at::Tensor scale;  // [r] float32 on the model device (may require grad)
-  at::Tensor vh;     // [r, in] float32, as given (never written)
+  at::Tensor u;           // [out, r] float32, as given (never written)
+  at::Tensor scale;       // [r] float32 on the model device (may require grad)
+  at::Tensor vh;          // [r, in] float32, as given (never written)
   FactoredLinear linear;  // what the forward uses: vt = Vh^T, ut = U^T on the model device
 };
 }  // namespace engine
