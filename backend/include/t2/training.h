@@ -11,8 +11,9 @@
 // evaluated greedily on the validation split; the best one (and the latest) is kept.
 //
 // Scoring paths ("scoring"): "recompose" is the reference's way (W' = U diag(sigma') Vh with
-// autograd for every target, then the dense forward/backward); "auto" is the fastest available
-// (the same until the factored forward lands; see backend/README.md).
+// autograd for every target, then the dense forward/backward); "factored" runs every target as
+// x Vh^T * sigma' U^T with the gradient going straight to sigma' (no weight-sized gradient, no
+// recomposition backward); "auto" chooses per matrix by estimated FLOPs (backend/README.md).
 //
 // Run store: kind "train", params_json = to_json(params) (+ model_dir), metrics per iteration,
 // samples of evaluated steps, the best expert (ExpertRecord + artifact), checkpoints.
@@ -68,7 +69,7 @@ struct TrainParams {
   int max_new_tokens = 0;                 // rollout length; 0 = the task's generation setting
   int checkpoint_every = 10;              // checkpoint every N iterations; 0 = only at the end
   int micro_batch = 16;                   // sequences per scoring forward/backward, >= 1
-  std::string scoring = "auto";           // auto | recompose (the reference's dense way)
+  std::string scoring = "auto";           // auto (per matrix by cost) | factored | recompose
   std::string train_split = "train";      // task split to train on
   std::string eval_split = "validation";  // task split to select the best expert on
   std::uint64_t seed = 0;                 // init, batch order and sampling

@@ -142,13 +142,34 @@ class ModelTraining : public ::testing::Test {
 TEST_F(ModelTraining, PaperGradientMatchesFiniteDifferences) {
   TrainParams params;
   params.micro_batch = 3;  // two micro-batches with different padding
-  check_gradient(expert(Parametrization::Paper, 1.0, 0.1, 1), params, {}, 4);
+  for (const char* scoring : {"recompose", "factored"}) {
+    SCOPED_TRACE(scoring);
+    params.scoring = scoring;
+    check_gradient(expert(Parametrization::Paper, 1.0, 0.1, 1), params, {}, 4);
+  }
+}
+
+TEST_F(ModelTraining, FactoredAndRecomposedScoringAgree) {
+  const ExpertVectors e = expert(Parametrization::SakanaCompat, 0.1, 0.5, 3);
+  TrainParams dense, factored;
+  dense.scoring = "recompose";
+  factored.scoring = "factored";
+  dense.kl = factored.kl = 0.2;
+  const auto a = svf_objective(model_, *dec_, e, sequences(), dense);
+  const auto b = svf_objective(model_, *dec_, e, sequences(), factored);
+  EXPECT_NEAR(a.loss, b.loss, 1e-4 * std::abs(a.loss));
+  EXPECT_NEAR(a.kl, b.kl, 1e-5);
+  for (std::size_t m = 0; m < a.gradient.matrices.size(); ++m)
+    for (std::size_t i = 0; i < a.gradient.matrices[m].values.size(); ++i)
+      EXPECT_NEAR(a.gradient.matrices[m].values[i], b.gradient.matrices[m].values[i], 1e-4)
+          << a.gradient.matrices[m].name << "[" << i << "]";
 }
 
 TEST_F(ModelTraining, SakanaGradientWithTokenMeanAndKlMatchesFiniteDifferences) {
   TrainParams params;
   params.log_prob = "token-mean";
   params.kl = 0.3;
+  params.scoring = "factored";
   LossOptions o{true, 0.3, false};
   ExpertVectors e = expert(Parametrization::SakanaCompat, 0.1, 0.5, 2);
   check_gradient(e, params, o, 4);
@@ -182,20 +203,26 @@ std::vector<ScoredSequence> greedy_rollouts(const std::shared_ptr<const Model>& 
 }
 
 TEST_F(ModelTraining, SakanaCompatTwoStepsMatchHandComputation) {
-  TrainParams params = train_preset("sakana-compat");
-  params.task = setup_.task;
-  params.iterations = 2;
-  params.eval_every = 0;
-  params.checkpoint_every = 0;
-  params.init_std = 0.0;  // p = 0.1 everywhere, so that the test knows the start exactly
-  TrainOptions options;
-  options.model_dir = setup_.model_dir;
-  options.cache_dir = out_dir("sakana-cache");
-  std::vector<double> norms;
-  options.on_iteration = [&](const TrainIteration& it) { norms.push_back(it.grad_norm); };
-  const TrainReport report = train_expert(params, options);
-  ASSERT_EQ(report.iterations_done, 2);
-  ASSERT_EQ(norms.size(), 2u);
+  // Trained twice: the reference's dense scoring and the factored one must give the same steps.
+  std::vector<TrainReport> reports;
+  std::vector<std::vector<double>> norms(2);
+  for (const char* scoring : {"recompose", "factored"}) {
+    TrainParams params = train_preset("sakana-compat");
+    params.task = setup_.task;
+    params.iterations = 2;
+    params.eval_every = 0;
+    params.checkpoint_every = 0;
+    params.init_std = 0.0;  // p = 0.1 everywhere, so that the test knows the start exactly
+    params.scoring = scoring;
+    TrainOptions options;
+    options.model_dir = setup_.model_dir;
+    options.cache_dir = out_dir("sakana-cache");
+    auto& n = norms[reports.size()];
+    options.on_iteration = [&n](const TrainIteration& it) { n.push_back(it.grad_norm); };
+    reports.push_back(train_expert(params, options));
+    ASSERT_EQ(reports.back().iterations_done, 2);
+    ASSERT_EQ(n.size(), 2u);
+  }
 
   // By hand: the reference's formulas. sigma' = sigma * sigmoid(p) * sum(sigma)/sum(sigma*m) is
   // what apply_expert computes for sakana-compat; the loss mean_j -r_j sum_t log pi is
@@ -213,7 +240,8 @@ TEST_F(ModelTraining, SakanaCompatTwoStepsMatchHandComputation) {
         sq += g[m].back() * g[m].back();
       }
     const double norm = std::sqrt(sq);
-    EXPECT_NEAR(norms[static_cast<std::size_t>(step - 1)], norm, 1e-2 * norm) << "step " << step;
+    for (const auto& n : norms)
+      EXPECT_NEAR(n[static_cast<std::size_t>(step - 1)], norm, 1e-2 * norm) << "step " << step;
     const double coef = std::min(1.0, 1e-3 / (norm + 1e-6));
     for (std::size_t m = 0; m < p.matrices.size(); ++m) {
       m1[m].resize(g[m].size());
@@ -231,16 +259,17 @@ TEST_F(ModelTraining, SakanaCompatTwoStepsMatchHandComputation) {
   // Coordinates whose update is decided by a ratio of tiny gradients are noisy under finite
   // differences; everything else must agree to a small fraction of one step.
   int close = 0, total = 0;
-  for (std::size_t m = 0; m < p.matrices.size(); ++m) {
-    ASSERT_EQ(report.best_expert.matrices[m].name, p.matrices[m].name);
-    for (std::size_t i = 0; i < p.matrices[m].values.size(); ++i) {
-      const double diff =
-          std::abs(report.best_expert.matrices[m].values[i] - p.matrices[m].values[i]);
-      close += diff < 0.05 * lr ? 1 : 0;
-      ++total;
-      EXPECT_LT(diff, 0.5 * lr) << p.matrices[m].name << "[" << i << "]";
+  for (const auto& report : reports)
+    for (std::size_t m = 0; m < p.matrices.size(); ++m) {
+      ASSERT_EQ(report.best_expert.matrices[m].name, p.matrices[m].name);
+      for (std::size_t i = 0; i < p.matrices[m].values.size(); ++i) {
+        const double diff =
+            std::abs(report.best_expert.matrices[m].values[i] - p.matrices[m].values[i]);
+        close += diff < 0.05 * lr ? 1 : 0;
+        ++total;
+        EXPECT_LT(diff, 0.5 * lr) << p.matrices[m].name << "[" << i << "]";
+      }
     }
-  }
   std::printf("%d of %d coordinates within 5 %% of a step\n", close, total);
   EXPECT_GE(close, total * 95 / 100) << close << " of " << total << " within 5 % of a step";
 }

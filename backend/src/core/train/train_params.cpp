@@ -119,7 +119,7 @@ void validate_train_params(const TrainParams& p) {
   dtp::require_one_of("kl_estimator", p.kl_estimator, {"sampled", "full"});
   dtp::require_one_of("optimizer", p.optimizer, {"adam", "adamw"});
   dtp::require_one_of("schedule", p.schedule, {"constant", "cosine"});
-  dtp::require_one_of("scoring", p.scoring, {"auto", "recompose"});
+  dtp::require_one_of("scoring", p.scoring, {"auto", "recompose", "factored"});
   dtp::require(p.iterations >= 1, "iterations", "must be >= 1");
   dtp::require(p.batch >= 1, "batch", "must be >= 1");
   dtp::require(p.samples_per_prompt >= 1, "samples_per_prompt", "must be >= 1");

@@ -20,7 +20,11 @@ ObjectiveValue svf_objective(std::shared_ptr<const Model> model, const Decomposi
     if (sequences.empty()) throw Error(ErrorKind::InvalidArgument, "no sequences to score");
     Session session(model);
     engine::train::SvfState state(decomposition, expert, model->impl());
-    state.build_dense(session.impl());
+    std::int64_t tokens = 0;
+    for (const auto& q : sequences)
+      tokens += static_cast<std::int64_t>(q.prompt.size() + q.completion.size());
+    state.build(session.impl(), state.choose_factored(params.scoring, tokens));
+    state.attach_factored(session.impl());
     const auto stats = engine::train::score_and_backward(session.impl(), sequences, params, true);
     state.finish_backward();
     ObjectiveValue out;

@@ -5,6 +5,7 @@
 
 #include "../svd/decomposition_impl.h"
 
+#include <optional>
 #include <set>
 
 namespace t2::engine::train {
@@ -49,12 +50,29 @@ at::Tensor SvfState::sigma_prime(std::size_t i) const {
   return scaled * (m.s.sum() / scaled.sum());
 }
 
-void SvfState::build_dense(Session::Impl& session) {
+std::vector<bool> SvfState::choose_factored(const std::string& scoring, std::int64_t tokens) const {
+  std::vector<bool> out;
+  for (const auto& m : matrices_) {
+    const double in = static_cast<double>(m.target.in_features);
+    const double o = static_cast<double>(m.target.out_features);
+    const double r = static_cast<double>(m.target.rank());
+    const double t = static_cast<double>(std::max<std::int64_t>(1, tokens));
+    const double dense = 6 * o * in * t + 2 * o * in * r;
+    const double factored = 4 * (in + o) * r * t;
+    out.push_back(scoring == "factored" || (scoring == "auto" && factored < dense));
+  }
+  return out;
+}
+
+void SvfState::build(Session::Impl& session, const std::vector<bool>& factored) {
   graph_leaf_.clear();
   built_layers_.clear();
+  factored_ = factored;
   std::map<std::string, at::Tensor> w_prime;
   for (std::size_t i = 0; i < matrices_.size(); ++i) {
     const SvfMatrix& m = matrices_[i];
+    std::optional<at::NoGradGuard> no_grad;
+    if (factored_[i]) no_grad.emplace();
     // U diag(sigma') Vh: scale U's columns, then one matmul (2 out r in FLOPs).
     w_prime[m.target.name] = at::mm(m.u * sigma_prime(i).unsqueeze(0), m.vh);
   }
@@ -64,7 +82,7 @@ void SvfState::build_dense(Session::Impl& session) {
   const WeightLookup lookup = [&](const std::string& name) {
     auto it = w_prime.find(name);
     if (it != w_prime.end()) return it->second.to(base.dtype);
-    return session.weight(name);
+    return session.dense_weight(name);
   };
   for (auto layer : layers) {
     LayerWeights lw = build_layer(base.config, layer, lookup);
@@ -77,6 +95,18 @@ void SvfState::build_dense(Session::Impl& session) {
     session.layers[static_cast<std::size_t>(layer)] = lw;
     built_layers_.push_back(layer);
   }
+}
+
+void SvfState::attach_factored(Session::Impl& session) {
+  for (std::size_t i = 0; i < matrices_.size(); ++i)
+    if (i < factored_.size() && factored_[i]) {
+      // sigma' as a leaf too: micro-batches accumulate into it; finish_backward() carries the
+      // sum through sigma'(values) once (that small graph is used once).
+      const at::Tensor sigma = sigma_prime(i);
+      const at::Tensor leaf = sigma.detach().set_requires_grad(sigma.requires_grad());
+      if (sigma.requires_grad()) graph_leaf_.emplace_back(sigma, leaf);
+      session.set_factored(matrices_[i].target.name, matrices_[i].u, leaf, matrices_[i].vh);
+    }
 }
 
 void SvfState::finish_backward() {
@@ -92,6 +122,9 @@ void SvfState::finish_backward() {
 
 void SvfState::release(Session::Impl& session) {
   graph_leaf_.clear();
+  for (std::size_t i = 0; i < matrices_.size(); ++i)
+    if (session.find_factored(matrices_[i].target.name))
+      session.clear_override(matrices_[i].target.name);
   for (auto layer : built_layers_)
     session.layers[static_cast<std::size_t>(layer)] =
         session.m().layers[static_cast<std::size_t>(layer)];

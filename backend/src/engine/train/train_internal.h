@@ -42,11 +42,22 @@ class SvfState {
 
   // sigma' of matrix i as a differentiable function of its values.
   at::Tensor sigma_prime(std::size_t i) const;
-  // The reference's way: W' = U diag(sigma') Vh (autograd on) for every target, placed into
-  // `session`'s layers. The fused layer tensors that depend on W' become leaves that require
-  // grad (so micro-batches accumulate dense weight gradients there); finish_backward() then
-  // sends those gradients through the recomposition to the values, once per step.
-  void build_dense(Session::Impl& session);
+  // Which matrices to score factored (x Vh^T * sigma' U^T, gradient straight to sigma', no
+  // weight-sized gradient) rather than dense (W' with autograd): params.scoring "recompose" = none,
+  // "factored" = all, "auto" = where the estimated cost is lower for `tokens` scored tokens:
+  // dense 6 out in T + 2 out in r (forward, input and weight gradients, recomposition backward)
+  // against factored 4 (in + out) r T.
+  std::vector<bool> choose_factored(const std::string& scoring, std::int64_t tokens) const;
+  // Puts W' = U diag(sigma') Vh of every target into `session`'s layers (merged weights for the
+  // rollouts). Matrices scored dense are recomposed with autograd and the fused layer tensors
+  // that depend on them become leaves that require grad (micro-batches accumulate dense weight
+  // gradients there; finish_backward() sends them through the recomposition to the values, once
+  // per step). Matrices scored factored are recomposed without grad here; attach_factored()
+  // then adds their factored forms (scale = sigma'(values) with grad) for the scoring pass.
+  // Under a NoGradGuard nothing requires grad (evaluation).
+  void build(Session::Impl& session, const std::vector<bool>& factored);
+  void build_dense(Session::Impl& session) { build(session, std::vector<bool>(size(), false)); }
+  void attach_factored(Session::Impl& session);
   void finish_backward();
   // Drops the built weights (the session's layers return to the base model's).
   void release(Session::Impl& session);
@@ -65,6 +76,7 @@ class SvfState {
   const Model::Impl* model_ = nullptr;
   std::vector<std::pair<at::Tensor, at::Tensor>> graph_leaf_;  // (with graph, leaf) pairs
   std::vector<std::int64_t> built_layers_;
+  std::vector<bool> factored_;  // of the last build()
 };
 
 // One scored sequence for the loss (already tokenized).

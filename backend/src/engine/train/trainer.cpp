@@ -225,11 +225,16 @@ class Run {
     out.iterations = s_.p.iterations;
     std::int64_t tokens = 0;
     const auto items = batch_items(s_, it);
-    state_.build_dense(session_.impl());  // W'(values) with autograd: rollouts and scoring
+    if (scored_tokens_ == 0)  // first step: a guess from the rollout length
+      scored_tokens_ = static_cast<std::int64_t>(items.size()) * s_.p.samples_per_prompt *
+                       (max_new_tokens(s_) + 32);
+    // W'(values) merged for the rollouts; dense-scored matrices keep their autograd graph.
+    state_.build(session_.impl(), state_.choose_factored(s_.p.scoring, scored_tokens_));
     const double t_recompose = since(t0);
     const auto t1 = Clock::now();
     auto seqs = sequences(it, items, out, tokens, job);
     const double t_rollout = since(t1);
+    state_.attach_factored(session_.impl());
     // Sequences with a zero advantage and no KL term contribute nothing: skip their scoring.
     if (s_.p.kl == 0)
       seqs.erase(std::remove_if(seqs.begin(), seqs.end(),
@@ -242,6 +247,7 @@ class Run {
     const auto t2 = Clock::now();
     optimizer_.zero_grad();
     ScoreBatchStats stats = score_and_backward(session_.impl(), seqs, s_.p, true);
+    if (stats.tokens > 0) scored_tokens_ = stats.tokens;
     // score_and_backward normalised by the scored count; the loss is a mean over all rollouts.
     const double scale = seqs.empty() ? 0.0 : static_cast<double>(seqs.size()) / n_all;
     const double t_scoring = since(t2);
@@ -403,6 +409,7 @@ class Run {
   Clock::time_point start_;
   double elapsed_ = 0.0;  // seconds of iterations run by this process
   int first_iteration_ = -1;
+  std::int64_t scored_tokens_ = 0;  // of the last step: the cost model's T
 };
 
 std::string output_dir(const TrainOptions& o, std::int64_t run_id) {
