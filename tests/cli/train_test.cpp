@@ -93,4 +93,40 @@ TEST_F(SlowCliTrain, CtrlCExits130WithTheRunCancelledAndItsBestExpertKept) {
   EXPECT_NE(info.out.find("sakana-compat"), std::string::npos) << info.out;
 }
 
+// A short run in the unit label: the report, the stored run and its files.
+TEST(CliTrain, TrainsAndStoresTheRun) {
+  const fs::path dir = fs::path(T2_TEST_OUTPUT_DIR) / "cli-train" / "quick";
+  fs::remove_all(dir);
+  const auto setup = t2::test::make_tiny_training((dir / "data").string());
+  const std::string t2 = shell_quote(T2_CLI) + " --db " + shell_quote((dir / "w.db").string());
+  const auto r = run_process(t2 + " train " + shell_quote(setup.model_dir) + " --task " +
+                             shell_quote(setup.task) +
+                             " --preset recommended --iterations 3 --batch 4 --eval-every 2 "
+                             "--out " +
+                             shell_quote((dir / "e.safetensors").string()) +
+                             " --json --cache-dir " + shell_quote((dir / "cache").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json report = json::parse(r.out);
+  EXPECT_EQ(report["status"], "finished");
+  EXPECT_EQ(report["iterations_done"], 3);
+  EXPECT_EQ(report["trainable_parameters"], 192);  // 2 layers x 3 MLP matrices x rank 32
+  EXPECT_TRUE(fs::exists(dir / "e.safetensors"));
+  // Progress lines on stderr, one per iteration, with the validation accuracy when evaluated.
+  EXPECT_NE(r.err.find("iteration 1/3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("iteration 2/3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("val "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ETA"), std::string::npos) << r.err;
+  const auto list = run_process(t2 + " runs list --json");
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  const json runs = json::parse(list.out);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0]["kind"], "train");
+  EXPECT_EQ(runs[0]["status"], "finished");
+  // An option overrides the preset; an unknown choice is refused with the valid ones.
+  const auto bad = run_process(t2 + " train " + shell_quote(setup.model_dir) + " --task " +
+                               shell_quote(setup.task) + " --baseline median");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("none, mean, rloo"), std::string::npos) << bad.err;
+}
+
 }  // namespace
