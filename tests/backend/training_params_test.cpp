@@ -105,5 +105,21 @@ TEST(TrainParams, JsonRoundTripKeepsEveryField) {
   EXPECT_THROW(train_params_from_json("[1]"), Error);
 }
 
+TEST(TrainParams, AdvantagesForEachBaseline) {
+  const std::vector<double> r = {1, -1, 1, 1};  // two prompts, k = 2
+  EXPECT_EQ(rl_advantages(r, 2, "none"), r);
+  EXPECT_EQ(rl_advantages(r, 2, "mean"), (std::vector<double>{0.5, -1.5, 0.5, 0.5}));
+  // Leave-one-out within each prompt's group: 1 - (-1), -1 - 1, 1 - 1, 1 - 1.
+  EXPECT_EQ(rl_advantages(r, 2, "rloo"), (std::vector<double>{2, -2, 0, 0}));
+  // k = 1: leave-one-out over the batch: 1 - mean(-1, -1), -1 - mean(1, -1), ...
+  EXPECT_EQ(rl_advantages({1, -1, -1}, 1, "rloo"), (std::vector<double>{2, -1, -1}));
+  EXPECT_EQ(rl_advantages({1}, 1, "rloo"), (std::vector<double>{0}));
+  const auto three = rl_advantages({3, 0, 0, 1, 1, 1}, 3, "rloo");
+  EXPECT_DOUBLE_EQ(three[0], 3.0);
+  EXPECT_DOUBLE_EQ(three[1], -1.5);
+  EXPECT_DOUBLE_EQ(three[4], 0.0);
+  EXPECT_THROW(rl_advantages(r, 2, "median"), Error);
+}
+
 }  // namespace
 }  // namespace t2

@@ -140,6 +140,12 @@ TrainReport train_expert(const TrainParams& params, const TrainOptions& options,
 TrainReport resume_training(std::int64_t run_id, const TrainOptions& options,
                             const JobContext& job = {});
 
+// Advantages r - b of one step's rollouts, rows item-major with k rollouts per prompt: baseline
+// "none" b = 0; "mean" b = the batch mean; "rloo" b = the mean of the other k - 1 rollouts of the
+// same prompt (k = 1: of the other rollouts of the batch; a lone rollout gets 0).
+std::vector<double> rl_advantages(const std::vector<double>& rewards, int k,
+                                  const std::string& baseline);
+
 // ---- the objective on fixed sequences (tests, tools) -------------------------------------------
 
 struct ScoredSequence {

@@ -183,4 +183,30 @@ TrainParams train_params_from_json(const std::string& text) {
   return p;
 }
 
+std::vector<double> rl_advantages(const std::vector<double>& rewards, int k,
+                                  const std::string& baseline) {
+  dtp::require_one_of("baseline", baseline, {"none", "mean", "rloo"});
+  dtp::require(k >= 1, "samples_per_prompt", "must be >= 1");
+  std::vector<double> adv(rewards);
+  if (baseline == "none" || rewards.empty()) return adv;
+  if (baseline == "mean") {
+    double mean = 0.0;
+    for (double r : rewards) mean += r;
+    mean /= static_cast<double>(rewards.size());
+    for (double& a : adv) a -= mean;
+    return adv;
+  }
+  // rloo: the mean of the other k - 1 rollouts of the same prompt (k == 1: of the whole batch).
+  const std::size_t group = k > 1 ? static_cast<std::size_t>(k) : rewards.size();
+  for (std::size_t g = 0; g < rewards.size(); g += group) {
+    const std::size_t end = std::min(rewards.size(), g + group);
+    double sum = 0.0;
+    for (std::size_t j = g; j < end; ++j) sum += rewards[j];
+    const double others = static_cast<double>(end - g - 1);
+    for (std::size_t j = g; j < end; ++j)
+      adv[j] = others > 0 ? rewards[j] - (sum - rewards[j]) / others : 0.0;
+  }
+  return adv;
+}
+
 }  // namespace t2

@@ -147,8 +147,4 @@ std::vector<Rollout> rollouts(Session& session, const Prompter& prompter, const 
                               const std::vector<TaskItem>& items, int k, double temperature,
                               int max_new_tokens, std::int64_t seed, const JobContext& job);
 
-// Advantages r - b per rollout (rows item-major, k per item).
-std::vector<double> advantages(const std::vector<double>& rewards, int k,
-                               const std::string& baseline);
-
 }  // namespace t2::engine::train

@@ -137,15 +137,15 @@ class Run {
 
   TrainReport run(const JobContext& job) {
     start_ = Clock::now();
-    if (progress_.iteration == 0) {
-      best_ = state_.to_expert();
-      if (s_.p.eval_every > 0) {
-        const double acc = evaluate(0, job);
-        progress_.base_accuracy = progress_.best_accuracy = acc;
-        write_best();
-      }
-    }
     try {
+      if (progress_.iteration == 0) {
+        best_ = state_.to_expert();
+        if (s_.p.eval_every > 0) {
+          const double acc = evaluate(0, job);
+          progress_.base_accuracy = progress_.best_accuracy = acc;
+          write_best();
+        }
+      }
       for (int it = progress_.iteration + 1; it <= s_.p.iterations; ++it) iteration(it, job);
     } catch (const Error& e) {
       if (!e.is_cancelled()) throw;
@@ -203,7 +203,7 @@ class Run {
       correct += r.verdict.correct ? 1 : 0;
       tokens += static_cast<std::int64_t>(r.completion.size());
     }
-    const auto adv = advantages(rewards, s_.p.samples_per_prompt, s_.p.baseline);
+    const auto adv = rl_advantages(rewards, s_.p.samples_per_prompt, s_.p.baseline);
     double mean = 0, sq = 0;
     for (double r : rewards) mean += r;
     mean /= static_cast<double>(rewards.size());
