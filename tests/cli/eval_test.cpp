@@ -202,6 +202,35 @@ TEST(CliEval, HumanLineAndRunsList) {
   EXPECT_FALSE(fs::exists(none));
 }
 
+TEST(CliEval, ExpertIsAppliedAndNamed) {
+  const ToyTask& task = toy_task();
+  const std::string cache = "T2_CACHE=" + shell_quote((kDir / "cache").string()) + " ";
+  const fs::path identity = kDir / "identity.safetensors";
+  ASSERT_EQ(
+      t2("expert new " + shell_quote(model_dir()) + " --out " + shell_quote(identity.string()))
+          .exit_code,
+      0);
+  // The identity expert (paper, z = 1) reproduces the base outputs exactly.
+  auto j = parse_json(run_process(cache + shell_quote(T2_CLI) + " " + eval_args(task.spec) +
+                                  " --expert " + shell_quote(identity.string()) +
+                                  " --json --items --no-store"));
+  EXPECT_EQ(j["strategy"], "expert:identity.safetensors");
+  ASSERT_EQ(j["items"].size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(j["items"][i]["output"], task.outputs[i]) << i;
+  // Zeroing the MLP outputs of both layers (z = 0 for down_proj, rank 32) changes some answer.
+  const json z = {{"model.layers.0.mlp.down_proj.weight", std::vector<float>(32, 0.0f)},
+                  {"model.layers.1.mlp.down_proj.weight", std::vector<float>(32, 0.0f)}};
+  std::ofstream(kDir / "zero-mlp.json") << z.dump();
+  j = parse_json(run_process(cache + shell_quote(T2_CLI) + " " + eval_args(task.spec) +
+                             " --expert " + shell_quote((kDir / "zero-mlp.json").string()) +
+                             " --json --items --no-store"));
+  EXPECT_EQ(j["strategy"], "expert:zero-mlp.json");
+  int changed = 0;
+  for (std::size_t i = 0; i < j["items"].size(); ++i)
+    changed += j["items"][i]["output"] != task.outputs[i];
+  EXPECT_GT(changed, 0);
+}
+
 TEST(CliEval, BadSpecsAndSplitsFailClearly) {
   const std::string db = fresh_db("errors.db");
   const std::string with_db = "--db " + shell_quote(db) + " ";
