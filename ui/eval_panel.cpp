@@ -111,7 +111,7 @@ EvalPanel::EvalPanel(JobRunner* jobs, QWidget* parent) : QWidget(parent), m_jobs
   m_detail->setReadOnly(true);
   m_detail->setPlaceholderText(tr("Select an item to see its prompt and full output"));
   m_chart = new BarChart;
-  m_chart->setTitles(tr("Accuracy of this session's evaluations"), tr("task / split / strategy"),
+  m_chart->setTitles(tr("Evaluations this session"), tr("task / split / strategy"),
                      tr("accuracy (%)"));
   m_chart->setPlaceholder(tr("Each evaluation adds a bar"));
   m_chart->setFixedTop(100.0);
