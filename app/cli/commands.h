@@ -18,5 +18,6 @@ void add_decompose_command(CLI::App& app, const GlobalOptions& global, const Run
 void add_spectrum_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 void add_expert_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 void add_train_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
+void add_eval_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 
 }  // namespace t2::cli

@@ -39,14 +39,11 @@ inline const char* tiny_chat_template() {
          "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
 }
 
-// Writes the model folder into `dir` (created; files overwritten) and returns `dir`.
-inline std::string write_tiny_chat_model(const std::filesystem::path& dir) {
+// Writes tokenizer.json and tokenizer_config.json into `dir` (created; files overwritten).
+inline void write_tiny_tokenizer(const std::filesystem::path& dir) {
   namespace fs = std::filesystem;
   using json = nlohmann::json;
   fs::create_directories(dir);
-  const fs::path src = fs::path(T2_FIXTURES_DIR) / "models" / "llama_f32";
-  for (const char* f : {"config.json", "model.safetensors"})
-    fs::copy_file(src / f, dir / f, fs::copy_options::overwrite_existing);
   const std::vector<std::string> specials = {"<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>"};
   json vocab = json::object();
   json added = json::array();
@@ -96,7 +93,19 @@ inline std::string write_tiny_chat_model(const std::filesystem::path& dir) {
                        {"clean_up_tokenization_spaces", false},
                        {"chat_template", tiny_chat_template()}};
   std::ofstream(dir / "tokenizer_config.json") << config.dump();
+}
+
+#ifdef T2_FIXTURES_DIR
+// Writes the model folder into `dir` (created; files overwritten) and returns `dir`.
+inline std::string write_tiny_chat_model(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  fs::create_directories(dir);
+  const fs::path src = fs::path(T2_FIXTURES_DIR) / "models" / "llama_f32";
+  for (const char* f : {"config.json", "model.safetensors"})
+    fs::copy_file(src / f, dir / f, fs::copy_options::overwrite_existing);
+  write_tiny_tokenizer(dir);
   return dir.string();
 }
+#endif
 
 }  // namespace t2_test

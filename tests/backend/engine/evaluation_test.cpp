@@ -202,6 +202,28 @@ TEST(ModelEvaluation, LimitTakesTheFirstItems) {
   EXPECT_THROW(t2::evaluate(s.env.session, s.env.tokenizer, &s.env.chat, task, params), t2::Error);
 }
 
+TEST(ModelEvaluation, WithoutChatTemplatePromptsArePlainText) {
+  Shared& s = shared();
+  const t2::Task task = t2::Task::load(s.spec);
+  t2::EvalParams params;
+  params.limit = 3;
+  params.batch_size = 2;
+  const auto r = t2::evaluate(s.env.session, s.env.tokenizer, nullptr, task, params);
+  ASSERT_EQ(r.n, 3);
+  const auto items = task.load_split("test", 3);
+  auto p = s.env.params();
+  p.eos_ids = {2};  // no template, so <|im_end|> is no EOS
+  for (std::size_t i = 0; i < 3; ++i) {
+    // system + blank line + user + newline, encoded with BOS (id 1).
+    const std::string plain = "Answer briefly.\n\nQ: " + kQuestions[i] + "\n";
+    EXPECT_EQ(r.items[i].prompt, plain);
+    Ids ids = s.env.tokenizer.encode(plain, true);
+    ASSERT_EQ(ids.front(), 1);
+    EXPECT_EQ(r.items[i].prompt_tokens, static_cast<std::int64_t>(ids.size()));
+    EXPECT_EQ(r.items[i].output, s.env.session.generate({ids}, p).sequences.at(0).text) << i;
+  }
+}
+
 t2::EvalRunInfo run_info(const Shared& s) {
   t2::EvalRunInfo info;
   info.model_dir = s.env.model_dir;

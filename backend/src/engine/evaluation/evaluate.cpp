@@ -111,61 +111,88 @@ std::string batch_message(std::size_t batch, std::size_t batches, std::size_t co
          std::to_string(correct) + "/" + std::to_string(done) + " correct";
 }
 
-EvalReport evaluate_unguarded(Session& session, const Tokenizer& tokenizer,
-                              const ChatTemplate* chat_template, const Task& task,
-                              const EvalParams& params, const JobContext& job) {
-  namespace ev = detail::evaluation;
+void check_params(const EvalParams& params) {
   if (params.batch_size < 1)
     throw Error(ErrorKind::InvalidArgument,
                 "evaluation batch size must be >= 1, got " + std::to_string(params.batch_size));
   if (params.max_new_tokens < 0)
     throw Error(ErrorKind::InvalidArgument, "max_new_tokens must be >= 0 (0 = the task's), got " +
                                                 std::to_string(params.max_new_tokens));
-  const ChatTemplate* tmpl = task.spec().prompt.use_chat_template ? chat_template : nullptr;
-  const auto items =
-      ev::prepare_items(task.load_split(params.split, params.limit, job), task, tokenizer, tmpl);
-  GenerateParams gen = ev::generate_params(session, tokenizer, tmpl, task, params);
-  const auto order = ev::length_order(items);
-  const std::size_t batch = static_cast<std::size_t>(params.batch_size);
-  const std::size_t batches = (items.size() + batch - 1) / batch;
-  std::vector<EvalItemResult> done;
-  done.reserve(items.size());
-  double generation_seconds = 0.0, judging_seconds = 0.0;
-  std::size_t correct = 0;
-  const JobContext quiet({}, job.cancel_token());  // Session's per-step progress stays inside
-  job.report("generate", 0.0, ev::batch_message(0, batches, 0, 0));
-  for (std::size_t b = 0; b < batches; ++b) {
-    job.throw_if_cancelled();
-    const std::size_t begin = b * batch, end = std::min(items.size(), begin + batch);
-    std::vector<std::vector<std::int32_t>> prompts;
-    for (std::size_t k = begin; k < end; ++k) prompts.push_back(items[order[k]].ids);
-    gen.seed = params.sampling.temperature > 0 ? params.seed + static_cast<std::int64_t>(b) : -1;
-    auto start = ev::Clock::now();
-    const GenerateResult result = session.generate(prompts, gen, {}, quiet);
-    generation_seconds += ev::seconds_since(start);
-    start = ev::Clock::now();
-    for (std::size_t k = begin; k < end; ++k) {
-      const std::size_t i = order[k];
-      done.push_back(ev::judge_item(task, items[i], static_cast<std::int64_t>(i),
-                                    result.sequences.at(k - begin)));
-      correct += done.back().correct ? 1 : 0;
-    }
-    judging_seconds += ev::seconds_since(start);
-    job.report("generate", static_cast<double>(b + 1) / static_cast<double>(batches),
-               ev::batch_message(b + 1, batches, correct, done.size()));
-    if (params.on_batch)
-      params.on_batch(ev::make_report(done, generation_seconds, judging_seconds, task, params));
-  }
-  return ev::make_report(std::move(done), generation_seconds, judging_seconds, task, params);
 }
+
+// One evaluation in progress: the prepared items, their batch order and what has finished.
+class Evaluation {
+ public:
+  Evaluation(Session& session, const Tokenizer& tokenizer, const ChatTemplate* chat_template,
+             const Task& task, const EvalParams& params, const JobContext& job)
+      : session_(session), task_(task), params_(params), job_(job) {
+    // Tasks that opt out of the chat template get plain text (and no end-of-turn EOS).
+    const ChatTemplate* tmpl = task.spec().prompt.use_chat_template ? chat_template : nullptr;
+    items_ = prepare_items(task.load_split(params.split, params.limit, job), task, tokenizer, tmpl);
+    order_ = length_order(items_);
+    gen_ = generate_params(session, tokenizer, tmpl, task, params);
+    done_.reserve(items_.size());
+  }
+
+  EvalReport run() {
+    const std::size_t batch = static_cast<std::size_t>(params_.batch_size);
+    const std::size_t batches = (items_.size() + batch - 1) / batch;
+    job_.report("generate", 0.0, batch_message(0, batches, 0, 0));
+    for (std::size_t b = 0; b < batches; ++b) {
+      job_.throw_if_cancelled();
+      run_batch(b, b * batch, std::min(items_.size(), (b + 1) * batch));
+      job_.report("generate", static_cast<double>(b + 1) / static_cast<double>(batches),
+                  batch_message(b + 1, batches, correct_, done_.size()));
+      if (params_.on_batch) params_.on_batch(report(done_));
+    }
+    return report(std::move(done_));
+  }
+
+ private:
+  // Generates and judges the items at positions [begin, end) of the length order.
+  void run_batch(std::size_t b, std::size_t begin, std::size_t end) {
+    std::vector<std::vector<std::int32_t>> prompts;
+    for (std::size_t k = begin; k < end; ++k) prompts.push_back(items_[order_[k]].ids);
+    gen_.seed = params_.sampling.temperature > 0 ? params_.seed + static_cast<std::int64_t>(b) : -1;
+    const JobContext quiet({}, job_.cancel_token());  // Session's per-step progress stays inside
+    auto start = Clock::now();
+    const GenerateResult result = session_.generate(prompts, gen_, {}, quiet);
+    generation_seconds_ += seconds_since(start);
+    start = Clock::now();
+    for (std::size_t k = begin; k < end; ++k) {
+      const std::size_t i = order_[k];
+      done_.push_back(judge_item(task_, items_[i], static_cast<std::int64_t>(i),
+                                 result.sequences.at(k - begin)));
+      correct_ += done_.back().correct ? 1 : 0;
+    }
+    judging_seconds_ += seconds_since(start);
+  }
+
+  EvalReport report(std::vector<EvalItemResult> done) const {
+    return make_report(std::move(done), generation_seconds_, judging_seconds_, task_, params_);
+  }
+
+  Session& session_;
+  const Task& task_;
+  const EvalParams& params_;
+  const JobContext& job_;
+  std::vector<PreparedItem> items_;  // dataset order
+  std::vector<std::size_t> order_;   // positions in items_, by prompt length
+  GenerateParams gen_;
+  std::vector<EvalItemResult> done_;  // generation order
+  std::size_t correct_ = 0;
+  double generation_seconds_ = 0.0;
+  double judging_seconds_ = 0.0;
+};
 
 }  // namespace detail::evaluation
 
 EvalReport evaluate(Session& session, const Tokenizer& tokenizer, const ChatTemplate* chat_template,
                     const Task& task, const EvalParams& params, const JobContext& job) {
+  detail::evaluation::check_params(params);
   return detail::guarded([&] {
-    return detail::evaluation::evaluate_unguarded(session, tokenizer, chat_template, task, params,
-                                                  job);
+    return detail::evaluation::Evaluation(session, tokenizer, chat_template, task, params, job)
+        .run();
   });
 }
 
