@@ -6,9 +6,9 @@
 // batch. Rollouts (greedy generation with the expert merged) are the same for both and timed once.
 //
 // Usage: t2_bench_rl_step [REPEATS]   (default 3; figures are the fastest repeat). Shapes: the
-// demo-sized Llama (bench_models.h small_llama) and Qwen2.5-0.5B's shapes cut to 2 layers (full
-// vocabulary). Random weights; sakana-compat expert on the MLP matrices. On a shared 2-core VM
-// compare ratios, not seconds.
+// demo model's recipe (64 prompts of 80 + 48 tokens), the demo-sized Llama (bench_models.h
+// small_llama) and Qwen2.5-0.5B's shapes cut to 2 layers (full vocabulary). Random weights;
+// sakana-compat expert on the MLP matrices. On a shared 2-core VM compare ratios, not seconds.
 #include <t2/engine.h>
 
 #include "bench_models.h"
@@ -148,6 +148,15 @@ void bench(const char* title, t2::ModelConfig config, const Batch& b, int repeat
 int main(int argc, char** argv) {
   const int repeats = argc > 1 ? std::max(1, std::atoi(argv[1])) : 3;
   t2::Engine engine;
+  // The bundled demo model's recipe: hidden 128, 4 layers, intermediate 384, character vocabulary.
+  t2::ModelConfig demo = t2::bench::small_llama();
+  demo.hidden_size = 128;
+  demo.intermediate_size = 384;
+  demo.num_attention_heads = 4;
+  demo.num_key_value_heads = 4;
+  demo.head_dim = 32;
+  demo.vocab_size = 104;
+  bench("demo recipe (recommended preset: 64 prompts)", demo, {64, 80, 48}, repeats);
   bench("demo-sized", t2::bench::small_llama(), {16, 48, 48}, repeats);
   t2::ModelConfig c = t2::bench::qwen25_05b();
   c.num_hidden_layers = 2;
