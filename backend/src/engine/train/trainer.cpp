@@ -262,7 +262,9 @@ class Run {
     const auto t4 = Clock::now();
     out.grad_norm = optimizer_.clip(s_.p.clip);
     out.lr = learning_rate(s_.p, it);
-    optimizer_.step(out.lr);
+    // No rollout carried a signal (all advantages 0, no KL): no update, as torch's Adam skips
+    // parameters without a gradient (momentum alone would otherwise keep moving them).
+    if (!seqs.empty()) optimizer_.step(out.lr);
     state_.apply_constraint(s_.p);
     state_.release(session_.impl());
     const double t_update = since(t4);
