@@ -63,7 +63,8 @@ void add_params(CLI::App* sub, Options& o) {
   param(sub, o, "--max-new-tokens", &TrainParams::max_new_tokens, "Rollout length (0 = task's)");
   param(sub, o, "--checkpoint-every", &TrainParams::checkpoint_every, "Checkpoint every N steps");
   param(sub, o, "--micro-batch", &TrainParams::micro_batch, "Sequences per scoring pass");
-  param(sub, o, "--scoring", &TrainParams::scoring, "auto (per matrix by cost) | factored | recompose (the reference's way)");
+  param(sub, o, "--scoring", &TrainParams::scoring,
+        "auto (per matrix by cost) | factored | recompose (the reference's way)");
   param(sub, o, "--seed", &TrainParams::seed, "Seed of init, batches and sampling");
 }
 

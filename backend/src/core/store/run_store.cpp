@@ -268,14 +268,15 @@ void RunStore::finish_run(std::int64_t run_id, RunStatus status, const std::stri
 
 void RunStore::resume_run(std::int64_t run_id) {
   const RunRecord run = get_run(run_id);
-  const bool gone = run.status == RunStatus::Interrupted ||
-                    (run.status == RunStatus::Running && process_liveness(run.writer) == Liveness::Dead);
+  const bool gone =
+      run.status == RunStatus::Interrupted ||
+      (run.status == RunStatus::Running && process_liveness(run.writer) == Liveness::Dead);
   if (!gone)
-    throw Error(ErrorKind::InvalidArgument,
-                "run " + std::to_string(run_id) + " is " + to_string(run.status) +
-                    (run.status == RunStatus::Running ? " (its process is alive or on another host)"
-                                                      : "") +
-                    "; only an interrupted run can be resumed");
+    throw Error(
+        ErrorKind::InvalidArgument,
+        "run " + std::to_string(run_id) + " is " + to_string(run.status) +
+            (run.status == RunStatus::Running ? " (its process is alive or on another host)" : "") +
+            "; only an interrupted run can be resumed");
   const ProcessIdentity me = current_process_identity();
   Statement st(impl_->db,
                "UPDATE runs SET status = 'running', finished_at = NULL, message = '', host = ?, "
