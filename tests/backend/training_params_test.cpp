@@ -38,6 +38,7 @@ TEST(TrainParams, PaperAndRecommendedPresets) {
   EXPECT_EQ(paper.optimizer, "adamw");
   EXPECT_EQ(paper.schedule, "cosine");
   EXPECT_DOUBLE_EQ(paper.init_mean, 1.0);
+  EXPECT_DOUBLE_EQ(paper.init_std * paper.init_std, 1e-3);  // the paper's init variance
   const TrainParams rec = train_preset("recommended");
   EXPECT_EQ(rec.parametrization, "paper");
   EXPECT_EQ(rec.z_constraint, "clamp");

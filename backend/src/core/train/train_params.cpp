@@ -84,7 +84,7 @@ TrainParams train_preset(const std::string& name) {
   if (name == "paper") {
     p.parametrization = "paper";
     p.init_mean = 1.0;
-    p.init_std = 1e-3;
+    p.init_std = std::sqrt(1e-3);  // "init variance 1e-3"
     p.optimizer = "adamw";
     p.weight_decay = 0.01;
     p.schedule = "cosine";
