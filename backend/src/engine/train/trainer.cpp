@@ -10,7 +10,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -217,6 +216,11 @@ class Run {
     return seqs;
   }
 
+  // Seconds of one step's phases (metrics seconds_*).
+  struct Phases {
+    double recompose = 0, rollout = 0, scoring = 0, backward = 0, update = 0;
+  };
+
   void iteration(int it, const JobContext& job) {
     job.throw_if_cancelled();
     const auto t0 = Clock::now();
@@ -224,53 +228,8 @@ class Run {
     out.iteration = it;
     out.iterations = s_.p.iterations;
     std::int64_t tokens = 0;
-    const auto items = batch_items(s_, it);
-    if (scored_tokens_ == 0)  // first step: a guess from the rollout length
-      scored_tokens_ = static_cast<std::int64_t>(items.size()) * s_.p.samples_per_prompt *
-                       (max_new_tokens(s_) + 32);
-    // W'(values) merged for the rollouts; dense-scored matrices keep their autograd graph.
-    state_.build(session_.impl(), state_.choose_factored(s_.p.scoring, scored_tokens_));
-    const double t_recompose = since(t0);
-    const auto t1 = Clock::now();
-    auto seqs = sequences(it, items, out, tokens, job);
-    const double t_rollout = since(t1);
-    state_.attach_factored(session_.impl());
-    // Sequences with a zero advantage and no KL term contribute nothing: skip their scoring.
-    if (s_.p.kl == 0)
-      seqs.erase(std::remove_if(seqs.begin(), seqs.end(),
-                                [](const ScoredSequence& q) { return q.advantage == 0.0; }),
-                 seqs.end());
-    const double n_all = static_cast<double>(
-        items.size() *
-        static_cast<std::size_t>(s_.p.objective == "sft" ? 1 : s_.p.samples_per_prompt));
-    job.throw_if_cancelled();
-    const auto t2 = Clock::now();
-    optimizer_.zero_grad();
-    ScoreBatchStats stats = score_and_backward(session_.impl(), seqs, s_.p, true);
-    if (stats.tokens > 0) scored_tokens_ = stats.tokens;
-    // score_and_backward normalised by the scored count; the loss is a mean over all rollouts.
-    const double scale = seqs.empty() ? 0.0 : static_cast<double>(seqs.size()) / n_all;
-    const double t_scoring = since(t2);
-    const auto t3 = Clock::now();
-    state_.finish_backward();
-    if (scale != 1.0) {
-      at::NoGradGuard no_grad;
-      for (auto& p : state_.parameters())
-        if (p.grad().defined()) p.mutable_grad().mul_(scale);
-    }
-    const double t_backward = since(t3);
-    const auto t4 = Clock::now();
-    out.grad_norm = optimizer_.clip(s_.p.clip);
-    out.lr = learning_rate(s_.p, it);
-    // No rollout carried a signal (all advantages 0, no KL): no update, as torch's Adam skips
-    // parameters without a gradient (momentum alone would otherwise keep moving them).
-    if (!seqs.empty()) optimizer_.step(out.lr);
-    state_.apply_constraint(s_.p);
-    state_.release(session_.impl());
-    const double t_update = since(t4);
-    out.loss = stats.loss * scale;
-    out.kl = stats.kl * scale;
-    tokens += stats.tokens;
+    Phases phases;
+    step(it, out, tokens, phases, job);
     progress_.iteration = it;
     if (s_.p.eval_every > 0 && (it % s_.p.eval_every == 0 || it == s_.p.iterations)) {
       out.validation_accuracy = evaluate(it, job);
@@ -289,7 +248,7 @@ class Run {
     elapsed_ += out.seconds;
     const int done_here = it - first_iteration();
     out.eta_seconds = elapsed_ / std::max(1, done_here) * (s_.p.iterations - it);
-    log_metrics(out, {t_recompose, t_rollout, t_scoring, t_backward, t_update});
+    log_metrics(out, phases);
     if (s_.p.checkpoint_every > 0 && it % s_.p.checkpoint_every == 0 && it < s_.p.iterations)
       checkpoint();
     if (s_.o.on_iteration) s_.o.on_iteration(out);
@@ -297,23 +256,80 @@ class Run {
                "iteration " + std::to_string(it) + "/" + std::to_string(s_.p.iterations));
   }
 
+  // Rollouts (or answers), scoring with backward, clip and the optimizer step.
+  void step(int it, TrainIteration& out, std::int64_t& tokens, Phases& phases,
+            const JobContext& job) {
+    auto t = Clock::now();
+    const auto items = batch_items(s_, it);
+    if (scored_tokens_ == 0)  // first step: a guess from the rollout length
+      scored_tokens_ = static_cast<std::int64_t>(items.size()) * s_.p.samples_per_prompt *
+                       (max_new_tokens(s_) + 32);
+    // W'(values) merged for the rollouts; dense-scored matrices keep their autograd graph.
+    state_.build(session_.impl(), state_.choose_factored(s_.p.scoring, scored_tokens_));
+    phases.recompose = lap(t);
+    auto seqs = sequences(it, items, out, tokens, job);
+    phases.rollout = lap(t);
+    state_.attach_factored(session_.impl());
+    // Sequences with a zero advantage and no KL term contribute nothing: skip their scoring.
+    if (s_.p.kl == 0)
+      seqs.erase(std::remove_if(seqs.begin(), seqs.end(),
+                                [](const ScoredSequence& q) { return q.advantage == 0.0; }),
+                 seqs.end());
+    const double n_all = static_cast<double>(
+        items.size() *
+        static_cast<std::size_t>(s_.p.objective == "sft" ? 1 : s_.p.samples_per_prompt));
+    job.throw_if_cancelled();
+    t = Clock::now();
+    optimizer_.zero_grad();
+    const ScoreBatchStats stats = score_and_backward(session_.impl(), seqs, s_.p, true);
+    if (stats.tokens > 0) scored_tokens_ = stats.tokens;
+    // score_and_backward normalised by the scored count; the loss is a mean over all rollouts.
+    const double scale = seqs.empty() ? 0.0 : static_cast<double>(seqs.size()) / n_all;
+    phases.scoring = lap(t);
+    state_.finish_backward();
+    if (scale != 1.0) {
+      at::NoGradGuard no_grad;
+      for (auto& p : state_.parameters())
+        if (p.grad().defined()) p.mutable_grad().mul_(scale);
+    }
+    phases.backward = lap(t);
+    out.grad_norm = optimizer_.clip(s_.p.clip);
+    out.lr = learning_rate(s_.p, it);
+    // No rollout carried a signal (all advantages 0, no KL): no update, as torch's Adam skips
+    // parameters without a gradient (momentum alone would otherwise keep moving them).
+    if (!seqs.empty()) optimizer_.step(out.lr);
+    state_.apply_constraint(s_.p);
+    state_.release(session_.impl());
+    phases.update = lap(t);
+    out.loss = stats.loss * scale;
+    out.kl = stats.kl * scale;
+    tokens += stats.tokens;
+  }
+
+  // Seconds since `t`, and restarts `t`.
+  static double lap(Clock::time_point& t) {
+    const double s = since(t);
+    t = Clock::now();
+    return s;
+  }
+
   int first_iteration() {
     if (first_iteration_ < 0) first_iteration_ = progress_.iteration - 1;
     return first_iteration_;
   }
 
-  void log_metrics(const TrainIteration& out, const std::array<double, 5>& phase) {
+  void log_metrics(const TrainIteration& out, const Phases& phase) {
     if (!metrics_) return;
     std::vector<std::pair<std::string, double>> m = {{"loss", out.loss},
                                                      {"kl", out.kl},
                                                      {"grad_norm", out.grad_norm},
                                                      {"lr", out.lr},
                                                      {"tokens_per_s", out.tokens_per_second},
-                                                     {"seconds_recompose", phase[0]},
-                                                     {"seconds_rollout", phase[1]},
-                                                     {"seconds_scoring", phase[2]},
-                                                     {"seconds_backward", phase[3]},
-                                                     {"seconds_update", phase[4]},
+                                                     {"seconds_recompose", phase.recompose},
+                                                     {"seconds_rollout", phase.rollout},
+                                                     {"seconds_scoring", phase.scoring},
+                                                     {"seconds_backward", phase.backward},
+                                                     {"seconds_update", phase.update},
                                                      {"seconds_iteration", out.seconds}};
     if (s_.p.objective == "rl") {
       m.emplace_back("reward_mean", out.reward_mean);
