@@ -79,7 +79,7 @@ class SvfState {
   std::vector<bool> factored_;  // of the last build()
 };
 
-// One scored sequence for the loss (already tokenized).
+// What score_and_backward measured (sums over micro-batches, each divided by the sequence count).
 struct ScoreBatchStats {
   double loss = 0.0;        // sum over sequences of their loss terms / normaliser
   double kl = 0.0;          // sum over sequences of lambda-free KL terms / normaliser
