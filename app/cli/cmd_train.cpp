@@ -116,6 +116,12 @@ int run(Options& o, const GlobalOptions& global) {
   o.train.db_path = global.db.empty() ? default_run_store_path() : global.db;
   o.train.model_dir = o.model_dir;
   if (!o.quiet) o.train.on_iteration = print_iteration;
+  o.train.on_start = [](std::int64_t run_id, const std::string& dir) {
+    std::fprintf(stderr,
+                 "t2: training run %lld (files in %s); after a crash: t2 train --resume %lld\n",
+                 static_cast<long long>(run_id), dir.c_str(), static_cast<long long>(run_id));
+    std::fflush(stderr);
+  };
   const JobContext cli_job = make_cli_job();
   const JobContext job({}, cli_job.cancel_token());  // per-iteration lines instead of a bar
   TrainReport report;

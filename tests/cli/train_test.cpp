@@ -116,6 +116,8 @@ TEST(CliTrain, TrainsAndStoresTheRun) {
   EXPECT_NE(r.err.find("iteration 2/3"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("val "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("ETA"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("training run 1 (files in "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("t2 train --resume 1"), std::string::npos) << r.err;
   const auto list = run_process(t2 + " runs list --json");
   ASSERT_EQ(list.exit_code, 0) << list.err;
   const json runs = json::parse(list.out);

@@ -115,6 +115,9 @@ struct TrainOptions {
   std::string cache_dir;   // decomposition cache root ("" = default)
   LoadParams load;         // dtype/device of the model
   std::function<void(const TrainIteration&)> on_iteration;  // after each iteration; no throw
+  // Once the run exists (after the model, task and decomposition are loaded): its id (0 without
+  // a run store) and the folder of its experts and checkpoints; must not throw.
+  std::function<void(std::int64_t run_id, const std::string& output_dir)> on_start;
 };
 
 struct TrainReport {

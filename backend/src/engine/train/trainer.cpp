@@ -125,6 +125,7 @@ class Run {
         state_(*s.decomposition, s.initial, s.model->impl()),
         optimizer_(state_.parameters(), s.p) {
     if (store_) metrics_ = std::make_unique<MetricWriter>(store_->path(), run_id_);
+    if (s_.o.on_start) s_.o.on_start(run_id_, out_dir_);
   }
 
   void restore(const std::string& checkpoint) {
