@@ -68,7 +68,8 @@ TrainPanel::TrainPanel(JobRunner* jobs, QWidget* parent) : QWidget(parent), m_jo
   m_evalEvery->setRange(0, 100000);
   m_evalEvery->setSpecialValueText(tr("never"));
   m_seed = new QSpinBox;
-  m_seed->setRange(0, 1 << 30);
+  m_seed->setRange(0, 999999);
+  m_seed->setToolTip(tr("Seed of the initial expert, the batch order and sampling"));
 
   auto* form = new QFormLayout;
   form->addRow(tr("Task"), m_task);
@@ -120,6 +121,7 @@ TrainPanel::TrainPanel(JobRunner* jobs, QWidget* parent) : QWidget(parent), m_jo
   m_accuracy->setPlaceholder(tr("Train and validation accuracy appear here"));
   m_accuracy->setIntegerX(true);
   m_accuracy->setLegendBelow();
+  m_accuracy->setYRange(0.0, 100.0);
   auto* charts = new QSplitter(Qt::Vertical);
   charts->addWidget(m_reward);
   charts->addWidget(m_accuracy);
@@ -150,6 +152,7 @@ void TrainPanel::applyPreset() {
     m_batch->setValue(p.batch);
     m_lr->setValue(p.lr);
     m_evalEvery->setValue(p.eval_every);
+    m_seed->setValue(static_cast<int>(p.seed));
     m_targets->setCurrentText(str(p.targets));
   } catch (const std::exception& e) {
     showError(str(e.what()));
