@@ -16,6 +16,19 @@
 namespace t2 {
 namespace detail::pretrain {
 
+// End of the generation batch starting at `begin` (prompts sorted by length): at most `batch`
+// prompts and about kEvalBatchTokens prompt tokens (long prompts such as the classification
+// prompt, ~1,000 tokens, would otherwise need [B, H, T, T] attention scores of ~0.6 GB).
+constexpr std::size_t kEvalBatchTokens = 8192;
+std::size_t chunk_end(const std::vector<std::vector<std::int32_t>>& prompts,
+                      const std::vector<std::size_t>& order, std::size_t begin, std::size_t batch) {
+  std::size_t end = begin + 1;
+  while (end < order.size() && end - begin < batch &&
+         (end - begin + 1) * prompts[order[end]].size() <= kEvalBatchTokens)
+    ++end;
+  return end;
+}
+
 PretrainEvaluation evaluate_task(const std::shared_ptr<const Model>& model,
                                  const Tokenizer& tokenizer, const ChatTemplate& chat,
                                  const std::string& spec_path, const std::string& split, int limit,
@@ -44,9 +57,9 @@ PretrainEvaluation evaluate_task(const std::shared_ptr<const Model>& model,
   gp.pad_id = tokenizer.token_to_id(CharTokenizerSpecials().pad).value_or(0);
   Session session(model);
   int correct = 0;
-  for (std::size_t begin = 0; begin < order.size(); begin += static_cast<std::size_t>(batch)) {
+  for (std::size_t begin = 0, end = 0; begin < order.size(); begin = end) {
     job.throw_if_cancelled();
-    const std::size_t end = std::min(order.size(), begin + static_cast<std::size_t>(batch));
+    end = chunk_end(prompts, order, begin, static_cast<std::size_t>(batch));
     std::vector<std::vector<std::int32_t>> chunk;
     for (std::size_t k = begin; k < end; ++k) chunk.push_back(prompts[order[k]]);
     const GenerateResult result = session.generate(chunk, gp, {}, job);
