@@ -2,6 +2,7 @@
 
 #include "about_dialog.h"
 #include "app_settings.h"
+#include "eval_panel.h"
 #include "job_runner.h"
 #include "model_panel.h"
 #include "plot/bar_chart.h"
@@ -23,6 +24,7 @@
 #include <QFontDatabase>
 #include <QIcon>
 #include <QLabel>
+#include <QListWidget>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPlainTextEdit>
@@ -107,22 +109,50 @@ void MainWindow::buildDocks() {
   m_spectraDock->setWidget(m_spectra);
   addDockWidget(Qt::LeftDockWidgetArea, m_spectraDock);
   tabifyDockWidget(m_tasksDock, m_spectraDock);
+  m_eval = new EvalPanel(m_jobs, this);
+  m_evalDock = new QDockWidget(tr("Evaluate"), this);
+  m_evalDock->setObjectName(QStringLiteral("EvalDock"));
+  m_evalDock->setWidget(m_eval);
+  addDockWidget(Qt::RightDockWidgetArea, m_evalDock);
+  tabifyDockWidget(m_chartDock, m_evalDock);
   m_modelDock->raise();
   resizeDocks({m_modelDock}, {460}, Qt::Horizontal);
   connect(m_model, &ModelPanel::message, this, &MainWindow::log);
   connect(m_model, &ModelPanel::folderLoaded, this,
           [this](const QString& dir) { m_settings.setLastModelDir(dir); });
   connect(m_model, &ModelPanel::modelChanged, this,
-          [this] { m_spectra->setModel(m_model->model()); });
+          [this] {
+            m_spectra->setModel(m_model->model());
+            m_eval->setModel(m_model->model());
+          });
+  connect(m_eval, &EvalPanel::message, this, &MainWindow::log);
+  connect(m_eval, &EvalPanel::runStored, m_runs, &RunsPanel::refresh);
   connect(m_spectra, &SpectraPanel::message, this, &MainWindow::log);
   connect(m_tasks, &TasksPanel::message, this, &MainWindow::log);
-  connect(m_tasks, &TasksPanel::specOpened, this,
-          [this] { m_settings.setTaskSpecs(m_tasks->openedSpecs()); });
+  connect(m_tasks, &TasksPanel::specOpened, this, [this] {
+    m_settings.setTaskSpecs(m_tasks->openedSpecs());
+    syncEvalTasks();
+  });
+  connect(m_tasks->specList(), &QListWidget::currentRowChanged, this,
+          [this](int row) { m_eval->selectTask(m_tasks->specPath(row)); });
   m_tasks->setResourcesDir(QString::fromStdString(
       t2::find_resources_dir(QCoreApplication::applicationDirPath().toStdString())));
   for (const QString& spec : m_settings.taskSpecs())
     if (QFileInfo::exists(spec)) m_tasks->openSpec(spec);
+  syncEvalTasks();
   if (m_tasks->specCount() > 0) m_tasks->selectSpec(0);
+}
+
+void MainWindow::syncEvalTasks() {
+  QStringList specs;
+  for (int row = 0; row < m_tasks->specCount(); ++row) specs << m_tasks->specPath(row);
+  m_eval->setTaskSpecs(specs);
+}
+
+void MainWindow::evaluateTask() {
+  m_evalDock->show();
+  m_evalDock->raise();
+  m_eval->evaluate();
 }
 
 void MainWindow::openModelFolder(const QString& dir) {
@@ -150,6 +180,7 @@ void MainWindow::buildMenus() {
   view->addAction(m_modelDock->toggleViewAction());
   view->addAction(m_tasksDock->toggleViewAction());
   view->addAction(m_spectraDock->toggleViewAction());
+  view->addAction(m_evalDock->toggleViewAction());
   view->addAction(tr("Refresh &runs"), m_runs, &RunsPanel::refresh)
       ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
   view->addSeparator();
@@ -158,6 +189,8 @@ void MainWindow::buildMenus() {
   auto* tools = menuBar()->addMenu(tr("&Tools"));
   m_runAction = tools->addAction(tr("&Run self-check"), this, &MainWindow::runSelfCheck);
   m_runAction->setShortcut(QKeySequence(Qt::Key_F5));
+  tools->addAction(tr("&Evaluate on task"), this, &MainWindow::evaluateTask)
+      ->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
   m_cancelAction = tools->addAction(tr("&Cancel job"), this, &MainWindow::cancelJob);
   m_cancelAction->setShortcut(QKeySequence(Qt::Key_Escape));
   m_cancelAction->setEnabled(false);
@@ -305,10 +338,12 @@ void MainWindow::resetLayout() {
   m_modelDock->show();
   m_tasksDock->show();
   m_spectraDock->show();
+  m_evalDock->show();
 }
 
 QString MainWindow::openWorkspace(const QString& path) {
   m_runs->setStore(nullptr);
+  m_eval->setStore(nullptr);
   m_store.reset();
   QString error;
   try {
@@ -325,6 +360,7 @@ QString MainWindow::openWorkspace(const QString& path) {
     log(tr("Could not open the workspace %1: %2").arg(path, error));
     m_runsDock->setWindowTitle(tr("Runs"));
   }
+  m_eval->setStore(m_store.get());
   m_runs->setStore(m_store.get(), error.isEmpty() ? QString() : tr("Workspace not open: %1").arg(error));
   return error;
 }

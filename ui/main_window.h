@@ -12,6 +12,7 @@
 
 class AppSettings;
 class BarChart;
+class EvalPanel;
 class JobRunner;
 class ModelPanel;
 class TasksPanel;
@@ -53,6 +54,8 @@ class MainWindow : public QMainWindow {
   QDockWidget* modelDock() const { return m_modelDock; }
   SpectraPanel* spectraPanel() const { return m_spectra; }
   QDockWidget* spectraDock() const { return m_spectraDock; }
+  EvalPanel* evalPanel() const { return m_eval; }
+  QDockWidget* evalDock() const { return m_evalDock; }
   TasksPanel* tasksPanel() const { return m_tasks; }
   QDockWidget* tasksDock() const { return m_tasksDock; }
   // Opens a model folder in the Model dock (loaded in the background) and remembers it.
@@ -68,6 +71,7 @@ class MainWindow : public QMainWindow {
   void exportReport();
   void resetLayout();
   void chooseWorkspace();
+  void evaluateTask();  // shows the Evaluate dock and starts an evaluation
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -75,6 +79,7 @@ class MainWindow : public QMainWindow {
 
  private:
   void buildDocks();
+  void syncEvalTasks();  // the Evaluate dock offers the Tasks dock's specs
   void applyDefaultDockSizes();
   void buildMenus();
   void buildStatusBar();
@@ -104,6 +109,8 @@ class MainWindow : public QMainWindow {
   QDockWidget* m_spectraDock = nullptr;
   TasksPanel* m_tasks = nullptr;
   QDockWidget* m_tasksDock = nullptr;
+  EvalPanel* m_eval = nullptr;
+  QDockWidget* m_evalDock = nullptr;
   std::unique_ptr<t2::RunStore> m_store;
   QPlainTextEdit* m_log = nullptr;
   QAction* m_runAction = nullptr;

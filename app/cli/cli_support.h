@@ -44,16 +44,11 @@ void add_decomposition_options(CLI::App* sub, DecompositionOptions& options);
 Decomposition decompose_for_cli(DecompositionOptions options);
 
 // An expert ready to apply to the model in model_dir, with the decomposition of its targets.
-struct CliExpert {
-  ExpertVectors expert;
-  Decomposition decomposition;
-};
-// `file` is a t2 expert file (checked with load_expert_for_model; allow_transfer maps it onto
-// another model) or a .json file {parameter name: [z...]} (paper; unnamed matrices stay the
-// identity). The decomposition uses the default cache. Throws InvalidArgument/Io/Corrupt.
+using CliExpert = LoadedExpert;  // t2/adaptation.h
 // --expert FILE and --allow-transfer, as load_cli_expert reads them.
 void add_expert_file_options(CLI::App* sub, std::string& expert, bool& allow_transfer,
                              bool required);
+// t2::load_expert_file (t2/adaptation.h: expert file or JSON z map, + decomposition).
 CliExpert load_cli_expert(const std::string& model_dir, const std::string& file,
                           bool allow_transfer, const JobContext& job);
 

@@ -13,7 +13,6 @@
 #include <iostream>
 #include <memory>
 #include <random>
-#include <set>
 #include <string>
 
 namespace t2::cli {
@@ -37,18 +36,12 @@ struct Options {
   bool json = false;
 };
 
-// End-of-turn tokens of common chat templates; one counts as EOS with --chat when the
-// vocabulary has it and the template writes it.
-const char* const kEndOfTurnTokens[] = {"<|im_end|>", "<|eot_id|>", "<end_of_turn>"};
-
 struct Prompt {
   std::vector<std::int32_t> ids;
   std::vector<std::int32_t> eos;  // sorted, unique
 };
 
 Prompt build_prompt(const Options& o, const Tokenizer& tokenizer, const ModelConfig& config) {
-  std::set<std::int32_t> eos(config.eos_token_ids.begin(), config.eos_token_ids.end());
-  if (auto id = tokenizer.eos_id()) eos.insert(*id);
   Prompt p;
   if (o.chat) {
     const ChatTemplate tmpl = ChatTemplate::from_model_dir(o.model_dir);
@@ -58,17 +51,14 @@ Prompt build_prompt(const Options& o, const Tokenizer& tokenizer, const ModelCon
     ChatTemplateOptions options;
     options.add_generation_prompt = true;
     p.ids = tokenizer.encode(tmpl.render(messages, options), /*add_special_tokens=*/false);
-    for (const char* token : kEndOfTurnTokens) {
-      const auto id = tokenizer.token_to_id(token);
-      if (id && tmpl.source().find(token) != std::string::npos) eos.insert(*id);
-    }
+    p.eos = end_of_generation_ids(config, tokenizer, &tmpl);
   } else {
     p.ids = tokenizer.encode(o.prompt, /*add_special_tokens=*/true);
+    p.eos = end_of_generation_ids(config, tokenizer, nullptr);
   }
   if (p.ids.empty())
     throw Error(ErrorKind::InvalidArgument,
                 "the prompt encodes to no tokens; give a non-empty --prompt (or use --chat)");
-  p.eos.assign(eos.begin(), eos.end());
   return p;
 }
 
@@ -85,15 +75,7 @@ GenerateParams generate_params(const Options& o, const Tokenizer& tokenizer,
   p.seed = o.seed >= 0 ? o.seed : static_cast<std::int64_t>(std::random_device{}() & 0x7FFFFFFF);
   p.eos_ids = std::move(eos);
   p.stop_strings = o.stops;
-  const std::int32_t tokenizer_vocab = tokenizer.vocab_size();
-  // Ids the model can emit but the tokenizer lacks (padded embedding rows) decode to nothing.
-  p.decode = [tokenizer, tokenizer_vocab](const std::vector<std::int32_t>& ids) {
-    std::vector<std::int32_t> known;
-    known.reserve(ids.size());
-    for (auto id : ids)
-      if (id >= 0 && id < tokenizer_vocab) known.push_back(id);
-    return tokenizer.decode(known);
-  };
+  p.decode = tokenizer_decoder(tokenizer);
   return p;
 }
 

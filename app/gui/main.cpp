@@ -70,7 +70,7 @@ Options parseOptions(int argc, char** argv) {
                                     "$T2_DB, else $XDG_DATA_HOME/t2-workbench/workspace.db).",
                               "PATH");
   const QCommandLineOption model("model", "Model folder for the Model dock (default: the last one "
-                                         "opened).", "DIR");
+                                         "opened, else the bundled demo model).", "DIR");
   const QCommandLineOption screenshot("screenshot", "Save a PNG of the window once shown.", "FILE");
   const QCommandLineOption selfCheck("self-check", "Run the compute self-check at start.");
   const QCommandLineOption quick("quick", "With --self-check: short measurements.");
@@ -123,6 +123,15 @@ void printNoDisplayHelp(const char* argv0) {
                qPrintable(dir), qPrintable(dir), qPrintable(dir));
 }
 
+// The demo model that ships under resources/demo/model, or "" when this build has none.
+QString bundledDemoModel() {
+  const std::string resources =
+      t2::find_resources_dir(QCoreApplication::applicationDirPath().toStdString());
+  if (resources.empty()) return {};
+  const t2::DemoInfo info = t2::demo_info(resources);
+  return info.model_present ? QString::fromStdString(info.model_dir) : QString();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -162,7 +171,8 @@ int main(int argc, char** argv) {
   }
   window.show();
   // The model folder loads through the JobRunner: after the self-check when one is asked for.
-  const QString modelDir = options.model.isEmpty() ? settings->lastModelDir() : options.model;
+  QString modelDir = options.model.isEmpty() ? settings->lastModelDir() : options.model;
+  if (modelDir.isEmpty()) modelDir = bundledDemoModel();
 
   int exitCode = 0;
   // Screenshot and quit once the start-up work (the self-check, if asked, and the model folder's

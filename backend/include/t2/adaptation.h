@@ -44,6 +44,19 @@ void clear_expert(Session& session, const Decomposition& decomposition);
 ExpertVectors paper_expert_from_map(const ModelConfig& config,
                                     const std::map<std::string, std::vector<float>>& z);
 
+// An expert file as the CLI's and the GUI's --expert take it, with the decomposition it needs.
+struct LoadedExpert {
+  ExpertVectors expert;
+  Decomposition decomposition;
+};
+// `file` is a t2 expert file (checked with load_expert_for_model; allow_transfer maps one made
+// for another model by (layer, part)) or a .json file {parameter name: [z values]} (paper
+// parametrization; unnamed matrices stay the identity). The decomposition of the expert's target
+// set comes from the default cache (computed once). Throws InvalidArgument/Io/Corrupt naming the
+// file and what to give instead.
+LoadedExpert load_expert_file(const std::string& model_dir, const std::string& file,
+                              bool allow_transfer = false, const JobContext& job = {});
+
 struct ExportMergedParams {
   std::string out_dir;  // folder to write; created when missing
   bool force = false;   // true: write into a non-empty out_dir (replacing files of the same name)

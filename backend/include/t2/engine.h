@@ -17,7 +17,9 @@
 #include <t2/decomposition.h>
 #include <t2/demo_suite.h>
 #include <t2/error.h>
+#include <t2/evaluation.h>
 #include <t2/experts.h>
+#include <t2/generation_setup.h>
 #include <t2/job.h>
 #include <t2/model.h>
 #include <t2/model_config.h>

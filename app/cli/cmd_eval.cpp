@@ -1,0 +1,210 @@
+// `t2 eval MODEL_DIR --task SPEC [--task SPEC]... [--split test] [--expert FILE]
+// [--allow-transfer] [--limit N] [--batch 8] [--max-new-tokens N] [--dtype f32|bf16]
+// [--device cpu|cuda|auto] [--name NAME] [--json [--items]] [--no-store]`: evaluates a model (or
+// model + expert) on task splits with batched greedy generation. One line per task (accuracy,
+// 95 % Wilson interval, n, timings, run id); --json prints one JSON object per task per line.
+// Every task is a run of kind "eval" in the workspace (--db) unless --no-store; Ctrl+C stores the
+// finished items as a cancelled run and exits 130.
+#include "commands.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace t2::cli {
+namespace detail::eval_cmd {
+
+struct Options {
+  std::string model_dir;
+  std::vector<std::string> tasks;
+  EvalParams params;
+  std::string expert;
+  bool allow_transfer = false;
+  LoadParams load;
+  std::string name;
+  bool json = false;
+  bool items = false;
+  bool no_store = false;
+};
+
+// Loads every spec and checks the split before anything heavy runs, so that a typo fails fast
+// and leaves no run behind.
+std::vector<Task> load_tasks(const Options& o) {
+  std::vector<Task> tasks;
+  for (const auto& spec : o.tasks) {
+    tasks.push_back(Task::load(spec));
+    const auto& data = tasks.back().spec().data;
+    if (data.count(o.params.split) == 0) {
+      std::string known;
+      for (const auto& kv : data) known += (known.empty() ? "" : ", ") + kv.first;
+      throw Error(ErrorKind::InvalidArgument, spec + ": no split \"" + o.params.split +
+                                                  "\" (splits: " + known +
+                                                  "); choose one with "
+                                                  "--split");
+    }
+  }
+  return tasks;
+}
+
+// The model's chat template, or none (plain-text prompts) when its folder has none.
+std::optional<ChatTemplate> load_chat_template(const std::string& model_dir,
+                                               const std::vector<Task>& tasks) {
+  try {
+    return ChatTemplate::from_model_dir(model_dir);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::Unsupported && e.kind() != ErrorKind::Io) throw;
+    for (const auto& t : tasks) {
+      if (t.spec().prompt.use_chat_template) {
+        std::cerr << "t2: note: " << model_dir << " has no chat template; prompts are plain text ("
+                  << e.what() << ")\n";
+        break;
+      }
+    }
+    return std::nullopt;
+  }
+}
+
+std::string percent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * fraction);
+  return buf;
+}
+
+void print_line(const EvalReport& r, std::optional<std::int64_t> run_id) {
+  char timing[96];
+  std::snprintf(timing, sizeof timing, "%.1f ms/example, %.2f s generating, %.2f s judging",
+                r.ms_per_example, r.generation_seconds, r.judging_seconds);
+  std::cout << r.task << " [" << r.split << "]: accuracy " << percent(r.accuracy) << " (95% CI "
+            << percent(r.ci_low) << " - " << percent(r.ci_high) << "), " << r.correct << "/" << r.n
+            << " correct, " << r.unextractable << " unextractable; " << timing;
+  if (run_id) std::cout << "; run " << *run_id;
+  std::cout << "\n";
+  std::cout.flush();
+}
+
+void print_json(const EvalReport& r, const Options& o, std::optional<std::int64_t> run_id) {
+  auto j = nlohmann::ordered_json::parse(to_json(r, o.items));
+  j["model"] = o.model_dir;
+  j["strategy"] = eval_strategy(o.expert);
+  j["run_id"] = run_id ? nlohmann::ordered_json(*run_id) : nlohmann::ordered_json();
+  std::cout << j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+  std::cout.flush();
+}
+
+struct Context {
+  const Options& options;
+  Session& session;
+  const Tokenizer& tokenizer;
+  const ChatTemplate* chat_template;
+  RunStore* store;  // null with --no-store
+  EvalRunInfo info;
+  const JobContext& job;
+};
+
+// Evaluates one task; the run (if any) is finished as finished, cancelled or failed.
+void evaluate_task(Context& c, const Task& task) {
+  EvalRunInfo info = c.info;
+  info.task_path = task.spec().path;
+  info.task_name = task.spec().name;
+  if (!c.options.name.empty())
+    info.run_name =
+        c.options.tasks.size() > 1 ? c.options.name + " " + info.task_name : c.options.name;
+  EvalParams params = c.options.params;
+  EvalReport last;
+  last.task = info.task_name;
+  last.split = params.split;
+  params.on_batch = [&last](const EvalReport& so_far) { last = so_far; };
+  std::optional<std::int64_t> run_id;
+  if (c.store) run_id = begin_eval_run(*c.store, info, params);
+  EvalReport report;
+  try {
+    report = evaluate(c.session, c.tokenizer, c.chat_template, task, params, c.job);
+  } catch (const Error& e) {
+    if (run_id) {
+      const RunStatus status = e.is_cancelled() ? RunStatus::Cancelled : RunStatus::Failed;
+      finish_eval_run(*c.store, *run_id, info, last, status, e.what());
+      std::cerr << "\nt2: run " << *run_id << " stored as " << to_string(status) << " with "
+                << last.n << " finished items\n";
+    }
+    throw;
+  }
+  if (run_id) finish_eval_run(*c.store, *run_id, info, report, RunStatus::Finished);
+  if (c.options.json)
+    print_json(report, c.options, run_id);
+  else
+    print_line(report, run_id);
+}
+
+int run(const Options& o, const GlobalOptions& global) {
+  Engine engine = make_engine(global);
+  const JobContext job = make_cli_job();
+  const std::vector<Task> tasks = load_tasks(o);
+  const Tokenizer tokenizer = Tokenizer::from_model_dir(o.model_dir);
+  const std::optional<ChatTemplate> chat = load_chat_template(o.model_dir, tasks);
+  Session session(Model::load(o.model_dir, o.load, job));
+  if (!o.expert.empty()) {
+    const auto e = load_cli_expert(o.model_dir, o.expert, o.allow_transfer, job);
+    apply_expert(session, e.decomposition, e.expert);
+  }
+  std::optional<RunStore> store;
+  if (!o.no_store) store.emplace(open_store(global, /*must_exist=*/false));
+  EvalRunInfo info;
+  info.model_dir = std::filesystem::absolute(o.model_dir).lexically_normal().string();
+  info.model_fingerprint = model_fingerprint(o.model_dir);
+  info.architecture = session.model().config().architecture;
+  info.expert_file = o.expert;
+  Context c{o, session, tokenizer, chat ? &*chat : nullptr, store ? &*store : nullptr, info, job};
+  for (const auto& task : tasks) evaluate_task(c, task);
+  return kExitOk;
+}
+
+}  // namespace detail::eval_cmd
+
+void add_eval_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen) {
+  using detail::eval_cmd::Options;
+  auto o = std::make_shared<Options>();
+  auto* sub = app.add_subcommand(
+      "eval",
+      "Evaluate a model (optionally with an SVF expert) on task splits with batched greedy "
+      "generation: accuracy with a 95% Wilson interval, stored as a run of kind 'eval'");
+  sub->add_option("MODEL_DIR", o->model_dir,
+                  "Folder with config.json, *.safetensors, tokenizer.json (and "
+                  "tokenizer_config.json with a chat template)")
+      ->required();
+  sub->add_option("--task", o->tasks, "Task spec file (JSON); repeat for several tasks")
+      ->required()
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  sub->add_option("--split", o->params.split, "Split to evaluate")->capture_default_str();
+  add_expert_file_options(sub, o->expert, o->allow_transfer, /*required=*/false);
+  sub->add_option("--limit", o->params.limit, "First N items of the split; 0 = all")
+      ->capture_default_str();
+  sub->add_option("--batch", o->params.batch_size, "Prompts generated together")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  sub->add_option("--max-new-tokens", o->params.max_new_tokens,
+                  "Tokens per answer; 0 = the task's generation.max_new_tokens")
+      ->check(CLI::Range(0, 1 << 20))
+      ->capture_default_str();
+  sub->add_option("--dtype", o->load.dtype, "Compute dtype: f32 or bf16")->capture_default_str();
+  sub->add_option("--device", o->load.device, "cpu, cuda, cuda:N or auto")->capture_default_str();
+  sub->add_option("--name", o->name, "Run name (default: 'eval TASK SPLIT')");
+  auto* json = sub->add_flag("--json", o->json,
+                             "Print one JSON object per task per line: the report (task, split, "
+                             "n, correct, accuracy, ci_low, ci_high, timings...), model, "
+                             "strategy and run_id");
+  sub->add_flag("--items", o->items, "With --json: include every item (prompt, output, answer)")
+      ->needs(json);
+  sub->add_flag("--no-store", o->no_store, "Do not record the evaluation in the workspace");
+  auto runner =
+      std::make_shared<Runner>([o, &global]() { return detail::eval_cmd::run(*o, global); });
+  sub->callback([&chosen, runner] { chosen = runner.get(); });
+}
+
+}  // namespace t2::cli
