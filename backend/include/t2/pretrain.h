@@ -174,11 +174,14 @@ std::string to_json(const PretrainReport& report, int indent = 2);
 // state.json), out_dir/model/ (the chosen model, loadable by Model::load) and
 // out_dir/report.json. With params.resume_dir, the recipe and tokenizer of that checkpoint are
 // used (recipe.steps may grow). Progress stages "corpus", "train", "validate", "test".
+// Process-wide side effect (glibc): freed memory is kept in the process from then on (no mmap'd
+// blocks, no heap trimming), which removes per-step page faults (backend/README.md).
 PretrainReport pretrain(const PretrainRecipe& recipe, const PretrainParams& params,
                         const JobContext& job = {});
 
-// Greedy accuracy of the model in `model_dir` (its chat template) on `limit` items (0 = all)
-// of `split` of a task spec, batch `batch`. Used for validation; Slow tests call it too.
+// Greedy accuracy of the model in `model_dir` (its chat template) on the first `limit` items
+// (0 = all) of `split` of each task spec, through t2::evaluate (t2/evaluation.h) in batches of
+// at most `batch` prompts (fewer for long prompts: ~10k prompt tokens per batch at most).
 PretrainEvaluation evaluate_greedy(const std::string& model_dir,
                                    const std::vector<std::string>& task_specs,
                                    const std::string& split, int limit, int batch = 32,

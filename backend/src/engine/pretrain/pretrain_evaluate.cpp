@@ -6,6 +6,7 @@
 
 #include <t2/chat_template.h>
 #include <t2/error.h>
+#include <t2/evaluation.h>
 #include <t2/model.h>
 #include <t2/tasks.h>
 
@@ -16,64 +17,36 @@
 namespace t2 {
 namespace detail::pretrain {
 
-// End of the generation batch starting at `begin` (prompts sorted by length): at most `batch`
-// prompts and about kEvalBatchTokens prompt tokens (long prompts such as the classification
-// prompt, ~1,000 tokens, would otherwise need [B, H, T, T] attention scores of ~0.6 GB).
-constexpr std::size_t kEvalBatchTokens = 8192;
-std::size_t chunk_end(const std::vector<std::vector<std::int32_t>>& prompts,
-                      const std::vector<std::size_t>& order, std::size_t begin, std::size_t batch) {
-  std::size_t end = begin + 1;
-  while (end < order.size() && end - begin < batch &&
-         (end - begin + 1) * prompts[order[end]].size() <= kEvalBatchTokens)
-    ++end;
-  return end;
-}
+// Greedy accuracy through the evaluation harness (t2::evaluate, what `t2 eval` reports), in
+// batches of at most `batch` prompts and about kEvalBatchTokens prompt tokens: the
+// classification prompt (~1,000 tokens) at batch 32 would need [B, H, T, T] attention scores of
+// ~0.6 GB.
+constexpr std::int64_t kEvalBatchTokens = 10240;
 
 PretrainEvaluation evaluate_task(const std::shared_ptr<const Model>& model,
                                  const Tokenizer& tokenizer, const ChatTemplate& chat,
                                  const std::string& spec_path, const std::string& split, int limit,
                                  int batch, const JobContext& job) {
-  const auto start = std::chrono::steady_clock::now();
   const Task task = Task::load(spec_path);
-  const auto items = task.load_split(split, limit > 0 ? static_cast<std::size_t>(limit) : 0);
-  std::vector<std::vector<std::int32_t>> prompts;
-  for (const auto& item : items) {
-    const RenderedPrompt rp = render_task_prompt(task.build_prompt(item), &chat);
-    prompts.push_back(tokenizer.encode(rp.text, rp.add_special_tokens));
+  EvalParams params;
+  params.split = split;
+  params.limit = limit > 0 ? static_cast<std::size_t>(limit) : 0;
+  const auto first = task.load_split(split, 1);
+  std::int64_t longest = 1;
+  if (!first.empty()) {
+    const RenderedPrompt rp = render_task_prompt(task.build_prompt(first[0]), &chat);
+    longest = static_cast<std::int64_t>(tokenizer.encode(rp.text, rp.add_special_tokens).size()) +
+              task.spec().generation.max_new_tokens;
   }
-  // Similar lengths share a batch (less padding); results go back to item order.
-  std::vector<std::size_t> order(items.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return prompts[a].size() < prompts[b].size();
-  });
-  GenerateParams gp;
-  gp.max_new_tokens = task.spec().generation.max_new_tokens;
-  gp.stop_strings = task.spec().generation.stop;
-  gp.decode = [&tokenizer](const std::vector<std::int32_t>& ids) {
-    return tokenizer.decode(ids, /*skip_special_tokens=*/true);
-  };
-  if (auto eos = tokenizer.eos_id()) gp.eos_ids = {*eos};
-  gp.pad_id = tokenizer.token_to_id(CharTokenizerSpecials().pad).value_or(0);
+  params.batch_size = static_cast<int>(
+      std::clamp<std::int64_t>(kEvalBatchTokens / longest, 1, static_cast<std::int64_t>(batch)));
   Session session(model);
-  int correct = 0;
-  for (std::size_t begin = 0, end = 0; begin < order.size(); begin = end) {
-    job.throw_if_cancelled();
-    end = chunk_end(prompts, order, begin, static_cast<std::size_t>(batch));
-    std::vector<std::vector<std::int32_t>> chunk;
-    for (std::size_t k = begin; k < end; ++k) chunk.push_back(prompts[order[k]]);
-    const GenerateResult result = session.generate(chunk, gp, {}, job);
-    for (std::size_t k = begin; k < end; ++k) {
-      const std::string out = task.truncate_at_stop(result.sequences[k - begin].text);
-      if (task.judge(out, items[order[k]]).correct) ++correct;
-    }
-  }
+  const EvalReport report = evaluate(session, tokenizer, &chat, task, params, job);
   PretrainEvaluation e;
-  const std::string name = task.spec().name;
-  e.items[name] = static_cast<int>(items.size());
-  e.accuracy[name] = items.empty() ? 0.0 : static_cast<double>(correct) / items.size();
-  e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  e.ms_per_example = items.empty() ? 0.0 : 1000.0 * e.seconds / items.size();
+  e.items[report.task] = static_cast<int>(report.n);
+  e.accuracy[report.task] = report.accuracy;
+  e.seconds = report.generation_seconds + report.judging_seconds;
+  e.ms_per_example = report.ms_per_example;
   return e;
 }
 
