@@ -64,6 +64,36 @@ TEST(CliPretrain, TrainsWritesALoadableModelAndARunAndResumes) {
   EXPECT_EQ(json::parse(r.out)["steps_done"], 6);
 }
 
+TEST(CliPretrain, DemoBuildWithModelInstallsTheTrainedModelBesideItsRecipe) {
+  const std::string dir = std::string(T2_TEST_OUTPUT_DIR) + "/cli_demo_with_model";
+  fs::remove_all(dir);
+  fs::create_directories(dir + "/model");
+  std::ofstream(dir + "/model/recipe.json") << json{
+      {"model", {{"hidden_size", 16}, {"layers", 1}, {"heads", 2}, {"intermediate_size", 32},
+                 {"max_position_embeddings", 256}}},
+      {"tasks", {{{"spec", "../tasks/code/task.json"}, {"validation_items", 2}},
+                 {{"spec", "../tasks/reasoning/task.json"}, {"validation_items", 2}}}},
+      {"steps", 3},
+      {"batch_size", 2},
+      {"eval_every", 0},
+      {"test_items", 10}}.dump();
+  const auto r = t2("--db " + shell_quote(dir + "/runs.db") + " demo build --out " +
+                    shell_quote(dir + "/tasks") +
+                    " --train 20 --validation 4 --test 4 --unseen-test 2 --with-model"
+                    " --model-out " + shell_quote(dir + "/model") + " --work " +
+                    shell_quote(dir + "/work"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* f : {"config.json", "model.safetensors", "tokenizer.json",
+                        "tokenizer_config.json", "recipe.json", "training_report.json"})
+    EXPECT_TRUE(fs::exists(dir + "/model/" + f)) << f;
+  std::ifstream in(dir + "/model/training_report.json");
+  const auto report = json::parse(in);
+  EXPECT_EQ(report["steps_done"], 3);
+  // The freshly built suite (4 test items per task) was used, not the shipped one (300).
+  EXPECT_EQ(report["test"]["items"]["demo-code"], 4);
+  EXPECT_EQ(report["test"]["items"]["demo-reasoning"], 4);
+}
+
 TEST(CliPretrain, BadRecipeAndConflictingOptionsFailWithAMessage) {
   const std::string dir = std::string(T2_TEST_OUTPUT_DIR) + "/cli_pretrain_bad";
   fs::create_directories(dir);

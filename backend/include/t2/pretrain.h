@@ -78,7 +78,8 @@ struct PretrainRecipe {
   std::uint64_t seed = 1;            // init, label noise and batch schedule
   std::int64_t eval_every = 100;     // steps between validations (and at the end); 0 = only end
   std::int64_t checkpoint_every = 100;  // steps between checkpoints (and at the end), >= 1
-  bool select_in_band = true;        // model/ = the validated checkpoint best inside all bands
+  bool select_in_band = true;        // model/ = the validated checkpoint deepest inside all
+                                     // bands (none inside: the one closest to them); false: last
   bool stop_when_in_band = false;    // end training at the first validation inside all bands
   int eval_batch = 32;               // prompts per generation batch in validation, >= 1
   int test_items = 0;                // at the end: greedy accuracy on this many test items per
@@ -157,7 +158,7 @@ struct PretrainReport {
   std::string out_dir;
   std::string model_dir;             // out_dir/model: the chosen checkpoint (HF folder)
   std::int64_t selected_step = 0;    // step of that checkpoint
-  bool selected_in_band = false;     // it was inside every band
+  bool selected_in_band = false;     // its validation was inside every band
   std::int64_t steps_done = 0;
   std::int64_t parameters = 0;
   int vocab_size = 0;

@@ -106,8 +106,8 @@ class Trainer {
   std::int64_t last_step_ = 0;  // the last step trained
   std::deque<double> recent_losses_;
   std::vector<PretrainEvaluation> validations_;
-  std::int64_t selected_step_ = -1;
-  double selected_margin_ = -1.0;
+  std::int64_t selected_step_ = -1;  // validated step whose model is in out_dir/model
+  double selected_margin_ = -1.0;    // its band margin (>= 0: inside every band)
   double previous_seconds_ = 0.0;  // training time before a resume
   double seconds_ = 0.0;
   std::unique_ptr<MetricWriter> metrics_;
@@ -235,7 +235,9 @@ void Trainer::validate(std::int64_t step) {
   if (metrics_)
     for (const auto& [task, acc] : total.accuracy) metrics_->log(step, "val/" + task, acc);
   validations_.push_back(total);
-  if (r_.select_in_band && total.in_band && margin > selected_margin_) {
+  // Inside every band: margin >= 0; otherwise the least negative margin is the checkpoint
+  // closest to all bands, kept until one inside them comes.
+  if (r_.select_in_band && (selected_step_ < 0 || margin > selected_margin_)) {
     replace_dir(tmp, dir("model"));
     selected_step_ = step;
     selected_margin_ = margin;
@@ -331,7 +333,7 @@ void Trainer::finish(PretrainReport& report) {
   report.out_dir = fs::absolute(p_.out_dir).string();
   report.model_dir = fs::absolute(dir("model")).string();
   report.selected_step = selected_step_ >= 0 ? selected_step_ : steps_done;
-  report.selected_in_band = selected_step_ >= 0;
+  report.selected_in_band = selected_step_ >= 0 && selected_margin_ >= 0.0;
   report.steps_done = steps_done;
   for (const auto& [name, p] : params_) report.parameters += p.numel();
   report.vocab_size = static_cast<int>(shell_->config.vocab_size);
