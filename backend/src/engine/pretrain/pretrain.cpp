@@ -49,13 +49,17 @@ std::string read_file(const std::string& path) {
 }
 
 // Smallest distance of a validated accuracy to its band's edges (negative: outside a band).
+// An edge at 0 or 1 bounds nothing (accuracy cannot pass it), so it does not count: a perfect
+// classifier in a [0.75, 1] band has margin 0.25, not 0.
 double band_margin(const PretrainRecipe& r, const std::vector<std::string>& names,
                    const PretrainEvaluation& e) {
   double margin = 1.0;
   for (std::size_t t = 0; t < r.tasks.size(); ++t) {
     auto it = e.accuracy.find(names[t]);
     if (it == e.accuracy.end()) continue;
-    margin = std::min({margin, it->second - r.tasks[t].band_min, r.tasks[t].band_max - it->second});
+    const PretrainTask& task = r.tasks[t];
+    if (task.band_min > 0.0) margin = std::min(margin, it->second - task.band_min);
+    if (task.band_max < 1.0) margin = std::min(margin, task.band_max - it->second);
   }
   return margin;
 }
