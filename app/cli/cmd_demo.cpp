@@ -2,8 +2,10 @@
 #include "commands.h"
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <unistd.h>
 
 namespace t2::cli {
 namespace {
@@ -16,9 +18,53 @@ std::string resources_dir_or_default() {
   return found.empty() ? "resources" : found;
 }
 
+struct ModelOptions {
+  bool with_model = false;
+  std::string model_out;  // default <resources>/demo/model
+  std::string recipe;     // default <model_out>/recipe.json
+  std::string work;       // training folder (checkpoints); default a temp folder
+};
+
+// Pretrains the demo model with `recipe` on the suite in `tasks_dir` and installs the chosen
+// checkpoint (HF files), the recipe and training_report.json into model_out.
+void build_demo_model(const ModelOptions& o, const std::string& tasks_dir, bool tasks_moved,
+                      const GlobalOptions& global) {
+  namespace fs = std::filesystem;
+  const std::string model_out =
+      o.model_out.empty() ? resources_dir_or_default() + "/demo/model" : o.model_out;
+  const std::string recipe_path = o.recipe.empty() ? model_out + "/recipe.json" : o.recipe;
+  PretrainRecipe recipe = load_pretrain_recipe(recipe_path);
+  if (tasks_moved)  // the recipe's specs name the shipped suite: point them at the new one
+    for (auto& t : recipe.tasks)
+      t.spec = tasks_dir + "/" + fs::path(t.spec).parent_path().filename().string() + "/task.json";
+  PretrainParams params;
+  params.out_dir = o.work.empty() ? (fs::temp_directory_path() /
+                                     ("t2-demo-model-" + std::to_string(::getpid()))).string()
+                                  : o.work;
+  params.db_path = global.db.empty() ? default_run_store_path() : global.db;
+  params.run_name = "demo model";
+  std::cout << "pretraining the demo model in " << params.out_dir << " (checkpoints there)\n";
+  std::cout.flush();
+  const PretrainReport report = pretrain(recipe, params, make_cli_job());
+  fs::create_directories(model_out);
+  for (const char* f : {"config.json", "model.safetensors", "tokenizer.json",
+                        "tokenizer_config.json"})
+    fs::copy_file(report.model_dir + "/" + f, model_out + "/" + f,
+                  fs::copy_options::overwrite_existing);
+  if (!fs::exists(model_out + "/recipe.json") ||
+      !fs::equivalent(recipe_path, model_out + "/recipe.json"))
+    fs::copy_file(recipe_path, model_out + "/recipe.json", fs::copy_options::overwrite_existing);
+  write_file_atomically(model_out + "/training_report.json", to_json(report) + "\n");
+  std::cout << "demo model (step " << report.selected_step
+            << (report.selected_in_band ? ", inside every band" : ", NOT inside every band")
+            << ") written to " << model_out << "\n";
+  for (const auto& [task, acc] : report.test.accuracy)
+    std::cout << "  test " << task << ": " << acc << "\n";
+}
+
 }  // namespace
 
-void add_demo_command(CLI::App& app, const GlobalOptions& /*global*/, const Runner*& chosen) {
+void add_demo_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen) {
   auto* demo =
       app.add_subcommand("demo", "The bundled demo: build the task suite, list what ships");
   demo->require_subcommand(1);
@@ -26,6 +72,7 @@ void add_demo_command(CLI::App& app, const GlobalOptions& /*global*/, const Runn
   struct BuildOptions {
     std::string out;
     DemoSuiteParams params;
+    ModelOptions model;
   };
   auto build = std::make_shared<BuildOptions>();
   auto* sub = demo->add_subcommand(
@@ -47,12 +94,23 @@ void add_demo_command(CLI::App& app, const GlobalOptions& /*global*/, const Runn
   sub->add_option("--unseen-test", build->params.unseen_test_items, "Test items per unseen task")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
-  auto build_runner = std::make_shared<Runner>([build]() {
+  sub->add_flag("--with-model", build->model.with_model,
+                "Also pretrain the demo model with its recipe (~30 min on 2 cores) and install it");
+  sub->add_option("--model-out", build->model.model_out,
+                  "Where the model goes (default: <resources>/demo/model)");
+  sub->add_option("--recipe", build->model.recipe,
+                  "Pretraining recipe (default: <model-out>/recipe.json)");
+  sub->add_option("--work", build->model.work,
+                  "Training folder for checkpoints (default: a new folder under $TMPDIR)");
+  auto build_runner = std::make_shared<Runner>([build, &global]() {
+    std::unique_ptr<Engine> engine;  // threads and passive OpenMP waiting for training
+    if (build->model.with_model) engine = std::make_unique<Engine>(make_engine(global));
     const std::string out =
         build->out.empty() ? resources_dir_or_default() + "/demo/tasks" : build->out;
     const DemoSuite suite = build_demo_suite(out, build->params, make_cli_job());
     std::cout << "wrote " << suite.files.size() << " files to " << suite.dir << "\n";
     for (const auto& f : suite.files) std::cout << "  " << f << "\n";
+    if (build->model.with_model) build_demo_model(build->model, suite.dir, !build->out.empty(), global);
     return kExitOk;
   });
   sub->callback([&chosen, build_runner] { chosen = build_runner.get(); });

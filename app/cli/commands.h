@@ -19,5 +19,9 @@ void add_spectrum_command(CLI::App& app, const GlobalOptions& global, const Runn
 void add_expert_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 void add_train_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 void add_eval_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
+void add_pretrain_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
+
+// <resources>/demo/model/recipe.json: the recipe of the bundled demo model.
+std::string default_pretrain_recipe();
 
 }  // namespace t2::cli

@@ -33,5 +33,6 @@ int main(int argc, char** argv) {
   add_expert_command(app, global, chosen);
   add_train_command(app, global, chosen);
   add_eval_command(app, global, chosen);
+  add_pretrain_command(app, global, chosen);
   return run_cli(app, argc, argv, &chosen);
 }

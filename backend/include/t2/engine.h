@@ -23,6 +23,7 @@
 #include <t2/job.h>
 #include <t2/model.h>
 #include <t2/model_config.h>
+#include <t2/pretrain.h>
 #include <t2/run_store.h>
 #include <t2/safetensors.h>
 #include <t2/sandbox.h>
