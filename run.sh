@@ -11,6 +11,9 @@ if [[ $status -eq 3 ]]; then  # no display: offer the command line instead
   echo
   echo "Here is 't2 info' (this machine's compute report) from the command line:"
   "$bin/t2" info
+  echo
+  echo "The bundled demo ('t2 demo info'); evaluate it with 't2 eval MODEL --task SPEC':"
+  "$bin/t2" demo info
   exit 0
 fi
 exit $status

@@ -111,9 +111,10 @@ EvalPanel::EvalPanel(JobRunner* jobs, QWidget* parent) : QWidget(parent), m_jobs
   m_detail->setReadOnly(true);
   m_detail->setPlaceholderText(tr("Select an item to see its prompt and full output"));
   m_chart = new BarChart;
-  m_chart->setTitles(tr("Accuracy of this session's evaluations"), tr("task / split / strategy"),
+  m_chart->setTitles(tr("Evaluations this session"), tr("task / split / strategy"),
                      tr("accuracy (%)"));
   m_chart->setPlaceholder(tr("Each evaluation adds a bar"));
+  m_chart->setFixedTop(100.0);
   m_chart->setMinimumHeight(160);
 
   auto* split = new QSplitter(Qt::Vertical);
@@ -218,7 +219,7 @@ void EvalPanel::showError(const QString& error) {
   m_error->setVisible(!error.isEmpty());
 }
 
-QString EvalPanel::errorText() const { return m_error->isVisible() ? m_error->text() : QString(); }
+QString EvalPanel::errorText() const { return m_error->text(); }
 QString EvalPanel::summaryText() const { return m_summary->text(); }
 
 void EvalPanel::stop() {

@@ -10,10 +10,12 @@
 #include "self_check_panel.h"
 #include "spectra_panel.h"
 #include "tasks_panel.h"
+#include "train_panel.h"
 
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QComboBox>
 #include <QShowEvent>
 #include <QCoreApplication>
 #include <QDateTime>
@@ -115,6 +117,13 @@ void MainWindow::buildDocks() {
   m_evalDock->setWidget(m_eval);
   addDockWidget(Qt::RightDockWidgetArea, m_evalDock);
   tabifyDockWidget(m_chartDock, m_evalDock);
+  m_train = new TrainPanel(m_jobs, this);
+  m_trainDock = new QDockWidget(tr("Train"), this);
+  m_trainDock->setObjectName(QStringLiteral("TrainDock"));
+  m_trainDock->setWidget(m_train);
+  addDockWidget(Qt::RightDockWidgetArea, m_trainDock);
+  tabifyDockWidget(m_evalDock, m_trainDock);
+  m_evalDock->raise();
   m_modelDock->raise();
   resizeDocks({m_modelDock}, {460}, Qt::Horizontal);
   connect(m_model, &ModelPanel::message, this, &MainWindow::log);
@@ -124,7 +133,17 @@ void MainWindow::buildDocks() {
           [this] {
             m_spectra->setModel(m_model->model());
             m_eval->setModel(m_model->model());
+            m_train->setModel(m_model->model());
           });
+  connect(m_train, &TrainPanel::message, this, &MainWindow::log);
+  connect(m_train, &TrainPanel::runsChanged, m_runs, &RunsPanel::refresh);
+  connect(m_train, &TrainPanel::evaluateExpert, this, [this](const QString& file) {
+    m_eval->setExpertFile(file);
+    m_eval->selectTask(m_train->taskBox()->currentData().toString());
+    m_evalDock->show();
+  m_trainDock->show();
+    m_evalDock->raise();
+  });
   connect(m_eval, &EvalPanel::message, this, &MainWindow::log);
   connect(m_eval, &EvalPanel::runStored, m_runs, &RunsPanel::refresh);
   connect(m_spectra, &SpectraPanel::message, this, &MainWindow::log);
@@ -134,7 +153,10 @@ void MainWindow::buildDocks() {
     syncEvalTasks();
   });
   connect(m_tasks->specList(), &QListWidget::currentRowChanged, this,
-          [this](int row) { m_eval->selectTask(m_tasks->specPath(row)); });
+          [this](int row) {
+            m_eval->selectTask(m_tasks->specPath(row));
+            m_train->selectTask(m_tasks->specPath(row));
+          });
   m_tasks->setResourcesDir(QString::fromStdString(
       t2::find_resources_dir(QCoreApplication::applicationDirPath().toStdString())));
   for (const QString& spec : m_settings.taskSpecs())
@@ -147,10 +169,18 @@ void MainWindow::syncEvalTasks() {
   QStringList specs;
   for (int row = 0; row < m_tasks->specCount(); ++row) specs << m_tasks->specPath(row);
   m_eval->setTaskSpecs(specs);
+  m_train->setTaskSpecs(specs);
+}
+
+void MainWindow::trainExpert() {
+  m_trainDock->show();
+  m_trainDock->raise();
+  m_train->train();
 }
 
 void MainWindow::evaluateTask() {
   m_evalDock->show();
+  m_trainDock->show();
   m_evalDock->raise();
   m_eval->evaluate();
 }
@@ -181,6 +211,7 @@ void MainWindow::buildMenus() {
   view->addAction(m_tasksDock->toggleViewAction());
   view->addAction(m_spectraDock->toggleViewAction());
   view->addAction(m_evalDock->toggleViewAction());
+  view->addAction(m_trainDock->toggleViewAction());
   view->addAction(tr("Refresh &runs"), m_runs, &RunsPanel::refresh)
       ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
   view->addSeparator();
@@ -191,6 +222,8 @@ void MainWindow::buildMenus() {
   m_runAction->setShortcut(QKeySequence(Qt::Key_F5));
   tools->addAction(tr("&Evaluate on task"), this, &MainWindow::evaluateTask)
       ->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+  tools->addAction(tr("&Train expert"), this, &MainWindow::trainExpert)
+      ->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_T));
   m_cancelAction = tools->addAction(tr("&Cancel job"), this, &MainWindow::cancelJob);
   m_cancelAction->setShortcut(QKeySequence(Qt::Key_Escape));
   m_cancelAction->setEnabled(false);
@@ -339,11 +372,13 @@ void MainWindow::resetLayout() {
   m_tasksDock->show();
   m_spectraDock->show();
   m_evalDock->show();
+  m_trainDock->show();
 }
 
 QString MainWindow::openWorkspace(const QString& path) {
   m_runs->setStore(nullptr);
   m_eval->setStore(nullptr);
+  m_train->setWorkspace({});
   m_store.reset();
   QString error;
   try {
@@ -361,6 +396,7 @@ QString MainWindow::openWorkspace(const QString& path) {
     m_runsDock->setWindowTitle(tr("Runs"));
   }
   m_eval->setStore(m_store.get());
+  m_train->setWorkspace(m_store ? QString::fromStdString(m_store->path()) : QString());
   m_runs->setStore(m_store.get(), error.isEmpty() ? QString() : tr("Workspace not open: %1").arg(error));
   return error;
 }

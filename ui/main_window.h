@@ -13,6 +13,7 @@
 class AppSettings;
 class BarChart;
 class EvalPanel;
+class TrainPanel;
 class JobRunner;
 class ModelPanel;
 class TasksPanel;
@@ -56,6 +57,8 @@ class MainWindow : public QMainWindow {
   QDockWidget* spectraDock() const { return m_spectraDock; }
   EvalPanel* evalPanel() const { return m_eval; }
   QDockWidget* evalDock() const { return m_evalDock; }
+  TrainPanel* trainPanel() const { return m_train; }
+  QDockWidget* trainDock() const { return m_trainDock; }
   TasksPanel* tasksPanel() const { return m_tasks; }
   QDockWidget* tasksDock() const { return m_tasksDock; }
   // Opens a model folder in the Model dock (loaded in the background) and remembers it.
@@ -72,6 +75,7 @@ class MainWindow : public QMainWindow {
   void resetLayout();
   void chooseWorkspace();
   void evaluateTask();  // shows the Evaluate dock and starts an evaluation
+  void trainExpert();   // shows the Train dock and starts training
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -111,6 +115,8 @@ class MainWindow : public QMainWindow {
   QDockWidget* m_tasksDock = nullptr;
   EvalPanel* m_eval = nullptr;
   QDockWidget* m_evalDock = nullptr;
+  TrainPanel* m_train = nullptr;
+  QDockWidget* m_trainDock = nullptr;
   std::unique_ptr<t2::RunStore> m_store;
   QPlainTextEdit* m_log = nullptr;
   QAction* m_runAction = nullptr;

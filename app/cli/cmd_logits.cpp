@@ -1,7 +1,8 @@
 // `t2 logits MODEL_DIR --ids 1,2,3 [--greedy N] [--dtype f32|bf16] [--device cpu|cuda]
-// [--expert FILE [--allow-transfer]] --json`: logits of a token-id prompt (no tokenizer needed),
-// plus N greedy steps decoded with the KV cache and the last-position logits of each step.
-// --expert applies an SVF expert (t2 expert file, or JSON {parameter name: [z...]}) first.
+// [--expert FILE [--allow-transfer] [--apply-mode auto|recompose|factored]] --json`: logits of a
+// token-id prompt (no tokenizer needed), plus N greedy steps decoded with the KV cache and the
+// last-position logits of each step. --expert applies an SVF expert (t2 expert file, or JSON
+// {parameter name: [z...]}) first, each matrix recomposed or factored as --apply-mode says.
 #include "commands.h"
 
 #include <cmath>
@@ -85,6 +86,7 @@ void add_logits_command(CLI::App& app, const GlobalOptions& global, const Runner
     LoadParams load;
     std::string expert;
     bool allow_transfer = false;
+    std::string apply_mode = "recompose";  // the exact weights export-merged writes
     bool json = false;
   };
   auto opts = std::make_shared<Options>();
@@ -103,6 +105,13 @@ void add_logits_command(CLI::App& app, const GlobalOptions& global, const Runner
   sub->add_option("--device", opts->load.device, "cpu, cuda, cuda:N or auto")
       ->capture_default_str();
   add_expert_file_options(sub, opts->expert, opts->allow_transfer, /*required=*/false);
+  sub->add_option("--apply-mode", opts->apply_mode,
+                  "How --expert's matrices are applied: recompose (dense W', the weights "
+                  "export-merged writes), factored (((x Vh^T) * sigma') U^T, no recomposition: "
+                  "faster for large models, equal up to float rounding), or auto (by flop cost "
+                  "for this prompt + --greedy)")
+      ->check(CLI::IsMember({"auto", "recompose", "factored"}))
+      ->capture_default_str();
   sub->add_flag("--json", opts->json,
                 "Print {\"logits\": [[...]], \"greedy_tokens\": [...], \"step_logits\": [[...]]}");
   auto runner = std::make_shared<Runner>([opts, &global]() {
@@ -111,7 +120,10 @@ void add_logits_command(CLI::App& app, const GlobalOptions& global, const Runner
     Session session(Model::load(opts->model_dir, opts->load, job));
     if (!opts->expert.empty()) {
       const auto e = load_cli_expert(opts->model_dir, opts->expert, opts->allow_transfer, job);
-      apply_expert(session, e.decomposition, e.expert);
+      ApplyParams apply;
+      apply.mode = parse_apply_mode(opts->apply_mode);
+      apply.expected_tokens = static_cast<double>(opts->ids.size()) + opts->greedy;
+      apply_expert(session, e.decomposition, e.expert, apply);
     }
     const auto logits = session.forward({opts->ids});
     GenerateResult greedy;

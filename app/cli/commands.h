@@ -17,6 +17,7 @@ void add_generate_command(CLI::App& app, const GlobalOptions& global, const Runn
 void add_decompose_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 void add_spectrum_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 void add_expert_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
+void add_train_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 void add_eval_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 void add_pretrain_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 

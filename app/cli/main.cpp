@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   add_decompose_command(app, global, chosen);
   add_spectrum_command(app, global, chosen);
   add_expert_command(app, global, chosen);
+  add_train_command(app, global, chosen);
   add_eval_command(app, global, chosen);
   add_pretrain_command(app, global, chosen);
   return run_cli(app, argc, argv, &chosen);

@@ -118,9 +118,12 @@ void printNoDisplayHelp(const char* argv0) {
                "Everything the workbench does is also available from the command line:\n"
                "    %s/t2 --help\n"
                "    %s/t2 info          # versions, devices, threads, GEMM and memory speed\n"
+               "    %s/t2 demo info     # the bundled demo model and tasks\n"
+               "    %s/t2 eval DEMO_MODEL --task TASK_SPEC --limit 100   # accuracy on a task\n"
                "To open the window without a screen, use a virtual display:\n"
                "    xvfb-run -a %s/t2-workbench\n",
-               qPrintable(dir), qPrintable(dir), qPrintable(dir));
+               qPrintable(dir), qPrintable(dir), qPrintable(dir), qPrintable(dir),
+               qPrintable(dir));
 }
 
 // The demo model that ships under resources/demo/model, or "" when this build has none.

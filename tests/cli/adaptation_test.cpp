@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -85,6 +87,31 @@ TEST(CliAdaptation, JsonZMapChangesTheLogitsAndMergedExportMatches) {
   r = t2("expert export-merged " + shell_quote(kModel) + " --expert " + shell_quote(map) +
          " --out " + shell_quote(out) + " --force");
   EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(CliAdaptation, FactoredAndRecomposedApplyModesAgree) {
+  std::vector<float> z(32);
+  for (std::size_t i = 0; i < z.size(); ++i) z[i] = 1.6f - 0.04f * static_cast<float>(i);
+  const auto map =
+      write_json("modes.json", {{kUp0, z}, {"model.layers.1.mlp.down_proj.weight", z}});
+  const auto base = logits(kModel);
+  const auto rec = logits(kModel, "--expert " + shell_quote(map) + " --apply-mode recompose");
+  const auto fac = logits(kModel, "--expert " + shell_quote(map) + " --apply-mode factored");
+  ASSERT_EQ(rec.size(), fac.size());
+  double diff = 0.0, change = 0.0, scale = 0.0;
+  for (std::size_t r = 0; r < rec.size(); ++r)
+    for (std::size_t v = 0; v < rec[r].size(); ++v) {
+      const double a = rec[r][v].get<double>(), b = fac[r][v].get<double>();
+      diff = std::max(diff, std::abs(a - b));
+      change = std::max(change, std::abs(a - base[r][v].get<double>()));
+      scale = std::max(scale, std::abs(a));
+    }
+  EXPECT_LE(diff, 2e-5 * scale);
+  EXPECT_GT(change, 1e-3 * scale);  // the expert matters, so agreeing means something
+  const auto bad = t2("logits " + shell_quote(kModel) + " --ids 1,2 --expert " + shell_quote(map) +
+                      " --apply-mode fast");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_TRUE(contains(bad.err, "fast")) << bad.err;
 }
 
 TEST(CliAdaptation, BadZMapsAreClearErrors) {

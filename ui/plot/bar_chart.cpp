@@ -13,6 +13,7 @@ BarChart::BarChart(QWidget* parent) : ChartBase(parent), m_bars(nullptr) {
 }
 
 void BarChart::setData(const QVector<QString>& labels, const QVector<double>& values) {
+  m_labels = labels;
   m_values = values;
   QVector<double> keys;
   auto ticker = QSharedPointer<QCPAxisTickerText>::create();
@@ -24,6 +25,14 @@ void BarChart::setData(const QVector<QString>& labels, const QVector<double>& va
   plot()->xAxis->setTicker(ticker);
   plot()->xAxis->setRange(0.3, std::max<int>(1, values.size()) + 0.7);
   const double top = values.isEmpty() ? 1.0 : *std::max_element(values.begin(), values.end());
-  plot()->yAxis->setRange(0, top > 0 ? top * 1.15 : 1.0);
+  if (m_fixedTop > 0)
+    plot()->yAxis->setRange(0, m_fixedTop);
+  else
+    plot()->yAxis->setRange(0, top > 0 ? top * 1.15 : 1.0);
   setHasData(!values.isEmpty());
+}
+
+void BarChart::setFixedTop(double top) {
+  m_fixedTop = top;
+  setData(m_labels, m_values);
 }

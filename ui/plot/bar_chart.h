@@ -15,8 +15,12 @@ class BarChart : public ChartBase {
 
   void setData(const QVector<QString>& labels, const QVector<double>& values);
   int barCount() const { return m_values.size(); }
+  // Value axis from 0 to `top` whatever the data (e.g. 100 for percentages); <= 0: fit the data.
+  void setFixedTop(double top);
 
  private:
   QCPBars* m_bars;
+  QVector<QString> m_labels;
   QVector<double> m_values;
+  double m_fixedTop = 0.0;
 };

@@ -2,6 +2,9 @@
 
 #include "plot/qcp.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include <limits>
 
 namespace {
@@ -42,8 +45,22 @@ void LineChart::setSeries(const QVector<LineSeries>& series) {
     // A margin so that end points and their markers are not cut by the axis rect.
     plot()->xAxis->scaleRange(1.06);
     plot()->yAxis->scaleRange(1.08);
+    if (m_yLow < m_yHigh) {  // a fixed y range, widened only by data outside it
+      double low = m_yLow, high = m_yHigh;
+      for (const auto& s : series)
+        for (double y : s.y)
+          if (std::isfinite(y)) low = std::min(low, y), high = std::max(high, y);
+      const double pad = 0.04 * (high - low);
+      plot()->yAxis->setRange(low - pad, high + pad);
+    }
   }
   setHasData(m_count > 0);
+}
+
+void LineChart::setYRange(double low, double high) {
+  m_yLow = low;
+  m_yHigh = high;
+  setSeries(QVector<LineSeries>(m_series));
 }
 
 int LineChart::seriesCount() const { return m_count; }

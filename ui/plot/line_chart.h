@@ -23,6 +23,9 @@ class LineChart : public ChartBase {
   // Logarithmic y axis (powers of ten); non-positive y values are left out (gaps).
   void setLogY(bool logY);
   bool logY() const { return m_logY; }
+  // Shows at least [low, high] on y (e.g. 0-100 for percentages, whatever the data); data
+  // outside widens it. low >= high: fit the data (the default).
+  void setYRange(double low, double high);
   // Integer ticks on x (e.g. layer indices) instead of fractional ones.
   void setIntegerX(bool integerX);
   // Moves the legend from inside the plot (top right) to a row below it, in columns, so that it
@@ -35,5 +38,6 @@ class LineChart : public ChartBase {
  private:
   int m_count = 0;
   bool m_logY = false;
+  double m_yLow = 0.0, m_yHigh = 0.0;
   QVector<LineSeries> m_series;
 };

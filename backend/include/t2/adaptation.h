@@ -2,11 +2,19 @@
 // exporting a merged checkpoint. Plain C++ API, included from t2/engine.h.
 //
 // For every target matrix of the decomposition: sigma' = adapted_sigma(expert parametrization,
-// values, sigma) (t2/experts.h) and W' = W + U diag(sigma' - sigma) Vh, computed in float32 as one
-// addmm per matrix (U's columns scaled by sigma' - sigma), then stored in the model's dtype and
-// device as a session weight override (Session::set_weight_override semantics): the shared Model
-// and every other Session are unaffected. A matrix whose sigma' equals sigma exactly (e.g. paper
-// z = 1) gets no override, so the identity expert reproduces the base logits bit for bit.
+// values, sigma) (t2/experts.h), then one of two ways to use W' = U diag(sigma') Vh, per matrix:
+// - recompose: W' = W + U diag(sigma' - sigma) Vh, computed in float32 as one addmm per matrix
+//   (U's columns scaled by sigma' - sigma), stored in the model's dtype and device as a session
+//   weight override (Session::set_weight_override semantics). Costs ~2 out in r flops per switch
+//   (plus rebuilding the layer's fused layout); the forward then runs at dense speed.
+// - factored: the session keeps U and Vh of the decomposition (shared, not copied) and sigma', and
+//   the forward computes x W'^T = ((x Vh^T) * sigma') U^T. A switch only replaces sigma'
+//   (microseconds per matrix); each token then costs 2 (in + out) r flops instead of 2 in out,
+//   i.e. with r = min(out, in) at most 2x a dense product (1.18x for a Qwen2.5-0.5B MLP matrix).
+//   Equal to recompose up to float32 rounding (W'^T x is summed in another order).
+// The shared Model and every other Session are unaffected. A matrix whose sigma' equals sigma
+// exactly (e.g. paper z = 1) gets neither (any earlier override of it is removed), so the
+// identity expert reproduces the base logits bit for bit.
 #pragma once
 
 #include <t2/decomposition.h>
@@ -20,21 +28,46 @@
 
 namespace t2 {
 
+// How apply_expert uses W' (see above).
+enum class ApplyMode {
+  Auto,       // per matrix, whichever costs fewer flops for ApplyParams::expected_tokens
+  Recompose,  // every changed matrix recomposed into a dense W'
+  Factored,   // every changed matrix run factored
+};
+std::string apply_mode_name(ApplyMode mode);          // "auto" / "recompose" / "factored"
+ApplyMode parse_apply_mode(const std::string& name);  // InvalidArgument for anything else
+
+struct ApplyParams {
+  ApplyMode mode = ApplyMode::Auto;  // auto / recompose / factored
+  // Auto only: how many tokens (summed over the batch rows, prompt and generated) the session is
+  // expected to process before the next switch. A matrix [out, in] of rank r is factored when
+  // expected_tokens * 2 ((in + out) r - in out) < 2 out in r (the extra forward flops stay below
+  // the recomposition's), i.e. with r = min(out, in) when expected_tokens < max(out, in): 4864
+  // for a Qwen2.5-0.5B MLP matrix, 1024 for the demo model's. The default suits interactive
+  // switching (a prompt and a reply between switches); pass a large value (e.g. 1e9) before
+  // long generation or evaluation runs with one expert, 0 for an experts-switching loop. >= 0.
+  double expected_tokens = 1024;
+};
+
 struct ApplyReport {
-  std::vector<std::string> changed;   // targets now overridden with W'
-  std::vector<std::string> identity;  // targets left at the base weight (sigma' == sigma)
-  double seconds = 0.0;               // wall time of the whole apply
+  std::vector<std::string> changed;     // targets now adapted (sigma' != sigma): W' in effect
+  std::vector<std::string> identity;    // targets left at the base weight (sigma' == sigma)
+  std::vector<std::string> recomposed;  // the changed targets stored as a dense W'
+  std::vector<std::string> factored;    // the changed targets run factored
+  double seconds = 0.0;                 // wall time of the whole apply
 };
 
 // Applies `expert` to `session` (replacing any expert applied before on these targets). Every
 // matrix of the expert must be a target of `decomposition` with the same length (rank);
 // decomposition targets the expert does not cover are reset to the base weight. Throws
 // InvalidArgument naming the matrix otherwise. The decomposition must be of the session's model
-// (its shapes are checked against the model tensor by the override).
+// (its shapes are checked against the model tensor by the override). Factored matrices keep
+// a reference to the decomposition's factors (the Decomposition itself may go away).
 ApplyReport apply_expert(Session& session, const Decomposition& decomposition,
-                         const ExpertVectors& expert);
+                         const ExpertVectors& expert, const ApplyParams& params = {});
 
-// Removes the overrides of all targets of `decomposition` (other overrides stay).
+// Removes the overrides (dense or factored) of all targets of `decomposition` (other overrides
+// stay).
 void clear_expert(Session& session, const Decomposition& decomposition);
 
 // A paper-parametrization expert from {parameter name: z}. Names must be linear weights of the

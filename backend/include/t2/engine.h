@@ -33,6 +33,7 @@
 #include <t2/tasks.h>
 #include <t2/text_stream.h>
 #include <t2/tokenizer.h>
+#include <t2/training.h>
 
 #include <string>
 

@@ -261,6 +261,11 @@ class RunStore {
   std::int64_t begin_run(const NewRun& run);
   // Sets the final status (not Running) and finished_at; `message` explains failures.
   void finish_run(std::int64_t run_id, RunStatus status, const std::string& message = {});
+  // Takes over a run that stopped without finishing (interrupted, or running with a writer that
+  // is provably gone) so that this process continues it (e.g. `t2 train --resume`): status
+  // `running` again, writer = this process, finished_at and message cleared. InvalidArgument
+  // when the run finished, failed or was cancelled, or its writer is alive or on another host.
+  void resume_run(std::int64_t run_id);
   RunRecord get_run(std::int64_t run_id);  // throws InvalidArgument when absent
   std::optional<RunRecord> find_run(std::int64_t run_id);
   // A run id ("12") or a unique run name; throws InvalidArgument when none or several match.

@@ -266,6 +266,24 @@ void RunStore::finish_run(std::int64_t run_id, RunStatus status, const std::stri
   if (impl_->db.changes() == 0) impl_->require_run(run_id);
 }
 
+void RunStore::resume_run(std::int64_t run_id) {
+  const RunRecord run = get_run(run_id);
+  const bool gone =
+      run.status == RunStatus::Interrupted ||
+      (run.status == RunStatus::Running && process_liveness(run.writer) == Liveness::Dead);
+  if (!gone)
+    throw Error(
+        ErrorKind::InvalidArgument,
+        "run " + std::to_string(run_id) + " is " + to_string(run.status) +
+            (run.status == RunStatus::Running ? " (its process is alive or on another host)" : "") +
+            "; only an interrupted run can be resumed");
+  const ProcessIdentity me = current_process_identity();
+  Statement st(impl_->db,
+               "UPDATE runs SET status = 'running', finished_at = NULL, message = '', host = ?, "
+               "pid = ?, process_token = ? WHERE id = ?");
+  st.bind(1, me.host).bind(2, me.pid).bind(3, me.start_token).bind(4, run_id).run();
+}
+
 std::optional<RunRecord> RunStore::find_run(std::int64_t run_id) {
   Statement st(impl_->db, std::string("SELECT ") + kRunColumns + " FROM runs WHERE id = ?");
   st.bind(1, run_id);

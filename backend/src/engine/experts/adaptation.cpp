@@ -64,53 +64,40 @@ at::Tensor adapted_weight(const at::Tensor& w, const Decomposition& decompositio
 }  // namespace engine
 
 ApplyReport apply_expert(Session& session, const Decomposition& decomposition,
-                         const ExpertVectors& expert) {
+                         const ExpertVectors& expert, const ApplyParams& params) {
   return detail::guarded([&] {
     const auto start = std::chrono::steady_clock::now();
+    if (!(params.expected_tokens >= 0.0))
+      throw Error(ErrorKind::InvalidArgument, "expected_tokens must be >= 0");
     for (const auto& m : expert.matrices)
       if (!decomposition.find(m.name))
         throw Error(ErrorKind::InvalidArgument,
                     "expert matrix '" + m.name + "' is not a target of the decomposition (" +
                         decomposition.target_spec() + "); decompose the expert's target set");
-    auto& impl = session.impl();
-    // Compute every sigma' first, so a bad vector throws before the session changes.
-    std::vector<std::pair<std::string, std::vector<float>>> plan;
+    // Every sigma' first, so a bad vector throws before the session changes.
+    std::vector<engine::SigmaUpdate> updates;
     for (const auto& t : decomposition.targets()) {
       std::vector<float> sigma_new;
+      engine::SigmaUpdate u{t.name, at::Tensor()};
       if (engine::expert_sigma(decomposition, expert, t.name, sigma_new))
-        plan.emplace_back(t.name, std::move(sigma_new));
-      else
-        plan.emplace_back(t.name, std::vector<float>{});
+        u.sigma = at::from_blob(sigma_new.data(), {static_cast<std::int64_t>(sigma_new.size())},
+                                at::kFloat)
+                      .clone();
+      updates.push_back(std::move(u));
     }
-    ApplyReport report;
     at::NoGradGuard no_grad;
-    // Overrides are stored first and each touched tensor's layer is rebuilt once afterwards
-    // (set_override would rebuild the fused layer layout once per matrix).
-    std::vector<std::string> touched;
-    for (auto& [name, sigma_new] : plan) {
-      at::Tensor w_new;
-      if (!sigma_new.empty()) {
-        const at::Tensor base = impl.m().weight(name);
-        if (!base.defined())
-          throw Error(ErrorKind::InvalidArgument,
-                      "the model has no tensor '" + name + "'; decompose this model");
-        w_new = engine::adapted_weight(base, decomposition, name, sigma_new);
-      }
-      if (w_new.defined()) {
-        impl.overrides[name] = w_new.to(impl.m().device, impl.m().dtype);
-        report.changed.push_back(name);
-        touched.push_back(name);
-      } else {
-        if (impl.overrides.erase(name)) touched.push_back(name);
+    const auto choice = engine::apply_sigmas(session.impl(), decomposition, updates, params.mode,
+                                             params.expected_tokens);
+    ApplyReport report;
+    for (std::size_t i = 0; i < updates.size(); ++i) {
+      const auto& name = updates[i].name;
+      if (choice[i] == engine::Applied::Identity) {
         report.identity.push_back(name);
+        continue;
       }
-    }
-    std::set<std::string> rebuilt;  // one name per layer is enough: rebuild() redoes the layer
-    for (const auto& name : touched) {
-      const auto dot =
-          name.find(".mlp.") != std::string::npos ? name.find(".mlp.") : name.find(".self_attn.");
-      const std::string layer_key = dot == std::string::npos ? name : name.substr(0, dot);
-      if (rebuilt.insert(layer_key).second) impl.rebuild(name);
+      report.changed.push_back(name);
+      (choice[i] == engine::Applied::Factored ? report.factored : report.recomposed)
+          .push_back(name);
     }
     report.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

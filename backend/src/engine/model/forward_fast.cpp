@@ -5,6 +5,7 @@
 
 #include <t2/error.h>
 
+#include <array>
 #include <limits>
 #include <map>
 
@@ -121,12 +122,81 @@ Step prepare_step(const Model::Impl& model, const ForwardInput& in, KvCache* cac
   return s;
 }
 
+// Projection indices in linear_parts() order.
+enum Projection : std::size_t { kQ, kK, kV, kO, kGate, kUp, kDown };
+
+// x [..., in] -> [..., out] = ((x vt) * scale) ut + b, computed in float32 (one row: two
+// matrix-vector products on Vh and U's contiguous rows) and returned in x's dtype; below float32
+// the bias is added after rounding, as HF does. Autograd reaches `scale` through the two thin
+// products; no weight-sized tensor is formed.
+at::Tensor factored_inner(const at::Tensor& x, const FactoredLinear& f) {  // [..., r] float32
+  return linear(x.to(at::kFloat), f.vt, at::Tensor()) * f.scale;
+}
+
+at::Tensor factored_linear(const at::Tensor& x, const FactoredLinear& f, const at::Tensor& b) {
+  const at::Tensor h = factored_inner(x, f);
+  if (x.scalar_type() == at::kFloat) return linear(h, f.ut, b);
+  const at::Tensor y = linear(h, f.ut, at::Tensor()).to(x.scalar_type());
+  return b.defined() ? y + b : y;
+}
+
+// Columns [offset, offset + n) of the fused dense projection (wt, b).
+at::Tensor dense_part(const at::Tensor& x, const at::Tensor& wt, const at::Tensor& b,
+                      std::int64_t offset, std::int64_t n) {
+  return linear(x, wt.narrow(1, offset, n), b.defined() ? b.narrow(0, offset, n) : at::Tensor());
+}
+
+// Projection `p`, occupying columns [offset, offset + n) of the fused (wt, b): factored when
+// lw.factored[p] is defined, else those dense columns.
+at::Tensor project_part(const at::Tensor& x, const LayerWeights& lw, const at::Tensor& wt,
+                        const at::Tensor& b, std::size_t p, std::int64_t offset, std::int64_t n) {
+  if (!lw.factored[p].defined()) return dense_part(x, wt, b, offset, n);
+  return factored_linear(x, lw.factored[p], b.defined() ? b.narrow(0, offset, n) : at::Tensor());
+}
+
+// The fused q|k|v projection; with factored parts, runs of dense parts stay one product.
+at::Tensor project_qkv(const ModelConfig& c, const LayerWeights& lw, const at::Tensor& x) {
+  const bool any =
+      lw.factored[kQ].defined() || lw.factored[kK].defined() || lw.factored[kV].defined();
+  if (!any) return linear(x, lw.qkv_wt, lw.qkv_b);
+  const std::int64_t d = c.head_dim;
+  const std::array<std::int64_t, 3> widths = {c.num_attention_heads * d, c.num_key_value_heads * d,
+                                              c.num_key_value_heads * d};
+  std::vector<at::Tensor> parts;
+  std::int64_t offset = 0, dense_start = 0, dense_width = 0;
+  for (std::size_t p = kQ; p <= kV; ++p) {
+    if (!lw.factored[p].defined()) {
+      if (dense_width == 0) dense_start = offset;
+      dense_width += widths[p];
+    } else {
+      if (dense_width > 0)
+        parts.push_back(dense_part(x, lw.qkv_wt, lw.qkv_b, dense_start, dense_width));
+      dense_width = 0;
+      parts.push_back(project_part(x, lw, lw.qkv_wt, lw.qkv_b, p, offset, widths[p]));
+    }
+    offset += widths[p];
+  }
+  if (dense_width > 0)
+    parts.push_back(dense_part(x, lw.qkv_wt, lw.qkv_b, dense_start, dense_width));
+  return at::cat(parts, -1);
+}
+
+// residual + x W^T + b, through factored part `p` when it is defined.
+at::Tensor residual_projection(const LayerWeights& lw, std::size_t p, const at::Tensor& residual,
+                               const at::Tensor& x, const at::Tensor& wt, const at::Tensor& b) {
+  const FactoredLinear& f = lw.factored[p];
+  if (!f.defined()) return linear_residual(residual, x, wt, b);
+  if (x.scalar_type() == at::kFloat)
+    return linear_residual(residual, factored_inner(x, f), f.ut, b);
+  return residual + factored_linear(x, f, b);
+}
+
 // x + o_proj(attention(input_layernorm(x))), appending this layer's K/V to the cache.
 at::Tensor attention_block(const ModelConfig& c, const LayerWeights& lw, std::int64_t layer,
                            const at::Tensor& x, const Step& s, KvCache* cache) {
   const auto b = s.batch, t = s.tokens, h = c.num_attention_heads, kv = c.num_key_value_heads;
   const auto d = c.head_dim;
-  const at::Tensor qkv = linear(rms_norm(x, lw.input_norm, c.rms_norm_eps), lw.qkv_wt, lw.qkv_b);
+  const at::Tensor qkv = project_qkv(c, lw, rms_norm(x, lw.input_norm, c.rms_norm_eps));
   at::Tensor qk = qkv.narrow(-1, 0, (h + kv) * d).view({b, t, h + kv, d});
   if (lw.qk_norm.defined()) qk = rms_norm(qk, lw.qk_norm, c.rms_norm_eps);
   qk = apply_rope_fast(qk, s.cos, s.sin_signed);  // q and k heads together: [B, T, H + KV, D]
@@ -141,16 +211,24 @@ at::Tensor attention_block(const ModelConfig& c, const LayerWeights& lw, std::in
   }
   const auto& mask = s.masks.at(c.sliding_window[static_cast<std::size_t>(layer)]);
   const at::Tensor attn = attention(q, k, v, mask, 1.0 / std::sqrt(static_cast<double>(d)));
-  return linear_residual(x, attn.transpose(1, 2).reshape({b, t, h * d}), lw.o_wt, lw.o_b);
+  return residual_projection(lw, kO, x, attn.transpose(1, 2).reshape({b, t, h * d}), lw.o_wt,
+                             lw.o_b);
 }
 
 // x + down_proj(silu(gate_proj(n)) * up_proj(n)), n = post_attention_layernorm(x).
 at::Tensor mlp_block(const ModelConfig& c, const LayerWeights& lw, const at::Tensor& x) {
   const auto inter = c.intermediate_size;
-  const at::Tensor gu =
-      linear(rms_norm(x, lw.post_norm, c.rms_norm_eps), lw.gate_up_wt, lw.gate_up_b);
-  return linear_residual(x, at::silu(gu.narrow(-1, 0, inter)) * gu.narrow(-1, inter, inter),
-                         lw.down_wt, lw.down_b);
+  const at::Tensor n = rms_norm(x, lw.post_norm, c.rms_norm_eps);
+  at::Tensor gate, up;
+  if (!lw.factored[kGate].defined() && !lw.factored[kUp].defined()) {
+    const at::Tensor gu = linear(n, lw.gate_up_wt, lw.gate_up_b);
+    gate = gu.narrow(-1, 0, inter);
+    up = gu.narrow(-1, inter, inter);
+  } else {
+    gate = project_part(n, lw, lw.gate_up_wt, lw.gate_up_b, kGate, 0, inter);
+    up = project_part(n, lw, lw.gate_up_wt, lw.gate_up_b, kUp, inter, inter);
+  }
+  return residual_projection(lw, kDown, x, at::silu(gate) * up, lw.down_wt, lw.down_b);
 }
 
 }  // namespace detail_fast

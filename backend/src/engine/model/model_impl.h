@@ -14,6 +14,7 @@
 
 #include <ATen/ATen.h>
 
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -38,9 +39,23 @@ using WeightLookup = std::function<at::Tensor(const std::string& name)>;
 //   down_wt [intermediate, hidden], down_b [hidden]
 //   input_norm, post_norm [hidden]
 //   qk_norm [H + KV, D]   rows: q_norm for each q head, then k_norm for each kv head (Qwen3)
+//
+// `factored[p]`, when defined, replaces projection p (index in linear_parts() order: q k v o gate
+// up down) by its factored form; the dense columns of that projection in the fused tensors are
+// then ignored (they keep whatever they held), its bias is still added.
+struct FactoredLinear {
+  // y = ((x vt) * scale) ut = x W'^T with W' = U diag(scale) Vh (without bias).
+  at::Tensor vt;     // [in, r]  float32 on the model device (Vh^T, usually a view of Vh)
+  at::Tensor scale;  // [r]      float32 sigma'; may require grad
+  at::Tensor ut;     // [r, out] float32 on the model device (U^T, usually a view of U)
+  bool defined() const { return scale.defined(); }
+};
+constexpr std::size_t kNumProjections = 7;  // q k v o gate up down (linear_parts() order)
+
 struct LayerWeights {
   at::Tensor qkv_wt, qkv_b, o_wt, o_b, gate_up_wt, gate_up_b, down_wt, down_b;
   at::Tensor input_norm, post_norm, qk_norm;
+  std::array<FactoredLinear, kNumProjections> factored;  // all undefined: the dense fused path
 };
 
 // Builds layer `layer` from `lookup`; throws Corrupt naming a missing required tensor.

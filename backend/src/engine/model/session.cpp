@@ -5,6 +5,8 @@
 
 #include <t2/error.h>
 
+#include <algorithm>
+
 namespace t2 {
 namespace detail::session {
 
@@ -74,9 +76,16 @@ Session::Impl::Impl(std::shared_ptr<const Model> m_)
       final_norm(model->impl().final_norm),
       lm_head_t(model->impl().lm_head_t) {}
 
-at::Tensor Session::Impl::weight(const std::string& name) const {
+at::Tensor Session::Impl::dense_weight(const std::string& name) const {
   auto it = overrides.find(name);
   return it != overrides.end() ? it->second : m().weight(name);
+}
+
+at::Tensor Session::Impl::weight(const std::string& name) const {
+  auto it = factored.find(name);
+  if (it == factored.end()) return dense_weight(name);
+  const auto& f = it->second;
+  return at::mm(f.linear.ut.t() * f.scale.unsqueeze(0), f.linear.vt.t()).to(m().dtype);
 }
 
 engine::WeightLookup Session::Impl::lookup() const {
@@ -113,18 +122,27 @@ void Session::Impl::set_override(const std::string& name, const at::Tensor& valu
     throw Error(ErrorKind::InvalidArgument, "override for '" + name + "' has shape " +
                                                 c10::str(value.sizes()) + " but the model's is " +
                                                 c10::str(base.sizes()));
+  factored.erase(name);
   overrides[name] = value.to(m().device, m().dtype);
   rebuild(name);
 }
 
 void Session::Impl::clear_override(const std::string& name) {
-  if (overrides.erase(name)) rebuild(name);
+  const bool dense = overrides.erase(name) > 0;
+  const bool was_factored = factored.erase(name) > 0;
+  if (dense) {
+    rebuild(name);
+  } else if (was_factored) {
+    attach_factored(ds::layer_of(name));
+  }
 }
 
 void Session::Impl::rebuild(const std::string& name) {
   const auto layer = ds::layer_of(name);
   if (layer >= 0) {
-    layers[static_cast<std::size_t>(layer)] = engine::build_layer(m().config, layer, lookup());
+    const engine::WeightLookup dense = [this](const std::string& n) { return dense_weight(n); };
+    layers[static_cast<std::size_t>(layer)] = engine::build_layer(m().config, layer, dense);
+    attach_factored(layer);
     return;
   }
   const auto names = t2::tensor_names(m().config);
@@ -132,6 +150,72 @@ void Session::Impl::rebuild(const std::string& name) {
   final_norm = weight(names.final_norm);
   const std::string head = names.lm_head.empty() ? names.embed : names.lm_head;
   lm_head_t = overrides.count(head) ? engine::decode_layout(weight(head)) : m().lm_head_t;
+}
+
+void Session::Impl::attach_factored(std::int64_t layer) {
+  auto& lw = layers[static_cast<std::size_t>(layer)];
+  const auto& parts = linear_parts();
+  for (std::size_t p = 0; p < engine::kNumProjections; ++p) {
+    auto it = factored.find(TensorNames::layer(layer, parts[p], "weight"));
+    lw.factored[p] = it == factored.end() ? engine::FactoredLinear() : it->second.linear;
+  }
+}
+
+namespace detail::session {
+// True when `name` is a linear projection weight of layer `layer` (one of linear_parts()).
+bool is_layer_projection(const std::string& name, std::int64_t layer) {
+  for (const auto& part : linear_parts())
+    if (name == TensorNames::layer(layer, part, "weight")) return true;
+  return false;
+}
+
+void check_factor(const std::string& name, const char* what, const at::Tensor& t,
+                  std::vector<std::int64_t> shape) {
+  if (!t.defined() || !at::isFloatingType(t.scalar_type()) || t.sizes().vec() != shape)
+    throw Error(ErrorKind::InvalidArgument,
+                "factored override for '" + name + "': " + what +
+                    " must be a float tensor of shape " + c10::str(at::IntArrayRef(shape)) +
+                    (t.defined() ? " but has shape " + c10::str(t.sizes()) : " but is missing"));
+}
+}  // namespace detail::session
+
+void Session::Impl::set_factored(const std::string& name, const at::Tensor& u,
+                                 const at::Tensor& scale, const at::Tensor& vh) {
+  const auto layer = ds::layer_of(name);
+  const at::Tensor base = m().weight(name);
+  if (layer < 0 || !base.defined() || !ds::is_layer_projection(name, layer))
+    throw Error(ErrorKind::InvalidArgument,
+                "cannot factor '" + name +
+                    "': only the q/k/v/o/gate/up/down_proj weights of a layer can be factored");
+  const auto out = base.size(0), in = base.size(1);
+  const auto r = u.defined() && u.dim() == 2 ? u.size(1) : 0;
+  ds::check_factor(name, "U", u, {out, r});
+  ds::check_factor(name, "scale", scale, {r});
+  ds::check_factor(name, "Vh", vh, {r, in});
+  const auto device = m().device;
+  engine::FactoredOverride f;
+  f.u = u;
+  f.vh = vh;
+  f.scale = scale.to(device, at::kFloat);
+  auto old = factored.find(name);
+  if (old != factored.end() && old->second.u.is_same(u) && old->second.vh.is_same(vh)) {
+    f.linear = old->second.linear;  // same factors: reuse their device copies
+  } else {
+    f.linear.vt = vh.to(device, at::kFloat).t();
+    f.linear.ut = u.to(device, at::kFloat).t();
+  }
+  f.linear.scale = f.scale;
+  factored[name] = std::move(f);
+  if (overrides.erase(name)) {
+    rebuild(name);  // the fused layout held the dense override; it re-attaches the factored parts
+  } else {
+    attach_factored(layer);
+  }
+}
+
+const engine::FactoredOverride* Session::Impl::find_factored(const std::string& name) const {
+  auto it = factored.find(name);
+  return it == factored.end() ? nullptr : &it->second;
 }
 
 Session::Session(std::shared_ptr<const Model> model) {
@@ -188,6 +272,8 @@ void Session::clear_weight_overrides() {
 std::vector<std::string> Session::weight_overrides() const {
   std::vector<std::string> out;
   for (const auto& [name, t] : impl_->overrides) out.push_back(name);
+  for (const auto& [name, f] : impl_->factored) out.push_back(name);
+  std::sort(out.begin(), out.end());
   return out;
 }
 

@@ -1,22 +1,51 @@
 // Engine-internal side of a Session (torch-facing): the resolved weights this session uses
 // (model weights with its overrides applied) and its RNG. Later modules (experts, RL) call
-// set_override() with tensors that may require grad.
+// set_override() / set_factored() with tensors that may require grad.
+//
+// Two kinds of override, at most one per HF name (setting one removes the other):
+// - dense (`overrides`): the tensor replaces the model's; its layer's fused layout is rebuilt
+//   (cost: copying the layer's weights, plus whatever made W').
+// - factored (`factored`): one of the seven linear projections of a layer (q k v o gate up down)
+//   becomes W' = U diag(scale) Vh, and the fast forward computes x W'^T as ((x Vh^T) * scale) U^T
+//   without ever forming W' (2 (in + out) r flops per token instead of 2 in out). Setting or
+//   replacing one only swaps tensor handles (microseconds): no layer is rebuilt unless a dense
+//   override of the same name had to go. U and Vh are kept by reference (shared with the
+//   Decomposition; on CPU float32 no copy is made, on another device they are copied once and
+//   the copy is reused while the same U/Vh tensors are set again). `scale` is used as given
+//   (converted to float32 on the model device, differentiably): when it requires grad (e.g.
+//   sigma * z with z a leaf), a backward pass through the forward reaches it through two thin
+//   products per projection; no weight-sized gradient is formed and no model tensor gets one.
+//   A scale is captured when set: after changing z, compute sigma * z again and set it again.
 //
 // Invariant: `layers`, `embed`, `final_norm`, `lm_head` always equal what build_layer() would
-// produce from weight(name) — i.e. they are rebuilt for every layer an override touches.
+// produce from dense_weight(name), plus layers[l].factored[p] for every factored override — i.e.
+// they are rebuilt for every layer a dense override touches.
 #pragma once
 
 #include "forward.h"
 #include "model_impl.h"
+
+#include <t2/decomposition.h>
 
 #include <map>
 #include <random>
 
 namespace t2 {
 
+namespace engine {
+// A factored override of one linear weight W [out, in]: W' = U diag(scale) Vh.
+struct FactoredOverride {
+  at::Tensor u;           // [out, r] float32, as given (never written)
+  at::Tensor scale;       // [r] float32 on the model device (may require grad)
+  at::Tensor vh;          // [r, in] float32, as given (never written)
+  FactoredLinear linear;  // what the forward uses: vt = Vh^T, ut = U^T on the model device
+};
+}  // namespace engine
+
 struct Session::Impl {
   std::shared_ptr<const Model> model;
   std::map<std::string, at::Tensor> overrides;  // HF name -> tensor (model dtype/device)
+  std::map<std::string, engine::FactoredOverride> factored;  // HF name -> factored override
   std::vector<engine::LayerWeights> layers;
   at::Tensor embed, final_norm, lm_head_t;
   std::mt19937_64 rng{0};
@@ -30,14 +59,34 @@ struct Session::Impl {
 
   explicit Impl(std::shared_ptr<const Model> m);
   const Model::Impl& m() const { return model->impl(); }
-  at::Tensor weight(const std::string& name) const;  // override, else model weight
+  // The weight `name` in effect: a dense override, else a factored one recomposed (U diag(scale)
+  // Vh in float32, then the model dtype: for the reference forward and tools, not for hot
+  // paths), else the model's.
+  at::Tensor weight(const std::string& name) const;
+  at::Tensor dense_weight(const std::string& name) const;  // dense override, else model weight
   engine::WeightLookup lookup() const;
   engine::WeightSet weight_set() const;
   // Replaces `name` (same shape as the model tensor; converted to the model's dtype/device,
   // differentiably) and rebuilds what depends on it. InvalidArgument on unknown name/shape.
   void set_override(const std::string& name, const at::Tensor& value);
+  // Clears a dense or a factored override of `name` (no-op when there is none).
   void clear_override(const std::string& name);
   void rebuild(const std::string& name);
+
+  // Makes the linear weight `name` (a q/k/v/o/gate/up/down_proj.weight of a layer) factored:
+  // W' = U diag(scale) Vh. u [out, r], scale [r], vh [r, in], float (converted to float32),
+  // [out, in] the model tensor's shape; scale may require grad. Replaces any override of `name`.
+  // InvalidArgument naming the tensor for another name, shape or a non-float tensor.
+  void set_factored(const std::string& name, const at::Tensor& u, const at::Tensor& scale,
+                    const at::Tensor& vh);
+  // The same with U and Vh of target `name` of `decomposition` (kept shared, not copied on CPU).
+  void set_factored(const std::string& name, const Decomposition& decomposition,
+                    const at::Tensor& scale);
+  // The factored override of `name`, or nullptr.
+  const engine::FactoredOverride* find_factored(const std::string& name) const;
+  // Copies the `factored` entries of `layer` into layers[layer] (after editing `factored`
+  // directly, as batch code may; set_factored/clear_override do it themselves).
+  void attach_factored(std::int64_t layer);
 };
 
 namespace detail::session {

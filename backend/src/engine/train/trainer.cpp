@@ -1,0 +1,534 @@
+// train_expert / resume_training: the RL (and next-token) training loop for SVF experts, with the
+// run store (metrics, samples, expert, artifacts) and checkpoints.
+#include "trainer.h"
+
+#include <t2/error.h>
+#include <t2/run_store.h>
+
+#include "../torch_guard.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+namespace t2::engine::train {
+namespace detail_trainer {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// Everything a run needs, loaded once.
+struct Setup {
+  TrainParams p;
+  TrainOptions o;
+  std::shared_ptr<const Model> model;
+  Task task;
+  std::unique_ptr<Prompter> prompter;
+  std::unique_ptr<Decomposition> decomposition;
+  std::vector<TaskItem> train_items, eval_items;
+  ExpertVectors initial;
+  std::string fingerprint;
+};
+
+Setup make_setup(const TrainParams& p, const TrainOptions& o, const JobContext& job) {
+  validate_train_params(p);
+  if (o.model_dir.empty())
+    throw Error(ErrorKind::InvalidArgument, "no model folder given (TrainOptions::model_dir)");
+  Setup s{p, o, nullptr, Task::load(p.task), nullptr, nullptr, {}, {}, {}, {}};
+  job.report("load", 0.0, "loading " + o.model_dir);
+  s.model = Model::load(o.model_dir, o.load, job);
+  s.prompter = std::make_unique<Prompter>(o.model_dir, s.task, s.model->config());
+  s.fingerprint = model_fingerprint(o.model_dir);
+  DecomposeParams dp;
+  dp.targets = p.targets;
+  dp.cache_dir = o.cache_dir;
+  s.decomposition =
+      std::make_unique<Decomposition>(Decomposition::compute_or_load(o.model_dir, dp, job));
+  s.train_items = s.task.load_split(p.train_split, static_cast<std::size_t>(p.max_train_items));
+  if (s.train_items.empty())
+    throw Error(ErrorKind::InvalidArgument, "the task's '" + p.train_split + "' split is empty");
+  if (p.eval_every > 0)
+    s.eval_items = s.task.load_split(p.eval_split, static_cast<std::size_t>(p.eval_items));
+  // The initial expert: N(init_mean, init_std^2) per entry from the seed.
+  const auto param = parse_parametrization(p.parametrization);
+  s.initial = ExpertVectors::identity(s.model->config(), s.decomposition->targets(), param, p.seed);
+  std::mt19937_64 rng(p.seed);
+  std::normal_distribution<double> normal(p.init_mean, p.init_std);
+  for (auto& m : s.initial.matrices)
+    for (auto& v : m.values) v = static_cast<float>(p.init_std > 0 ? normal(rng) : p.init_mean);
+  s.initial.metadata.base_fingerprint = s.fingerprint;
+  s.initial.metadata.target_set = p.targets;
+  s.initial.metadata.max_mult = p.max_mult;
+  return s;
+}
+
+// Items of iteration `it` (1-based): consecutive slices of a stream of seeded permutations.
+std::vector<TaskItem> batch_items(const Setup& s, int it) {
+  const std::size_t n = s.train_items.size();
+  const std::size_t b = std::min(n, static_cast<std::size_t>(s.p.batch));
+  std::vector<TaskItem> out;
+  std::size_t cached_epoch = static_cast<std::size_t>(-1);
+  std::vector<std::size_t> perm(n);
+  for (std::size_t q = static_cast<std::size_t>(it - 1) * b; out.size() < b; ++q) {
+    const std::size_t epoch = q / n;
+    if (epoch != cached_epoch) {
+      for (std::size_t i = 0; i < n; ++i) perm[i] = i;
+      std::mt19937_64 rng(s.p.seed * 7919 + epoch + 1);
+      std::shuffle(perm.begin(), perm.end(), rng);
+      cached_epoch = epoch;
+    }
+    out.push_back(s.train_items[perm[q % n]]);
+  }
+  return out;
+}
+
+int max_new_tokens(const Setup& s) {
+  return s.p.max_new_tokens > 0 ? s.p.max_new_tokens : s.task.spec().generation.max_new_tokens;
+}
+
+// Per-layer statistics of the stored values (z, or p for sakana-compat).
+std::vector<std::pair<std::string, double>> z_metrics(const ExpertVectors& e) {
+  std::vector<std::pair<std::string, double>> out;
+  const ExpertStats st = expert_stats(e);
+  auto add = [&](const std::string& suffix, const ValueStats& v) {
+    out.emplace_back("z_mean" + suffix, v.mean);
+    out.emplace_back("z_std" + suffix, v.std);
+    out.emplace_back("z_min" + suffix, v.min);
+    out.emplace_back("z_max" + suffix, v.max);
+  };
+  add("", st.overall);
+  for (const auto& l : st.per_layer) {
+    std::string name = l.name;  // "layer N"
+    std::replace(name.begin(), name.end(), ' ', '_');
+    add("." + name, l);
+  }
+  return out;
+}
+
+// The training run: state, optimizer, store and the loop.
+class Run {
+ public:
+  Run(Setup& s, std::optional<RunStore>& store, std::int64_t run_id, std::string out_dir)
+      : s_(s),
+        store_(store),
+        run_id_(run_id),
+        out_dir_(std::move(out_dir)),
+        session_(s.model),
+        state_(*s.decomposition, s.initial, s.model->impl()),
+        optimizer_(state_.parameters(), s.p) {
+    if (store_) metrics_ = std::make_unique<MetricWriter>(store_->path(), run_id_);
+    if (s_.o.on_start) s_.o.on_start(run_id_, out_dir_);
+  }
+
+  void restore(const std::string& checkpoint) {
+    progress_ = read_checkpoint(checkpoint, state_, optimizer_);
+    best_ = state_.to_expert();
+    const std::string best_path = path("expert_best.safetensors");
+    if (fs::exists(best_path)) best_ = read_expert(best_path);
+  }
+
+  TrainReport run(const JobContext& job) {
+    start_ = Clock::now();
+    try {
+      if (progress_.iteration == 0) {
+        best_ = state_.to_expert();
+        if (s_.p.eval_every > 0) {
+          const double acc = evaluate(0, job);
+          progress_.base_accuracy = progress_.best_accuracy = acc;
+          write_best();
+        }
+      }
+      for (int it = progress_.iteration + 1; it <= s_.p.iterations; ++it) iteration(it, job);
+    } catch (const Error& e) {
+      if (!e.is_cancelled()) throw;
+      finish(RunStatus::Cancelled, "cancelled at iteration " + std::to_string(progress_.iteration));
+      throw;
+    }
+    return finish(RunStatus::Finished, "");
+  }
+
+ private:
+  std::string path(const std::string& file) const { return (fs::path(out_dir_) / file).string(); }
+
+  double evaluate(int it, const JobContext& job) {
+    if (s_.eval_items.empty()) return -1.0;
+    {
+      at::NoGradGuard no_grad;
+      state_.build_dense(session_.impl());
+    }
+    const auto rolls = rollouts(session_, *s_.prompter, s_.task, s_.eval_items, 1, 0.0,
+                                max_new_tokens(s_), -1, job);
+    state_.release(session_.impl());
+    std::int64_t correct = 0;
+    for (const auto& r : rolls) correct += r.verdict.correct ? 1 : 0;
+    const double acc = static_cast<double>(correct) / static_cast<double>(rolls.size());
+    if (store_) {
+      std::vector<SampleRecord> samples;
+      for (std::size_t i = 0; i < rolls.size() && static_cast<int>(i) < s_.p.samples_logged; ++i)
+        samples.push_back({0, run_id_, it, s_.prompter->prompt_text(s_.eval_items[rolls[i].item]),
+                           rolls[i].text, rolls[i].verdict.reward, 0.0});
+      if (!samples.empty()) store_->add_samples(samples);
+      metrics_->log(it, "accuracy_validation", acc);
+    }
+    return acc;
+  }
+
+  std::vector<ScoredSequence> sequences(int it, const std::vector<TaskItem>& items,
+                                        TrainIteration& out, std::int64_t& tokens,
+                                        const JobContext& job) {
+    std::vector<ScoredSequence> seqs;
+    if (s_.p.objective == "sft") {
+      for (const auto& item : items) {
+        seqs.push_back({s_.prompter->encode_prompt(item), s_.prompter->encode_answer(item), 1.0});
+        tokens +=
+            static_cast<std::int64_t>(seqs.back().prompt.size() + seqs.back().completion.size());
+      }
+      return seqs;
+    }
+    const auto rolls =
+        rollouts(session_, *s_.prompter, s_.task, items, s_.p.samples_per_prompt, s_.p.temperature,
+                 max_new_tokens(s_), static_cast<std::int64_t>(s_.p.seed * 1000003 + it), job);
+    std::vector<double> rewards;
+    double correct = 0;
+    for (const auto& r : rolls) {
+      rewards.push_back(r.verdict.reward);
+      correct += r.verdict.correct ? 1 : 0;
+      tokens += static_cast<std::int64_t>(r.completion.size());
+    }
+    const auto adv = rl_advantages(rewards, s_.p.samples_per_prompt, s_.p.baseline);
+    double mean = 0, sq = 0;
+    for (double r : rewards) mean += r;
+    mean /= static_cast<double>(rewards.size());
+    for (double r : rewards) sq += (r - mean) * (r - mean);
+    out.reward_mean = mean;
+    out.reward_std = std::sqrt(sq / static_cast<double>(rewards.size()));
+    out.train_accuracy = correct / static_cast<double>(rolls.size());
+    for (std::size_t j = 0; j < rolls.size(); ++j)
+      if (!rolls[j].completion.empty())
+        seqs.push_back({rolls[j].prompt, rolls[j].completion, adv[j]});
+    return seqs;
+  }
+
+  // Seconds of one step's phases (metrics seconds_*).
+  struct Phases {
+    double recompose = 0, rollout = 0, scoring = 0, backward = 0, update = 0;
+  };
+
+  void iteration(int it, const JobContext& job) {
+    job.throw_if_cancelled();
+    const auto t0 = Clock::now();
+    TrainIteration out;
+    out.iteration = it;
+    out.iterations = s_.p.iterations;
+    std::int64_t tokens = 0;
+    Phases phases;
+    step(it, out, tokens, phases, job);
+    progress_.iteration = it;
+    if (s_.p.eval_every > 0 && (it % s_.p.eval_every == 0 || it == s_.p.iterations)) {
+      out.validation_accuracy = evaluate(it, job);
+      if (out.validation_accuracy > progress_.best_accuracy) {
+        progress_.best_accuracy = out.validation_accuracy;
+        progress_.best_iteration = it;
+        best_ = state_.to_expert();
+        write_best();
+      }
+    } else if (s_.p.eval_every == 0) {
+      best_ = state_.to_expert();  // no validation: the latest is the best we know
+      progress_.best_iteration = it;
+    }
+    out.seconds = since(t0);
+    out.tokens_per_second = out.seconds > 0 ? static_cast<double>(tokens) / out.seconds : 0.0;
+    elapsed_ += out.seconds;
+    const int done_here = it - first_iteration();
+    out.eta_seconds = elapsed_ / std::max(1, done_here) * (s_.p.iterations - it);
+    log_metrics(out, phases);
+    if (s_.p.checkpoint_every > 0 && it % s_.p.checkpoint_every == 0 && it < s_.p.iterations)
+      checkpoint();
+    if (s_.o.on_iteration) s_.o.on_iteration(out);
+    job.report("train", static_cast<double>(it) / s_.p.iterations,
+               "iteration " + std::to_string(it) + "/" + std::to_string(s_.p.iterations));
+  }
+
+  // Rollouts (or answers), scoring with backward, clip and the optimizer step.
+  void step(int it, TrainIteration& out, std::int64_t& tokens, Phases& phases,
+            const JobContext& job) {
+    auto t = Clock::now();
+    const auto items = batch_items(s_, it);
+    if (scored_tokens_ == 0)  // first step: a guess from the rollout length
+      scored_tokens_ = static_cast<std::int64_t>(items.size()) * s_.p.samples_per_prompt *
+                       (max_new_tokens(s_) + 32);
+    // W'(values) merged for the rollouts; dense-scored matrices keep their autograd graph.
+    state_.build(session_.impl(), state_.choose_factored(s_.p.scoring, scored_tokens_));
+    phases.recompose = lap(t);
+    auto seqs = sequences(it, items, out, tokens, job);
+    phases.rollout = lap(t);
+    state_.attach_factored(session_.impl());
+    // Sequences with a zero advantage and no KL term contribute nothing: skip their scoring.
+    if (s_.p.kl == 0)
+      seqs.erase(std::remove_if(seqs.begin(), seqs.end(),
+                                [](const ScoredSequence& q) { return q.advantage == 0.0; }),
+                 seqs.end());
+    const double n_all = static_cast<double>(
+        items.size() *
+        static_cast<std::size_t>(s_.p.objective == "sft" ? 1 : s_.p.samples_per_prompt));
+    job.throw_if_cancelled();
+    t = Clock::now();
+    optimizer_.zero_grad();
+    const ScoreBatchStats stats = score_and_backward(session_.impl(), seqs, s_.p, true);
+    if (stats.tokens > 0) scored_tokens_ = stats.tokens;
+    // score_and_backward normalised by the scored count; the loss is a mean over all rollouts.
+    const double scale = seqs.empty() ? 0.0 : static_cast<double>(seqs.size()) / n_all;
+    phases.scoring = lap(t);
+    state_.finish_backward();
+    if (scale != 1.0) {
+      at::NoGradGuard no_grad;
+      for (auto& p : state_.parameters())
+        if (p.grad().defined()) p.mutable_grad().mul_(scale);
+    }
+    phases.backward = lap(t);
+    out.grad_norm = optimizer_.clip(s_.p.clip);
+    out.lr = learning_rate(s_.p, it);
+    // No rollout carried a signal (all advantages 0, no KL): no update, as torch's Adam skips
+    // parameters without a gradient (momentum alone would otherwise keep moving them).
+    if (!seqs.empty()) optimizer_.step(out.lr);
+    state_.apply_constraint(s_.p);
+    state_.release(session_.impl());
+    phases.update = lap(t);
+    out.loss = stats.loss * scale;
+    out.kl = stats.kl * scale;
+    tokens += stats.tokens;
+  }
+
+  // Seconds since `t`, and restarts `t`.
+  static double lap(Clock::time_point& t) {
+    const double s = since(t);
+    t = Clock::now();
+    return s;
+  }
+
+  int first_iteration() {
+    if (first_iteration_ < 0) first_iteration_ = progress_.iteration - 1;
+    return first_iteration_;
+  }
+
+  void log_metrics(const TrainIteration& out, const Phases& phase) {
+    if (!metrics_) return;
+    std::vector<std::pair<std::string, double>> m = {{"loss", out.loss},
+                                                     {"kl", out.kl},
+                                                     {"grad_norm", out.grad_norm},
+                                                     {"lr", out.lr},
+                                                     {"tokens_per_s", out.tokens_per_second},
+                                                     {"seconds_recompose", phase.recompose},
+                                                     {"seconds_rollout", phase.rollout},
+                                                     {"seconds_scoring", phase.scoring},
+                                                     {"seconds_backward", phase.backward},
+                                                     {"seconds_update", phase.update},
+                                                     {"seconds_iteration", out.seconds}};
+    if (s_.p.objective == "rl") {
+      m.emplace_back("reward_mean", out.reward_mean);
+      m.emplace_back("reward_std", out.reward_std);
+      m.emplace_back("accuracy_train", out.train_accuracy);
+    }
+    for (auto& kv : z_metrics(state_.to_expert())) m.push_back(std::move(kv));
+    metrics_->log(out.iteration, m);
+  }
+
+  void write_best() {
+    if (out_dir_.empty()) return;
+    best_.metadata.run_id = std::to_string(run_id_);
+    best_.metadata.note =
+        "best validation accuracy, iteration " + std::to_string(progress_.best_iteration);
+    write_expert(path("expert_best.safetensors"), best_);
+  }
+
+  void checkpoint() {
+    if (out_dir_.empty()) return;
+    ExpertVectors latest = state_.to_expert();
+    latest.metadata.run_id = std::to_string(run_id_);
+    latest.metadata.note = "latest, iteration " + std::to_string(progress_.iteration);
+    write_expert(path("expert_latest.safetensors"), latest);
+    TrainProgressState p = progress_;
+    p.elapsed_seconds += elapsed_;
+    if (metrics_) metrics_->flush();  // a checkpoint file implies its metrics are committed
+    write_checkpoint(path("checkpoint.safetensors"), state_, optimizer_, p);
+    register_once("checkpoint", path("checkpoint.safetensors"));
+  }
+
+  void register_once(const std::string& kind, const std::string& file) {
+    if (!store_) return;
+    for (const auto& a : store_->artifacts(run_id_))
+      if (a.kind == kind && a.path == file) return;
+    store_->register_artifact(run_id_, kind, file);
+  }
+
+  TrainReport finish(RunStatus status, const std::string& message) {
+    TrainReport r;
+    r.run_id = run_id_;
+    r.status = to_string(status);
+    r.iterations_done = progress_.iteration;
+    r.best_iteration = progress_.best_iteration;
+    r.base_validation_accuracy = progress_.base_accuracy;
+    r.best_validation_accuracy = progress_.best_accuracy;
+    r.trainable_parameters = state_.total_values();
+    r.seconds = progress_.elapsed_seconds + elapsed_;
+    r.best_expert = best_;
+    r.best_expert.metadata.run_id = run_id_ ? std::to_string(run_id_) : "";
+    if (!out_dir_.empty()) {
+      write_best();
+      r.best_expert_path = path("expert_best.safetensors");
+      ExpertVectors latest = state_.to_expert();
+      latest.metadata.run_id = r.best_expert.metadata.run_id;
+      latest.metadata.note = "latest, iteration " + std::to_string(progress_.iteration);
+      r.latest_expert_path = path("expert_latest.safetensors");
+      write_expert(r.latest_expert_path, latest);
+    }
+    if (!s_.o.out_file.empty()) write_expert(s_.o.out_file, r.best_expert);
+    if (store_) {
+      metrics_->flush();
+      register_once("expert", r.best_expert_path);
+      register_once("expert-latest", r.latest_expert_path);
+      ExpertRecord rec;
+      rec.run_id = run_id_;
+      rec.name =
+          s_.task.spec().name + " svf " + s_.p.objective + " (run " + std::to_string(run_id_) + ")";
+      rec.path = r.best_expert_path;
+      rec.parametrization = s_.p.parametrization;
+      rec.target_set = s_.p.targets;
+      rec.base_fingerprint = s_.fingerprint;
+      nlohmann::json stats = {{"best_iteration", r.best_iteration},
+                              {"best_validation_accuracy", r.best_validation_accuracy},
+                              {"base_validation_accuracy", r.base_validation_accuracy},
+                              {"iterations_done", r.iterations_done},
+                              {"trainable_parameters", r.trainable_parameters}};
+      rec.stats_json = stats.dump();
+      store_->add_expert(rec);
+      store_->finish_run(run_id_, status, message);
+    }
+    return r;
+  }
+
+  Setup& s_;
+  std::optional<RunStore>& store_;
+  std::int64_t run_id_;
+  std::string out_dir_;
+  Session session_;
+  SvfState state_;
+  Optimizer optimizer_;
+  std::unique_ptr<MetricWriter> metrics_;
+  TrainProgressState progress_;
+  ExpertVectors best_;
+  Clock::time_point start_;
+  double elapsed_ = 0.0;  // seconds of iterations run by this process
+  int first_iteration_ = -1;
+  std::int64_t scored_tokens_ = 0;  // of the last step: the cost model's T
+};
+
+std::string output_dir(const TrainOptions& o, std::int64_t run_id) {
+  std::string dir = o.output_dir;
+  if (dir.empty() && !o.db_path.empty())
+    dir = (fs::path(o.db_path).parent_path() / "runs" / std::to_string(run_id)).string();
+  if (!dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec)
+      throw Error(ErrorKind::Io, "cannot create the training output folder " + dir + ": " +
+                                     ec.message() + "; choose another (--output-dir)");
+  }
+  return dir;
+}
+
+// Runs `body`, and marks the run failed when it throws anything but Cancelled.
+template <typename F>
+TrainReport with_failure_mark(std::optional<RunStore>& store, std::int64_t run_id, F&& body) {
+  try {
+    return detail::guarded(body);
+  } catch (const Error& e) {
+    if (store && run_id && !e.is_cancelled()) {
+      try {
+        store->finish_run(run_id, RunStatus::Failed, e.what());
+      } catch (...) {
+      }
+    }
+    throw;
+  }
+}
+
+}  // namespace detail_trainer
+}  // namespace t2::engine::train
+
+namespace t2 {
+
+namespace dtr = engine::train::detail_trainer;
+
+TrainReport train_expert(const TrainParams& params, const TrainOptions& options,
+                         const JobContext& job) {
+  return detail::guarded([&] {
+    dtr::Setup s = dtr::make_setup(params, options, job);
+    std::optional<RunStore> store;
+    std::int64_t run_id = 0;
+    if (!options.db_path.empty()) {
+      store.emplace(options.db_path);
+      ModelRecord mr;
+      mr.path = options.model_dir;
+      mr.fingerprint = s.fingerprint;
+      mr.architecture = s.model->config().architecture;
+      NewRun run;
+      run.kind = "train";
+      run.name = options.run_name.empty()
+                     ? s.task.spec().name + " " + params.method + " " + params.objective
+                     : options.run_name;
+      nlohmann::json j = nlohmann::json::parse(to_json(params));
+      j["model_dir"] = options.model_dir;
+      run.params_json = j.dump();
+      run.tags = {params.method, params.objective, params.preset};
+      run.model_id = store->add_model(mr);
+      run_id = store->begin_run(run);
+    }
+    return dtr::with_failure_mark(store, run_id, [&] {
+      dtr::Run r(s, store, run_id, dtr::output_dir(options, run_id));
+      return r.run(job);
+    });
+  });
+}
+
+TrainReport resume_training(std::int64_t run_id, const TrainOptions& options,
+                            const JobContext& job) {
+  return detail::guarded([&] {
+    if (options.db_path.empty())
+      throw Error(ErrorKind::InvalidArgument, "resuming needs the run store (--db)");
+    std::optional<RunStore> store;
+    store.emplace(options.db_path);
+    const RunRecord record = store->get_run(run_id);
+    if (record.kind != "train")
+      throw Error(ErrorKind::InvalidArgument, "run " + std::to_string(run_id) + " is a '" +
+                                                  record.kind + "' run, not a training run");
+    const TrainParams params = train_params_from_json(record.params_json);
+    TrainOptions o = options;
+    if (o.model_dir.empty())
+      o.model_dir = nlohmann::json::parse(record.params_json).value("model_dir", std::string());
+    std::string checkpoint;
+    for (const auto& a : store->artifacts(run_id))
+      if (a.kind == "checkpoint") checkpoint = a.path;
+    store->resume_run(run_id);
+    return dtr::with_failure_mark(store, run_id, [&] {
+      dtr::Setup s = dtr::make_setup(params, o, job);
+      std::string dir = o.output_dir;
+      if (dir.empty() && !checkpoint.empty())
+        dir = std::filesystem::path(checkpoint).parent_path().string();
+      o.output_dir = dir;
+      dtr::Run r(s, store, run_id, dtr::output_dir(o, run_id));
+      if (!checkpoint.empty()) r.restore(checkpoint);
+      return r.run(job);
+    });
+  });
+}
+
+}  // namespace t2
