@@ -157,6 +157,10 @@ EvalPanel::EvalPanel(JobRunner* jobs, QWidget* parent) : QWidget(parent), m_jobs
 void EvalPanel::setModel(std::shared_ptr<const LoadedModel> model) {
   m_model = std::move(model);
   if (!m_model || m_model->dir != m_weightsDir) m_weights.reset();
+  if (!m_running && !m_report)
+    m_summary->setText(m_model ? tr("Model: %1. Pick a task and Evaluate (Ctrl+Shift+E).")
+                                     .arg(QDir::toNativeSeparators(m_model->dir))
+                               : tr("Open a model folder (Model dock) and pick a task."));
   updateControls();
 }
 

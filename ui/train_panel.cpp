@@ -161,6 +161,11 @@ void TrainPanel::applyPreset() {
 
 void TrainPanel::setModel(std::shared_ptr<const LoadedModel> model) {
   m_model = std::move(model);
+  if (!m_running && m_points.isEmpty())
+    m_status->setText(m_model ? tr("Model: %1. Pick a task and a preset, then Train "
+                                   "(Ctrl+Shift+T).")
+                                    .arg(QDir::toNativeSeparators(m_model->dir))
+                              : tr("Open a model folder (Model dock) and pick a task."));
   updateControls();
 }
 
