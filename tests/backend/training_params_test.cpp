@@ -42,7 +42,16 @@ TEST(TrainParams, PaperAndRecommendedPresets) {
   const TrainParams rec = train_preset("recommended");
   EXPECT_EQ(rec.parametrization, "paper");
   EXPECT_EQ(rec.z_constraint, "clamp");
-  EXPECT_EQ(rec.baseline, "mean");
+  EXPECT_EQ(rec.baseline, "rloo");  // per-prompt leave-one-out over k sampled rollouts
+  EXPECT_EQ(rec.samples_per_prompt, 4);
+  EXPECT_DOUBLE_EQ(rec.temperature, 1.0);
+  EXPECT_DOUBLE_EQ(rec.lr, 3e-2);
+  EXPECT_EQ(rec.batch, 32);
+  EXPECT_NO_THROW(validate_train_params([&] {
+    TrainParams q = rec;
+    q.task = "t.json";
+    return q;
+  }()));
   EXPECT_THROW(train_preset("fast"), Error);
   EXPECT_EQ(train_preset_names().size(), 3u);
 }

@@ -90,17 +90,23 @@ TrainParams train_preset(const std::string& name) {
     p.schedule = "cosine";
     p.kl = 0.1;
   } else if (name == "recommended") {
-    // Small models on a CPU: z >= 0 (no flipped directions), a batch-mean baseline (only the
-    // difference from the batch's average reward moves z), a larger step and a clip that does
-    // not shrink every step to 1e-3, fewer but cheaper iterations.
+    // Small models on a CPU (tuned on the demo model, issue 7): z >= 0 (no flipped directions);
+    // k = 4 sampled rollouts per prompt at T = 1 with a leave-one-out baseline, so each prompt
+    // is compared with itself and a prompt the model solves sometimes gets a signal even when
+    // greedy decoding is always right or always wrong (greedy rollouts with a batch-mean baseline
+    // moved demo math by +3 points, these settings by +6..+10); Adam lr 3e-2 with clip 1.0
+    // (1e-2 moved z too little in 60 steps; 1e-1 lowered validation accuracy), cosine decay,
+    // 32 prompts x 4 rollouts, 60 iterations (2-4 min on the demo model on 2 cores).
     p.parametrization = "paper";
     p.z_constraint = "clamp";
     p.init_mean = 1.0;
     p.init_std = 0.0;
-    p.baseline = "mean";
-    p.lr = 1e-2;
+    p.samples_per_prompt = 4;
+    p.temperature = 1.0;
+    p.baseline = "rloo";
+    p.lr = 3e-2;
     p.clip = 1.0;
-    p.batch = 64;
+    p.batch = 32;
     p.iterations = 60;
     p.eval_every = 10;
     p.schedule = "cosine";
