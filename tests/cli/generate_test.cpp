@@ -4,6 +4,7 @@
 // own table of that vocabulary (independent of the engine's tokenizer); generated tokens are
 // checked against `t2 logits --greedy`, chat prompts against `t2 template`.
 #include "process.h"
+#include "support/tiny_chat_model.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -39,23 +40,7 @@ json parse_json(const ProcessResult& r) {
 }
 
 // GPT-2's byte-level alphabet: the character (UTF-8) that stands for byte b.
-std::string byte_char(int b) {
-  int next = 0;
-  for (int x = 0; x < 256; ++x) {
-    const bool printable = (x >= '!' && x <= '~') || (x >= 0xA1 && x <= 0xAC) || x >= 0xAE;
-    const int cp = printable ? x : 256 + next++;
-    if (x != b) continue;
-    std::string s;
-    if (cp < 0x80) {
-      s += static_cast<char>(cp);
-    } else {
-      s += static_cast<char>(0xC0 | (cp >> 6));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-    return s;
-  }
-  return {};
-}
+std::string byte_char(int b) { return t2_test::byte_level_char(b); }
 
 const std::vector<std::string> kSpecials = {"<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>"};
 
