@@ -322,6 +322,14 @@ void EvalPanel::evaluate() {
       });
   if (!started) {
     showError(tr("Another job is running; try again when it ends"));
+    if (m_store && m_runId >= 0) {
+      try {
+        m_store->finish_run(m_runId, t2::RunStatus::Cancelled, "another job was running");
+      } catch (const std::exception&) {
+        // the store reports its own problems in the Runs dock
+      }
+      Q_EMIT runStored(m_runId);
+    }
     return;
   }
   m_running = true;
