@@ -11,6 +11,7 @@
 #include "engine/experts/adaptation_impl.h"
 #include "engine/model/session_impl.h"
 #include "engine/svd/decomposition_impl.h"
+#include "expert_reference.h"
 
 #include <gtest/gtest.h>
 
@@ -26,83 +27,12 @@
 
 namespace {
 
-std::string fixture(const std::string& name) {
-  return std::string(T2_FIXTURES_DIR) + "/models/" + name;
-}
+using namespace t2_test;
 
-t2::DecomposeParams no_cache(const std::string& targets) {
-  t2::DecomposeParams p;
-  p.targets = targets;
-  p.use_cache = false;
-  return p;
-}
-
-const std::vector<std::vector<std::int32_t>> kPrompt = {{1, 5, 9, 17, 33, 64, 100, 127}};
-
+// A paper expert with z drawn uniformly from [lo, hi].
 t2::ExpertVectors random_expert(const t2::ModelConfig& config, const t2::Decomposition& d,
                                 std::uint64_t seed, float lo = 0.3f, float hi = 1.7f) {
-  auto e = t2::ExpertVectors::identity(config, d.targets(), t2::Parametrization::Paper);
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  for (auto& m : e.matrices)
-    for (auto& v : m.values) v = dist(rng);
-  return e;
-}
-
-double max_abs(const std::vector<float>& v) {
-  double out = 0.0;
-  for (float x : v) out = std::max(out, static_cast<double>(std::abs(x)));
-  return out;
-}
-
-double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double out = 0.0;
-  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i)
-    out = std::max(out, std::abs(static_cast<double>(a[i]) - b[i]));
-  return out;
-}
-
-std::vector<double> read_weight(const t2::Checkpoint& ck, const std::string& name) {
-  const auto* info = ck.find(name);
-  if (info == nullptr) throw std::runtime_error("no tensor " + name);
-  std::vector<double> out(static_cast<std::size_t>(info->numel()));
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    float f = 0.0f;
-    if (info->dtype == t2::DType::F32) {
-      std::memcpy(&f, static_cast<const char*>(ck.data(*info)) + 4 * i, 4);
-    } else {
-      std::uint16_t h = 0;
-      std::memcpy(&h, static_cast<const char*>(ck.data(*info)) + 2 * i, 2);
-      const std::uint32_t bits = static_cast<std::uint32_t>(h) << 16;
-      std::memcpy(&f, &bits, 4);
-    }
-    out[i] = f;
-  }
-  return out;
-}
-
-// Paper expert: W' = W + U diag(sigma (z - 1)) Vh in double, set as plain dense overrides.
-void set_reference_overrides(t2::Session& session, const std::string& model_dir,
-                             const t2::Decomposition& d, const t2::ExpertVectors& e) {
-  const auto ck = t2::Checkpoint::open(model_dir);
-  for (const auto& t : d.targets()) {
-    const auto w = read_weight(ck, t.name);
-    const auto s = d.singular_values(t.name);
-    const auto u = d.u(t.name);
-    const auto vh = d.vh(t.name);
-    const auto& z = e.find(t.name)->values;
-    const std::int64_t m = t.out_features, n = t.in_features, r = t.rank();
-    std::vector<float> out(static_cast<std::size_t>(m * n));
-    for (std::int64_t i = 0; i < m; ++i)
-      for (std::int64_t j = 0; j < n; ++j) {
-        double acc = w[i * n + j];
-        for (std::int64_t k = 0; k < r; ++k)
-          acc += static_cast<double>(u[i * r + k]) * s[k] * (z[k] - 1.0) * vh[k * n + j];
-        out[i * n + j] = static_cast<float>(acc);
-      }
-    session.set_weight_override(t.name, out, {m, n});
-  }
+  return t2_test::random_expert(config, d, t2::Parametrization::Paper, seed, lo, hi);
 }
 
 t2::ApplyParams mode(t2::ApplyMode m, double tokens = 1024) {
