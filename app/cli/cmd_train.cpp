@@ -65,6 +65,8 @@ void add_params(CLI::App* sub, Options& o) {
   param(sub, o, "--micro-batch", &TrainParams::micro_batch, "Sequences per scoring pass");
   param(sub, o, "--scoring", &TrainParams::scoring,
         "auto (per matrix by cost) | factored | recompose (the reference's way)");
+  param(sub, o, "--rollout-weights", &TrainParams::rollout_weights,
+        "auto (merged or factored by cost) | merged | factored");
   param(sub, o, "--seed", &TrainParams::seed, "Seed of init, batches and sampling");
 }
 

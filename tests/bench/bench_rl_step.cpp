@@ -3,12 +3,16 @@
 // every target W' = U diag(sigma') Vh with autograd, load them as the model's weights, a full
 // forward over all positions with logits for every position, log-softmax, gather, and a dense
 // backward (through the weight gradients and the recomposition) — on the same model shape and
-// batch. Rollouts (greedy generation with the expert merged) are the same for both and timed once.
+// batch. Rollouts: greedy generation; the reference merges every W' first (its code reloads the
+// recomposed weights into vLLM each step), ours merges or factors each matrix by cost, as the
+// trainer does.
 //
-// Usage: t2_bench_rl_step [REPEATS]   (default 3; figures are the fastest repeat). Shapes: the
-// demo model's recipe (64 prompts of 80 + 48 tokens), the demo-sized Llama (bench_models.h
-// small_llama) and Qwen2.5-0.5B's shapes cut to 2 layers (full vocabulary). Random weights;
-// sakana-compat expert on the MLP matrices. On a shared 2-core VM compare ratios, not seconds.
+// Usage: t2_bench_rl_step [REPEATS [demo|small|qwen2|qwen24|all]]   (default 3 all; figures are the
+// fastest repeat). Shapes: the demo model's recipe (64 prompts of 80 + 48 tokens), the demo-sized
+// Llama (bench_models.h small_llama), Qwen2.5-0.5B's shapes cut to 2 layers and all 24 layers
+// (full vocabulary; "all" leaves the 24-layer one out: run it by name, it needs ~6 GB). Random
+// weights; sakana-compat expert on the MLP matrices. On a shared 2-core VM compare ratios, not
+// seconds.
 #include <t2/engine.h>
 
 #include "bench_models.h"
@@ -21,6 +25,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <string>
 
 namespace {
 
@@ -120,47 +125,74 @@ void bench(const char* title, t2::ModelConfig config, const Batch& b, int repeat
   const auto seqs = make_sequences(config, b);
   std::vector<std::vector<std::int32_t>> prompts;
   for (const auto& s : seqs) prompts.push_back(s.prompt);
-  double rollout = 1e30, ours = 1e30, ours_dense = 1e30, ref = 1e30;
+  // Rollout tokens of one step (prompt + completion, all rows): the cost model's T for ours.
+  const double rollout_tokens =
+      static_cast<double>(b.prompts) * (b.prompt_tokens + b.completion_tokens);
+  double rollout_ref = 1e30, rollout_ours = 1e30, ours = 1e30, ours_dense = 1e30, ref = 1e30;
+  std::size_t factored = 0;
   for (int r = 0; r < repeats; ++r) {
-    const auto t = Clock::now();
-    t2::Session session(model);
-    t2::apply_expert(session, dec, expert);
-    t2::GenerateParams gp;
-    gp.max_new_tokens = b.completion_tokens;
-    gp.ignore_eos = true;
-    session.generate(prompts, gp);
-    rollout = std::min(rollout, since(t));
+    // Rollouts: the reference merges every W' into dense weights before generating (its code
+    // loads them into vLLM); ours run each matrix merged or factored by cost for these tokens.
+    for (const bool reference : {true, false}) {
+      const auto t = Clock::now();
+      t2::Session session(model);
+      t2::ApplyParams ap;
+      ap.mode = reference ? t2::ApplyMode::Recompose : t2::ApplyMode::Auto;
+      ap.expected_tokens = rollout_tokens;
+      const auto report = t2::apply_expert(session, dec, expert, ap);
+      if (!reference) factored = report.factored.size();
+      t2::GenerateParams gp;
+      gp.max_new_tokens = b.completion_tokens;
+      gp.ignore_eos = true;
+      session.generate(prompts, gp);
+      double& slot = reference ? rollout_ref : rollout_ours;
+      slot = std::min(slot, since(t));
+    }
     ours = std::min(ours, ours_step(model, dec, expert, seqs, "auto"));
     ours_dense = std::min(ours_dense, ours_step(model, dec, expert, seqs, "recompose"));
     ref = std::min(ref, reference_step(model, dec, expert, seqs));
   }
-  std::printf("rollout (shared, merged weights)  %8.3f s\n", rollout);
+  std::printf(
+      "rollout           ours %8.3f s   reference %8.3f s   ratio %.2fx  (%zu of %zu "
+      "matrices factored for %.0f tokens)\n",
+      rollout_ours, rollout_ref, rollout_ref / rollout_ours, factored, expert.matrices.size(),
+      rollout_tokens);
   std::printf("scoring+backward  ours %8.3f s   reference %8.3f s   ratio %.2fx\n", ours, ref,
               ref / ours);
   std::printf("  (ours with --scoring recompose %8.3f s, ratio %.2fx)\n", ours_dense,
               ref / ours_dense);
-  std::printf("whole iteration   ours %8.3f s   reference %8.3f s   ratio %.2fx\n", rollout + ours,
-              rollout + ref, (rollout + ref) / (rollout + ours));
+  std::printf("whole iteration   ours %8.3f s   reference %8.3f s   ratio %.2fx\n",
+              rollout_ours + ours, rollout_ref + ref, (rollout_ref + ref) / (rollout_ours + ours));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const int repeats = argc > 1 ? std::max(1, std::atoi(argv[1])) : 3;
+  // Which shapes: "all" (default), or one of demo, small, qwen2, qwen24.
+  const std::string only = argc > 2 ? argv[2] : "all";
+  auto wanted = [&](const char* name) { return only == "all" || only == name; };
   t2::Engine engine;
-  // The bundled demo model's recipe: hidden 128, 4 layers, intermediate 384, character vocabulary.
-  t2::ModelConfig demo = t2::bench::small_llama();
-  demo.hidden_size = 128;
-  demo.intermediate_size = 384;
-  demo.num_attention_heads = 4;
-  demo.num_key_value_heads = 4;
-  demo.head_dim = 32;
-  demo.vocab_size = 104;
-  bench("demo recipe (recommended preset: 64 prompts)", demo, {64, 80, 48}, repeats);
-  bench("demo-sized", t2::bench::small_llama(), {16, 48, 48}, repeats);
-  t2::ModelConfig c = t2::bench::qwen25_05b();
-  c.num_hidden_layers = 2;
-  c.sliding_window.assign(2, 0);
-  bench("Qwen2.5-0.5B shapes, 2 layers", c, {8, 64, 64}, repeats);
+  if (wanted("demo")) {
+    // The bundled demo model's recipe: hidden 128, 4 layers, intermediate 384, character
+    // vocabulary.
+    t2::ModelConfig demo = t2::bench::small_llama();
+    demo.hidden_size = 128;
+    demo.intermediate_size = 384;
+    demo.num_attention_heads = 4;
+    demo.num_key_value_heads = 4;
+    demo.head_dim = 32;
+    demo.vocab_size = 104;
+    bench("demo recipe (recommended preset: 64 prompts)", demo, {64, 80, 48}, repeats);
+  }
+  if (wanted("small")) bench("demo-sized", t2::bench::small_llama(), {16, 48, 48}, repeats);
+  if (wanted("qwen2")) {
+    t2::ModelConfig c = t2::bench::qwen25_05b();
+    c.num_hidden_layers = 2;
+    c.sliding_window.assign(2, 0);
+    bench("Qwen2.5-0.5B shapes, 2 layers", c, {8, 64, 64}, repeats);
+  }
+  if (only == "qwen24")
+    bench("Qwen2.5-0.5B shapes, all 24 layers", t2::bench::qwen25_05b(), {8, 64, 64}, repeats);
   return 0;
 }

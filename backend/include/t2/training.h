@@ -70,12 +70,19 @@ struct TrainParams {
   int checkpoint_every = 10;              // checkpoint every N iterations; 0 = only at the end
   int micro_batch = 16;                   // sequences per scoring forward/backward, >= 1
   std::string scoring = "auto";           // auto (per matrix by cost) | factored | recompose
+  std::string rollout_weights = "auto";   // for matrices scored factored, see below
   std::string train_split = "train";      // task split to train on
   std::string eval_split = "validation";  // task split to select the best expert on
   std::uint64_t seed = 0;                 // init, batch order and sampling
   int samples_logged = 8;                 // rollouts stored as samples per evaluated step
 };
 
+// rollout_weights: the weights the rollouts generate with, for matrices scored factored:
+// "auto" = merged, or factored where running factored for the step's rollout tokens costs fewer
+// flops than one recomposition (apply_expert's cost model); "merged" = always recomposed;
+// "factored" = never recomposed. Matrices scored dense are always merged (they are recomposed
+// for the scoring anyway). Next-token training has no rollouts and never merges factored ones.
+//
 // The preset's values (everything else default): "sakana-compat" (the reference code exactly:
 // sigmoid p ~ N(0.1, 0.01^2), greedy, +-1, no baseline, summed log-prob, batch 256, Adam 2e-3
 // constant, clip 1e-3, lambda 0, 200 iterations, eval every 10), "paper" (the paper's text:

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/train/train_internal.h"
 #include "training_fixture.h"
 
 #include <algorithm>
@@ -205,15 +206,18 @@ std::vector<ScoredSequence> greedy_rollouts(const std::shared_ptr<const Model>& 
 TEST_F(ModelTraining, SakanaCompatTwoStepsMatchHandComputation) {
   // Trained twice: the reference's dense scoring and the factored one must give the same steps.
   std::vector<TrainReport> reports;
-  std::vector<std::vector<double>> norms(2);
-  for (const char* scoring : {"recompose", "factored"}) {
+  // A third run also generates its rollouts with every matrix factored (never merged): the
+  // greedy rollouts, and so the steps, must not change.
+  std::vector<std::vector<double>> norms(3);
+  for (const char* scoring : {"recompose", "factored", "factored-rollouts"}) {
     TrainParams params = train_preset("sakana-compat");
     params.task = setup_.task;
     params.iterations = 2;
     params.eval_every = 0;
     params.checkpoint_every = 0;
     params.init_std = 0.0;  // p = 0.1 everywhere, so that the test knows the start exactly
-    params.scoring = scoring;
+    params.scoring = std::string(scoring) == "recompose" ? "recompose" : "factored";
+    params.rollout_weights = std::string(scoring) == "factored-rollouts" ? "factored" : "merged";
     TrainOptions options;
     options.model_dir = setup_.model_dir;
     options.cache_dir = out_dir("sakana-cache");
@@ -272,6 +276,55 @@ TEST_F(ModelTraining, SakanaCompatTwoStepsMatchHandComputation) {
     }
   std::printf("%d of %d coordinates within 5 %% of a step\n", close, total);
   EXPECT_GE(close, total * 95 / 100) << close << " of " << total << " within 5 % of a step";
+}
+
+TEST_F(ModelTraining, RolloutsRunFactoredMatricesWithoutRecomposingWhereThatIsCheaper) {
+  engine::train::SvfState state(*dec_, expert(Parametrization::Paper, 1.0, 0.1, 4), model_->impl());
+  const std::size_t n = state.size();
+  const std::vector<bool> all(n, true), none(n, false);
+  // The flop model written out: factored for T tokens costs T * 2 ((in + out) r - in out) more
+  // than the dense forward; recomposing costs 2 out in r once.
+  const TargetMatrix& t = state.matrix(0).target;
+  const double extra =
+      2.0 * ((t.in_features + t.out_features) * t.rank() - t.in_features * t.out_features);
+  const double recompose = 2.0 * t.out_features * t.in_features * t.rank();
+  ASSERT_GT(extra, 0.0) << "full-rank fixture matrices cost more per token when factored";
+  const auto break_even = static_cast<std::int64_t>(recompose / extra);
+  EXPECT_TRUE(state.choose_rollout_factored("auto", all, break_even - 1)[0]);
+  EXPECT_FALSE(state.choose_rollout_factored("auto", all, break_even + 1)[0]);
+  EXPECT_EQ(state.choose_rollout_factored("merged", all, 1), none);
+  EXPECT_EQ(state.choose_rollout_factored("factored", all, 1000000000), all);
+  EXPECT_EQ(state.choose_rollout_factored("factored", none, 1), none)
+      << "matrices scored dense are recomposed for the scoring anyway";
+
+  // Built for the rollouts with every matrix factored: no layer is rebuilt (the fused weights
+  // stay the model's own tensors), every target is a factored override with sigma', and greedy
+  // generation equals the same expert merged by apply_expert.
+  Session session(model_);
+  {
+    at::NoGradGuard no_grad;
+    state.build(session.impl(), all, all);
+  }
+  const auto& base_layers = model_->impl().layers;
+  for (std::size_t l = 0; l < base_layers.size(); ++l)
+    EXPECT_TRUE(session.impl().layers[l].gate_up_wt.is_same(base_layers[l].gate_up_wt));
+  for (std::size_t i = 0; i < n; ++i)
+    EXPECT_NE(session.impl().find_factored(state.matrix(i).target.name), nullptr);
+  Session merged(model_);
+  ApplyParams ap;
+  ap.mode = ApplyMode::Recompose;
+  apply_expert(merged, *dec_, state.to_expert(), ap);
+  GenerateParams gp;
+  gp.max_new_tokens = 12;
+  gp.ignore_eos = true;
+  const std::vector<std::vector<std::int32_t>> prompts = {{5, 9, 17, 33}, {7, 8}};
+  const auto a = session.generate(prompts, gp), b = merged.generate(prompts, gp);
+  ASSERT_EQ(a.sequences.size(), b.sequences.size());
+  for (std::size_t i = 0; i < a.sequences.size(); ++i)
+    EXPECT_EQ(a.sequences[i].tokens, b.sequences[i].tokens);
+  state.release(session.impl());
+  for (std::size_t i = 0; i < n; ++i)
+    EXPECT_EQ(session.impl().find_factored(state.matrix(i).target.name), nullptr);
 }
 
 TEST_F(ModelTraining, NextTokenObjectiveLowersTheLossOnReferenceAnswers) {

@@ -62,6 +62,7 @@ void for_each_field(TrainParams& p, F&& f) {
   f("checkpoint_every", p.checkpoint_every);
   f("micro_batch", p.micro_batch);
   f("scoring", p.scoring);
+  f("rollout_weights", p.rollout_weights);
   f("train_split", p.train_split);
   f("eval_split", p.eval_split);
   f("seed", p.seed);
@@ -126,6 +127,7 @@ void validate_train_params(const TrainParams& p) {
   dtp::require_one_of("optimizer", p.optimizer, {"adam", "adamw"});
   dtp::require_one_of("schedule", p.schedule, {"constant", "cosine"});
   dtp::require_one_of("scoring", p.scoring, {"auto", "recompose", "factored"});
+  dtp::require_one_of("rollout_weights", p.rollout_weights, {"auto", "merged", "factored"});
   dtp::require(p.iterations >= 1, "iterations", "must be >= 1");
   dtp::require(p.batch >= 1, "batch", "must be >= 1");
   dtp::require(p.samples_per_prompt >= 1, "samples_per_prompt", "must be >= 1");

@@ -23,7 +23,9 @@ ObjectiveValue svf_objective(std::shared_ptr<const Model> model, const Decomposi
     std::int64_t tokens = 0;
     for (const auto& q : sequences)
       tokens += static_cast<std::int64_t>(q.prompt.size() + q.completion.size());
-    state.build(session.impl(), state.choose_factored(params.scoring, tokens));
+    // No rollouts here: factored-scored matrices are never merged.
+    const auto factored = state.choose_factored(params.scoring, tokens);
+    state.build(session.impl(), factored, factored);
     state.attach_factored(session.impl());
     const auto stats = engine::train::score_and_backward(session.impl(), sequences, params, true);
     state.finish_backward();

@@ -3,6 +3,7 @@
 
 #include <t2/error.h>
 
+#include "../experts/adaptation_impl.h"
 #include "../svd/decomposition_impl.h"
 
 #include <optional>
@@ -64,20 +65,38 @@ std::vector<bool> SvfState::choose_factored(const std::string& scoring, std::int
   return out;
 }
 
-void SvfState::build(Session::Impl& session, const std::vector<bool>& factored) {
+std::vector<bool> SvfState::choose_rollout_factored(const std::string& rollout_weights,
+                                                    const std::vector<bool>& scored_factored,
+                                                    std::int64_t rollout_tokens) const {
+  std::vector<bool> out(matrices_.size(), false);
+  for (std::size_t i = 0; i < matrices_.size(); ++i) {
+    if (i >= scored_factored.size() || !scored_factored[i] || rollout_weights == "merged") continue;
+    const auto& t = matrices_[i].target;
+    out[i] = rollout_weights == "factored" ||
+             factored_is_cheaper(t.out_features, t.in_features, t.rank(),
+                                 static_cast<double>(std::max<std::int64_t>(1, rollout_tokens)));
+  }
+  return out;
+}
+
+void SvfState::build(Session::Impl& session, const std::vector<bool>& factored,
+                     const std::vector<bool>& rollout_factored) {
   graph_leaf_.clear();
   built_layers_.clear();
   factored_ = factored;
+  rollout_factored_ = rollout_factored;
+  rollout_factored_.resize(matrices_.size(), false);
   std::map<std::string, at::Tensor> w_prime;
+  std::set<std::int64_t> layers;
   for (std::size_t i = 0; i < matrices_.size(); ++i) {
     const SvfMatrix& m = matrices_[i];
+    if (rollout_factored_[i]) continue;  // set factored below, after the layers are built
     std::optional<at::NoGradGuard> no_grad;
     if (factored_[i]) no_grad.emplace();
     // U diag(sigma') Vh: scale U's columns, then one matmul (2 out r in FLOPs).
     w_prime[m.target.name] = at::mm(m.u * sigma_prime(i).unsqueeze(0), m.vh);
+    layers.insert(m.target.layer);
   }
-  std::set<std::int64_t> layers;
-  for (const auto& m : matrices_) layers.insert(m.target.layer);
   const auto& base = session.m();
   const WeightLookup lookup = [&](const std::string& name) {
     auto it = w_prime.find(name);
@@ -95,6 +114,12 @@ void SvfState::build(Session::Impl& session, const std::vector<bool>& factored) 
     session.layers[static_cast<std::size_t>(layer)] = lw;
     built_layers_.push_back(layer);
   }
+  for (std::size_t i = 0; i < matrices_.size(); ++i)
+    if (rollout_factored_[i]) {
+      at::NoGradGuard no_grad;
+      session.set_factored(matrices_[i].target.name, matrices_[i].u, sigma_prime(i),
+                           matrices_[i].vh);
+    }
 }
 
 void SvfState::attach_factored(Session::Impl& session) {

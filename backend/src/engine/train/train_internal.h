@@ -55,8 +55,28 @@ class SvfState {
   // per step). Matrices scored factored are recomposed without grad here; attach_factored()
   // then adds their factored forms (scale = sigma'(values) with grad) for the scoring pass.
   // Under a NoGradGuard nothing requires grad (evaluation).
-  void build(Session::Impl& session, const std::vector<bool>& factored);
-  void build_dense(Session::Impl& session) { build(session, std::vector<bool>(size(), false)); }
+  //
+  // Rollouts need no gradient, so a matrix scored factored need not be recomposed at all:
+  // where rollout_factored[i] is true it is set factored with sigma' (no grad) for the rollouts
+  // and no weight-sized work is done for it in the whole step (see choose_rollout_factored).
+  void build(Session::Impl& session, const std::vector<bool>& factored,
+             const std::vector<bool>& rollout_factored = {});
+  // Which of the matrices scored factored (`scored_factored`) the rollouts run factored:
+  // params.rollout_weights "merged" = none; "factored" = all of them; "auto" = those where running
+  // factored for `rollout_tokens` (prompt + generated, all rows) costs fewer flops than one
+  // recomposition (the cost model of apply_expert's auto mode, t2/adaptation.h).
+  std::vector<bool> choose_rollout_factored(const std::string& rollout_weights,
+                                            const std::vector<bool>& scored_factored,
+                                            std::int64_t rollout_tokens) const;
+  // For generation only (evaluation; call under a NoGradGuard): every matrix merged, or run
+  // factored where params.rollout_weights says so for `tokens` tokens.
+  void build_for_generation(Session::Impl& session, const std::string& rollout_weights,
+                            std::int64_t tokens) {
+    const std::vector<bool> all(size(), true);
+    build(session, all, choose_rollout_factored(rollout_weights, all, tokens));
+  }
+  // Which matrices the last build() runs factored during the rollouts (not recomposed).
+  const std::vector<bool>& rollout_factored() const { return rollout_factored_; }
   void attach_factored(Session::Impl& session);
   void finish_backward();
   // Drops the built weights (the session's layers return to the base model's).
@@ -76,7 +96,8 @@ class SvfState {
   const Model::Impl* model_ = nullptr;
   std::vector<std::pair<at::Tensor, at::Tensor>> graph_leaf_;  // (with graph, leaf) pairs
   std::vector<std::int64_t> built_layers_;
-  std::vector<bool> factored_;  // of the last build()
+  std::vector<bool> factored_;          // of the last build(): scored factored
+  std::vector<bool> rollout_factored_;  // of the last build(): factored already for the rollouts
 };
 
 // What score_and_backward measured (sums over micro-batches, each divided by the sequence count).

@@ -161,8 +161,10 @@ class Run {
   double evaluate(int it, const JobContext& job) {
     if (s_.eval_items.empty()) return -1.0;
     {
-      at::NoGradGuard no_grad;
-      state_.build_dense(session_.impl());
+      at::NoGradGuard no_grad;  // merged, or factored where cheaper for this many tokens
+      state_.build_for_generation(
+          session_.impl(), s_.p.rollout_weights,
+          rollout_tokens_per_sequence() * static_cast<std::int64_t>(s_.eval_items.size()));
     }
     const auto rolls = rollouts(session_, *s_.prompter, s_.task, s_.eval_items, 1, 0.0,
                                 max_new_tokens(s_), -1, job);
@@ -198,11 +200,14 @@ class Run {
                  max_new_tokens(s_), static_cast<std::int64_t>(s_.p.seed * 1000003 + it), job);
     std::vector<double> rewards;
     double correct = 0;
+    rollout_tokens_ = 0;
     for (const auto& r : rolls) {
       rewards.push_back(r.verdict.reward);
       correct += r.verdict.correct ? 1 : 0;
       tokens += static_cast<std::int64_t>(r.completion.size());
+      rollout_tokens_ += static_cast<std::int64_t>(r.prompt.size() + r.completion.size());
     }
+    rollout_sequences_ = static_cast<std::int64_t>(rolls.size());
     const auto adv = rl_advantages(rewards, s_.p.samples_per_prompt, s_.p.baseline);
     double mean = 0, sq = 0;
     for (double r : rewards) mean += r;
@@ -262,11 +267,19 @@ class Run {
             const JobContext& job) {
     auto t = Clock::now();
     const auto items = batch_items(s_, it);
+    const std::int64_t rows = static_cast<std::int64_t>(items.size()) *
+                              (s_.p.objective == "sft" ? 1 : s_.p.samples_per_prompt);
     if (scored_tokens_ == 0)  // first step: a guess from the rollout length
-      scored_tokens_ = static_cast<std::int64_t>(items.size()) * s_.p.samples_per_prompt *
-                       (max_new_tokens(s_) + 32);
-    // W'(values) merged for the rollouts; dense-scored matrices keep their autograd graph.
-    state_.build(session_.impl(), state_.choose_factored(s_.p.scoring, scored_tokens_));
+      scored_tokens_ = rows * rollout_tokens_per_sequence();
+    // W'(values) for the rollouts: merged, or factored where that is cheaper for the tokens they
+    // process (next-token training has no rollouts: factored-scored matrices are never merged).
+    // Dense-scored matrices keep their autograd graph.
+    const auto factored = state_.choose_factored(s_.p.scoring, scored_tokens_);
+    state_.build(session_.impl(), factored,
+                 s_.p.objective == "sft"
+                     ? factored
+                     : state_.choose_rollout_factored(s_.p.rollout_weights, factored,
+                                                      rows * rollout_tokens_per_sequence()));
     phases.recompose = lap(t);
     auto seqs = sequences(it, items, out, tokens, job);
     phases.rollout = lap(t);
@@ -312,6 +325,13 @@ class Run {
     const double s = since(t);
     t = Clock::now();
     return s;
+  }
+
+  // Prompt + completion tokens of one rollout: the last step's mean, else a guess.
+  std::int64_t rollout_tokens_per_sequence() const {
+    if (rollout_sequences_ > 0)
+      return std::max<std::int64_t>(1, rollout_tokens_ / rollout_sequences_);
+    return max_new_tokens(s_) + 32;
   }
 
   int first_iteration() {
@@ -428,7 +448,9 @@ class Run {
   Clock::time_point start_;
   double elapsed_ = 0.0;  // seconds of iterations run by this process
   int first_iteration_ = -1;
-  std::int64_t scored_tokens_ = 0;  // of the last step: the cost model's T
+  std::int64_t scored_tokens_ = 0;      // of the last step: the cost model's T
+  std::int64_t rollout_tokens_ = 0;     // prompt + completion tokens of the last step's rollouts
+  std::int64_t rollout_sequences_ = 0;  // and their number
 };
 
 std::string output_dir(const TrainOptions& o, std::int64_t run_id) {
