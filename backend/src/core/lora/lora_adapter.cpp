@@ -89,8 +89,18 @@ LoraAdapter lora_init(const ModelConfig& model_config, const std::string& target
 }
 
 void check_lora_adapter(const LoraAdapter& adapter, const ModelConfig& model_config) {
+  if (adapter.config.rank < 1)
+    throw Error(ErrorKind::InvalidArgument, "the adapter's rank must be >= 1");
   const auto all = resolve_targets(model_config, "all-linear");
+  const auto r = static_cast<std::int64_t>(adapter.config.rank);
   for (const auto& m : adapter.matrices) {
+    if (static_cast<std::int64_t>(m.a.size()) != r * m.in_features ||
+        static_cast<std::int64_t>(m.b.size()) != m.out_features * r)
+      throw Error(ErrorKind::InvalidArgument,
+                  "the adapter's matrix '" + m.name + "' holds " + std::to_string(m.a.size()) +
+                      " / " + std::to_string(m.b.size()) + " values for A [r, in] / B [out, r]; " +
+                      "expected " + std::to_string(r * m.in_features) + " / " +
+                      std::to_string(m.out_features * r));
     auto it = std::find_if(all.begin(), all.end(),
                            [&](const TargetMatrix& t) { return t.name == m.name; });
     if (it == all.end())
