@@ -1,7 +1,7 @@
 // `t2 eval MODEL_DIR --task SPEC [--task SPEC]... [--split test] [--expert FILE]
-// [--allow-transfer] [--limit N] [--batch 8] [--max-new-tokens N] [--dtype f32|bf16]
+// [--allow-transfer] [--adapter DIR] [--limit N] [--batch 8] [--max-new-tokens N] [--dtype f32|bf16]
 // [--device cpu|cuda|auto] [--name NAME] [--json [--items]] [--no-store]`: evaluates a model (or
-// model + expert) on task splits with batched greedy generation. One line per task (accuracy,
+// model + expert or LoRA adapter) on task splits with batched greedy generation. One line per task (accuracy,
 // 95 % Wilson interval, n, timings, run id); --json prints one JSON object per task per line.
 // Every task is a run of kind "eval" in the workspace (--db) unless --no-store; Ctrl+C stores the
 // finished items as a cancelled run and exits 130.
@@ -25,6 +25,7 @@ struct Options {
   std::vector<std::string> tasks;
   EvalParams params;
   std::string expert;
+  std::string adapter;  // LoRA adapter folder (PEFT format); exclusive with expert
   bool allow_transfer = false;
   LoadParams load;
   std::string name;
@@ -91,7 +92,7 @@ void print_line(const EvalReport& r, std::optional<std::int64_t> run_id) {
 void print_json(const EvalReport& r, const Options& o, std::optional<std::int64_t> run_id) {
   auto j = nlohmann::ordered_json::parse(to_json(r, o.items));
   j["model"] = o.model_dir;
-  j["strategy"] = eval_strategy(o.expert);
+  j["strategy"] = eval_strategy(o.adapter.empty() ? o.expert : o.adapter);
   j["run_id"] = run_id ? nlohmann::ordered_json(*run_id) : nlohmann::ordered_json();
   std::cout << j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
   std::cout.flush();
@@ -152,13 +153,14 @@ int run(const Options& o, const GlobalOptions& global) {
     const auto e = load_cli_expert(o.model_dir, o.expert, o.allow_transfer, job);
     apply_expert(session, e.decomposition, e.expert);
   }
+  if (!o.adapter.empty()) apply_lora(session, read_lora_adapter(o.adapter));
   std::optional<RunStore> store;
   if (!o.no_store) store.emplace(open_store(global, /*must_exist=*/false));
   EvalRunInfo info;
   info.model_dir = std::filesystem::absolute(o.model_dir).lexically_normal().string();
   info.model_fingerprint = model_fingerprint(o.model_dir);
   info.architecture = session.model().config().architecture;
-  info.expert_file = o.expert;
+  info.expert_file = o.adapter.empty() ? o.expert : o.adapter;
   Context c{o, session, tokenizer, chat ? &*chat : nullptr, store ? &*store : nullptr, info, job};
   for (const auto& task : tasks) evaluate_task(c, task);
   return kExitOk;
@@ -183,6 +185,10 @@ void add_eval_command(CLI::App& app, const GlobalOptions& global, const Runner*&
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   sub->add_option("--split", o->params.split, "Split to evaluate")->capture_default_str();
   add_expert_file_options(sub, o->expert, o->allow_transfer, /*required=*/false);
+  sub->add_option("--adapter", o->adapter,
+                  "LoRA adapter folder (PEFT format: adapter_config.json + "
+                  "adapter_model.safetensors), merged into the weights")
+      ->excludes(sub->get_option("--expert"));
   sub->add_option("--limit", o->params.limit, "First N items of the split; 0 = all")
       ->capture_default_str();
   sub->add_option("--batch", o->params.batch_size, "Prompts generated together")

@@ -1,6 +1,6 @@
-// `t2 train MODEL_DIR --task SPEC [--method svf] [--objective rl|sft] [--preset P] [options]`
-// and `t2 train --resume RUN`: trains an SVF expert, storing the run (metrics, samples, expert,
-// checkpoints) in the workspace database. Progress and ETA on stderr; Ctrl+C -> exit 130 with
+// `t2 train MODEL_DIR --task SPEC [--method svf|lora] [--objective rl|sft] [--preset P] [options]`
+// and `t2 train --resume RUN`: trains an SVF expert (or a LoRA adapter, PEFT format), storing the
+// run (metrics, samples, expert/adapter, checkpoints) in the workspace database. Progress and ETA on stderr; Ctrl+C -> exit 130 with
 // the run cancelled and its best expert kept.
 #include "commands.h"
 
@@ -38,7 +38,17 @@ void param(CLI::App* sub, Options& o, const std::string& name, T TrainParams::*f
 
 void add_params(CLI::App* sub, Options& o) {
   param(sub, o, "--task", &TrainParams::task, "Task spec (task.json)");
-  param(sub, o, "--method", &TrainParams::method, "svf | lora (lora: not implemented yet)");
+  param(sub, o, "--method", &TrainParams::method, "svf | lora (PEFT-format adapter)");
+  param(sub, o, "--lora-rank", &TrainParams::lora_rank, "lora: rank r");
+  param(sub, o, "--lora-alpha", &TrainParams::lora_alpha, "lora: alpha (scaling alpha / r)");
+  param(sub, o, "--lora-dropout", &TrainParams::lora_dropout,
+        "lora: dropout on the branch input while scoring, [0, 1)");
+  CLI::Option* rslora = sub->add_flag("--rslora", o.given.lora_rslora,
+                                      "lora: rsLoRA scaling alpha / sqrt(r)");
+  Options* owner = &o;
+  o.overrides.push_back([rslora, owner](TrainParams& p) {
+    if (rslora->count() > 0) p.lora_rslora = owner->given.lora_rslora;
+  });
   param(sub, o, "--objective", &TrainParams::objective, "rl | sft (next-token on the answers)");
   param(sub, o, "--targets", &TrainParams::targets, "Target matrices: mlp | attn | attn-qv | ...");
   param(sub, o, "--parametrization", &TrainParams::parametrization, "paper | sakana-compat");
@@ -110,7 +120,9 @@ void print_report(const TrainReport& r, bool json) {
             << "trainable parameters: " << r.trainable_parameters << "\n"
             << "validation accuracy: " << r.base_validation_accuracy << " (initial) -> "
             << r.best_validation_accuracy << " (best, iteration " << r.best_iteration << ")\n";
-  if (!r.best_expert_path.empty()) std::cout << "best expert: " << r.best_expert_path << "\n";
+  if (!r.best_expert_path.empty())
+    std::cout << (r.best_expert.matrices.empty() ? "best adapter: " : "best expert: ")
+              << r.best_expert_path << "\n";
 }
 
 int run(Options& o, const GlobalOptions& global) {
@@ -147,8 +159,8 @@ void add_train_command(CLI::App& app, const GlobalOptions& global, const Runner*
   auto opts = std::make_shared<dt::Options>();
   auto* sub = app.add_subcommand(
       "train",
-      "Train an SVF expert with RL (or next-token loss) on a task; the run, its metrics, "
-      "samples, checkpoints and expert go to the workspace database");
+      "Train an SVF expert (or a LoRA adapter) with RL or next-token loss on a task; the run, "
+      "its metrics, samples, checkpoints and expert go to the workspace database");
   sub->add_option("MODEL_DIR", opts->model_dir, "Model folder (config, safetensors, tokenizer)");
   sub->add_option("--preset", opts->preset,
                   "sakana-compat (the reference code) | paper | recommended; explicit options "
@@ -156,7 +168,8 @@ void add_train_command(CLI::App& app, const GlobalOptions& global, const Runner*
       ->capture_default_str();
   dt::add_params(sub, *opts);
   sub->add_option("--resume", opts->resume, "Continue run RUN from its latest checkpoint");
-  sub->add_option("--out", opts->train.out_file, "Also write the best expert to this file");
+  sub->add_option("--out", opts->train.out_file,
+                  "Also write the best expert to this file (lora: the adapter to this folder)");
   sub->add_option("--output-dir", opts->train.output_dir,
                   "Folder for experts and checkpoints (default: <db folder>/runs/<run id>)");
   sub->add_option("--name", opts->train.run_name, "Run name");

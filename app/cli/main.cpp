@@ -34,5 +34,6 @@ int main(int argc, char** argv) {
   add_train_command(app, global, chosen);
   add_eval_command(app, global, chosen);
   add_pretrain_command(app, global, chosen);
+  add_lora_command(app, global, chosen);
   return run_cli(app, argc, argv, &chosen);
 }

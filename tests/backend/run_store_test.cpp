@@ -251,6 +251,23 @@ TEST(RunStoreRuns, ListFiltersAndSorts) {
   EXPECT_EQ(ids(f), (std::vector<std::int64_t>{d}));
 }
 
+TEST(RunStoreRuns, FolderArtifactsRecordTheirSizeAndAreDeletedWithTheirFiles) {
+  const auto dir = fresh_dir();
+  t2::RunStore store((dir / "w.db").string());
+  const auto id = store.begin_run(new_run("train", "lora"));
+  const auto adapter = dir / "adapter_best";
+  std::filesystem::create_directories(adapter / "sub");
+  std::ofstream(adapter / "adapter_config.json") << "12345";        // 5 bytes
+  std::ofstream(adapter / "sub" / "adapter_model.safetensors") << "abc";  // 3 bytes
+  store.register_artifact(id, "adapter", adapter.string());
+  const auto arts = store.artifacts(id);
+  ASSERT_EQ(arts.size(), 1u);
+  EXPECT_EQ(arts[0].bytes, 8);
+  const auto removed = store.delete_run(id, true);
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(adapter));
+}
+
 TEST(RunStoreRuns, ResolveByIdOrUniqueName) {
   t2::RunStore store((fresh_dir() / "w.db").string());
   const auto a = store.begin_run(new_run("eval", "solo"));

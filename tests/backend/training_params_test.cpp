@@ -84,12 +84,16 @@ TEST(TrainParams, ValidationNamesTheFieldAndTheChoices) {
   EXPECT_NE(message(q).find("task"), std::string::npos);
   q = p;
   q.method = "lora";
-  try {
-    validate_train_params(q);
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
-  }
+  EXPECT_NO_THROW(validate_train_params(q));
+  q.lora_rank = 0;
+  EXPECT_NE(message(q).find("lora_rank must be >= 1"), std::string::npos) << message(q);
+  q = p;
+  q.method = "lora";
+  q.lora_alpha = -1;
+  EXPECT_NE(message(q).find("lora_alpha must be > 0"), std::string::npos) << message(q);
+  q = p;
+  q.lora_dropout = 1.0;
+  EXPECT_NE(message(q).find("lora_dropout must be in [0, 1)"), std::string::npos) << message(q);
 }
 
 TEST(TrainParams, JsonRoundTripKeepsEveryField) {
@@ -102,12 +106,26 @@ TEST(TrainParams, JsonRoundTripKeepsEveryField) {
   p.seed = 12345678901234ull;
   p.eval_split = "test";
   p.micro_batch = 3;
+  p.method = "lora";
+  p.lora_rank = 16;
+  p.lora_alpha = 32.5;
+  p.lora_dropout = 0.05;
+  p.lora_rslora = true;
   const std::string text = to_json(p);
   const TrainParams back = train_params_from_json(text);
   EXPECT_EQ(to_json(back), text);
   EXPECT_EQ(back.seed, 12345678901234ull);
   EXPECT_EQ(back.kl_estimator, "full");
   EXPECT_DOUBLE_EQ(back.temperature, 0.7);
+  EXPECT_EQ(back.lora_rank, 16);
+  EXPECT_DOUBLE_EQ(back.lora_alpha, 32.5);
+  EXPECT_DOUBLE_EQ(back.lora_dropout, 0.05);
+  EXPECT_TRUE(back.lora_rslora);
+  // Runs stored before LoRA existed read back with the LoRA defaults.
+  const TrainParams old = train_params_from_json(R"({"method":"svf"})");
+  EXPECT_EQ(old.lora_rank, 4);
+  EXPECT_DOUBLE_EQ(old.lora_alpha, 8.0);
+  EXPECT_FALSE(old.lora_rslora);
   // Missing keys take the defaults; model_dir (stored beside the params) is accepted.
   EXPECT_EQ(train_params_from_json(R"({"lr":0.5,"model_dir":"m"})").lr, 0.5);
   EXPECT_THROW(train_params_from_json(R"({"lr":"high"})"), Error);

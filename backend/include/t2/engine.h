@@ -21,6 +21,7 @@
 #include <t2/experts.h>
 #include <t2/generation_setup.h>
 #include <t2/job.h>
+#include <t2/lora.h>
 #include <t2/model.h>
 #include <t2/model_config.h>
 #include <t2/pretrain.h>

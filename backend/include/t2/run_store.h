@@ -321,7 +321,9 @@ class RunStore {
   std::int64_t add_message(const MessageRecord& message);
   std::vector<MessageRecord> messages(std::int64_t chat_id);
   std::vector<ChatRecord> chats(std::optional<std::int64_t> run_id = std::nullopt);
-  // Registers an existing, complete file (its size is recorded); throws Io when it is missing.
+  // Registers an existing, complete file (its size is recorded) or folder (e.g. a LoRA adapter;
+  // the sum of its files' sizes); throws Io when it is missing. delete_run(…, true) removes a
+  // folder artifact with its contents.
   std::int64_t register_artifact(std::int64_t run_id, const std::string& kind,
                                  const std::string& path);
   // write_file_atomically(path, write), then register_artifact.

@@ -37,10 +37,14 @@ class Decomposition;
 
 struct TrainParams {
   std::string task;                               // task spec file (task.json)
-  std::string method = "svf";                     // svf | lora (lora: not implemented yet)
+  std::string method = "svf";                     // svf | lora (t2/lora.h)
+  int lora_rank = 4;                              // lora: rank r, >= 1
+  double lora_alpha = 8.0;                        // lora: alpha > 0; scaling s = alpha / r
+  double lora_dropout = 0.0;                      // lora: dropout on the branch input, [0, 1)
+  bool lora_rslora = false;                       // lora: s = alpha / sqrt(r) (rsLoRA)
   std::string objective = "rl";                   // rl | sft
   std::string preset = "sakana-compat";           // the preset these values started from (recorded)
-  std::string targets = "mlp";                    // target-set spec (t2/target_set.h)
+  std::string targets = "mlp";                    // target-set spec (t2/target_set.h); svf and lora
   std::string parametrization = "sakana-compat";  // paper | sakana-compat
   std::string z_constraint = "none";      // paper only: none | clamp (z >= z_min after a step)
   double z_min = 0.0;                     // clamp floor for z, >= 0
@@ -136,11 +140,11 @@ struct TrainReport {
   int best_iteration = 0;                // iteration of the best validation accuracy
   double base_validation_accuracy = -1;  // iteration 0 (the initial expert); -1 = not evaluated
   double best_validation_accuracy = -1;
-  std::int64_t trainable_parameters = 0;  // expert values
-  std::string best_expert_path;
-  std::string latest_expert_path;
+  std::int64_t trainable_parameters = 0;  // svf: expert values; lora: r (in + out) per matrix
+  std::string best_expert_path;    // svf: expert file; lora: the adapter folder (PEFT format)
+  std::string latest_expert_path;  // likewise, the latest values
   double seconds = 0.0;
-  ExpertVectors best_expert;
+  ExpertVectors best_expert;  // svf only (lora: empty; read best_expert_path)
 };
 
 // Trains an expert. Throws InvalidArgument (params), Io/Corrupt (model, task, store),

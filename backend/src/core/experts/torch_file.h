@@ -22,4 +22,7 @@ struct TensorF32 {
 // what is malformed) or Unsupported (naming the construct) — never crashes on bad input.
 std::vector<std::pair<std::string, TensorF32>> read_tensor_dict(const std::string& path);
 
+// IEEE half bits -> float (exact; also used for F16 safetensors of LoRA adapters).
+float half_to_float(std::uint16_t h);
+
 }  // namespace t2::detail::torch_file

@@ -245,7 +245,13 @@ std::int64_t RunStore::register_artifact(std::int64_t run_id, const std::string&
                                          const std::string& path) {
   impl_->require_run(run_id);
   std::error_code ec;
-  const auto bytes = fs::file_size(path, ec);
+  std::uintmax_t bytes = 0;
+  if (fs::is_directory(path, ec)) {  // a folder artifact (e.g. a LoRA adapter): its files' sizes
+    for (const auto& entry : fs::recursive_directory_iterator(path, ec))
+      if (entry.is_regular_file(ec)) bytes += entry.file_size(ec);
+  } else {
+    bytes = fs::file_size(path, ec);
+  }
   if (ec) {
     throw Error(ErrorKind::Io, "cannot register artifact '" + path + "': " + ec.message() +
                                    "; write the file completely before registering it");

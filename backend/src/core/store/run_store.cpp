@@ -379,7 +379,8 @@ std::vector<std::string> RunStore::delete_run(std::int64_t run_id, bool delete_f
   if (!delete_files) return removed;
   for (const auto& file : files) {
     std::error_code ec;
-    if (fs::remove(file, ec)) removed.push_back(file);
+    if (fs::is_directory(file, ec) ? fs::remove_all(file, ec) > 0 : fs::remove(file, ec))
+      removed.push_back(file);
   }
   return removed;
 }

@@ -30,6 +30,10 @@ template <typename F>
 void for_each_field(TrainParams& p, F&& f) {
   f("task", p.task);
   f("method", p.method);
+  f("lora_rank", p.lora_rank);
+  f("lora_alpha", p.lora_alpha);
+  f("lora_dropout", p.lora_dropout);
+  f("lora_rslora", p.lora_rslora);
   f("objective", p.objective);
   f("preset", p.preset);
   f("targets", p.targets);
@@ -151,9 +155,9 @@ void validate_train_params(const TrainParams& p) {
   dtp::require(p.micro_batch >= 1, "micro_batch", "must be >= 1");
   dtp::require(p.parametrization == "paper" || p.z_constraint == "none", "z_constraint",
                "applies to the paper parametrization only");
-  if (p.method == "lora")
-    throw Error(ErrorKind::Unsupported,
-                "method lora is not implemented yet; train an SVF expert (--method svf)");
+  dtp::require(p.lora_rank >= 1, "lora_rank", "must be >= 1");
+  dtp::require(std::isfinite(p.lora_alpha) && p.lora_alpha > 0, "lora_alpha", "must be > 0");
+  dtp::require(p.lora_dropout >= 0 && p.lora_dropout < 1, "lora_dropout", "must be in [0, 1)");
 }
 
 std::string to_json(const TrainParams& params) {

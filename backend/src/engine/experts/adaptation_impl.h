@@ -2,9 +2,11 @@
 #pragma once
 
 #include <t2/adaptation.h>
+#include <t2/safetensors.h>
 
 #include <ATen/ATen.h>
 
+#include <functional>
 #include <string>
 
 namespace t2::engine {
@@ -42,5 +44,14 @@ enum class Applied { Identity, Recomposed, Factored };
 std::vector<Applied> apply_sigmas(Session::Impl& session, const Decomposition& decomposition,
                                   const std::vector<SigmaUpdate>& updates, ApplyMode mode,
                                   double expected_tokens);
+
+// The merged-checkpoint writer behind export_merged and merge_lora: for each tensor of
+// `model_dir`'s checkpoint (info, its stored bytes), `merged_tensor` returns the replacement
+// (any float dtype; rounded to the stored dtype) or an undefined tensor to copy it unchanged.
+// Writes out_dir/model.safetensors atomically, then copies config and tokenizer files.
+using MergedTensorFn = std::function<at::Tensor(const TensorInfo& info, const void* data)>;
+ExportMergedReport write_merged_checkpoint(const std::string& model_dir,
+                                           const ExportMergedParams& params, const JobContext& job,
+                                           const MergedTensorFn& merged_tensor);
 
 }  // namespace t2::engine

@@ -154,8 +154,40 @@ at::Tensor project_part(const at::Tensor& x, const LayerWeights& lw, const at::T
   return factored_linear(x, lw.factored[p], b.defined() ? b.narrow(0, offset, n) : at::Tensor());
 }
 
-// The fused q|k|v projection; with factored parts, runs of dense parts stay one product.
+// y + s ((drop(x) A^T) B^T) for a defined branch (y unchanged otherwise). The dropout mask comes
+// from the branch's CPU generator (then moves to x's device), so masks are reproducible.
+at::Tensor add_low_rank(const at::Tensor& y, const at::Tensor& x, const LowRankBranch& br) {
+  if (!br.defined()) return y;
+  at::Tensor in = x.to(at::kFloat);
+  if (br.dropout > 0) {
+    at::Tensor keep = at::empty(in.sizes(), at::TensorOptions().dtype(at::kFloat));
+    keep.bernoulli_(1.0 - br.dropout, br.generator);
+    in = in * keep.to(in.device()).div_(1.0 - br.dropout);
+  }
+  const at::Tensor delta = at::matmul(at::matmul(in, br.a.t()), br.b.t()) * br.scaling;
+  return y + delta.to(y.scalar_type());
+}
+
+at::Tensor project_qkv_base(const ModelConfig& c, const LayerWeights& lw, const at::Tensor& x);
+
+// The fused q|k|v projection, plus any low-rank branches of q, k, v.
 at::Tensor project_qkv(const ModelConfig& c, const LayerWeights& lw, const at::Tensor& x) {
+  const at::Tensor qkv = project_qkv_base(c, lw, x);
+  if (!lw.lora[kQ].defined() && !lw.lora[kK].defined() && !lw.lora[kV].defined()) return qkv;
+  const std::int64_t d = c.head_dim;
+  const std::array<std::int64_t, 3> widths = {c.num_attention_heads * d, c.num_key_value_heads * d,
+                                              c.num_key_value_heads * d};
+  std::vector<at::Tensor> parts;
+  std::int64_t offset = 0;
+  for (std::size_t p = kQ; p <= kV; ++p) {
+    parts.push_back(add_low_rank(qkv.narrow(-1, offset, widths[p]), x, lw.lora[p]));
+    offset += widths[p];
+  }
+  return at::cat(parts, -1);
+}
+
+// The fused q|k|v projection; with factored parts, runs of dense parts stay one product.
+at::Tensor project_qkv_base(const ModelConfig& c, const LayerWeights& lw, const at::Tensor& x) {
   const bool any =
       lw.factored[kQ].defined() || lw.factored[kK].defined() || lw.factored[kV].defined();
   if (!any) return linear(x, lw.qkv_wt, lw.qkv_b);
@@ -181,9 +213,20 @@ at::Tensor project_qkv(const ModelConfig& c, const LayerWeights& lw, const at::T
   return at::cat(parts, -1);
 }
 
-// residual + x W^T + b, through factored part `p` when it is defined.
+at::Tensor residual_projection_base(const LayerWeights& lw, std::size_t p,
+                                    const at::Tensor& residual, const at::Tensor& x,
+                                    const at::Tensor& wt, const at::Tensor& b);
+
+// residual + x W^T + b (+ the low-rank branch of `p`, when there is one).
 at::Tensor residual_projection(const LayerWeights& lw, std::size_t p, const at::Tensor& residual,
                                const at::Tensor& x, const at::Tensor& wt, const at::Tensor& b) {
+  return add_low_rank(residual_projection_base(lw, p, residual, x, wt, b), x, lw.lora[p]);
+}
+
+// residual + x W^T + b, through factored part `p` when it is defined.
+at::Tensor residual_projection_base(const LayerWeights& lw, std::size_t p,
+                                    const at::Tensor& residual, const at::Tensor& x,
+                                    const at::Tensor& wt, const at::Tensor& b) {
   const FactoredLinear& f = lw.factored[p];
   if (!f.defined()) return linear_residual(residual, x, wt, b);
   if (x.scalar_type() == at::kFloat)
@@ -228,6 +271,8 @@ at::Tensor mlp_block(const ModelConfig& c, const LayerWeights& lw, const at::Ten
     gate = project_part(n, lw, lw.gate_up_wt, lw.gate_up_b, kGate, 0, inter);
     up = project_part(n, lw, lw.gate_up_wt, lw.gate_up_b, kUp, inter, inter);
   }
+  gate = add_low_rank(gate, n, lw.lora[kGate]);
+  up = add_low_rank(up, n, lw.lora[kUp]);
   return residual_projection(lw, kDown, x, at::silu(gate) * up, lw.down_wt, lw.down_b);
 }
 

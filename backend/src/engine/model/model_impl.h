@@ -52,10 +52,23 @@ struct FactoredLinear {
 };
 constexpr std::size_t kNumProjections = 7;  // q k v o gate up down (linear_parts() order)
 
+// An additive low-rank branch on a projection (LoRA scoring in training): the projection's output
+// (dense or factored, bias included) gets + scaling * ((drop(x) A^T) B^T), computed in float32
+// and added in x's dtype. With B = 0 the sum is the projection's output bit for bit.
+struct LowRankBranch {
+  at::Tensor a;             // [r, in] float32 on the model device; may require grad
+  at::Tensor b;             // [out, r] float32 on the model device; may require grad
+  double scaling = 1.0;     // s = alpha / r (or alpha / sqrt(r))
+  double dropout = 0.0;     // inverted dropout on the branch input, [0, 1); 0 = off
+  at::Generator generator;  // CPU generator of the dropout masks (needed when dropout > 0)
+  bool defined() const { return a.defined(); }
+};
+
 struct LayerWeights {
   at::Tensor qkv_wt, qkv_b, o_wt, o_b, gate_up_wt, gate_up_b, down_wt, down_b;
   at::Tensor input_norm, post_norm, qk_norm;
   std::array<FactoredLinear, kNumProjections> factored;  // all undefined: the dense fused path
+  std::array<LowRankBranch, kNumProjections> lora;        // all undefined: no branch
 };
 
 // Builds layer `layer` from `lookup`; throws Corrupt naming a missing required tensor.

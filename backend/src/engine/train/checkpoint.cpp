@@ -9,7 +9,7 @@
 
 namespace t2::engine::train {
 
-void write_checkpoint(const std::string& path, const SvfState& state, const Optimizer& optimizer,
+void write_checkpoint(const std::string& path, const Trainable& state, const Optimizer& optimizer,
                       const TrainProgressState& progress) {
   const auto moments = optimizer.state();
   std::vector<at::Tensor> keep;  // CPU float32 copies that outlive the write
@@ -18,9 +18,10 @@ void write_checkpoint(const std::string& path, const SvfState& state, const Opti
     keep.push_back(t.detach().to(at::kCPU, at::kFloat).contiguous());
     tensors.push_back({name, DType::F32, keep.back().sizes().vec(), keep.back().data_ptr()});
   };
-  for (std::size_t i = 0; i < state.size(); ++i) {
-    const auto& name = state.matrix(i).target.name;
-    add("values." + name, state.matrix(i).values);
+  const auto params = state.named_parameters();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const auto& name = params[i].first;
+    add("values." + name, params[i].second);
     add("exp_avg." + name, moments[2 * i]);
     add("exp_avg_sq." + name, moments[2 * i + 1]);
   }
@@ -36,7 +37,8 @@ void write_checkpoint(const std::string& path, const SvfState& state, const Opti
   write_safetensors(path, tensors, meta);
 }
 
-TrainProgressState read_checkpoint(const std::string& path, SvfState& state, Optimizer& optimizer) {
+TrainProgressState read_checkpoint(const std::string& path, Trainable& state,
+                                   Optimizer& optimizer) {
   const SafetensorsFile file = SafetensorsFile::open(path);
   const auto& meta = file.metadata();
   auto get = [&](const std::string& key) {
@@ -48,24 +50,23 @@ TrainProgressState read_checkpoint(const std::string& path, SvfState& state, Opt
   };
   if (get("format") != "t2-train-checkpoint")
     throw Error(ErrorKind::Corrupt, path + " is not a t2 training checkpoint");
-  auto load = [&](const std::string& name, std::int64_t numel) {
+  // The tensor `name`, shaped like `like`.
+  auto load = [&](const std::string& name, const at::Tensor& like) {
     const TensorInfo* info = file.find(name);
-    if (!info || info->dtype != DType::F32 || info->numel() != numel)
+    if (!info || info->dtype != DType::F32 || info->numel() != like.numel())
       throw Error(ErrorKind::Corrupt,
                   path + ": tensor '" + name + "' is missing or has the wrong shape/dtype");
-    at::Tensor t = at::empty({numel}, at::kFloat);
+    at::Tensor t = at::empty(like.sizes(), at::kFloat);
     std::memcpy(t.data_ptr<float>(), file.data(*info), info->nbytes);
-    return t;
+    return t.to(like.device());
   };
   std::vector<at::Tensor> moments;
   {
     at::NoGradGuard no_grad;
-    for (std::size_t i = 0; i < state.size(); ++i) {
-      const auto& m = state.matrix(i);
-      const auto n = m.values.numel();
-      m.values.copy_(load("values." + m.target.name, n));
-      moments.push_back(load("exp_avg." + m.target.name, n).to(m.values.device()));
-      moments.push_back(load("exp_avg_sq." + m.target.name, n).to(m.values.device()));
+    for (const auto& [name, values] : state.named_parameters()) {
+      values.copy_(load("values." + name, values));
+      moments.push_back(load("exp_avg." + name, values));
+      moments.push_back(load("exp_avg_sq." + name, values));
     }
   }
   TrainProgressState p;

@@ -1,5 +1,6 @@
-// train_expert / resume_training: the RL (and next-token) training loop for SVF experts, with the
-// run store (metrics, samples, expert, artifacts) and checkpoints.
+// train_expert / resume_training: the RL (and next-token) training loop for SVF experts and LoRA
+// adapters (behind Trainable), with the run store (metrics, samples, outputs, artifacts) and
+// checkpoints.
 #include "trainer.h"
 
 #include <t2/error.h>
@@ -32,31 +33,48 @@ struct Setup {
   std::shared_ptr<const Model> model;
   Task task;
   std::unique_ptr<Prompter> prompter;
-  std::unique_ptr<Decomposition> decomposition;
+  std::unique_ptr<Decomposition> decomposition;  // svf only
   std::vector<TaskItem> train_items, eval_items;
-  ExpertVectors initial;
+  ExpertVectors initial;        // svf
+  LoraAdapter initial_adapter;  // lora
   std::string fingerprint;
 };
+
+// lora: A ~ U(-1/sqrt(in), 1/sqrt(in)) from the seed, B = 0 (t2/lora.h lora_init).
+LoraAdapter initial_adapter(const TrainParams& p, const ModelConfig& config,
+                            const std::string& model_dir) {
+  LoraConfig c;
+  c.rank = p.lora_rank;
+  c.alpha = p.lora_alpha;
+  c.dropout = p.lora_dropout;
+  c.rslora = p.lora_rslora;
+  c.base_model = model_dir;
+  return lora_init(config, p.targets, c, p.seed);
+}
 
 Setup make_setup(const TrainParams& p, const TrainOptions& o, const JobContext& job) {
   validate_train_params(p);
   if (o.model_dir.empty())
     throw Error(ErrorKind::InvalidArgument, "no model folder given (TrainOptions::model_dir)");
-  Setup s{p, o, nullptr, Task::load(p.task), nullptr, nullptr, {}, {}, {}, {}};
+  Setup s{p, o, nullptr, Task::load(p.task), nullptr, nullptr, {}, {}, {}, {}, {}};
   job.report("load", 0.0, "loading " + o.model_dir);
   s.model = Model::load(o.model_dir, o.load, job);
   s.prompter = std::make_unique<Prompter>(o.model_dir, s.task, s.model->config());
   s.fingerprint = model_fingerprint(o.model_dir);
+  if (p.eval_every > 0)
+    s.eval_items = s.task.load_split(p.eval_split, static_cast<std::size_t>(p.eval_items));
+  s.train_items = s.task.load_split(p.train_split, static_cast<std::size_t>(p.max_train_items));
+  if (s.train_items.empty())
+    throw Error(ErrorKind::InvalidArgument, "the task's '" + p.train_split + "' split is empty");
+  if (p.method == "lora") {
+    s.initial_adapter = initial_adapter(p, s.model->config(), o.model_dir);
+    return s;
+  }
   DecomposeParams dp;
   dp.targets = p.targets;
   dp.cache_dir = o.cache_dir;
   s.decomposition =
       std::make_unique<Decomposition>(Decomposition::compute_or_load(o.model_dir, dp, job));
-  s.train_items = s.task.load_split(p.train_split, static_cast<std::size_t>(p.max_train_items));
-  if (s.train_items.empty())
-    throw Error(ErrorKind::InvalidArgument, "the task's '" + p.train_split + "' split is empty");
-  if (p.eval_every > 0)
-    s.eval_items = s.task.load_split(p.eval_split, static_cast<std::size_t>(p.eval_items));
   // The initial expert: N(init_mean, init_std^2) per entry from the seed.
   const auto param = parse_parametrization(p.parametrization);
   s.initial = ExpertVectors::identity(s.model->config(), s.decomposition->targets(), param, p.seed);
@@ -94,23 +112,9 @@ int max_new_tokens(const Setup& s) {
   return s.p.max_new_tokens > 0 ? s.p.max_new_tokens : s.task.spec().generation.max_new_tokens;
 }
 
-// Per-layer statistics of the stored values (z, or p for sakana-compat).
-std::vector<std::pair<std::string, double>> z_metrics(const ExpertVectors& e) {
-  std::vector<std::pair<std::string, double>> out;
-  const ExpertStats st = expert_stats(e);
-  auto add = [&](const std::string& suffix, const ValueStats& v) {
-    out.emplace_back("z_mean" + suffix, v.mean);
-    out.emplace_back("z_std" + suffix, v.std);
-    out.emplace_back("z_min" + suffix, v.min);
-    out.emplace_back("z_max" + suffix, v.max);
-  };
-  add("", st.overall);
-  for (const auto& l : st.per_layer) {
-    std::string name = l.name;  // "layer N"
-    std::replace(name.begin(), name.end(), ' ', '_');
-    add("." + name, l);
-  }
-  return out;
+std::unique_ptr<Trainable> make_trainable(const Setup& s) {
+  if (s.p.method == "lora") return std::make_unique<LoraState>(s.initial_adapter, s.model->impl());
+  return std::make_unique<SvfTrainable>(*s.decomposition, s.initial, s.model->impl());
 }
 
 // The training run: state, optimizer, store and the loop.
@@ -122,24 +126,26 @@ class Run {
         run_id_(run_id),
         out_dir_(std::move(out_dir)),
         session_(s.model),
-        state_(*s.decomposition, s.initial, s.model->impl()),
-        optimizer_(state_.parameters(), s.p) {
+        state_(make_trainable(s)),
+        optimizer_(state_->parameters(), s.p) {
     if (store_) metrics_ = std::make_unique<MetricWriter>(store_->path(), run_id_);
     if (s_.o.on_start) s_.o.on_start(run_id_, out_dir_);
   }
 
   void restore(const std::string& checkpoint) {
-    progress_ = read_checkpoint(checkpoint, state_, optimizer_);
-    best_ = state_.to_expert();
-    const std::string best_path = path("expert_best.safetensors");
-    if (fs::exists(best_path)) best_ = read_expert(best_path);
+    progress_ = read_checkpoint(checkpoint, *state_, optimizer_);
+    best_ = state_->snapshot();
+    const std::string best_path = path(state_->output_name("best"));
+    if (fs::exists(best_path)) best_ = state_->read(best_path);
   }
 
   TrainReport run(const JobContext& job) {
     start_ = Clock::now();
     try {
       if (progress_.iteration == 0) {
-        best_ = state_.to_expert();
+        best_ = state_->snapshot();
+        if (metrics_)
+          metrics_->log(0, "trainable_parameters", static_cast<double>(state_->total_values()));
         if (s_.p.eval_every > 0) {
           const double acc = evaluate(0, job);
           progress_.base_accuracy = progress_.best_accuracy = acc;
@@ -162,13 +168,13 @@ class Run {
     if (s_.eval_items.empty()) return -1.0;
     {
       at::NoGradGuard no_grad;  // merged, or factored where cheaper for this many tokens
-      state_.build_for_generation(
-          session_.impl(), s_.p.rollout_weights,
+      state_->build_merged(
+          session_.impl(), s_.p,
           rollout_tokens_per_sequence() * static_cast<std::int64_t>(s_.eval_items.size()));
     }
     const auto rolls = rollouts(session_, *s_.prompter, s_.task, s_.eval_items, 1, 0.0,
                                 max_new_tokens(s_), -1, job);
-    state_.release(session_.impl());
+    state_->release(session_.impl());
     std::int64_t correct = 0;
     for (const auto& r : rolls) correct += r.verdict.correct ? 1 : 0;
     const double acc = static_cast<double>(correct) / static_cast<double>(rolls.size());
@@ -242,11 +248,11 @@ class Run {
       if (out.validation_accuracy > progress_.best_accuracy) {
         progress_.best_accuracy = out.validation_accuracy;
         progress_.best_iteration = it;
-        best_ = state_.to_expert();
+        best_ = state_->snapshot();
         write_best();
       }
     } else if (s_.p.eval_every == 0) {
-      best_ = state_.to_expert();  // no validation: the latest is the best we know
+      best_ = state_->snapshot();  // no validation: the latest is the best we know
       progress_.best_iteration = it;
     }
     out.seconds = since(t0);
@@ -271,19 +277,15 @@ class Run {
                               (s_.p.objective == "sft" ? 1 : s_.p.samples_per_prompt);
     if (scored_tokens_ == 0)  // first step: a guess from the rollout length
       scored_tokens_ = rows * rollout_tokens_per_sequence();
-    // W'(values) for the rollouts: merged, or factored where that is cheaper for the tokens they
-    // process (next-token training has no rollouts: factored-scored matrices are never merged).
-    // Dense-scored matrices keep their autograd graph.
-    const auto factored = state_.choose_factored(s_.p.scoring, scored_tokens_);
-    state_.build(session_.impl(), factored,
-                 s_.p.objective == "sft"
-                     ? factored
-                     : state_.choose_rollout_factored(s_.p.rollout_weights, factored,
-                                                      rows * rollout_tokens_per_sequence()));
+    // W'(values) for the rollouts: merged, or (SVF) factored where that is cheaper for the tokens
+    // they process (next-token training has no rollouts: 0 tokens). SVF's dense-scored matrices
+    // keep their autograd graph.
+    state_->build_step(session_.impl(), s_.p, scored_tokens_,
+                       s_.p.objective == "sft" ? 0 : rows * rollout_tokens_per_sequence());
     phases.recompose = lap(t);
     auto seqs = sequences(it, items, out, tokens, job);
     phases.rollout = lap(t);
-    state_.attach_factored(session_.impl());
+    state_->attach_scoring(session_.impl(), s_.p.seed * 1000003 + static_cast<std::uint64_t>(it));
     // Sequences with a zero advantage and no KL term contribute nothing: skip their scoring.
     if (s_.p.kl == 0)
       seqs.erase(std::remove_if(seqs.begin(), seqs.end(),
@@ -300,10 +302,10 @@ class Run {
     // score_and_backward normalised by the scored count; the loss is a mean over all rollouts.
     const double scale = seqs.empty() ? 0.0 : static_cast<double>(seqs.size()) / n_all;
     phases.scoring = lap(t);
-    state_.finish_backward();
+    state_->finish_backward();
     if (scale != 1.0) {
       at::NoGradGuard no_grad;
-      for (auto& p : state_.parameters())
+      for (auto& p : state_->parameters())
         if (p.grad().defined()) p.mutable_grad().mul_(scale);
     }
     phases.backward = lap(t);
@@ -312,8 +314,8 @@ class Run {
     // No rollout carried a signal (all advantages 0, no KL): no update, as torch's Adam skips
     // parameters without a gradient (momentum alone would otherwise keep moving them).
     if (!seqs.empty()) optimizer_.step(out.lr);
-    state_.apply_constraint(s_.p);
-    state_.release(session_.impl());
+    state_->apply_constraint(s_.p);
+    state_->release(session_.impl());
     phases.update = lap(t);
     out.loss = stats.loss * scale;
     out.kl = stats.kl * scale;
@@ -357,28 +359,34 @@ class Run {
       m.emplace_back("reward_std", out.reward_std);
       m.emplace_back("accuracy_train", out.train_accuracy);
     }
-    for (auto& kv : z_metrics(state_.to_expert())) m.push_back(std::move(kv));
+    for (auto& kv : state_->value_metrics()) m.push_back(std::move(kv));
     metrics_->log(out.iteration, m);
+  }
+
+  std::string best_note() const {
+    return "best validation accuracy, iteration " + std::to_string(progress_.best_iteration);
+  }
+  std::string latest_note() const {
+    return "latest, iteration " + std::to_string(progress_.iteration);
   }
 
   void write_best() {
     if (out_dir_.empty()) return;
-    best_.metadata.run_id = std::to_string(run_id_);
-    best_.metadata.note =
-        "best validation accuracy, iteration " + std::to_string(progress_.best_iteration);
-    write_expert(path("expert_best.safetensors"), best_);
+    state_->write(best_, path(state_->output_name("best")), std::to_string(run_id_), best_note());
+  }
+
+  void write_latest() {
+    state_->write(state_->snapshot(), path(state_->output_name("latest")),
+                  run_id_ ? std::to_string(run_id_) : "", latest_note());
   }
 
   void checkpoint() {
     if (out_dir_.empty()) return;
-    ExpertVectors latest = state_.to_expert();
-    latest.metadata.run_id = std::to_string(run_id_);
-    latest.metadata.note = "latest, iteration " + std::to_string(progress_.iteration);
-    write_expert(path("expert_latest.safetensors"), latest);
+    write_latest();
     TrainProgressState p = progress_;
     p.elapsed_seconds += elapsed_;
     if (metrics_) metrics_->flush();  // a checkpoint file implies its metrics are committed
-    write_checkpoint(path("checkpoint.safetensors"), state_, optimizer_, p);
+    write_checkpoint(path("checkpoint.safetensors"), *state_, optimizer_, p);
     register_once("checkpoint", path("checkpoint.safetensors"));
   }
 
@@ -397,42 +405,49 @@ class Run {
     r.best_iteration = progress_.best_iteration;
     r.base_validation_accuracy = progress_.base_accuracy;
     r.best_validation_accuracy = progress_.best_accuracy;
-    r.trainable_parameters = state_.total_values();
+    r.trainable_parameters = state_->total_values();
     r.seconds = progress_.elapsed_seconds + elapsed_;
-    r.best_expert = best_;
-    r.best_expert.metadata.run_id = run_id_ ? std::to_string(run_id_) : "";
+    const std::string run_id_text = run_id_ ? std::to_string(run_id_) : "";
+    if (s_.p.method == "svf") {
+      r.best_expert = best_.expert;
+      r.best_expert.metadata.run_id = run_id_text;
+      r.best_expert.metadata.note = best_note();
+    }
     if (!out_dir_.empty()) {
       write_best();
-      r.best_expert_path = path("expert_best.safetensors");
-      ExpertVectors latest = state_.to_expert();
-      latest.metadata.run_id = r.best_expert.metadata.run_id;
-      latest.metadata.note = "latest, iteration " + std::to_string(progress_.iteration);
-      r.latest_expert_path = path("expert_latest.safetensors");
-      write_expert(r.latest_expert_path, latest);
+      r.best_expert_path = path(state_->output_name("best"));
+      write_latest();
+      r.latest_expert_path = path(state_->output_name("latest"));
     }
-    if (!s_.o.out_file.empty()) write_expert(s_.o.out_file, r.best_expert);
+    if (!s_.o.out_file.empty()) state_->write(best_, s_.o.out_file, run_id_text, best_note());
     if (store_) {
       metrics_->flush();
-      register_once("expert", r.best_expert_path);
-      register_once("expert-latest", r.latest_expert_path);
-      ExpertRecord rec;
-      rec.run_id = run_id_;
-      rec.name =
-          s_.task.spec().name + " svf " + s_.p.objective + " (run " + std::to_string(run_id_) + ")";
-      rec.path = r.best_expert_path;
-      rec.parametrization = s_.p.parametrization;
-      rec.target_set = s_.p.targets;
-      rec.base_fingerprint = s_.fingerprint;
-      nlohmann::json stats = {{"best_iteration", r.best_iteration},
-                              {"best_validation_accuracy", r.best_validation_accuracy},
-                              {"base_validation_accuracy", r.base_validation_accuracy},
-                              {"iterations_done", r.iterations_done},
-                              {"trainable_parameters", r.trainable_parameters}};
-      rec.stats_json = stats.dump();
-      store_->add_expert(rec);
+      const std::string kind = state_->artifact_kind();
+      register_once(kind, r.best_expert_path);
+      register_once(kind + "-latest", r.latest_expert_path);
+      if (s_.p.method == "svf") add_expert_record(r);
       store_->finish_run(run_id_, status, message);
     }
     return r;
+  }
+
+  // The best SVF expert in the store's experts table.
+  void add_expert_record(const TrainReport& r) {
+    ExpertRecord rec;
+    rec.run_id = run_id_;
+    rec.name =
+        s_.task.spec().name + " svf " + s_.p.objective + " (run " + std::to_string(run_id_) + ")";
+    rec.path = r.best_expert_path;
+    rec.parametrization = s_.p.parametrization;
+    rec.target_set = s_.p.targets;
+    rec.base_fingerprint = s_.fingerprint;
+    nlohmann::json stats = {{"best_iteration", r.best_iteration},
+                            {"best_validation_accuracy", r.best_validation_accuracy},
+                            {"base_validation_accuracy", r.base_validation_accuracy},
+                            {"iterations_done", r.iterations_done},
+                            {"trainable_parameters", r.trainable_parameters}};
+    rec.stats_json = stats.dump();
+    store_->add_expert(rec);
   }
 
   Setup& s_;
@@ -440,11 +455,11 @@ class Run {
   std::int64_t run_id_;
   std::string out_dir_;
   Session session_;
-  SvfState state_;
+  std::unique_ptr<Trainable> state_;
   Optimizer optimizer_;
   std::unique_ptr<MetricWriter> metrics_;
   TrainProgressState progress_;
-  ExpertVectors best_;
+  TrainedWeights best_;
   Clock::time_point start_;
   double elapsed_ = 0.0;  // seconds of iterations run by this process
   int first_iteration_ = -1;
