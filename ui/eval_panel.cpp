@@ -6,6 +6,7 @@
 #include <t2/adaptation.h>
 #include <t2/decomposition.h>
 #include <t2/error.h>
+#include <t2/lora.h>
 #include <t2/run_store.h>
 #include <t2/tasks.h>
 
@@ -27,6 +28,8 @@
 #include <QSplitter>
 #include <QTableWidget>
 #include <QVBoxLayout>
+
+#include <filesystem>
 
 namespace {
 
@@ -62,7 +65,9 @@ EvalPanel::EvalPanel(JobRunner* jobs, QWidget* parent) : QWidget(parent), m_jobs
   m_expert = new QLineEdit;
   m_expert->setPlaceholderText(tr("base model (no expert)"));
   m_expert->setClearButtonEnabled(true);
-  m_expert->setToolTip(tr("SVF expert: a t2 expert file (.safetensors) or a JSON {name: [z]}"));
+  m_expert->setToolTip(
+      tr("SVF expert: a t2 expert file (.safetensors) or a JSON {name: [z]}; "
+         "or a LoRA adapter folder (PEFT format)"));
   auto* browse = new QPushButton(tr("..."));
   browse->setToolTip(tr("Choose an expert file"));
   auto* expertRow = new QHBoxLayout;
@@ -286,7 +291,9 @@ void EvalPanel::evaluate() {
         Outcome out = *outcome;
         if (!out.model) out.model = t2::Model::load(dir, {}, job);
         t2::Session session(out.model);
-        if (!expertFile.empty()) {
+        if (!expertFile.empty() && std::filesystem::is_directory(expertFile)) {
+          t2::apply_lora(session, t2::read_lora_adapter(expertFile));  // a PEFT LoRA folder
+        } else if (!expertFile.empty()) {
           const t2::LoadedExpert e = t2::load_expert_file(dir, expertFile, false, job);
           t2::apply_expert(session, e.decomposition, e.expert);
         }
@@ -333,7 +340,8 @@ void EvalPanel::evaluate() {
     return;
   }
   m_running = true;
-  m_summary->setText(tr("Evaluating %1 (%2)...").arg(m_task->currentText(), m_split->currentText()));
+  m_summary->setText(
+      tr("Evaluating %1 (%2)...").arg(m_task->currentText(), m_split->currentText()));
   updateControls();
   auto* context = new QObject(this);
   const auto done = [this, context](const QString& error) {
@@ -434,9 +442,8 @@ QString EvalPanel::exportJsonTo(const QString& path) const {
 }
 
 void EvalPanel::exportJson() {
-  const QString path = QFileDialog::getSaveFileName(this, tr("Export evaluation"),
-                                                    QStringLiteral("evaluation.json"),
-                                                    tr("JSON (*.json)"));
+  const QString path = QFileDialog::getSaveFileName(
+      this, tr("Export evaluation"), QStringLiteral("evaluation.json"), tr("JSON (*.json)"));
   if (path.isEmpty()) return;
   const QString error = exportJsonTo(path);
   if (error.isEmpty())

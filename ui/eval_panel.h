@@ -1,6 +1,7 @@
 // The Evaluate dock: runs t2::evaluate on the Model dock's folder (weights loaded in the job and
 // cached per folder) for a task spec from the Tasks dock, a split, an optional item limit and an
-// optional SVF expert file (t2::load_expert_file + apply_expert). Evaluate (Tools > Evaluate,
+// optional SVF expert file (t2::load_expert_file + apply_expert) or LoRA adapter folder
+// (t2::read_lora_adapter + apply_lora). Evaluate (Tools > Evaluate,
 // Ctrl+Shift+E) starts a
 // job through the JobRunner; Stop (or Esc in the status bar) cancels between batches and keeps
 // the finished items. Live: "batch i/N, correct/done" as the job's progress message. Result:
@@ -55,8 +56,8 @@ class EvalPanel : public QWidget {
   // Inputs.
   QComboBox* taskBox() const { return m_task; }
   QComboBox* splitBox() const { return m_split; }
-  void setLimit(int limit);           // 0 = all items
-  void setBatchSize(int batch);       // >= 1
+  void setLimit(int limit);                 // 0 = all items
+  void setBatchSize(int batch);             // >= 1
   void setExpertFile(const QString& path);  // "" = the base model
 
   bool isEvaluating() const { return m_running; }
@@ -74,7 +75,7 @@ class EvalPanel : public QWidget {
   void exportJson();  // a save dialog
 
  Q_SIGNALS:
-  void message(const QString& text);  // for the log
+  void message(const QString& text);   // for the log
   void runStored(std::int64_t runId);  // a run was added to the store (refresh the Runs dock)
 
  private:

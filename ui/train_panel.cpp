@@ -44,13 +44,25 @@ TrainPanel::TrainPanel(JobRunner* jobs, QWidget* parent) : QWidget(parent), m_jo
   m_task->setMinimumContentsLength(16);
   m_preset = new QComboBox;
   for (const auto& name : t2::train_preset_names()) m_preset->addItem(str(name));
-  m_preset->setToolTip(tr("sakana-compat: the reference code exactly; paper: the paper's text; "
-                          "recommended: our choice for small models"));
+  m_preset->setToolTip(
+      tr("sakana-compat: the reference code exactly; paper: the paper's text; "
+         "recommended: our choice for small models"));
   m_objective = new QComboBox;
   m_objective->addItem(tr("rl"), QStringLiteral("rl"));
   m_objective->addItem(tr("sft"), QStringLiteral("sft"));
-  m_objective->setToolTip(tr("rl: REINFORCE on the task's rewards; sft: next-token loss on the "
-                             "reference answers"));
+  m_objective->setToolTip(
+      tr("rl: REINFORCE on the task's rewards; sft: next-token loss on the "
+         "reference answers"));
+  m_method = new QComboBox;
+  m_method->addItem(tr("svf"), QStringLiteral("svf"));
+  m_method->addItem(tr("lora"), QStringLiteral("lora"));
+  m_method->setToolTip(
+      tr("svf: an expert vector rescaling singular values; lora: a LoRA adapter "
+         "(the baseline; PEFT format)"));
+  m_loraRank = new QSpinBox;
+  m_loraRank->setRange(1, 1024);
+  m_loraRank->setValue(t2::TrainParams().lora_rank);
+  m_loraRank->setToolTip(tr("LoRA rank r (alpha = 2 r, so the scaling alpha / r stays 2)"));
   m_targets = new QComboBox;
   m_targets->setEditable(true);
   m_targets->addItems({QStringLiteral("mlp"), QStringLiteral("attn"), QStringLiteral("attn-qv"),
@@ -78,6 +90,13 @@ TrainPanel::TrainPanel(JobRunner* jobs, QWidget* parent) : QWidget(parent), m_jo
   row1->addWidget(new QLabel(tr("Objective")));
   row1->addWidget(m_objective);
   form->addRow(tr("Preset"), row1);
+  auto* rowMethod = new QHBoxLayout;
+  rowMethod->addWidget(m_method);
+  m_loraRankLabel = new QLabel(tr("LoRA rank"));
+  rowMethod->addWidget(m_loraRankLabel);
+  rowMethod->addWidget(m_loraRank);
+  rowMethod->addStretch(1);
+  form->addRow(tr("Method"), rowMethod);
   form->addRow(tr("Targets"), m_targets);
   auto* row2 = new QHBoxLayout;
   row2->addWidget(m_iterations);
@@ -134,10 +153,10 @@ TrainPanel::TrainPanel(JobRunner* jobs, QWidget* parent) : QWidget(parent), m_jo
   layout->addWidget(charts, 1);
 
   connect(m_preset, &QComboBox::currentIndexChanged, this, &TrainPanel::applyPreset);
+  connect(m_method, &QComboBox::currentIndexChanged, this, &TrainPanel::updateControls);
   connect(m_run, &QPushButton::clicked, this, &TrainPanel::train);
   connect(m_stop, &QPushButton::clicked, this, &TrainPanel::stop);
-  connect(m_evaluate, &QPushButton::clicked, this,
-          [this] { Q_EMIT evaluateExpert(m_bestExpert); });
+  connect(m_evaluate, &QPushButton::clicked, this, [this] { Q_EMIT evaluateExpert(m_bestExpert); });
   connect(m_jobs, &JobRunner::runningChanged, this, &TrainPanel::updateControls);
   const int recommended = m_preset->findText(QStringLiteral("recommended"));
   m_preset->setCurrentIndex(recommended >= 0 ? recommended : 0);
@@ -198,6 +217,7 @@ void TrainPanel::selectTask(const QString& path) {
 
 void TrainPanel::setIterations(int iterations) { m_iterations->setValue(iterations); }
 void TrainPanel::setBatch(int batch) { m_batch->setValue(batch); }
+void TrainPanel::setLoraRank(int rank) { m_loraRank->setValue(rank); }
 void TrainPanel::setLearningRate(double lr) { m_lr->setValue(lr); }
 void TrainPanel::setEvalEvery(int every) { m_evalEvery->setValue(every); }
 
@@ -214,6 +234,9 @@ void TrainPanel::updateControls() {
   m_run->setEnabled(!m_jobs->isRunning() && ready);
   m_stop->setEnabled(m_running);
   m_evaluate->setEnabled(!m_running && !m_bestExpert.isEmpty());
+  const bool lora = m_method->currentData().toString() == QLatin1String("lora");
+  m_loraRank->setVisible(lora);
+  m_loraRankLabel->setVisible(lora);
 }
 
 void TrainPanel::stop() {
@@ -240,6 +263,11 @@ void TrainPanel::train() {
     params = t2::train_preset(m_preset->currentText().toStdString());
     params.task = m_task->currentData().toString().toStdString();
     params.objective = m_objective->currentData().toString().toStdString();
+    params.method = m_method->currentData().toString().toStdString();
+    if (params.method == "lora") {
+      params.lora_rank = m_loraRank->value();
+      params.lora_alpha = 2.0 * params.lora_rank;
+    }
     params.targets = m_targets->currentText().trimmed().toStdString();
     params.iterations = m_iterations->value();
     params.batch = m_batch->value();
@@ -269,7 +297,10 @@ void TrainPanel::train() {
             .arg(it.tokens_per_second, 0, 'f', 0)
             .arg(duration(it.eta_seconds));
     QMetaObject::invokeMethod(
-        self, [self, point, status] { if (self) self->addPoint(point, status); },
+        self,
+        [self, point, status] {
+          if (self) self->addPoint(point, status);
+        },
         Qt::QueuedConnection);
   };
   const bool started = m_jobs->run<t2::TrainReport>(
@@ -285,7 +316,7 @@ void TrainPanel::train() {
         self->m_bestExpert = str(report.best_expert_path);
         const QString text =
             tr("Finished %1 iterations in %2: validation accuracy %3 (base) -> %4 (best, "
-               "iteration %5); %6 trainable values; best expert %7%8")
+               "iteration %5); %6 trainable values; best %7%8")
                 .arg(report.iterations_done)
                 .arg(duration(report.seconds), pct(report.base_validation_accuracy),
                      pct(report.best_validation_accuracy))
@@ -304,9 +335,9 @@ void TrainPanel::train() {
   m_points.clear();
   m_bestExpert.clear();
   replot();
-  m_status->setText(tr("Training %1 (%2, %3)...")
-                        .arg(m_task->currentText(), m_preset->currentText(),
-                             m_objective->currentText()));
+  m_status->setText(tr("Training %1 (%2, %3, %4)...")
+                        .arg(m_task->currentText(), m_method->currentText(),
+                             m_preset->currentText(), m_objective->currentText()));
   Q_EMIT runsChanged();
   updateControls();
   auto* context = new QObject(this);
@@ -321,9 +352,8 @@ void TrainPanel::train() {
     context->deleteLater();
   };
   connect(m_jobs, &JobRunner::jobFinished, context, [done] { done({}); });
-  connect(m_jobs, &JobRunner::jobCancelled, context, [done] {
-    done(tr("stopped; the run keeps its best expert (Runs dock)"));
-  });
+  connect(m_jobs, &JobRunner::jobCancelled, context,
+          [done] { done(tr("stopped; the run keeps its best expert (Runs dock)")); });
   connect(m_jobs, &JobRunner::jobFailed, context,
           [done](const QString&, const QString& error) { done(error); });
 }

@@ -1,8 +1,9 @@
-// The Train dock: trains an SVF expert on the Model dock's folder with t2::train_expert — a task
-// spec from the Tasks dock, a preset (sakana-compat / paper / recommended) and the knobs a
-// researcher changes most (objective, targets, iterations, batch, learning rate, seed; the rest
-// comes from the preset). Train (Tools > Train expert, Ctrl+Shift+T) starts a job through the
-// JobRunner; Stop (or Esc) cancels at the next safe point and the run keeps its best expert.
+// The Train dock: trains an SVF expert (or a LoRA adapter, the baseline) on the Model dock's
+// folder with t2::train_expert — a task spec from the Tasks dock, a preset (sakana-compat / paper /
+// recommended) and the knobs a researcher changes most (method and LoRA rank, objective, targets,
+// iterations, batch, learning rate, seed; the rest comes from the preset). Train (Tools > Train
+// expert, Ctrl+Shift+T) starts a job through the JobRunner; Stop (or Esc) cancels at the next safe
+// point and the run keeps its best expert.
 //
 // Live: every iteration (TrainOptions::on_iteration, queued to the GUI thread) adds points to
 // two charts — reward mean and train accuracy per iteration; validation accuracy at the
@@ -53,6 +54,8 @@ class TrainPanel : public QWidget {
   QComboBox* taskBox() const { return m_task; }
   QComboBox* presetBox() const { return m_preset; }
   QComboBox* objectiveBox() const { return m_objective; }
+  QComboBox* methodBox() const { return m_method; }  // svf | lora
+  void setLoraRank(int rank);
   void setIterations(int iterations);
   void setBatch(int batch);
   void setLearningRate(double lr);
@@ -71,8 +74,8 @@ class TrainPanel : public QWidget {
   void stop();
 
  Q_SIGNALS:
-  void message(const QString& text);             // for the log
-  void runsChanged();                            // a run was created or ended
+  void message(const QString& text);               // for the log
+  void runsChanged();                              // a run was created or ended
   void evaluateExpert(const QString& expertFile);  // "Evaluate it"
 
  private:
@@ -89,6 +92,9 @@ class TrainPanel : public QWidget {
   QComboBox* m_task;
   QComboBox* m_preset;
   QComboBox* m_objective;
+  QComboBox* m_method;
+  QSpinBox* m_loraRank;
+  QLabel* m_loraRankLabel;
   QComboBox* m_targets;
   QSpinBox* m_iterations;
   QSpinBox* m_batch;

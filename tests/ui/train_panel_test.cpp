@@ -2,11 +2,12 @@
 // point per iteration (live, before the job ends), validation points at the evaluated
 // iterations, stores a finished run of kind "train" with its params and best expert, and hands
 // the best expert to "Evaluate it"; Stop ends the run cancelled; bad input says what to do.
+#include "train_panel.h"
+#include "eval_panel.h"
 #include "job_runner.h"
 #include "model_panel.h"
 #include "plot/line_chart.h"
 #include "test_support.h"
-#include "train_panel.h"
 #include "training_fixture.h"
 
 #include <t2/engine.h>
@@ -16,7 +17,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <optional>
 
 namespace {
 
@@ -91,6 +95,71 @@ TEST(TrainPanel, ARunPlotsEveryIterationAndStoresItsBestExpert) {
 
   f.panel.resize(520, 640);
   EXPECT_TRUE(f.panel.grab().save(testOutputPath(QStringLiteral("screenshots/train_dock.png"))));
+}
+
+TEST(TrainPanel, LoraMethodTrainsAnAdapterThatTheEvaluateDockApplies) {
+  Fixture f("lora");
+  ASSERT_TRUE(f.load());
+  const int lora = f.panel.methodBox()->findData(QStringLiteral("lora"));
+  ASSERT_GE(lora, 0);
+  f.panel.methodBox()->setCurrentIndex(lora);
+  f.panel.setLoraRank(2);
+  f.panel.setIterations(3);
+  f.panel.setBatch(4);
+  f.panel.setEvalEvery(0);
+  f.panel.setLearningRate(0.05);
+  f.panel.train();
+  ASSERT_TRUE(f.panel.isTraining()) << f.panel.errorText().toStdString();
+  ASSERT_TRUE(waitUntil([&] { return !f.panel.isTraining(); }, 120000));
+  ASSERT_TRUE(f.panel.errorText().isEmpty()) << f.panel.errorText().toStdString();
+  ASSERT_EQ(f.panel.points().size(), 3);
+
+  // Stored as a LoRA run with the dock's rank (alpha = 2 r); the best output is a PEFT folder.
+  t2::RunStore store(f.db);
+  const auto runs = store.list_runs();
+  ASSERT_EQ(runs.size(), 1u);
+  const t2::TrainParams stored = t2::train_params_from_json(runs[0].params_json);
+  EXPECT_EQ(stored.method, "lora");
+  EXPECT_EQ(stored.lora_rank, 2);
+  EXPECT_DOUBLE_EQ(stored.lora_alpha, 4.0);
+  const std::string adapterDir = f.panel.bestExpertPath().toStdString();
+  ASSERT_TRUE(fs::is_directory(adapterDir)) << adapterDir;
+  const t2::LoraAdapter adapter = t2::read_lora_adapter(adapterDir);
+  EXPECT_EQ(adapter.config.rank, 2);
+  float max_b = 0.0f;
+  for (const auto& m : adapter.matrices)
+    for (float b : m.b) max_b = std::max(max_b, std::abs(b));
+  EXPECT_GT(max_b, 0.0f) << "training moved B away from its zero init";
+
+  // The Evaluate dock takes the folder ("Evaluate it") and applies it: its outputs equal the
+  // engine's evaluation of a session with the adapter merged.
+  EvalPanel eval(&f.jobs);
+  eval.setModel(f.models.model());
+  eval.setTaskSpecs({QString::fromStdString(f.setup.task)});
+  eval.setExpertFile(f.panel.bestExpertPath());
+  eval.splitBox()->setCurrentText(QStringLiteral("validation"));
+  eval.setLimit(6);
+  eval.evaluate();
+  ASSERT_TRUE(waitUntil([&] { return !eval.isEvaluating() && !f.jobs.isRunning(); }, 60000));
+  ASSERT_TRUE(eval.errorText().isEmpty()) << eval.errorText().toStdString();
+  ASSERT_TRUE(eval.lastReport().has_value());
+  t2::Session session(t2::Model::load(f.setup.model_dir));
+  t2::apply_lora(session, adapter);
+  const auto tokenizer = t2::Tokenizer::from_model_dir(f.setup.model_dir);
+  std::optional<t2::ChatTemplate> chat;
+  try {
+    chat = t2::ChatTemplate::from_model_dir(f.setup.model_dir);
+  } catch (const t2::Error&) {
+  }
+  t2::EvalParams params;
+  params.split = "validation";
+  params.limit = 6;
+  const t2::EvalReport want = t2::evaluate(session, tokenizer, chat ? &*chat : nullptr,
+                                           t2::Task::load(f.setup.task), params);
+  const t2::EvalReport& got = *eval.lastReport();
+  ASSERT_EQ(got.items.size(), want.items.size());
+  for (std::size_t i = 0; i < want.items.size(); ++i)
+    EXPECT_EQ(got.items[i].output, want.items[i].output) << i;
 }
 
 TEST(TrainPanel, StopEndsTheRunCancelled) {
