@@ -52,8 +52,8 @@ TEST_F(CliLora, TrainsInfoMergesAndEvaluatesAnAdapter) {
   const auto exported = run_process(t2_ + "runs export 1 --json -");
   ASSERT_EQ(exported.exit_code, 0) << exported.err;
   const json run = json::parse(exported.out)["runs"][0];
-  const json params = run["params"].is_string() ? json::parse(run["params"].get<std::string>())
-                                                : run["params"];
+  const json params =
+      run["params"].is_string() ? json::parse(run["params"].get<std::string>()) : run["params"];
   EXPECT_EQ(params["method"], "lora");
   EXPECT_EQ(params["lora_rank"], 2);
   EXPECT_EQ(params["lora_rslora"], true);

@@ -22,8 +22,8 @@ LoraState::LoraState(const LoraAdapter& initial, const Model::Impl& model)
   for (const auto& m : initial.matrices) {
     LoraTensors t;
     t.target = {m.name, m.layer, m.part, m.out_features, m.in_features};
-    t.projection = static_cast<std::size_t>(std::find(parts.begin(), parts.end(), m.part) -
-                                            parts.begin());
+    t.projection =
+        static_cast<std::size_t>(std::find(parts.begin(), parts.end(), m.part) - parts.begin());
     auto [a, b] = lora_tensors(m, config_.rank, model.device);
     t.a = a.set_requires_grad(true);
     t.b = b.set_requires_grad(true);
@@ -45,10 +45,9 @@ void LoraState::build_merged(Session::Impl& session) {
   std::map<std::string, at::Tensor> merged;
   std::set<std::int64_t> layers;
   for (const auto& t : matrices_) {
-    merged[t.target.name] =
-        lora_merged_weight(base.weight(t.target.name), t.a.detach(), t.b.detach(),
-                           config_.scaling())
-            .to(base.dtype);
+    merged[t.target.name] = lora_merged_weight(base.weight(t.target.name), t.a.detach(),
+                                               t.b.detach(), config_.scaling())
+                                .to(base.dtype);
     layers.insert(t.target.layer);
   }
   const WeightLookup lookup = [&](const std::string& name) {
@@ -101,9 +100,8 @@ LoraAdapter LoraState::to_adapter() const {
     return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
   };
   for (const auto& t : matrices_)
-    adapter.matrices.push_back({t.target.name, t.target.layer, t.target.part,
-                                t.target.out_features, t.target.in_features, values(t.a),
-                                values(t.b)});
+    adapter.matrices.push_back({t.target.name, t.target.layer, t.target.part, t.target.out_features,
+                                t.target.in_features, values(t.a), values(t.b)});
   return adapter;
 }
 

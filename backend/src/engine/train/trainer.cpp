@@ -35,7 +35,7 @@ struct Setup {
   std::unique_ptr<Prompter> prompter;
   std::unique_ptr<Decomposition> decomposition;  // svf only
   std::vector<TaskItem> train_items, eval_items;
-  ExpertVectors initial;       // svf
+  ExpertVectors initial;        // svf
   LoraAdapter initial_adapter;  // lora
   std::string fingerprint;
 };
@@ -144,8 +144,8 @@ class Run {
     try {
       if (progress_.iteration == 0) {
         best_ = state_->snapshot();
-        if (metrics_) metrics_->log(0, "trainable_parameters",
-                                    static_cast<double>(state_->total_values()));
+        if (metrics_)
+          metrics_->log(0, "trainable_parameters", static_cast<double>(state_->total_values()));
         if (s_.p.eval_every > 0) {
           const double acc = evaluate(0, job);
           progress_.base_accuracy = progress_.best_accuracy = acc;
