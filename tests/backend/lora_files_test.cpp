@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 namespace t2 {
 namespace {
@@ -101,9 +102,37 @@ TEST(LoraFiles, WritesPeftsLayoutAndReadsItBack) {
   const std::string dir = dir_for("roundtrip");
   write_lora_adapter(dir, a);
 
-  // adapter_config.json: PEFT's fields and values.
+  // adapter_config.json: PEFT's fields and values, keys sorted and indented as PEFT writes them.
   std::ifstream in(fs::path(dir) / "adapter_config.json");
-  const json j = json::parse(in);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, R"({
+  "alpha_pattern": {},
+  "auto_mapping": null,
+  "base_model_name_or_path": "Qwen/Qwen2.5-0.5B-Instruct",
+  "bias": "none",
+  "fan_in_fan_out": false,
+  "inference_mode": true,
+  "init_lora_weights": true,
+  "layers_pattern": null,
+  "layers_to_transform": null,
+  "lora_alpha": 16,
+  "lora_dropout": 0.05,
+  "modules_to_save": null,
+  "peft_type": "LORA",
+  "r": 2,
+  "rank_pattern": {},
+  "revision": null,
+  "target_modules": [
+    "down_proj",
+    "gate_proj",
+    "up_proj"
+  ],
+  "task_type": "CAUSAL_LM",
+  "use_dora": false,
+  "use_rslora": true
+}
+)");
+  const json j = json::parse(text);
   EXPECT_EQ(j.at("peft_type"), "LORA");
   EXPECT_EQ(j.at("task_type"), "CAUSAL_LM");
   EXPECT_EQ(j.at("r"), 2);

@@ -104,7 +104,7 @@ TEST_F(CliLora, TrainsInfoMergesAndEvaluatesAnAdapter) {
     differs_from_base |= a["items"][k]["output"] != b["items"][k]["output"];
   }
   EXPECT_TRUE(differs_from_base) << "the adapter should change some answer";
-  EXPECT_EQ(a["strategy"], "expert:adapter_latest");
+  EXPECT_EQ(a["strategy"], "adapter:adapter_latest");
 
   // --adapter and --expert are exclusive; a broken folder is a clear error.
   const auto both = run_process(t2_ + "eval " + q(setup_.model_dir) + eval_args + " --adapter " +
