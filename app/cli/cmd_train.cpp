@@ -1,7 +1,7 @@
 // `t2 train MODEL_DIR --task SPEC [--method svf|lora] [--objective rl|sft] [--preset P] [options]`
 // and `t2 train --resume RUN`: trains an SVF expert (or a LoRA adapter, PEFT format), storing the
-// run (metrics, samples, expert/adapter, checkpoints) in the workspace database. Progress and ETA on stderr; Ctrl+C -> exit 130 with
-// the run cancelled and its best expert kept.
+// run (metrics, samples, expert/adapter, checkpoints) in the workspace database. Progress and ETA
+// on stderr; Ctrl+C -> exit 130 with the run cancelled and its best expert kept.
 #include "commands.h"
 
 #include <nlohmann/json.hpp>
@@ -43,8 +43,8 @@ void add_params(CLI::App* sub, Options& o) {
   param(sub, o, "--lora-alpha", &TrainParams::lora_alpha, "lora: alpha (scaling alpha / r)");
   param(sub, o, "--lora-dropout", &TrainParams::lora_dropout,
         "lora: dropout on the branch input while scoring, [0, 1)");
-  CLI::Option* rslora = sub->add_flag("--rslora", o.given.lora_rslora,
-                                      "lora: rsLoRA scaling alpha / sqrt(r)");
+  CLI::Option* rslora =
+      sub->add_flag("--rslora", o.given.lora_rslora, "lora: rsLoRA scaling alpha / sqrt(r)");
   Options* owner = &o;
   o.overrides.push_back([rslora, owner](TrainParams& p) {
     if (rslora->count() > 0) p.lora_rslora = owner->given.lora_rslora;

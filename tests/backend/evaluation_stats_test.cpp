@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+
 namespace {
 
 constexpr double kTol = 1e-12;
@@ -129,6 +131,11 @@ TEST(EvalSummary, JsonHasItemsOnlyWhenAsked) {
 TEST(EvalSummary, Strategy) {
   EXPECT_EQ(t2::eval_strategy(""), "base");
   EXPECT_EQ(t2::eval_strategy("/a/b/math.t2expert"), "expert:math.t2expert");
+  // An existing folder is a LoRA adapter (t2 eval --adapter), with or without a final slash.
+  const std::string folder = std::string(T2_TEST_OUTPUT_DIR) + "/strategy/adapter_best";
+  std::filesystem::create_directories(folder);
+  EXPECT_EQ(t2::eval_strategy(folder), "adapter:adapter_best");
+  EXPECT_EQ(t2::eval_strategy(folder + "/"), "adapter:adapter_best");
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 namespace t2 {
 namespace {
@@ -80,7 +81,7 @@ TEST(LoraFiles, InitIsKaimingUniformForAAndZeroForBSeeded) {
     mean /= static_cast<double>(m.a.size());
     sq /= static_cast<double>(m.a.size());
     EXPECT_LE(mx, bound);
-    EXPECT_GT(mx, 0.9 * bound);                   // the range is used
+    EXPECT_GT(mx, 0.9 * bound);                                        // the range is used
     EXPECT_NEAR(sq, bound * bound / 3.0, 0.25 * bound * bound / 3.0);  // U(-b, b): b^2 / 3
     EXPECT_NEAR(mean, 0.0, 0.1 * bound);
     for (float v : m.b) EXPECT_EQ(v, 0.0f);
@@ -101,9 +102,37 @@ TEST(LoraFiles, WritesPeftsLayoutAndReadsItBack) {
   const std::string dir = dir_for("roundtrip");
   write_lora_adapter(dir, a);
 
-  // adapter_config.json: PEFT's fields and values.
+  // adapter_config.json: PEFT's fields and values, keys sorted and indented as PEFT writes them.
   std::ifstream in(fs::path(dir) / "adapter_config.json");
-  const json j = json::parse(in);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, R"({
+  "alpha_pattern": {},
+  "auto_mapping": null,
+  "base_model_name_or_path": "Qwen/Qwen2.5-0.5B-Instruct",
+  "bias": "none",
+  "fan_in_fan_out": false,
+  "inference_mode": true,
+  "init_lora_weights": true,
+  "layers_pattern": null,
+  "layers_to_transform": null,
+  "lora_alpha": 16,
+  "lora_dropout": 0.05,
+  "modules_to_save": null,
+  "peft_type": "LORA",
+  "r": 2,
+  "rank_pattern": {},
+  "revision": null,
+  "target_modules": [
+    "down_proj",
+    "gate_proj",
+    "up_proj"
+  ],
+  "task_type": "CAUSAL_LM",
+  "use_dora": false,
+  "use_rslora": true
+}
+)");
+  const json j = json::parse(text);
   EXPECT_EQ(j.at("peft_type"), "LORA");
   EXPECT_EQ(j.at("task_type"), "CAUSAL_LM");
   EXPECT_EQ(j.at("r"), 2);
@@ -175,9 +204,13 @@ TEST(LoraFiles, ReadsBf16AndF16Tensors) {
   const std::uint16_t a_bits[] = {0x3F80, 0xC020}, b_bits[] = {0x3800, 0xC200};
   write_safetensors(dir + "/adapter_model.safetensors",
                     {{"base_model.model.model.layers.3.self_attn.q_proj.lora_A.weight",
-                      DType::BF16, {1, 2}, a_bits},
+                      DType::BF16,
+                      {1, 2},
+                      a_bits},
                      {"base_model.model.model.layers.3.self_attn.q_proj.lora_B.weight",
-                      DType::F16, {2, 1}, b_bits}});
+                      DType::F16,
+                      {2, 1},
+                      b_bits}});
   const LoraAdapter a = read_lora_adapter(dir);
   ASSERT_EQ(a.matrices.size(), 1u);
   EXPECT_EQ(a.matrices[0].name, "model.layers.3.self_attn.q_proj.weight");
@@ -202,9 +235,7 @@ class LoraCorrupt : public ::testing::Test {
     for (const auto& [name, shape] : shapes) t.push_back({name, DType::F32, shape, zeros_});
     write_safetensors(dir_ + "/adapter_model.safetensors", t);
   }
-  void valid_tensors() {
-    tensors({{kA, {2, 32}}, {kB, {64, 2}}});
-  }
+  void valid_tensors() { tensors({{kA, {2, 32}}, {kB, {64, 2}}}); }
   std::pair<ErrorKind, std::string> read() {
     return error_of([&] { read_lora_adapter(dir_); });
   }
@@ -279,7 +310,8 @@ TEST_F(LoraCorrupt, MissingKeyWrongShapeUnknownModuleAreNamed) {
   EXPECT_EQ(kind, ErrorKind::Corrupt);
   EXPECT_NE(msg.find("r = 2"), std::string::npos) << msg;
 
-  tensors({{kA, {2, 32}}, {kB, {64, 2}},
+  tensors({{kA, {2, 32}},
+           {kB, {64, 2}},
            {"base_model.model.lm_head.lora_A.weight", {2, 32}},
            {"base_model.model.lm_head.lora_B.weight", {100, 2}}});
   std::tie(kind, msg) = read();

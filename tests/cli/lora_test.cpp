@@ -52,8 +52,8 @@ TEST_F(CliLora, TrainsInfoMergesAndEvaluatesAnAdapter) {
   const auto exported = run_process(t2_ + "runs export 1 --json -");
   ASSERT_EQ(exported.exit_code, 0) << exported.err;
   const json run = json::parse(exported.out)["runs"][0];
-  const json params = run["params"].is_string() ? json::parse(run["params"].get<std::string>())
-                                                : run["params"];
+  const json params =
+      run["params"].is_string() ? json::parse(run["params"].get<std::string>()) : run["params"];
   EXPECT_EQ(params["method"], "lora");
   EXPECT_EQ(params["lora_rank"], 2);
   EXPECT_EQ(params["lora_rslora"], true);
@@ -104,7 +104,7 @@ TEST_F(CliLora, TrainsInfoMergesAndEvaluatesAnAdapter) {
     differs_from_base |= a["items"][k]["output"] != b["items"][k]["output"];
   }
   EXPECT_TRUE(differs_from_base) << "the adapter should change some answer";
-  EXPECT_EQ(a["strategy"], "expert:adapter_latest");
+  EXPECT_EQ(a["strategy"], "adapter:adapter_latest");
 
   // --adapter and --expert are exclusive; a broken folder is a clear error.
   const auto both = run_process(t2_ + "eval " + q(setup_.model_dir) + eval_args + " --adapter " +

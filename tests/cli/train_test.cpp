@@ -1,5 +1,6 @@
 // End-to-end tests of `t2 train` (label slow: a few seconds each, mostly fsyncs): a SIGKILLed run
-// resumes from its latest checkpoint and ends finished with the planned iteration count; Ctrl+C
+// resumes from its latest checkpoint and ends finished with the planned iteration count (an SVF
+// and a LoRA run); Ctrl+C
 // (SIGINT) exits 130 with the run cancelled and its best expert kept.
 #include "process.h"
 #include "training_fixture.h"
@@ -30,7 +31,8 @@ class SlowCliTrain : public ::testing::Test {
     return "train " + shell_quote(setup_.model_dir) + " --task " + shell_quote(setup_.task) +
            " --iterations " + std::to_string(iterations) +
            " --eval-every 4 --checkpoint-every 2 --quiet --output-dir " +
-           shell_quote(out_.string()) + " --cache-dir " + shell_quote((dir_ / "cache").string());
+           shell_quote(out_.string()) + " --cache-dir " + shell_quote((dir_ / "cache").string()) +
+           extra_;
   }
   // Starts a training in the background, waits for its first checkpoint, sends `signal`, and
   // prints the exit status.
@@ -47,6 +49,7 @@ class SlowCliTrain : public ::testing::Test {
   }
   fs::path dir_, out_;
   std::string db_;
+  std::string extra_;  // more `t2 train` options
   t2::test::TinyTraining setup_;
 };
 
@@ -78,6 +81,27 @@ TEST_F(SlowCliTrain, ResumesAfterSigkillAndFinishesAtTheIterationCount) {
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_NE(again.err.find("only an interrupted run can be resumed"), std::string::npos)
       << again.err;
+}
+
+TEST_F(SlowCliTrain, LoraRunResumesAfterSigkillAndKeepsItsAdapters) {
+  extra_ = " --method lora --lr 0.01 --clip 1 --lora-dropout 0.1";
+  const auto killed = interrupt(16, "9");
+  ASSERT_NE(killed.out.find("rc=137"), std::string::npos) << killed.out << killed.err;
+  const auto resumed = run_process(t2() + "train --resume 1 --json --quiet");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  const json report = json::parse(resumed.out);
+  EXPECT_EQ(report["status"], "finished");
+  EXPECT_EQ(report["iterations_done"], 16);
+  EXPECT_EQ(report["best_expert_path"], (out_ / "adapter_best").string());
+  const json after = run_json(1);
+  EXPECT_EQ(after["params"]["method"], "lora");
+  EXPECT_EQ(after["metrics"]["loss"]["step"].size(), 16u);
+  for (const char* which : {"adapter_best", "adapter_latest"}) {
+    const auto info = run_process(shell_quote(T2_CLI) + " lora info --json " +
+                                  shell_quote((out_ / which).string()));
+    ASSERT_EQ(info.exit_code, 0) << info.err;
+    EXPECT_EQ(json::parse(info.out)["rank"], 4);
+  }
 }
 
 TEST_F(SlowCliTrain, CtrlCExits130WithTheRunCancelledAndItsBestExpertKept) {

@@ -149,7 +149,8 @@ std::int64_t finish_eval_run(RunStore& store, std::int64_t run_id, const EvalRun
                              const EvalReport& report, RunStatus status,
                              const std::string& message = {});
 
-// "base", or "expert:<file name without folder>".
+// "base", "expert:<file name without folder>", or for an existing folder (a LoRA adapter)
+// "adapter:<folder name>".
 std::string eval_strategy(const std::string& expert_file);
 
 }  // namespace t2

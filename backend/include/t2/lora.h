@@ -48,7 +48,7 @@ struct LoraMatrix {
 
 struct LoraAdapter {
   LoraConfig config;
-  std::vector<LoraMatrix> matrices;  // by layer, then q k v o gate up down
+  std::vector<LoraMatrix> matrices;                       // by layer, then q k v o gate up down
   const LoraMatrix* find(const std::string& name) const;  // nullptr when absent
   // Trainable values: sum over matrices of r (in + out) (demo MLP, r = 4: 24,576).
   std::int64_t parameter_count() const;

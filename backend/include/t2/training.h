@@ -15,6 +15,11 @@
 // x Vh^T * sigma' U^T with the gradient going straight to sigma' (no weight-sized gradient, no
 // recomposition backward); "auto" chooses per matrix by estimated FLOPs (backend/README.md).
 //
+// LoRA (method "lora", t2/lora.h): the same loop, objectives, presets and checkpoints train a
+// PEFT-format adapter instead: rollouts with W + s B A merged (one rebuild per step), scoring
+// through an additive low-rank branch with autograd to A and B (and dropout on its input). The
+// SVF-only fields (parametrization, z_constraint, z_min, init_*, max_mult, scoring) are ignored.
+//
 // Run store: kind "train", params_json = to_json(params) (+ model_dir), metrics per iteration,
 // samples of evaluated steps, the best expert (ExpertRecord + artifact), checkpoints.
 // Cancellation (JobContext) ends the run "cancelled" with the best expert saved and rethrows
@@ -147,8 +152,8 @@ struct TrainReport {
   ExpertVectors best_expert;  // svf only (lora: empty; read best_expert_path)
 };
 
-// Trains an expert. Throws InvalidArgument (params), Io/Corrupt (model, task, store),
-// Unsupported (method lora), Cancelled (run stored as cancelled, best expert kept).
+// Trains an expert (or a LoRA adapter). Throws InvalidArgument (params), Io/Corrupt (model, task,
+// store), Cancelled (run stored as cancelled, best expert/adapter kept).
 TrainReport train_expert(const TrainParams& params, const TrainOptions& options,
                          const JobContext& job = {});
 // Continues run `run_id` of the store at options.db_path from its latest checkpoint, with the

@@ -156,8 +156,8 @@ TEST_F(ModelLora, ZeroBReproducesTheBaseModelBitForBit) {
   TrainParams p = lora_params();
   const auto seqs = sequences();
   const double l1 = lora_objective(model_, init, seqs, p).loss;
-  const double l2 = lora_objective(model_, lora_init(model_->config(), "all-linear", {}, 4),
-                                   seqs, p).loss;
+  const double l2 =
+      lora_objective(model_, lora_init(model_->config(), "all-linear", {}, 4), seqs, p).loss;
   EXPECT_EQ(l1, l2);
   EXPECT_NEAR(l1, reference_loss(model_, init, seqs), 1e-5 * std::abs(l1));
 }

@@ -9,7 +9,13 @@ namespace t2 {
 
 std::string eval_strategy(const std::string& expert_file) {
   if (expert_file.empty()) return "base";
-  return "expert:" + std::filesystem::path(expert_file).filename().string();
+  std::filesystem::path path(expert_file);
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    if (!path.has_filename()) path = path.parent_path();  // "adapter/" -> "adapter"
+    return "adapter:" + path.filename().string();
+  }
+  return "expert:" + path.filename().string();
 }
 
 std::int64_t begin_eval_run(RunStore& store, const EvalRunInfo& info, const EvalParams& params) {

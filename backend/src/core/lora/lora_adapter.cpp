@@ -105,9 +105,9 @@ void check_lora_adapter(const LoraAdapter& adapter, const ModelConfig& model_con
                            [&](const TargetMatrix& t) { return t.name == m.name; });
     if (it == all.end())
       throw Error(ErrorKind::InvalidArgument,
-                  "the adapter's matrix '" + m.name +
-                      "' is not a linear weight of this model (" + model_config.architecture +
-                      ", " + std::to_string(model_config.num_hidden_layers) +
+                  "the adapter's matrix '" + m.name + "' is not a linear weight of this model (" +
+                      model_config.architecture + ", " +
+                      std::to_string(model_config.num_hidden_layers) +
                       " layers); use an adapter trained for this model");
     if (it->out_features != m.out_features || it->in_features != m.in_features)
       throw Error(ErrorKind::InvalidArgument,

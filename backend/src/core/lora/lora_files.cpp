@@ -71,8 +71,7 @@ void write_text_atomically(const fs::path& path, const std::string& text) {
   }
   std::error_code ec;
   fs::rename(tmp, path, ec);
-  if (ec)
-    throw Error(ErrorKind::Io, "cannot rename '" + tmp.string() + "': " + ec.message());
+  if (ec) throw Error(ErrorKind::Io, "cannot rename '" + tmp.string() + "': " + ec.message());
 }
 
 [[noreturn]] void corrupt(const fs::path& file, const std::string& what) {
@@ -151,8 +150,8 @@ bool split_key(const std::string& key, std::string& weight_name, std::string& wh
     const std::string suffix = std::string(".lora_") + w + ".weight";
     if (key.size() > prefix.size() + suffix.size() && key.compare(0, prefix.size(), prefix) == 0 &&
         key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      weight_name = key.substr(prefix.size(), key.size() - prefix.size() - suffix.size()) +
-                    ".weight";
+      weight_name =
+          key.substr(prefix.size(), key.size() - prefix.size() - suffix.size()) + ".weight";
       which = w;
       return true;
     }
@@ -214,8 +213,7 @@ LoraMatrix read_matrix(const SafetensorsFile& file, const std::string& name, con
     unsupported(path, "'" + name + "' is not a decoder-layer linear projection (q/k/v/o/gate/" +
                           "up/down_proj of model.layers.N); only those can be adapted");
   if (c.target_regex.empty() && !c.target_modules.empty() &&
-      std::find(c.target_modules.begin(), c.target_modules.end(), m.part) ==
-          c.target_modules.end())
+      std::find(c.target_modules.begin(), c.target_modules.end(), m.part) == c.target_modules.end())
     corrupt(path, "module '" + name + "' is not in target_modules of adapter_config.json");
   for (const TensorInfo* t : {pair.a, pair.b})
     if (t->dtype != DType::F32 && t->dtype != DType::BF16 && t->dtype != DType::F16)
@@ -240,7 +238,8 @@ std::vector<LoraMatrix> read_weights(const fs::path& path, const LoraConfig& c) 
       unsupported(path.parent_path() / "adapter_model.bin",
                   "pickled adapters are not read; save it with safe_serialization=True "
                   "(adapter_model.safetensors)");
-    throw Error(ErrorKind::Io, "'" + path.string() + "' not found; give a PEFT LoRA adapter folder");
+    throw Error(ErrorKind::Io,
+                "'" + path.string() + "' not found; give a PEFT LoRA adapter folder");
   }
   const SafetensorsFile file = SafetensorsFile::open(path.string());
   std::map<std::string, Pair> pairs;

@@ -20,8 +20,8 @@ void apply_lora(Session& session, const LoraAdapter& adapter) {
     for (const auto& m : adapter.matrices) {
       const auto [a, b] = engine::lora_tensors(m, adapter.config.rank, impl.m().device);
       const at::Tensor w = impl.m().weight(m.name);
-      impl.set_override(m.name, engine::lora_merged_weight(w, a, b, adapter.config.scaling())
-                                    .to(impl.m().dtype));
+      impl.set_override(
+          m.name, engine::lora_merged_weight(w, a, b, adapter.config.scaling()).to(impl.m().dtype));
     }
     return 0;
   });

@@ -17,10 +17,10 @@ inline at::Tensor lora_merged_weight(const at::Tensor& w, const at::Tensor& a, c
 // A and B of `m` as float32 tensors on `device` (copies).
 inline std::pair<at::Tensor, at::Tensor> lora_tensors(const LoraMatrix& m, std::int64_t rank,
                                                       at::Device device) {
-  const at::Tensor a = at::from_blob(const_cast<float*>(m.a.data()), {rank, m.in_features},
-                                     at::kFloat);
-  const at::Tensor b = at::from_blob(const_cast<float*>(m.b.data()), {m.out_features, rank},
-                                     at::kFloat);
+  const at::Tensor a =
+      at::from_blob(const_cast<float*>(m.a.data()), {rank, m.in_features}, at::kFloat);
+  const at::Tensor b =
+      at::from_blob(const_cast<float*>(m.b.data()), {m.out_features, rank}, at::kFloat);
   return {a.to(device).clone(), b.to(device).clone()};
 }
 

@@ -68,7 +68,7 @@ struct LayerWeights {
   at::Tensor qkv_wt, qkv_b, o_wt, o_b, gate_up_wt, gate_up_b, down_wt, down_b;
   at::Tensor input_norm, post_norm, qk_norm;
   std::array<FactoredLinear, kNumProjections> factored;  // all undefined: the dense fused path
-  std::array<LowRankBranch, kNumProjections> lora;        // all undefined: no branch
+  std::array<LowRankBranch, kNumProjections> lora;       // all undefined: no branch
 };
 
 // Builds layer `layer` from `lookup`; throws Corrupt naming a missing required tensor.
