@@ -39,6 +39,7 @@ void for_each_field(TrainParams& p, F&& f) {
   f("init_mean", p.init_mean);
   f("init_std", p.init_std);
   f("max_mult", p.max_mult);
+  f("init_expert", p.init_expert);
   f("iterations", p.iterations);
   f("batch", p.batch);
   f("samples_per_prompt", p.samples_per_prompt);
@@ -66,6 +67,7 @@ void for_each_field(TrainParams& p, F&& f) {
   f("eval_split", p.eval_split);
   f("seed", p.seed);
   f("samples_logged", p.samples_logged);
+  f("sft_answer", p.sft_answer);
 }
 
 }  // namespace detail::train_params
@@ -149,6 +151,8 @@ void validate_train_params(const TrainParams& p) {
   dtp::require(p.micro_batch >= 1, "micro_batch", "must be >= 1");
   dtp::require(p.parametrization == "paper" || p.z_constraint == "none", "z_constraint",
                "applies to the paper parametrization only");
+  dtp::require(p.sft_answer.empty() || p.objective == "sft", "sft_answer",
+               "applies to the sft objective only (RL rewards come from the task's verifier)");
   if (p.method == "lora")
     throw Error(ErrorKind::Unsupported,
                 "method lora is not implemented yet; train an SVF expert (--method svf)");
