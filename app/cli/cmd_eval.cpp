@@ -1,11 +1,11 @@
 // `t2 eval MODEL_DIR --task SPEC [--task SPEC]... [--split test] [--expert FILE]
 // [--allow-transfer] [--limit N] [--batch 8] [--max-new-tokens N] [--temperature T --seed S]
-// [--dtype f32|bf16]
-// [--device cpu|cuda|auto] [--name NAME] [--json [--items]] [--no-store]`: evaluates a model (or
-// model + expert) on task splits with batched greedy (or, with --temperature, sampled) generation. One line per task (accuracy,
-// 95 % Wilson interval, n, timings, run id); --json prints one JSON object per task per line.
-// Every task is a run of kind "eval" in the workspace (--db) unless --no-store; Ctrl+C stores the
-// finished items as a cancelled run and exits 130.
+// [--dtype f32|bf16] [--device cpu|cuda|auto] [--name NAME] [--json [--items]] [--no-store]`:
+// evaluates a model (or model + expert) on task splits with batched greedy (or, with
+// --temperature, sampled) generation. One line per task (accuracy, 95 % Wilson interval, n,
+// timings, run id); --json prints one JSON object per task per line. Every task is a run of
+// kind "eval" in the workspace (--db) unless --no-store; Ctrl+C stores the finished items as a
+// cancelled run and exits 130.
 #include "commands.h"
 
 #include <nlohmann/json.hpp>

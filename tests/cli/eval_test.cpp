@@ -181,10 +181,10 @@ TEST(CliEval, SampledEvaluationFollowsTheSeed) {
                                  std::to_string(seed) + " --json --items --no-store"));
     return j["items"].size() == 1 ? j["items"][0].value("output", "") : std::string("?");
   };
-  const auto alone = parse_json(
-      t2("generate " + shell_quote(model_dir()) + " --chat --system " + shell_quote(kSystem) +
-         " --prompt " + shell_quote("Q: " + kQuestions[0]) +
-         " --temperature 1 --seed 7 --max-new-tokens 10 --stop e --json"));
+  const auto alone =
+      parse_json(t2("generate " + shell_quote(model_dir()) + " --chat --system " +
+                    shell_quote(kSystem) + " --prompt " + shell_quote("Q: " + kQuestions[0]) +
+                    " --temperature 1 --seed 7 --max-new-tokens 10 --stop e --json"));
   const std::string at7 = sampled(7);
   EXPECT_EQ(at7, alone.value("text", "")) << "eval's batch 0 samples with --seed";
   EXPECT_EQ(sampled(7), at7);

@@ -42,11 +42,11 @@ struct TrainParams {
   std::string preset = "sakana-compat";           // the preset these values started from (recorded)
   std::string targets = "mlp";                    // target-set spec (t2/target_set.h)
   std::string parametrization = "sakana-compat";  // paper | sakana-compat
-  std::string z_constraint = "none";      // paper only: none | clamp (z >= z_min after a step)
-  double z_min = 0.0;                     // clamp floor for z, >= 0
-  double init_mean = 0.1;                 // initial value (sakana p 0.1; paper z 1)
-  double init_std = 0.01;                 // N(init_mean, init_std^2) per entry, >= 0
-  double max_mult = 1.0;                  // sakana-compat: m = sigmoid(p) * max_mult, > 0
+  std::string z_constraint = "none";  // paper only: none | clamp (z >= z_min after a step)
+  double z_min = 0.0;                 // clamp floor for z, >= 0
+  double init_mean = 0.1;             // initial value (sakana p 0.1; paper z 1)
+  double init_std = 0.01;             // N(init_mean, init_std^2) per entry, >= 0
+  double max_mult = 1.0;              // sakana-compat: m = sigmoid(p) * max_mult, > 0
   // Warm start: an expert file (t2-expert) to start from instead of N(init_mean, init_std^2);
   // it must be for the same model (fingerprint), targets and parametrization (and max_mult).
   std::string init_expert;                // "" = off

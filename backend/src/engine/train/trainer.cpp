@@ -51,10 +51,10 @@ void warm_start(ExpertVectors& initial, const TrainParams& p) {
   const ExpertVectors e = read_expert(p.init_expert);
   const ExpertMetadata& m = e.metadata;
   if (m.base_fingerprint != initial.metadata.base_fingerprint)
-    throw Error(ErrorKind::InvalidArgument,
-                init_mismatch(p, "was made for the model with fingerprint", m.base_fingerprint,
-                              "trains the model with fingerprint " +
-                                  initial.metadata.base_fingerprint));
+    throw Error(
+        ErrorKind::InvalidArgument,
+        init_mismatch(p, "was made for the model with fingerprint", m.base_fingerprint,
+                      "trains the model with fingerprint " + initial.metadata.base_fingerprint));
   if (m.target_set != p.targets)
     throw Error(ErrorKind::InvalidArgument,
                 init_mismatch(p, "has targets", m.target_set, "has targets " + p.targets));
@@ -73,10 +73,11 @@ void warm_start(ExpertVectors& initial, const TrainParams& p) {
   for (auto& target : initial.matrices) {
     const ExpertMatrix* from = e.find(target.name);
     if (from == nullptr || from->values.size() != target.values.size())
-      throw Error(ErrorKind::InvalidArgument,
-                  init_mismatch(p, "lacks", target.name + " with " +
-                                               std::to_string(target.values.size()) + " values",
-                                "trains it"));
+      throw Error(
+          ErrorKind::InvalidArgument,
+          init_mismatch(p, "lacks",
+                        target.name + " with " + std::to_string(target.values.size()) + " values",
+                        "trains it"));
     target.values = from->values;
   }
 }
