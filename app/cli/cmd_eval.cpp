@@ -1,8 +1,8 @@
 // `t2 eval MODEL_DIR --task SPEC [--task SPEC]... [--split test] [--expert FILE]
-// [--allow-transfer] [--adapter DIR] [--limit N] [--batch 8] [--max-new-tokens N] [--dtype
-// f32|bf16]
-// [--device cpu|cuda|auto] [--name NAME] [--json [--items]] [--no-store]`: evaluates a model (or
-// model + expert or LoRA adapter) on task splits with batched greedy generation. One line per task
+// [--allow-transfer] [--adapter DIR] [--limit N] [--batch 8] [--max-new-tokens N]
+// [--temperature T --seed S] [--dtype f32|bf16] [--device cpu|cuda|auto] [--name NAME]
+// [--json [--items]] [--no-store]`: evaluates a model (or model + expert or LoRA adapter) on task
+// splits with batched greedy (or, with --temperature, sampled) generation. One line per task
 // (accuracy, 95 % Wilson interval, n, timings, run id); --json prints one JSON object per task per
 // line. Every task is a run of kind "eval" in the workspace (--db) unless --no-store; Ctrl+C stores
 // the finished items as a cancelled run and exits 130.
@@ -198,6 +198,15 @@ void add_eval_command(CLI::App& app, const GlobalOptions& global, const Runner*&
   sub->add_option("--max-new-tokens", o->params.max_new_tokens,
                   "Tokens per answer; 0 = the task's generation.max_new_tokens")
       ->check(CLI::Range(0, 1 << 20))
+      ->capture_default_str();
+  sub->add_option("--temperature", o->params.sampling.temperature,
+                  "Sampling temperature; 0 = greedy (as the paper evaluates); > 0 samples, e.g. "
+                  "for pass@k over several --seed values")
+      ->check(CLI::Range(0.0, 100.0))
+      ->capture_default_str();
+  sub->add_option("--seed", o->params.seed,
+                  "Sampling seed (with --temperature > 0): batch b uses seed + b")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 62))
       ->capture_default_str();
   sub->add_option("--dtype", o->load.dtype, "Compute dtype: f32 or bf16")->capture_default_str();
   sub->add_option("--device", o->load.device, "cpu, cuda, cuda:N or auto")->capture_default_str();

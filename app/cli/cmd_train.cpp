@@ -78,6 +78,11 @@ void add_params(CLI::App* sub, Options& o) {
   param(sub, o, "--rollout-weights", &TrainParams::rollout_weights,
         "auto (merged or factored by cost) | merged | factored");
   param(sub, o, "--seed", &TrainParams::seed, "Seed of init, batches and sampling");
+  param(sub, o, "--init-expert", &TrainParams::init_expert,
+        "Start from this expert file (same model, targets, parametrization), e.g. an sft expert");
+  param(sub, o, "--sft-answer", &TrainParams::sft_answer,
+        "sft: answer template over the item's fields, e.g. '{answer_text} ({answerKey})' "
+        "(default: the task's reference answer)");
 }
 
 std::string duration(double seconds) {

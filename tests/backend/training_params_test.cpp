@@ -83,6 +83,11 @@ TEST(TrainParams, ValidationNamesTheFieldAndTheChoices) {
   q.task.clear();
   EXPECT_NE(message(q).find("task"), std::string::npos);
   q = p;
+  q.sft_answer = "{answer}";  // an answer template for RL (rewards come from the verifier)
+  EXPECT_NE(message(q).find("sft_answer"), std::string::npos) << message(q);
+  q.objective = "sft";
+  EXPECT_EQ(message(q), "no error");
+  q = p;
   q.method = "lora";
   EXPECT_NO_THROW(validate_train_params(q));
   q.lora_rank = 0;
@@ -111,6 +116,7 @@ TEST(TrainParams, JsonRoundTripKeepsEveryField) {
   p.lora_alpha = 32.5;
   p.lora_dropout = 0.05;
   p.lora_rslora = true;
+  p.init_expert = "/x/sft.safetensors";
   const std::string text = to_json(p);
   const TrainParams back = train_params_from_json(text);
   EXPECT_EQ(to_json(back), text);
@@ -126,6 +132,11 @@ TEST(TrainParams, JsonRoundTripKeepsEveryField) {
   EXPECT_EQ(old.lora_rank, 4);
   EXPECT_DOUBLE_EQ(old.lora_alpha, 8.0);
   EXPECT_FALSE(old.lora_rslora);
+  EXPECT_EQ(back.init_expert, "/x/sft.safetensors");
+  TrainParams sft = p;
+  sft.objective = "sft";
+  sft.sft_answer = "{answer_text} ({answerKey})";
+  EXPECT_EQ(train_params_from_json(to_json(sft)).sft_answer, sft.sft_answer);
   // Missing keys take the defaults; model_dir (stored beside the params) is accepted.
   EXPECT_EQ(train_params_from_json(R"({"lr":0.5,"model_dir":"m"})").lr, 0.5);
   EXPECT_THROW(train_params_from_json(R"({"lr":"high"})"), Error);

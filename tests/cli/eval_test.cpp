@@ -172,6 +172,28 @@ TEST(CliEval, JsonReportMatchesGenerateAlone) {
   EXPECT_EQ(k["correct"], static_cast<int>(task.right[0]) + static_cast<int>(task.right[1]));
 }
 
+// --temperature/--seed: with one item (one batch) the sampled output is what `t2 generate` samples
+// with the same seed; the same seed reproduces it, and other seeds give other samples.
+TEST(CliEval, SampledEvaluationFollowsTheSeed) {
+  const ToyTask& task = toy_task();
+  auto sampled = [&](int seed) {
+    const auto j = parse_json(t2(eval_args(task.spec) + " --limit 1 --temperature 1 --seed " +
+                                 std::to_string(seed) + " --json --items --no-store"));
+    return j["items"].size() == 1 ? j["items"][0].value("output", "") : std::string("?");
+  };
+  const auto alone =
+      parse_json(t2("generate " + shell_quote(model_dir()) + " --chat --system " +
+                    shell_quote(kSystem) + " --prompt " + shell_quote("Q: " + kQuestions[0]) +
+                    " --temperature 1 --seed 7 --max-new-tokens 10 --stop e --json"));
+  const std::string at7 = sampled(7);
+  EXPECT_EQ(at7, alone.value("text", "")) << "eval's batch 0 samples with --seed";
+  EXPECT_EQ(sampled(7), at7);
+  std::set<std::string> others;
+  for (int seed = 8; seed < 14; ++seed) others.insert(sampled(seed));
+  others.insert(at7);
+  EXPECT_GT(others.size(), 1u) << "six other seeds all sampled " << at7;
+}
+
 TEST(CliEval, HumanLineAndRunsList) {
   const ToyTask& task = toy_task();
   const std::string db = fresh_db("runs.db");

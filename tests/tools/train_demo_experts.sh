@@ -8,12 +8,16 @@
 # Usage: tests/tools/train_demo_experts.sh [T2 [MODEL_DIR [DB]]]
 #   T2 defaults to build/app/t2, MODEL_DIR to resources/demo/model, DB to the default workspace.
 #   Environment: SEEDS (default "1 2 3"), PRESET (default recommended), EXTRA (more t2 train
-#   options, e.g. "--objective sft" or "--iterations 100").
+#   options, e.g. "--objective sft" or "--iterations 100"), SFT_FIRST (set: a next-token stage
+#   `--objective sft $SFT_FIRST` runs first and the RL stage starts from its best expert with
+#   --init-expert; the seconds are those of both stages, and the SFT expert's test accuracy is
+#   printed too), TASKS (default "math code reasoning").
 set -eu
 T2=${1:-build/app/t2}
 MODEL=${2:-resources/demo/model}
 DB=${3:-}
 SEEDS=${SEEDS:-"1 2 3"}
+SFT_FIRST=${SFT_FIRST:-}
 PRESET=${PRESET:-recommended}
 EXTRA=${EXTRA:-}
 TASKS=${TASKS:-"math code reasoning"}
@@ -24,15 +28,29 @@ accuracy() {  # t2 eval --json output -> accuracy
   sed -n 's/.*"accuracy":\([0-9.eE+-]*\).*/\1/p' | head -n 1
 }
 
+best_expert() {  # t2 train --json output -> path of the kept expert
+  sed -n 's/.*"best_expert_path":"\([^"]*\)".*/\1/p'
+}
+
 for task in $TASKS; do
   spec=resources/demo/tasks/$task/task.json
   base=$($T2 $db_opt eval "$MODEL" --task "$spec" --split test --json | accuracy)
   accs=""
   for seed in $SEEDS; do
     start=$(date +%s)
+    init=""
+    if [ -n "$SFT_FIRST" ]; then
+      # shellcheck disable=SC2086
+      sft=$($T2 $db_opt train "$MODEL" --task "$spec" --preset "$PRESET" --seed "$seed" \
+        --objective sft --quiet --json $SFT_FIRST | best_expert)
+      sft_acc=$($T2 $db_opt eval "$MODEL" --task "$spec" --split test --expert "$sft" --json |
+        accuracy)
+      echo "$task seed $seed: sft stage test accuracy $sft_acc, $sft"
+      init="--init-expert $sft"
+    fi
     # shellcheck disable=SC2086
     expert=$($T2 $db_opt train "$MODEL" --task "$spec" --preset "$PRESET" --seed "$seed" \
-      --quiet --json $EXTRA | sed -n 's/.*"best_expert_path":"\([^"]*\)".*/\1/p')
+      --quiet --json $init $EXTRA | best_expert)
     seconds=$(($(date +%s) - start))
     acc=$($T2 $db_opt eval "$MODEL" --task "$spec" --split test --expert "$expert" --json | accuracy)
     echo "$task seed $seed: test accuracy $acc (base $base), training ${seconds} s, $expert"

@@ -51,11 +51,14 @@ struct TrainParams {
   std::string preset = "sakana-compat";           // the preset these values started from (recorded)
   std::string targets = "mlp";                    // target-set spec (t2/target_set.h); svf and lora
   std::string parametrization = "sakana-compat";  // paper | sakana-compat
-  std::string z_constraint = "none";      // paper only: none | clamp (z >= z_min after a step)
-  double z_min = 0.0;                     // clamp floor for z, >= 0
-  double init_mean = 0.1;                 // initial value (sakana p 0.1; paper z 1)
-  double init_std = 0.01;                 // N(init_mean, init_std^2) per entry, >= 0
-  double max_mult = 1.0;                  // sakana-compat: m = sigmoid(p) * max_mult, > 0
+  std::string z_constraint = "none";  // paper only: none | clamp (z >= z_min after a step)
+  double z_min = 0.0;                 // clamp floor for z, >= 0
+  double init_mean = 0.1;             // initial value (sakana p 0.1; paper z 1)
+  double init_std = 0.01;             // N(init_mean, init_std^2) per entry, >= 0
+  double max_mult = 1.0;              // sakana-compat: m = sigmoid(p) * max_mult, > 0
+  // Warm start: an expert file (t2-expert) to start from instead of N(init_mean, init_std^2);
+  // it must be for the same model (fingerprint), targets and parametrization (and max_mult).
+  std::string init_expert;                // "" = off
   int iterations = 200;                   // optimizer steps, >= 1
   int batch = 256;                        // prompts per step (capped at the train size), >= 1
   int samples_per_prompt = 1;             // k rollouts per prompt, >= 1
@@ -84,6 +87,9 @@ struct TrainParams {
   std::string eval_split = "validation";  // task split to select the best expert on
   std::uint64_t seed = 0;                 // init, batch order and sampling
   int samples_logged = 8;                 // rollouts stored as samples per evaluated step
+  // sft only: the answer text trained on, a template over the item's JSON fields such as
+  // "{answer_text} ({answerKey})" ({{ and }} for braces); "" = the task's reference answer
+  std::string sft_answer;
 };
 
 // rollout_weights: the weights the rollouts generate with, for matrices scored factored:

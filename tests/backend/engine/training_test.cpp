@@ -349,6 +349,129 @@ TEST_F(ModelTraining, NextTokenObjectiveLowersTheLossOnReferenceAnswers) {
   EXPECT_EQ(report.trainable_parameters, total_rank(dec_->targets()));
 }
 
+// sft_answer: the first step's loss is the next-token loss of the filled template + </s> under
+// the initial (identity) expert, computed here from the task's prompts by the reference loss.
+TEST_F(ModelTraining, SftAnswerTemplateIsTheTextTrainedOn) {
+  TrainParams params = train_preset("recommended");
+  params.task = setup_.task;
+  params.objective = "sft";
+  params.sft_answer = "={answer}.";
+  params.iterations = 1;
+  params.batch = 16;  // every train item
+  params.eval_every = 0;
+  params.checkpoint_every = 0;
+  TrainOptions options;
+  options.model_dir = setup_.model_dir;
+  options.cache_dir = out_dir("sft-answer-cache");
+  double loss = 0.0;
+  options.on_iteration = [&](const TrainIteration& it) { loss = it.loss; };
+  train_expert(params, options);
+
+  const Task task = Task::load(setup_.task);
+  const Tokenizer tokenizer = Tokenizer::from_model_dir(setup_.model_dir);
+  std::vector<ScoredSequence> seqs;
+  for (const TaskItem& item : task.load_split("train", 0)) {
+    const RenderedPrompt r = render_task_prompt(task.build_prompt(item), nullptr);
+    std::vector<std::int32_t> answer =
+        tokenizer.encode("=" + item.fields.at("answer") + ".", false);
+    answer.push_back(2);  // </s>
+    seqs.push_back({tokenizer.encode(r.text, r.add_special_tokens), answer, 1.0});
+  }
+  ASSERT_EQ(seqs.size(), 16u);
+  const double expected =
+      reference_loss(model_, *dec_, expert(Parametrization::Paper, 1.0, 0.0, 0), seqs, {});
+  EXPECT_NEAR(loss, expected, 1e-4 * std::abs(expected));
+
+  params.sft_answer = "{answer} {nope}";
+  try {
+    train_expert(params, options);
+    FAIL() << "an unknown placeholder was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("{nope}"), std::string::npos) << e.what();
+  }
+}
+
+// init_expert: one Adam step moves each value by at most lr from the file's values (the first
+// Adam step is lr * g / (|g| + eps)), far less than the file's distance from the identity.
+TEST_F(ModelTraining, WarmStartStartsFromTheExpertFile) {
+  ExpertVectors start = expert(Parametrization::Paper, 1.0, 0.2, 11);
+  start.metadata.base_fingerprint = model_fingerprint(setup_.model_dir);
+  start.metadata.target_set = "mlp";
+  const std::string file = out_dir("warm-start") + "/start.safetensors";
+  std::filesystem::create_directories(out_dir("warm-start"));
+  write_expert(file, start);
+  TrainParams params = train_preset("recommended");
+  params.task = setup_.task;
+  params.objective = "sft";
+  params.init_expert = file;
+  params.iterations = 1;
+  params.eval_every = 0;
+  params.checkpoint_every = 0;
+  params.lr = 1e-3;
+  params.schedule = "constant";
+  TrainOptions options;
+  options.model_dir = setup_.model_dir;
+  options.cache_dir = out_dir("warm-start-cache");
+  const TrainReport report = train_expert(params, options);
+  ASSERT_EQ(report.best_expert.matrices.size(), start.matrices.size());
+  int moved = 0;
+  double far_from_identity = 0.0;
+  for (std::size_t m = 0; m < start.matrices.size(); ++m)
+    for (std::size_t i = 0; i < start.matrices[m].values.size(); ++i) {
+      const double v0 = start.matrices[m].values[i], v1 = report.best_expert.matrices[m].values[i];
+      EXPECT_LE(std::abs(v1 - v0), 1.001e-3) << start.matrices[m].name << "[" << i << "]";
+      moved += std::abs(v1 - v0) > 5e-4 ? 1 : 0;
+      far_from_identity = std::max(far_from_identity, std::abs(v0 - 1.0));
+    }
+  EXPECT_GT(moved, 20);  // the step happened
+  EXPECT_GT(far_from_identity, 0.2);
+}
+
+TEST_F(ModelTraining, WarmStartRefusesAnExpertOfAnotherModelTargetsOrParametrization) {
+  const std::string dir = out_dir("warm-start-refused");
+  std::filesystem::create_directories(dir);
+  TrainParams params = train_preset("recommended");
+  params.task = setup_.task;
+  params.iterations = 1;
+  params.eval_every = 0;
+  TrainOptions options;
+  options.model_dir = setup_.model_dir;
+  options.cache_dir = dir + "/cache";
+  auto expect_refused = [&](ExpertVectors e, const std::string& name, const std::string& word) {
+    const std::string file = dir + "/" + name + ".safetensors";
+    write_expert(file, e);
+    params.init_expert = file;
+    try {
+      train_expert(params, options);
+      ADD_FAILURE() << name << " was accepted";
+    } catch (const Error& err) {
+      EXPECT_EQ(err.kind(), ErrorKind::InvalidArgument) << err.what();
+      const std::string what = err.what();
+      EXPECT_NE(what.find(file), std::string::npos) << what;
+      EXPECT_NE(what.find(word), std::string::npos) << what;
+    }
+  };
+  ExpertVectors good = expert(Parametrization::Paper, 1.0, 0.0, 0);
+  good.metadata.base_fingerprint = model_fingerprint(setup_.model_dir);
+  good.metadata.target_set = "mlp";
+  ExpertVectors other_model = good;
+  other_model.metadata.base_fingerprint = "0123456789abcdef";
+  expect_refused(other_model, "other-model", "0123456789abcdef");
+  ExpertVectors other_targets = good;
+  other_targets.metadata.target_set = "attn";
+  expect_refused(other_targets, "other-targets", "targets attn");
+  ExpertVectors sakana = expert(Parametrization::SakanaCompat, 0.1, 0.0, 0);
+  sakana.metadata.base_fingerprint = good.metadata.base_fingerprint;
+  sakana.metadata.target_set = "mlp";
+  expect_refused(sakana, "sakana", "parametrization sakana-compat");
+  ExpertVectors short_vector = good;
+  short_vector.matrices[1].values.pop_back();
+  expect_refused(short_vector, "short", short_vector.matrices[1].name);
+  params.init_expert = dir + "/missing.safetensors";
+  EXPECT_THROW(train_expert(params, options), Error);
+}
+
 TEST_F(ModelTraining, CancelEndsTheRunCancelledWithItsBestExpert) {
   const std::string db = out_dir("cancel") + "/ws.db";
   std::filesystem::create_directories(out_dir("cancel"));

@@ -43,6 +43,7 @@ void for_each_field(TrainParams& p, F&& f) {
   f("init_mean", p.init_mean);
   f("init_std", p.init_std);
   f("max_mult", p.max_mult);
+  f("init_expert", p.init_expert);
   f("iterations", p.iterations);
   f("batch", p.batch);
   f("samples_per_prompt", p.samples_per_prompt);
@@ -71,6 +72,7 @@ void for_each_field(TrainParams& p, F&& f) {
   f("eval_split", p.eval_split);
   f("seed", p.seed);
   f("samples_logged", p.samples_logged);
+  f("sft_answer", p.sft_answer);
 }
 
 }  // namespace detail::train_params
@@ -158,6 +160,10 @@ void validate_train_params(const TrainParams& p) {
   dtp::require(p.lora_rank >= 1, "lora_rank", "must be >= 1");
   dtp::require(std::isfinite(p.lora_alpha) && p.lora_alpha > 0, "lora_alpha", "must be > 0");
   dtp::require(p.lora_dropout >= 0 && p.lora_dropout < 1, "lora_dropout", "must be in [0, 1)");
+  dtp::require(p.sft_answer.empty() || p.objective == "sft", "sft_answer",
+               "applies to the sft objective only (RL rewards come from the task's verifier)");
+  dtp::require(p.init_expert.empty() || p.method == "svf", "init_expert",
+               "is an SVF expert file; LoRA runs start from a fresh adapter");
 }
 
 std::string to_json(const TrainParams& params) {

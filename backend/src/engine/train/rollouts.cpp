@@ -6,6 +6,8 @@
 #include <t2/error.h>
 #include <t2/generation_setup.h>
 
+#include "core/tasks/spec_internal.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -48,7 +50,8 @@ std::vector<std::int32_t> Prompter::encode_prompt(const TaskItem& item) const {
   return ids;
 }
 
-std::vector<std::int32_t> Prompter::encode_answer(const TaskItem& item) const {
+std::vector<std::int32_t> Prompter::encode_answer(const TaskItem& item,
+                                                  const std::string& answer_template) const {
   std::string text = item.gold;
   for (const char* role : {"answer", "canonical_solution", "label"}) {
     const auto it = item.fields.find(role);
@@ -57,6 +60,9 @@ std::vector<std::int32_t> Prompter::encode_answer(const TaskItem& item) const {
       break;
     }
   }
+  if (!answer_template.empty())
+    text = detail::tasks::substitute(answer_template, item.fields,
+                                     "sft_answer template, item " + item.id);
   auto ids = tokenizer_.encode(text, false);
   if (!eos_.empty()) ids.push_back(eos_.front());
   if (ids.empty())

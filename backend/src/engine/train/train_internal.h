@@ -144,8 +144,10 @@ class Prompter {
   Prompter(const std::string& model_dir, const Task& task, const ModelConfig& config);
   std::vector<std::int32_t> encode_prompt(const TaskItem& item) const;
   std::string prompt_text(const TaskItem& item) const;
-  // Reference answer of an item for next-token training (answer field, else the gold).
-  std::vector<std::int32_t> encode_answer(const TaskItem& item) const;
+  // Reference answer of an item for next-token training (answer field, else the gold), or
+  // `answer_template` filled from the item's fields when not empty; then the end token.
+  std::vector<std::int32_t> encode_answer(const TaskItem& item,
+                                          const std::string& answer_template = "") const;
   GenerateParams generate_params(int max_new_tokens, double temperature, std::int64_t seed) const;
   const Tokenizer& tokenizer() const { return tokenizer_; }
 

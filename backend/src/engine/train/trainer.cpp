@@ -52,6 +52,50 @@ LoraAdapter initial_adapter(const TrainParams& p, const ModelConfig& config,
   return lora_init(config, p.targets, c, p.seed);
 }
 
+std::string init_mismatch(const TrainParams& p, const std::string& what, const std::string& file,
+                          const std::string& run) {
+  return "init expert " + p.init_expert + " " + what + " " + file + ", this run " + run +
+         "; start from an expert trained for this model with the same --targets and "
+         "--parametrization, or drop --init-expert";
+}
+
+// Replaces the initial values by those of p.init_expert after checking that the file is an
+// expert for the same model, targets, parametrization (and max_mult), matrix by matrix.
+void warm_start(ExpertVectors& initial, const TrainParams& p) {
+  const ExpertVectors e = read_expert(p.init_expert);
+  const ExpertMetadata& m = e.metadata;
+  if (m.base_fingerprint != initial.metadata.base_fingerprint)
+    throw Error(
+        ErrorKind::InvalidArgument,
+        init_mismatch(p, "was made for the model with fingerprint", m.base_fingerprint,
+                      "trains the model with fingerprint " + initial.metadata.base_fingerprint));
+  if (m.target_set != p.targets)
+    throw Error(ErrorKind::InvalidArgument,
+                init_mismatch(p, "has targets", m.target_set, "has targets " + p.targets));
+  if (m.parametrization != initial.metadata.parametrization)
+    throw Error(ErrorKind::InvalidArgument,
+                init_mismatch(p, "has parametrization", to_string(m.parametrization),
+                              std::string("has ") + to_string(initial.metadata.parametrization)));
+  if (m.parametrization == Parametrization::SakanaCompat && m.max_mult != p.max_mult)
+    throw Error(ErrorKind::InvalidArgument,
+                init_mismatch(p, "has max_mult", std::to_string(m.max_mult),
+                              "has max_mult " + std::to_string(p.max_mult)));
+  if (e.matrices.size() != initial.matrices.size())
+    throw Error(ErrorKind::InvalidArgument,
+                init_mismatch(p, "has", std::to_string(e.matrices.size()) + " matrices",
+                              "trains " + std::to_string(initial.matrices.size())));
+  for (auto& target : initial.matrices) {
+    const ExpertMatrix* from = e.find(target.name);
+    if (from == nullptr || from->values.size() != target.values.size())
+      throw Error(
+          ErrorKind::InvalidArgument,
+          init_mismatch(p, "lacks",
+                        target.name + " with " + std::to_string(target.values.size()) + " values",
+                        "trains it"));
+    target.values = from->values;
+  }
+}
+
 Setup make_setup(const TrainParams& p, const TrainOptions& o, const JobContext& job) {
   validate_train_params(p);
   if (o.model_dir.empty())
@@ -85,6 +129,7 @@ Setup make_setup(const TrainParams& p, const TrainOptions& o, const JobContext& 
   s.initial.metadata.base_fingerprint = s.fingerprint;
   s.initial.metadata.target_set = p.targets;
   s.initial.metadata.max_mult = p.max_mult;
+  if (!p.init_expert.empty()) warm_start(s.initial, p);
   return s;
 }
 
@@ -195,7 +240,8 @@ class Run {
     std::vector<ScoredSequence> seqs;
     if (s_.p.objective == "sft") {
       for (const auto& item : items) {
-        seqs.push_back({s_.prompter->encode_prompt(item), s_.prompter->encode_answer(item), 1.0});
+        seqs.push_back({s_.prompter->encode_prompt(item),
+                        s_.prompter->encode_answer(item, s_.p.sft_answer), 1.0});
         tokens +=
             static_cast<std::int64_t>(seqs.back().prompt.size() + seqs.back().completion.size());
       }
