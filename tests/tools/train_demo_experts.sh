@@ -8,7 +8,8 @@
 # Usage: tests/tools/train_demo_experts.sh [T2 [MODEL_DIR [DB]]]
 #   T2 defaults to build/app/t2, MODEL_DIR to resources/demo/model, DB to the default workspace.
 #   Environment: SEEDS (default "1 2 3"), PRESET (default recommended), EXTRA (more t2 train
-#   options, e.g. "--objective sft" or "--iterations 100"), SFT_FIRST (set: a next-token stage
+#   options, e.g. "--objective sft", "--iterations 100" or "--method lora --lr 2e-3": a LoRA
+#   adapter folder is evaluated with --adapter), SFT_FIRST (set: a next-token stage
 #   `--objective sft $SFT_FIRST` runs first and the RL stage starts from its best expert with
 #   --init-expert; the seconds are those of both stages, and the SFT expert's test accuracy is
 #   printed too), TASKS (default "math code reasoning").
@@ -52,7 +53,9 @@ for task in $TASKS; do
     expert=$($T2 $db_opt train "$MODEL" --task "$spec" --preset "$PRESET" --seed "$seed" \
       --quiet --json $init $EXTRA | best_expert)
     seconds=$(($(date +%s) - start))
-    acc=$($T2 $db_opt eval "$MODEL" --task "$spec" --split test --expert "$expert" --json | accuracy)
+    flag=--expert
+    [ -d "$expert" ] && flag=--adapter  # a LoRA run (EXTRA="--method lora ...") keeps a folder
+    acc=$($T2 $db_opt eval "$MODEL" --task "$spec" --split test $flag "$expert" --json | accuracy)
     echo "$task seed $seed: test accuracy $acc (base $base), training ${seconds} s, $expert"
     accs="$accs $acc"
   done
