@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "scored_sequences.h"
 #include "training_fixture.h"
 
 #include <algorithm>
@@ -78,12 +79,7 @@ class ModelLora : public ::testing::Test {
     return a;
   }
 
-  std::vector<ScoredSequence> sequences() const {
-    return {{{5, 9, 17, 33}, {40, 41, 2}, 1.0},
-            {{7, 8}, {12, 13, 14, 15, 16}, -1.0},
-            {{3, 4, 5, 6, 7, 8, 9}, {20}, 0.5},
-            {{50}, {60, 61, 62, 63}, -0.25}};
-  }
+  std::vector<ScoredSequence> sequences() const { return test::scored_sequences(); }
 
   TrainParams lora_params() const {
     TrainParams p = train_preset("sakana-compat");  // no baseline: every rollout carries signal

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/train/train_internal.h"
+#include "scored_sequences.h"
 #include "training_fixture.h"
 
 #include <algorithm>
@@ -106,12 +107,7 @@ class ModelTraining : public ::testing::Test {
     return e;
   }
 
-  std::vector<ScoredSequence> sequences() const {
-    return {{{5, 9, 17, 33}, {40, 41, 2}, 1.0},
-            {{7, 8}, {12, 13, 14, 15, 16}, -1.0},
-            {{3, 4, 5, 6, 7, 8, 9}, {20}, 0.5},
-            {{50}, {60, 61, 62, 63}, -0.25}};
-  }
+  std::vector<ScoredSequence> sequences() const { return test::scored_sequences(); }
 
   // Checks every `stride`-th coordinate of the gradient against central differences.
   void check_gradient(const ExpertVectors& e, const TrainParams& params, const LossOptions& o,
