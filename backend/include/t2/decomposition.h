@@ -32,8 +32,11 @@ namespace t2 {
 // The model fingerprint, defined once here and recorded by caches and expert files:
 // "sha256:" + hex SHA-256 over, in order, the bytes of MODEL_DIR/config.json, then for each
 // safetensors file of the checkpoint (shard order of model.safetensors.index.json, else the one
-// model.safetensors) its 8-byte header length and its JSON header. Tensor data is not hashed
-// (the header pins names, dtypes, shapes and offsets), so this is instant for any model size.
+// model.safetensors) its 8-byte header length, its JSON header, and a sample of its tensor data:
+// all of it up to 1 MiB, else 1024 evenly spaced 256-byte windows (256 KiB, so it stays instant
+// for any model size). The header alone pins names, dtypes, shapes and offsets but not values:
+// two checkpoints of one architecture (a base and its fine-tune, two pretraining steps) must not
+// share a fingerprint, or a decomposition cache would hand one the other's factors.
 // Throws Io/Corrupt like Checkpoint::open.
 std::string model_fingerprint(const std::string& model_dir);
 

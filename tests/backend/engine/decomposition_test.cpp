@@ -308,7 +308,7 @@ TEST(ModelDecomposition, ProgressPerMatrixAndCancelBetweenMatrices) {
   EXPECT_TRUE(fs::is_empty(cache));  // nothing half-written
 }
 
-TEST(ModelDecomposition, FingerprintFollowsConfigAndHeadersOnly) {
+TEST(ModelDecomposition, FingerprintFollowsConfigAndHeaders) {
   const auto a = t2::model_fingerprint(fixture("llama_f32"));
   EXPECT_EQ(a, t2::model_fingerprint(fixture("llama_f32")));
   EXPECT_EQ(a.rfind("sha256:", 0), 0u);
@@ -330,6 +330,75 @@ TEST(ModelDecomposition, FingerprintFollowsConfigAndHeadersOnly) {
   const auto edited = t2::Decomposition::compute_or_load(dir.string(), params_for("mlp", cache));
   EXPECT_FALSE(edited.from_cache());
   EXPECT_NE(edited.cache_path(), base.cache_path());
+}
+
+// Two checkpoints of one architecture (same config, same header: a base and its fine-tune, two
+// pretraining steps) differ only in their tensor values. They must get different fingerprints,
+// or the decomposition cache would hand one model the other's factors.
+TEST(ModelDecomposition, FingerprintFollowsTensorValues) {
+  const fs::path dir = fresh_dir("fingerprint-values");
+  fs::copy_file(fixture("llama_f32") + "/config.json", dir / "config.json");
+  fs::copy_file(fixture("llama_f32") + "/model.safetensors", dir / "model.safetensors");
+  const auto a = t2::model_fingerprint(dir.string());
+  const auto cache = fresh_dir("fingerprint-values-cache");
+  const auto before = t2::Decomposition::compute_or_load(dir.string(), params_for("mlp", cache));
+  const std::string name = "model.layers.0.mlp.down_proj.weight";
+  const auto s_before = before.singular_values(name);
+
+  // Scale one matrix by 2 in place: same header, same size, other values.
+  std::uint64_t offset = 0;
+  std::vector<float> values;
+  {
+    const auto checkpoint = t2::Checkpoint::open(dir.string());
+    const t2::TensorInfo* info = checkpoint.find(name);
+    ASSERT_NE(info, nullptr);
+    ASSERT_EQ(info->dtype, t2::DType::F32);
+    offset = info->file_offset;
+    values.resize(static_cast<std::size_t>(info->numel()));
+  }
+  {
+    std::ifstream in(dir / "model.safetensors", std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(offset));
+    in.read(reinterpret_cast<char*>(values.data()),
+            static_cast<std::streamsize>(values.size() * sizeof(float)));
+    ASSERT_TRUE(in);
+  }
+  for (float& v : values) v *= 2.0f;
+  {
+    std::fstream io(dir / "model.safetensors", std::ios::binary | std::ios::in | std::ios::out);
+    io.seekp(static_cast<std::streamoff>(offset));
+    io.write(reinterpret_cast<const char*>(values.data()),
+             static_cast<std::streamsize>(values.size() * sizeof(float)));
+  }
+  EXPECT_NE(t2::model_fingerprint(dir.string()), a);
+  const auto after = t2::Decomposition::compute_or_load(dir.string(), params_for("mlp", cache));
+  EXPECT_FALSE(after.from_cache());
+  const auto s_after = after.singular_values(name);
+  ASSERT_EQ(s_after.size(), s_before.size());
+  for (std::size_t i = 0; i < s_after.size(); ++i)
+    EXPECT_NEAR(s_after[i], 2.0f * s_before[i], 1e-4f * (1.0f + s_before[i]));
+}
+
+// Beyond 1 MiB of tensor data only windows are hashed: still every shard's first and last bytes
+// and its length, so a changed value at either end or a longer file changes the fingerprint.
+TEST(ModelDecomposition, FingerprintSamplesLargeFiles) {
+  const fs::path dir = fresh_dir("fingerprint-large");
+  fs::copy_file(fixture("llama_f32") + "/config.json", dir / "config.json");
+  std::vector<float> big(600000);
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<float>(i % 977) * 0.5f;
+  auto write = [&] {
+    t2::write_safetensors((dir / "model.safetensors").string(),
+                          {{"big", t2::DType::F32, {static_cast<std::int64_t>(big.size())},
+                            big.data()}});
+    return t2::model_fingerprint(dir.string());
+  };
+  const auto a = write();
+  EXPECT_EQ(write(), a);
+  big.back() += 1.0f;
+  const auto b = write();
+  EXPECT_NE(b, a);
+  big.front() += 1.0f;
+  EXPECT_NE(write(), b);
 }
 
 TEST(ModelDecomposition, ErrorsNameTheProblem) {

@@ -1,5 +1,5 @@
-// Model fingerprint (declared in t2/decomposition.h): SHA-256 over config.json and the
-// safetensors headers; and the default decomposition cache root.
+// Model fingerprint (declared in t2/decomposition.h): SHA-256 over config.json, the
+// safetensors headers and a sample of the tensor data; and the default decomposition cache root.
 #include <t2/decomposition.h>
 #include <t2/error.h>
 #include <t2/safetensors.h>
@@ -87,6 +87,35 @@ std::string safetensors_header_bytes(const std::string& path) {
   return prefix + header;
 }
 
+// A sample of the tensor data after the header: everything up to kWholeData bytes, else
+// kWindows evenly spaced windows of kWindowBytes (first and last byte of the data included).
+std::string safetensors_data_sample(const std::string& path, std::uint64_t data_begin) {
+  constexpr std::uint64_t kWholeData = 1u << 20, kWindows = 1024, kWindowBytes = 256;
+  std::error_code ec;
+  const std::uint64_t size = std::filesystem::file_size(path, ec);
+  if (ec) throw Error(ErrorKind::Io, "cannot stat '" + path + "': " + ec.message());
+  if (size < data_begin)
+    throw Error(ErrorKind::Corrupt, "'" + path + "': data is truncated (re-download the file)");
+  const std::uint64_t n = size - data_begin;
+  std::ifstream in(path, std::ios::binary);
+  std::string out = std::to_string(n) + ":";
+  auto append = [&](std::uint64_t offset, std::uint64_t count) {
+    const std::size_t at = out.size();
+    out.resize(at + count);
+    in.seekg(static_cast<std::streamoff>(data_begin + offset));
+    in.read(out.data() + at, static_cast<std::streamsize>(count));
+    if (static_cast<std::uint64_t>(in.gcount()) != count)
+      throw Error(ErrorKind::Io, "cannot read the tensor data of '" + path + "'");
+  };
+  if (n <= kWholeData) {
+    append(0, n);
+    return out;
+  }
+  for (std::uint64_t k = 0; k < kWindows; ++k)
+    append((n - kWindowBytes) * k / (kWindows - 1), kWindowBytes);
+  return out;
+}
+
 }  // namespace detail::fingerprint
 
 std::string sha256_hex(const std::string& bytes) {
@@ -115,7 +144,11 @@ std::string model_fingerprint(const std::string& model_dir) {
   const auto config = (fs::path(model_dir) / "config.json").string();
   std::string bytes = read_file_bytes(config);
   const auto checkpoint = Checkpoint::open(model_dir);
-  for (const auto& file : checkpoint.files()) bytes += safetensors_header_bytes(file);
+  for (const auto& file : checkpoint.files()) {
+    const std::string header = safetensors_header_bytes(file);
+    bytes += header;
+    bytes += safetensors_data_sample(file, header.size());
+  }
   return "sha256:" + sha256_hex(bytes);
 }
 
