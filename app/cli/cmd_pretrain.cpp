@@ -1,6 +1,7 @@
-// `t2 pretrain --out DIR [--recipe FILE] [--steps N] [--seed S] [--resume DIR] [--stop-at N]
-// [--json]`: pretrains a small Llama model from a recipe (default: the demo model's
-// resources/demo/model/recipe.json); metrics go to the run store (--db).
+// `t2 pretrain --out DIR [--recipe FILE] [--steps N] [--seed S] [--stop-at N] [--json]` or
+// `t2 pretrain --resume DIR [--out DIR] [--stop-at N] [--json]`: pretrains a small Llama model
+// from a recipe (default: the demo model's resources/demo/model/recipe.json); metrics go to the
+// run store (--db).
 #include "commands.h"
 
 #include <filesystem>
@@ -55,8 +56,8 @@ void add_pretrain_command(CLI::App& app, const GlobalOptions& global, const Runn
       "Pretrain a small Llama model from a recipe (the bundled demo model's by default): "
       "AdamW, cosine schedule, periodic validation and checkpoints, metrics in the run store");
   sub->add_option("--out", opts->params.out_dir,
-                  "Output folder: checkpoint/, model/ (the chosen checkpoint), report.json")
-      ->required();
+                  "Output folder: checkpoint/, model/ (the chosen checkpoint), report.json "
+                  "(required unless --resume; with --resume it defaults to that folder)");
   sub->add_option("--recipe", opts->recipe,
                   "Recipe JSON (default: <resources>/demo/model/recipe.json)");
   sub->add_option("--steps", opts->params.steps, "Total optimiser steps (overrides the recipe)")
@@ -82,6 +83,8 @@ void add_pretrain_command(CLI::App& app, const GlobalOptions& global, const Runn
       throw Error(ErrorKind::InvalidArgument,
                   "--resume continues with the checkpoint's recipe and seed; drop --recipe/--seed");
     }
+    if (opts->params.out_dir.empty())
+      opts->params.out_dir = opts->params.resume_dir;  // continue in the same folder
     opts->params.db_path = global.db.empty() ? default_run_store_path() : global.db;
     const PretrainReport report = pretrain(recipe, opts->params, make_cli_job());
     if (opts->json)
@@ -90,7 +93,11 @@ void add_pretrain_command(CLI::App& app, const GlobalOptions& global, const Runn
       detail::pretrain_cmd::print_text(report);
     return kExitOk;
   });
-  sub->callback([&chosen, runner] { chosen = runner.get(); });
+  sub->callback([&chosen, runner, opts] {
+    if (opts->params.out_dir.empty() && opts->params.resume_dir.empty())
+      throw CLI::RequiredError("--out (or --resume DIR)");
+    chosen = runner.get();
+  });
 }
 
 }  // namespace t2::cli

@@ -58,8 +58,8 @@ TEST(CliPretrain, TrainsWritesALoadableModelAndARunAndResumes) {
   r = t2("--db " + shell_quote(db) + " runs list --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("\"pretrain\""), std::string::npos) << r.out;
-  r = t2("--db " + shell_quote(db) + " pretrain --resume " + shell_quote(dir + "/out") +
-         " --out " + shell_quote(dir + "/out") + " --json");
+  // --resume alone continues in that folder (--out defaults to it).
+  r = t2("--db " + shell_quote(db) + " pretrain --resume " + shell_quote(dir + "/out") + " --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out)["steps_done"], 6);
 }
@@ -108,6 +108,7 @@ TEST(CliPretrain, BadRecipeAndConflictingOptionsFailWithAMessage) {
   EXPECT_NE(r.err.find("--resume"), std::string::npos) << r.err;
   r = t2("pretrain");
   EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--out"), std::string::npos) << r.err;
 }
 
 }  // namespace
