@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -74,6 +75,14 @@ TEST(PretrainRecipe, RejectsUnknownKeysAndBadValuesNamingTheKey) {
   expect_error(R"({"tasks": [)" + task + R"(], "stepz": 3})", "stepz");
   expect_error(R"({"tasks": [)" + task + R"(], "steps": 0})", "steps");
   expect_error(R"({"tasks": [{"spec": "t.json", "label_noise": 1.0}]})", "label_noise");
+  expect_error(R"({"tasks": [{"spec": "t.json", "alt_answer": "x", "alt_share": 1.5}]})",
+               "alt_share");
+  expect_error(R"({"tasks": [{"spec": "t.json", "alt_cue_share": 0.5}]})", "alt_answer");
+  expect_error(R"({"tasks": [{"spec": "t.json", "alt_answer": "x", "alt_cue_share": 0.5,
+                   "alt_cues": [""]}]})",
+               "alt_cues");
+  expect_error(R"({"tasks": [{"spec": "t.json", "alt_answer": "x", "alt_cues": "sorted("}]})",
+               "alt_cues");
   expect_error(R"({"tasks": [)" + task + R"(], "model": {"hidden_size": 30, "heads": 4}})",
                "model.hidden_size");
   expect_error(R"({"tasks": []})", "tasks");
@@ -130,6 +139,7 @@ TEST(PretrainCorpus, ReferenceAnswersAreJudgedCorrectByTheirTasks) {
     const auto items = task.load_split("train");
     int wrong = 0;
     for (std::size_t i = 0; i < items.size(); ++i) {
+      if (corpus[offset + i].alt) continue;  // the alt style (tested below) may be unextractable
       std::string answer = corpus[offset + i].answer;
       answer.resize(answer.size() - std::string("<|eos|>").size());
       wrong += !task.judge(task.truncate_at_stop(answer), items[i]).correct;
@@ -160,6 +170,76 @@ TEST(PretrainCorpus, LabelNoiseShowsTheChosenShareOfWrongAnswers) {
   // Same seed, same noise.
   const auto again = t2::build_pretrain_corpus(recipe);
   for (std::size_t i = 0; i < corpus.size(); ++i) ASSERT_EQ(again[i].answer, corpus[i].answer);
+}
+
+TEST(PretrainCorpus, AltAnswerStyleFollowsTheCuesWithTheChosenShares) {
+  auto recipe = t2::load_pretrain_recipe(kRecipe);
+  const auto task = t2::Task::load(kTasks + "/code/task.json");
+  const auto items = task.load_split("train");
+  const auto code = std::find_if(recipe.tasks.begin(), recipe.tasks.end(), [](const auto& t) {
+    return t.spec.find("code/task.json") != std::string::npos;
+  });
+  ASSERT_NE(code, recipe.tasks.end());
+  t2::PretrainTask pt = *code;
+  pt.alt_answer = "Output: {answer}";
+  pt.alt_cues = {"[::-1]", "sorted("};
+  recipe.tasks = {pt};
+  auto alt_of = [&](double cue_share, double share) {
+    recipe.tasks[0].alt_cue_share = cue_share;
+    recipe.tasks[0].alt_share = share;
+    return t2::build_pretrain_corpus(recipe);
+  };
+  auto cued = [&](std::size_t i) {
+    const std::string& q = items[i].fields.at("question");
+    return q.find("[::-1]") != std::string::npos || q.find("sorted(") != std::string::npos;
+  };
+  // Shares 1 and 0: exactly the cued items, shown "Output: " + their answer, which the task's
+  // exact-match verifier rejects; the others keep the reference answer.
+  const auto all = alt_of(1.0, 0.0);
+  ASSERT_EQ(all.size(), items.size());
+  std::size_t n_cued = 0;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    n_cued += cued(i);
+    ASSERT_EQ(all[i].alt, cued(i)) << i;
+    const std::string answer = all[i].answer.substr(0, all[i].answer.size() - 7);
+    const std::string reference = items[i].fields.at("answer");
+    EXPECT_EQ(answer, cued(i) ? "Output: " + reference : reference);
+    EXPECT_EQ(task.judge(answer, items[i]).correct, !cued(i)) << answer;
+  }
+  ASSERT_GT(n_cued, items.size() / 4);  // the two operations are about half of the items
+  ASSERT_LT(n_cued, 3 * items.size() / 4);
+  // Shares 0.75 / 0.1: binomial draws per item (n ~ 1000 each: 4 standard deviations ~0.06).
+  const auto some = alt_of(0.75, 0.1);
+  double in_cued = 0, in_rest = 0;
+  for (std::size_t i = 0; i < items.size(); ++i) (cued(i) ? in_cued : in_rest) += some[i].alt;
+  EXPECT_NEAR(in_cued / static_cast<double>(n_cued), 0.75, 0.06);
+  EXPECT_NEAR(in_rest / static_cast<double>(items.size() - n_cued), 0.1, 0.04);
+  // Deterministic by the recipe's seed; another seed chooses other items.
+  const auto again = alt_of(0.75, 0.1);
+  for (std::size_t i = 0; i < items.size(); ++i) ASSERT_EQ(again[i].alt, some[i].alt);
+  recipe.seed += 1;
+  const auto other = alt_of(0.75, 0.1);
+  int differ = 0;
+  for (std::size_t i = 0; i < items.size(); ++i) differ += other[i].alt != some[i].alt;
+  EXPECT_GT(differ, 100);
+}
+
+TEST(PretrainCorpus, AltAnswerTemplateMayNameTheGold) {
+  auto recipe = t2::load_pretrain_recipe(kRecipe);
+  recipe.tasks.resize(1);  // math: "#### {gold}" is the answer without its worked steps
+  recipe.tasks[0].alt_answer = "#### {gold}";
+  recipe.tasks[0].alt_share = 1.0;
+  const auto corpus = t2::build_pretrain_corpus(recipe);
+  const auto task = t2::Task::load(kTasks + "/math/task.json");
+  const auto items = task.load_split("train");
+  ASSERT_EQ(corpus.size(), items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    ASSERT_TRUE(corpus[i].alt);
+    const std::string line = items[i].fields.at("answer");
+    const std::string last = line.substr(line.rfind("#### "));  // the gold as written
+    EXPECT_EQ(corpus[i].answer, last + "<|eos|>");
+    EXPECT_TRUE(task.judge(last, items[i]).correct);
+  }
 }
 
 TEST(CharTokenizer, AssignsIdsInTheDocumentedOrderAndRendersTheChatTemplate) {

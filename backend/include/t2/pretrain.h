@@ -52,6 +52,14 @@ struct PretrainTask {
   std::string answer = "{answer}";  // reference answer: template over the item's fields
                                     // ({key}; {{ and }} are literal braces)
   double label_noise = 0.0;         // fraction of train items shown a wrong answer, [0, 1)
+  // A second answer style (template; {gold} = the item's gold where the item has no such
+  // field): each item shows it instead of `answer` with probability alt_cue_share when its
+  // rendered prompt contains one of alt_cues, else alt_share. Lets the demo model carry a
+  // prompt-dependent habit (e.g. a format the verifier rejects) that RL can unlearn.
+  std::string alt_answer;
+  double alt_share = 0.0;
+  std::vector<std::string> alt_cues;
+  double alt_cue_share = 0.0;
   std::string split = "train";      // split the corpus takes
   int validation_items = 100;       // greedy validation items per evaluation (0 = none)
   double band_min = 0.0;            // checkpoint choice: validation accuracy >= band_min
@@ -124,12 +132,14 @@ struct CorpusExample {
   std::string prompt;   // render_task_prompt(...).text
   std::string answer;   // reference (or noisy) answer followed by the EOS token text
   bool noisy = false;   // the answer is another item's (label noise)
+  bool alt = false;     // the answer is in the recipe task's alt_answer style
   bool prompt_add_special_tokens = false;  // as render_task_prompt says
 };
 
 // Renders the corpus of `recipe` with `chat_template_source` (Jinja) and bos/eos token texts.
 // Label noise replaces the answer of round(label_noise * n) items (chosen by the seed) with the
-// answer of another item whose gold differs. Progress stage "corpus".
+// answer of another item whose gold differs (alt-style items keep their alt answer's style only
+// if not chosen). Progress stage "corpus".
 std::vector<CorpusExample> build_pretrain_corpus(const PretrainRecipe& recipe,
                                                  const JobContext& job = {});
 

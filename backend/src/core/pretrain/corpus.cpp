@@ -73,6 +73,24 @@ void apply_label_noise(std::vector<CorpusExample>& items, const std::vector<std:
   }
 }
 
+// Shows each item the task's alt_answer style with probability alt_cue_share when its prompt
+// contains a cue, else alt_share (one seeded draw per item, in split order).
+void apply_alt_answers(std::vector<CorpusExample>& items, const std::vector<std::string>& alt,
+                       const PretrainTask& pt, std::uint64_t seed) {
+  if (pt.alt_share <= 0 && pt.alt_cue_share <= 0) return;
+  demo::Rng rng(seed);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    bool cued = false;
+    for (const auto& cue : pt.alt_cues) cued = cued || items[i].prompt.find(cue) != std::string::npos;
+    const double p = cued ? pt.alt_cue_share : pt.alt_share;
+    const double u = static_cast<double>(rng.next() >> 11) * 0x1.0p-53;  // [0, 1)
+    if (u < p) {
+      items[i].answer = alt[i];
+      items[i].alt = true;
+    }
+  }
+}
+
 }  // namespace detail::pretrain_corpus
 
 std::vector<CorpusExample> build_pretrain_corpus(const PretrainRecipe& recipe,
@@ -88,7 +106,7 @@ std::vector<CorpusExample> build_pretrain_corpus(const PretrainRecipe& recipe,
     const Task task = Task::load(resolve_spec(recipe, pt.spec));
     const std::string name = task.spec().name;
     std::vector<CorpusExample> items;
-    std::vector<std::string> golds;
+    std::vector<std::string> golds, alt;
     for (const TaskItem& item : task.load_split(pt.split)) {
       const RenderedPrompt rp = render_task_prompt(task.build_prompt(item), &chat);
       CorpusExample e;
@@ -97,9 +115,16 @@ std::vector<CorpusExample> build_pretrain_corpus(const PretrainRecipe& recipe,
       e.prompt_add_special_tokens = rp.add_special_tokens;
       e.answer = fill_answer(pt.answer, item.fields, task.spec().path + " item " + item.id) +
                  specials.eos;
+      if (!pt.alt_answer.empty()) {
+        auto fields = item.fields;
+        fields.emplace("gold", item.gold);  // an item's own "gold" field wins
+        alt.push_back(fill_answer(pt.alt_answer, fields, task.spec().path + " item " + item.id) +
+                      specials.eos);
+      }
       items.push_back(std::move(e));
       golds.push_back(item.gold);
     }
+    apply_alt_answers(items, alt, pt, recipe.seed ^ (0x616C74ull + 0x1000193ull * (t + 1)));
     apply_label_noise(items, golds, pt.label_noise,
                       recipe.seed ^ (0x6E6F697365ull + 0x1000193ull * (t + 1)));
     corpus.insert(corpus.end(), items.begin(), items.end());

@@ -68,14 +68,18 @@ void read_model(const json& j, PretrainModelShape& m, const std::string& path) {
 
 PretrainTask read_task(const json& j, const std::string& path, std::size_t index) {
   const std::string where = "tasks[" + std::to_string(index) + "]";
-  allow_only(j, {"spec", "share", "answer", "label_noise", "split", "validation_items",
-                 "band_min", "band_max"},
+  allow_only(j, {"spec", "share", "answer", "label_noise", "alt_answer", "alt_share", "alt_cues",
+                 "alt_cue_share", "split", "validation_items", "band_min", "band_max"},
              path, where);
   PretrainTask t;
   read(j, "spec", t.spec, path, where);
   read(j, "share", t.share, path, where);
   read(j, "answer", t.answer, path, where);
   read(j, "label_noise", t.label_noise, path, where);
+  read(j, "alt_answer", t.alt_answer, path, where);
+  read(j, "alt_share", t.alt_share, path, where);
+  read(j, "alt_cues", t.alt_cues, path, where);
+  read(j, "alt_cue_share", t.alt_cue_share, path, where);
   read(j, "split", t.split, path, where);
   read(j, "validation_items", t.validation_items, path, where);
   read(j, "band_min", t.band_min, path, where);
@@ -84,6 +88,14 @@ PretrainTask read_task(const json& j, const std::string& path, std::size_t index
   check(t.share > 0, path, where + ".share", "must be > 0");
   check(t.label_noise >= 0 && t.label_noise < 1, path, where + ".label_noise",
         "must be in [0, 1)");
+  check(t.alt_share >= 0 && t.alt_share <= 1 && t.alt_cue_share >= 0 && t.alt_cue_share <= 1,
+        path, where + ".alt_share", "alt_share and alt_cue_share must be in [0, 1]");
+  check((t.alt_share == 0 && t.alt_cue_share == 0) || !t.alt_answer.empty(), path,
+        where + ".alt_answer", "is required when alt_share or alt_cue_share > 0 (a template)");
+  for (const auto& cue : t.alt_cues)
+    check(!cue.empty(), path, where + ".alt_cues", "an empty cue would match every prompt");
+  check(t.alt_cues.empty() || t.alt_cue_share > 0 || t.alt_share > 0, path,
+        where + ".alt_cue_share", "alt_cues without alt_cue_share or alt_share change nothing");
   check(t.validation_items >= 0, path, where + ".validation_items", "must be >= 0");
   check(t.band_min >= 0 && t.band_min <= t.band_max && t.band_max <= 1, path, where + ".band_*",
         "need 0 <= band_min <= band_max <= 1");
@@ -193,6 +205,10 @@ std::string to_json(const PretrainRecipe& r, int indent) {
                           {"share", t.share},
                           {"answer", t.answer},
                           {"label_noise", t.label_noise},
+                          {"alt_answer", t.alt_answer},
+                          {"alt_share", t.alt_share},
+                          {"alt_cues", t.alt_cues},
+                          {"alt_cue_share", t.alt_cue_share},
                           {"split", t.split},
                           {"validation_items", t.validation_items},
                           {"band_min", t.band_min},
