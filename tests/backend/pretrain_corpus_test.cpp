@@ -2,6 +2,8 @@
 // them, answers, label noise), the character-level tokenizer and the model config.
 #include "tokenizer_test_support.h"
 
+#include "core/pretrain/corpus_internal.h"
+
 #include <t2/chat_template.h>
 #include <t2/error.h>
 #include <t2/model_config.h>
@@ -239,6 +241,32 @@ TEST(PretrainCorpus, AltAnswerTemplateMayNameTheGold) {
     const std::string last = line.substr(line.rfind("#### "));  // the gold as written
     EXPECT_EQ(corpus[i].answer, last + "<|eos|>");
     EXPECT_TRUE(task.judge(last, items[i]).correct);
+  }
+}
+
+TEST(PretrainCorpus, GoldWordsSpellWholeNumbersAndTheMathGraderRejectsThem) {
+  using t2::detail::pretrain_corpus::number_words;
+  EXPECT_EQ(number_words("0"), "zero");
+  EXPECT_EQ(number_words("7"), "seven");
+  EXPECT_EQ(number_words("13"), "thirteen");
+  EXPECT_EQ(number_words("20"), "twenty");
+  EXPECT_EQ(number_words("42"), "forty-two");
+  EXPECT_EQ(number_words("100"), "one hundred");
+  EXPECT_EQ(number_words("105"), "one hundred and five");
+  EXPECT_EQ(number_words("999"), "nine hundred and ninety-nine");
+  for (const char* bad : {"", "-3", "1000", "4.5", "12a"}) EXPECT_EQ(number_words(bad), "") << bad;
+  // "#### {gold_words}": the demo math answer without work, in words; last-number finds nothing.
+  auto recipe = t2::load_pretrain_recipe(kRecipe);
+  recipe.tasks.resize(1);
+  recipe.tasks[0].alt_answer = "#### {gold_words}";
+  recipe.tasks[0].alt_share = 1.0;
+  const auto corpus = t2::build_pretrain_corpus(recipe);
+  const auto task = t2::Task::load(kTasks + "/math/task.json");
+  const auto items = task.load_split("train");
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const std::string answer = corpus[i].answer.substr(0, corpus[i].answer.size() - 7);
+    ASSERT_EQ(answer, "#### " + number_words(items[i].gold)) << i;
+    EXPECT_FALSE(task.judge(answer, items[i]).correct) << answer;
   }
 }
 

@@ -53,7 +53,7 @@ struct PretrainTask {
                                     // ({key}; {{ and }} are literal braces)
   double label_noise = 0.0;         // fraction of train items shown a wrong answer, [0, 1)
   // A second answer style (template; {gold} = the item's gold where the item has no such
-  // field): each item shows it instead of `answer` with probability alt_cue_share when its
+  // field, {gold_words} = a whole-number gold 0-999 in English words, e.g. "forty-two"): each item shows it instead of `answer` with probability alt_cue_share when its
   // rendered prompt contains one of alt_cues, else alt_share. Lets the demo model carry a
   // prompt-dependent habit (e.g. a format the verifier rejects) that RL can unlearn.
   std::string alt_answer;

@@ -73,6 +73,26 @@ void apply_label_noise(std::vector<CorpusExample>& items, const std::vector<std:
   }
 }
 
+// English words for 0 <= n <= 999 ("forty-two", "one hundred and five"); "" otherwise.
+std::string number_words(const std::string& text) {
+  static const char* ones[] = {"zero",    "one",     "two",       "three",    "four",
+                               "five",    "six",     "seven",     "eight",    "nine",
+                               "ten",     "eleven",  "twelve",    "thirteen", "fourteen",
+                               "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"};
+  static const char* tens[] = {"", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy",
+                               "eighty", "ninety"};
+  if (text.empty() || text.size() > 3 ||
+      text.find_first_not_of("0123456789") != std::string::npos)
+    return "";
+  const int n = std::stoi(text);
+  auto below_100 = [&](int v) {
+    if (v < 20) return std::string(ones[v]);
+    return std::string(tens[v / 10]) + (v % 10 ? std::string("-") + ones[v % 10] : "");
+  };
+  if (n < 100) return below_100(n);
+  return std::string(ones[n / 100]) + " hundred" + (n % 100 ? " and " + below_100(n % 100) : "");
+}
+
 // Shows each item the task's alt_answer style with probability alt_cue_share when its prompt
 // contains a cue, else alt_share (one seeded draw per item, in split order).
 void apply_alt_answers(std::vector<CorpusExample>& items, const std::vector<std::string>& alt,
@@ -118,6 +138,8 @@ std::vector<CorpusExample> build_pretrain_corpus(const PretrainRecipe& recipe,
       if (!pt.alt_answer.empty()) {
         auto fields = item.fields;
         fields.emplace("gold", item.gold);  // an item's own "gold" field wins
+        const std::string words = number_words(item.gold);
+        if (!words.empty()) fields.emplace("gold_words", words);
         alt.push_back(fill_answer(pt.alt_answer, fields, task.spec().path + " item " + item.id) +
                       specials.eos);
       }

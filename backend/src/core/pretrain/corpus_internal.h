@@ -13,6 +13,10 @@ namespace t2::detail::pretrain_corpus {
 std::string fill_answer(const std::string& tmpl, const std::map<std::string, std::string>& fields,
                         const std::string& where);
 
+// English words for a whole number 0-999 written in digits ("42" -> "forty-two"); "" for
+// anything else. The {gold_words} field of alt_answer templates.
+std::string number_words(const std::string& text);
+
 // A task spec path of the recipe, made absolute (relative paths start at the recipe's folder).
 std::string resolve_spec(const PretrainRecipe& recipe, const std::string& spec);
 
