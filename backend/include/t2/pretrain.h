@@ -53,8 +53,9 @@ struct PretrainTask {
                                     // ({key}; {{ and }} are literal braces)
   double label_noise = 0.0;         // fraction of train items shown a wrong answer, [0, 1)
   // A second answer style (template; {gold} = the item's gold where the item has no such
-  // field, {gold_words} = a whole-number gold 0-999 in English words, e.g. "forty-two"): each item shows it instead of `answer` with probability alt_cue_share when its
-  // rendered prompt contains one of alt_cues, else alt_share. Lets the demo model carry a
+  // field, {gold_words} = a whole-number gold 0-999 in English words, e.g. "forty-two"):
+  // each item shows it instead of `answer` with probability alt_cue_share when its rendered
+  // prompt contains one of alt_cues, else alt_share. Lets the demo model carry a
   // prompt-dependent habit (e.g. a format the verifier rejects) that RL can unlearn.
   std::string alt_answer;
   double alt_share = 0.0;
@@ -138,8 +139,8 @@ struct CorpusExample {
 
 // Renders the corpus of `recipe` with `chat_template_source` (Jinja) and bos/eos token texts.
 // Label noise replaces the answer of round(label_noise * n) items (chosen by the seed) with the
-// answer of another item whose gold differs (alt-style items keep their alt answer's style only
-// if not chosen). Progress stage "corpus".
+// answer of another item whose gold differs; it runs after the alt answer styles are drawn.
+// Progress stage "corpus".
 std::vector<CorpusExample> build_pretrain_corpus(const PretrainRecipe& recipe,
                                                  const JobContext& job = {});
 

@@ -101,7 +101,8 @@ void apply_alt_answers(std::vector<CorpusExample>& items, const std::vector<std:
   demo::Rng rng(seed);
   for (std::size_t i = 0; i < items.size(); ++i) {
     bool cued = false;
-    for (const auto& cue : pt.alt_cues) cued = cued || items[i].prompt.find(cue) != std::string::npos;
+    for (const auto& cue : pt.alt_cues)
+      cued = cued || items[i].prompt.find(cue) != std::string::npos;
     const double p = cued ? pt.alt_cue_share : pt.alt_share;
     const double u = static_cast<double>(rng.next() >> 11) * 0x1.0p-53;  // [0, 1)
     if (u < p) {
