@@ -69,6 +69,8 @@ void add_pretrain_command(CLI::App& app, const GlobalOptions& global, const Runn
   sub->add_option("--stop-at", opts->params.stop_at_step,
                   "Stop after this step (the schedule still spans --steps); resume later")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{100000000}));
+  sub->add_flag("--keep-validated", opts->params.keep_validated,
+                "Also keep every validated model as validated/step-N in the output folder");
   sub->add_option("--name", opts->params.run_name, "Run name in the workspace database");
   sub->add_flag("--json", opts->json, "Print the report as JSON");
 

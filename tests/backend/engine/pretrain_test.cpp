@@ -159,6 +159,35 @@ TEST_F(PretrainTraining, ResumingHalfwayGivesTheSameWeightsAsOneRun) {
   EXPECT_GT(moved, 1e-3);
 }
 
+TEST_F(PretrainTraining, KeepValidatedKeepsEveryValidatedModelAndTheChosenOneIsAmongThem) {
+  const std::string dir = scratch("keep-validated");
+  auto recipe = tiny_recipe(dir, 30);
+  recipe.eval_every = 10;
+  t2::PretrainParams params;
+  params.out_dir = dir + "/out";
+  params.keep_validated = true;
+  const auto report = t2::pretrain(recipe, params);
+  ASSERT_EQ(report.validations.size(), 3u);
+  std::vector<std::vector<float>> kept;
+  for (const auto& v : report.validations) {
+    const std::string step_dir = params.out_dir + "/validated/step-" + std::to_string(v.step);
+    ASSERT_TRUE(fs::exists(step_dir + "/model.safetensors")) << step_dir;
+    kept.push_back(read_all(step_dir));
+  }
+  // Later steps moved the weights, so the kept folders are different models...
+  EXPECT_NE(kept.front(), kept.back());
+  // ...and the chosen model/ is, byte for byte, the kept one of its step.
+  const auto chosen = read_all(report.model_dir);
+  const std::size_t index = static_cast<std::size_t>(report.selected_step / 10 - 1);
+  ASSERT_LT(index, kept.size());
+  EXPECT_EQ(chosen, kept[index]);
+  // Without the flag nothing is kept.
+  t2::PretrainParams plain;
+  plain.out_dir = dir + "/plain";
+  t2::pretrain(tiny_recipe(dir, 10), plain);
+  EXPECT_FALSE(fs::exists(plain.out_dir + "/validated"));
+}
+
 TEST_F(PretrainTraining, CancellationStopsBetweenStepsAndKeepsNoHalfCheckpoint) {
   const std::string dir = scratch("cancel");
   t2::CancelToken cancel;

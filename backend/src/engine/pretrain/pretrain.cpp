@@ -239,6 +239,12 @@ void Trainer::validate(std::int64_t step) {
   if (metrics_)
     for (const auto& [task, acc] : total.accuracy) metrics_->log(step, "val/" + task, acc);
   validations_.push_back(total);
+  if (p_.keep_validated) {
+    const std::string kept = dir("validated/step-" + std::to_string(step));
+    fs::create_directories(fs::path(kept).parent_path());
+    fs::remove_all(kept);
+    fs::copy(tmp, kept, fs::copy_options::recursive);
+  }
   // Inside every band: margin >= 0; otherwise the least negative margin is the checkpoint
   // closest to all bands, kept until one inside them comes.
   if (r_.select_in_band && (selected_step_ < 0 || margin > selected_margin_)) {
