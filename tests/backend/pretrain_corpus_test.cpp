@@ -226,6 +226,41 @@ TEST(PretrainCorpus, AltAnswerStyleFollowsTheCuesWithTheChosenShares) {
   EXPECT_GT(differ, 100);
 }
 
+TEST(PretrainCorpus, TheBundledAltHabitsRecipeGivesMathAndCodeAHabitTheirGradersReject) {
+  // resources/demo/recipes/alt-habits.json: the demo recipe plus cued alt styles for math and
+  // code only. Every alt answer fails its task's grader; every other answer passes it.
+  const std::string path =
+      std::string(T2_SOURCE_DIR) + "/resources/demo/recipes/alt-habits.json";
+  const auto recipe = t2::load_pretrain_recipe(path);
+  const auto corpus = t2::build_pretrain_corpus(recipe);
+  std::size_t offset = 0;
+  std::map<std::string, std::pair<int, int>> alt_wrong;  // task -> (alt items, alt judged wrong)
+  for (const auto& pt : recipe.tasks) {
+    const auto task = t2::Task::load(std::filesystem::path(path).parent_path() / pt.spec);
+    const auto items = task.load_split("train");
+    auto& [alts, rejected] = alt_wrong[t2::to_string(task.spec().category)];
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      std::string answer = corpus[offset + i].answer;
+      answer.resize(answer.size() - std::string("<|eos|>").size());
+      const bool correct = task.judge(task.truncate_at_stop(answer), items[i]).correct;
+      if (corpus[offset + i].alt) {
+        ++alts;
+        rejected += !correct;
+      } else {
+        EXPECT_TRUE(correct) << task.spec().name << " item " << i << ": " << answer;
+      }
+    }
+    offset += items.size();
+  }
+  ASSERT_EQ(offset, corpus.size());
+  for (const char* category : {"math", "code"}) {
+    EXPECT_GT(alt_wrong[category].first, 100) << category;
+    EXPECT_EQ(alt_wrong[category].second, alt_wrong[category].first) << category;
+  }
+  EXPECT_EQ(alt_wrong["reasoning"].first, 0);
+  EXPECT_EQ(alt_wrong["other"].first, 0);  // the classification task
+}
+
 TEST(PretrainCorpus, AltAnswerTemplateMayNameTheGold) {
   auto recipe = t2::load_pretrain_recipe(kRecipe);
   recipe.tasks.resize(1);  // math: "#### {gold}" is the answer without its worked steps
