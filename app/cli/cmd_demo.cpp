@@ -132,6 +132,9 @@ void add_demo_command(CLI::App& app, const GlobalOptions& global, const Runner*&
     } else {
       std::cout << "model:          " << d.model_dir
                 << (d.model_present ? "" : "  (missing: not built yet)") << "\n";
+      if (d.habits_model_present)
+        std::cout << "habits model:   " << d.habits_model_dir
+                  << "  (answer habits for RL to correct; see its recipe.json)\n";
       std::cout << "training tasks:\n";
       for (const auto& t : d.training_tasks) std::cout << "  " << t << "\n";
       std::cout << "unseen tasks:\n";

@@ -282,6 +282,11 @@ TEST(DemoInfo, ListsSpecsAndReportsTheModelMissing) {
   fs::create_directories(res / "demo" / "model");
   std::ofstream(res / "demo" / "model" / "config.json") << "{}";
   EXPECT_TRUE(t2::demo_info(res.string()).model_present);
+  EXPECT_EQ(j["habits_model"], (res / "demo" / "model-habits").string());
+  EXPECT_FALSE(t2::demo_info(res.string()).habits_model_present);
+  fs::create_directories(res / "demo" / "model-habits");
+  std::ofstream(res / "demo" / "model-habits" / "config.json") << "{}";
+  EXPECT_TRUE(t2::demo_info(res.string()).habits_model_present);
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
 // Pretraining end to end on a tiny model and corpus: the loss falls and greedy generation then
 // reproduces memorised answers; N steps straight == N/2 steps + resume; metrics in the run store;
-// and the shipped demo model (resources/demo/model): loads, is small, covers the demo tasks.
+// and the shipped demo models (resources/demo/model, model-habits): load, are small, cover the
+// demo tasks, and model-habits has the habits its recipe teaches.
 #include <t2/engine.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -280,6 +282,58 @@ TEST(SlowPretrainShippedModel, TestAccuracyIsInsideTheBand) {
     }
   }
   EXPECT_GT(e.accuracy.at("demo-reasoning"), 1.0 / 3.0);
+}
+
+// The second shipped model (resources/demo/model-habits, recipe in that folder) has the habits
+// its recipe teaches: on the first 50 test items, greedy answers to cued prompts are in the
+// style the graders reject, while the other prompts are answered in the graded style and often
+// right. These are what an RL expert trained on it has to correct.
+TEST(ModelDemoHabits, CuedPromptsGetTheRejectedStyleAndTheRestAreOftenRight) {
+  const std::string dir = kDemo + "/model-habits";
+  if (!fs::exists(dir + "/config.json")) GTEST_SKIP() << dir << " is not shipped";
+  const auto model = t2::Model::load(dir);
+  const auto tok = t2::Tokenizer::from_model_dir(dir);
+  const auto chat = t2::ChatTemplate::from_model_dir(dir);
+  struct Habit {
+    const char* task;
+    std::vector<std::string> cues;
+    std::string prefix;  // the habit's answer starts with it
+  };
+  const std::vector<Habit> habits = {
+      {"math", {"apples", "pens", "coins", "books", "cards"}, "#### "},
+      {"code", {"[::-1]", "sorted("}, "Output: "}};
+  for (const auto& h : habits) {
+    const auto task = t2::Task::load(kDemo + "/tasks/" + h.task + "/task.json");
+    t2::Session session(model);
+    t2::EvalParams params;
+    params.limit = 50;
+    params.batch_size = 16;
+    const auto report = t2::evaluate(session, tok, &chat, task, params);
+    ASSERT_EQ(report.items.size(), 50u);
+    int cued = 0, cued_habit = 0, cued_right = 0, rest = 0, rest_habit = 0, rest_right = 0;
+    for (const auto& item : report.items) {
+      bool is_cued = false;
+      for (const auto& c : h.cues) is_cued = is_cued || item.prompt.find(c) != std::string::npos;
+      // math's habit is "#### <number in words>", its graded style ends "#### <digits>"
+      const auto at = item.output.find(h.prefix);
+      const bool habit =
+          at != std::string::npos &&
+          (h.prefix != "#### " ||
+           (at + 5 < item.output.size() && std::islower(static_cast<unsigned char>(item.output[at + 5]))));
+      (is_cued ? cued : rest) += 1;
+      (is_cued ? cued_habit : rest_habit) += habit;
+      (is_cued ? cued_right : rest_right) += item.correct;
+    }
+    ASSERT_GE(cued, 10) << h.task;
+    ASSERT_GE(rest, 10) << h.task;
+    EXPECT_GE(cued_habit, 0.8 * cued) << h.task;
+    EXPECT_LE(cued_right, 0.1 * cued) << h.task;
+    EXPECT_LE(rest_habit, 0.1 * rest) << h.task;
+    EXPECT_GE(rest_right, 0.4 * rest) << h.task;
+    // Overall the task is inside issue 6's band, as for the main demo model.
+    EXPECT_GE(report.accuracy, 0.2) << h.task;
+    EXPECT_LE(report.accuracy, 0.65) << h.task;
+  }
 }
 
 }  // namespace

@@ -38,6 +38,9 @@ DemoInfo demo_info(const std::string& resources_dir) {
   info.model_dir = (root / "demo" / "model").string();
   std::error_code ec;
   info.model_present = fs::is_regular_file(root / "demo" / "model" / "config.json", ec);
+  info.habits_model_dir = (root / "demo" / "model-habits").string();
+  info.habits_model_present =
+      fs::is_regular_file(root / "demo" / "model-habits" / "config.json", ec);
   const fs::path tasks = root / "demo" / "tasks";
   info.tasks_dir = tasks.string();
   nlohmann::json manifest = {
@@ -71,6 +74,8 @@ std::string to_json(const DemoInfo& info, int indent) {
   nlohmann::ordered_json j;
   j["model"] = info.model_dir;
   j["model_present"] = info.model_present;
+  j["habits_model"] = info.habits_model_dir;
+  j["habits_model_present"] = info.habits_model_present;
   j["training_tasks"] = info.training_tasks;
   j["unseen_tasks"] = info.unseen_tasks;
   j["classification_task"] = info.classification_task;
