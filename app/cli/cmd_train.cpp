@@ -175,8 +175,9 @@ void add_train_command(CLI::App& app, const GlobalOptions& global, const Runner*
   sub->add_option("--resume", opts->resume, "Continue run RUN from its latest checkpoint");
   sub->add_option("--out", opts->train.out_file,
                   "Also write the best expert to this file (lora: the adapter to this folder)");
-  sub->add_option("--output-dir", opts->train.output_dir,
-                  "Folder for experts and checkpoints (default: <db folder>/runs/<run id>)");
+  sub->add_option(
+      "--output-dir", opts->train.output_dir,
+      "Folder for experts and checkpoints (default: <db folder>/<db name>-runs/<run id>)");
   sub->add_option("--name", opts->train.run_name, "Run name");
   sub->add_option("--cache-dir", opts->train.cache_dir, "Decomposition cache root");
   sub->add_option("--dtype", opts->train.load.dtype, "f32 | bf16")->capture_default_str();

@@ -229,8 +229,7 @@ TEST(PretrainCorpus, AltAnswerStyleFollowsTheCuesWithTheChosenShares) {
 TEST(PretrainCorpus, TheBundledAltHabitsRecipeGivesMathAndCodeAHabitTheirGradersReject) {
   // resources/demo/model-habits/recipe.json: the demo recipe plus cued alt styles for math and
   // code only. Every alt answer fails its task's grader; every other answer passes it.
-  const std::string path =
-      std::string(T2_SOURCE_DIR) + "/resources/demo/model-habits/recipe.json";
+  const std::string path = std::string(T2_SOURCE_DIR) + "/resources/demo/model-habits/recipe.json";
   const auto recipe = t2::load_pretrain_recipe(path);
   const auto corpus = t2::build_pretrain_corpus(recipe);
   std::size_t offset = 0;

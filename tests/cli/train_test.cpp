@@ -9,11 +9,19 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
 
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
 
 class SlowCliTrain : public ::testing::Test {
  protected:
@@ -148,6 +156,21 @@ TEST(CliTrain, TrainsAndStoresTheRun) {
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0]["kind"], "train");
   EXPECT_EQ(runs[0]["status"], "finished");
+  // A second workspace in the same folder numbers its runs from 1 too, but keeps its files in
+  // its own folder: the first workspace's run files stay as they were.
+  const fs::path first_best = report["best_expert_path"].get<std::string>();
+  EXPECT_EQ(first_best.parent_path(), dir / "w-runs" / "1");
+  const std::string first_bytes = read_file(first_best);
+  const auto other =
+      run_process(shell_quote(T2_CLI) + " --db " + shell_quote((dir / "v.db").string()) +
+                  " train " + shell_quote(setup.model_dir) + " --task " + shell_quote(setup.task) +
+                  " --preset recommended --iterations 1 --batch 4 --seed 9 --json "
+                  "--cache-dir " +
+                  shell_quote((dir / "cache").string()));
+  ASSERT_EQ(other.exit_code, 0) << other.err;
+  const fs::path other_best = json::parse(other.out)["best_expert_path"].get<std::string>();
+  EXPECT_EQ(other_best.parent_path(), dir / "v-runs" / "1");
+  EXPECT_EQ(read_file(first_best), first_bytes);
   // An option overrides the preset; an unknown choice is refused with the valid ones.
   const auto bad = run_process(t2 + " train " + shell_quote(setup.model_dir) + " --task " +
                                shell_quote(setup.task) + " --baseline median");

@@ -79,8 +79,8 @@ struct DemoInfo {
   std::string resources_dir;   // e.g. /usr/share/t2-workbench/resources or <repo>/resources
   std::string model_dir;       // <resources>/demo/model
   bool model_present = false;  // model_dir/config.json exists
-  std::string habits_model_dir;        // <resources>/demo/model-habits: a second base model with
-  bool habits_model_present = false;   // answer habits for RL to correct (its recipe.json says)
+  std::string habits_model_dir;       // <resources>/demo/model-habits: a second base model with
+  bool habits_model_present = false;  // answer habits for RL to correct (its recipe.json says)
   std::string tasks_dir;       // <resources>/demo/tasks
   std::vector<std::string> training_tasks;
   std::vector<std::string> unseen_tasks;

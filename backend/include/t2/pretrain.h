@@ -154,8 +154,8 @@ struct PretrainParams {
   std::int64_t steps = 0;  // > 0: total steps, overriding the recipe (also when resuming)
   std::int64_t stop_at_step = 0;  // > 0: stop after this step (the schedule still spans steps);
                                   // resume later to continue
-  bool keep_validated = false;  // also keep every validated model as validated/step-N (to
-                                // choose a checkpoint later by another criterion)
+  bool keep_validated = false;    // also keep every validated model as validated/step-N (to
+                                  // choose a checkpoint later by another criterion)
 };
 
 struct PretrainEvaluation {

@@ -318,8 +318,8 @@ TEST(ModelDemoHabits, CuedPromptsGetTheRejectedStyleAndTheRestAreOftenRight) {
       const auto at = item.output.find(h.prefix);
       const bool habit =
           at != std::string::npos &&
-          (h.prefix != "#### " ||
-           (at + 5 < item.output.size() && std::islower(static_cast<unsigned char>(item.output[at + 5]))));
+          (h.prefix != "#### " || (at + 5 < item.output.size() &&
+                                   std::islower(static_cast<unsigned char>(item.output[at + 5]))));
       (is_cued ? cued : rest) += 1;
       (is_cued ? cued_habit : rest_habit) += habit;
       (is_cued ? cued_right : rest_right) += item.correct;

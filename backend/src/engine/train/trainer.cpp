@@ -381,8 +381,12 @@ class Run {
 
 std::string output_dir(const TrainOptions& o, std::int64_t run_id) {
   std::string dir = o.output_dir;
-  if (dir.empty() && !o.db_path.empty())
-    dir = (fs::path(o.db_path).parent_path() / "runs" / std::to_string(run_id)).string();
+  // <db folder>/<db name>-runs/<id>: named after the database, so that two workspaces kept in
+  // one folder never write into each other's run folders (run ids restart at 1 in each).
+  if (dir.empty() && !o.db_path.empty()) {
+    const fs::path db(o.db_path);
+    dir = (db.parent_path() / (db.stem().string() + "-runs") / std::to_string(run_id)).string();
+  }
   if (!dir.empty()) {
     std::error_code ec;
     fs::create_directories(dir, ec);
