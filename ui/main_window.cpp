@@ -35,6 +35,8 @@
 #include <QTimer>
 #include <QToolButton>
 
+#include <t2/demo_suite.h>
+
 namespace {
 const QString kSelfCheckJob = QStringLiteral("Self-check");
 }
@@ -197,6 +199,21 @@ void MainWindow::buildMenus() {
       ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_O));
   file->addAction(tr("Open &task spec..."), m_tasks, &TasksPanel::chooseSpec)
       ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
+  // The bundled demo models, when this build ships them (t2::demo_info).
+  const std::string resources =
+      t2::find_resources_dir(QCoreApplication::applicationDirPath().toStdString());
+  const t2::DemoInfo demo = t2::demo_info(resources.empty() ? std::string(".") : resources);
+  auto* openDemo = file->addAction(tr("Open &demo model"), this, [this, dir = demo.model_dir] {
+    openModelFolder(QString::fromStdString(dir));
+  });
+  openDemo->setEnabled(!resources.empty() && demo.model_present);
+  auto* openHabits = file->addAction(
+      tr("Open demo model with answer &habits"), this,
+      [this, dir = demo.habits_model_dir] { openModelFolder(QString::fromStdString(dir)); });
+  openHabits->setEnabled(!resources.empty() && demo.habits_model_present);
+  openHabits->setToolTip(
+      tr("resources/demo/model-habits: cued math and code answer habits that "
+         "the graders reject, for an RL expert to correct"));
   auto* exportAction = file->addAction(tr("&Export report..."), this, &MainWindow::exportReport);
   exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
   file->addSeparator();

@@ -12,8 +12,8 @@
 
 #include <QComboBox>
 #include <QDockWidget>
-#include <QTableWidget>
 #include <QFile>
+#include <QFileInfo>
 #include <QImage>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -22,6 +22,7 @@
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QSignalSpy>
+#include <QTableWidget>
 #include <QTemporaryDir>
 
 #include <gtest/gtest.h>
@@ -234,6 +235,33 @@ TEST_F(MainWindowTest, ExportsTheReportAsJsonAndText) {
 // The demo end to end in the window: the bundled model opens, the Evaluate dock follows the
 // Tasks dock's selection, and an evaluation of demo-math stores a run that the Runs dock lists.
 // Its screenshot is the README's picture (resources/screenshots/workbench.png is a copy).
+TEST_F(MainWindowTest, FileMenuOpensTheBundledDemoModels) {
+  const QString habits = QStringLiteral(T2_SOURCE_DIR "/resources/demo/model-habits");
+  if (!QFile::exists(habits + QStringLiteral("/model.safetensors")))
+    GTEST_SKIP() << "resources/demo/model-habits is not shipped";
+  auto w = makeWindow();
+  QAction* openDemo = nullptr;
+  QAction* openHabits = nullptr;
+  for (QAction* menu : w->menuBar()->actions())
+    for (QAction* a : menu->menu()->actions()) {
+      if (a->text() == QStringLiteral("Open &demo model")) openDemo = a;
+      if (a->text() == QStringLiteral("Open demo model with answer &habits")) openHabits = a;
+    }
+  ASSERT_NE(openDemo, nullptr);
+  ASSERT_NE(openHabits, nullptr);
+  EXPECT_TRUE(openDemo->isEnabled());
+  ASSERT_TRUE(openHabits->isEnabled());
+  openHabits->trigger();
+  ASSERT_TRUE(waitUntil([&] { return w->modelPanel()->model() != nullptr; }));
+  EXPECT_EQ(QFileInfo(w->modelPanel()->folder()).canonicalFilePath(),
+            QFileInfo(habits).canonicalFilePath());
+  openDemo->trigger();
+  ASSERT_TRUE(waitUntil([&] {
+    return QFileInfo(w->modelPanel()->folder()).fileName() == QStringLiteral("model") &&
+           !w->modelPanel()->isLoading() && w->modelPanel()->model() != nullptr;
+  }));
+}
+
 TEST_F(MainWindowTest, DemoModelEvaluatesTheSelectedTaskAndListsTheRun) {
   const QString model = QStringLiteral(T2_SOURCE_DIR "/resources/demo/model");
   if (!QFile::exists(model + QStringLiteral("/model.safetensors")))
