@@ -46,7 +46,8 @@ MainWindow::MainWindow(t2::Engine& engine, AppSettings& settings, QWidget* paren
       m_engine(engine),
       m_settings(settings),
       m_jobs(new JobRunner(this)),
-      m_info(engine.system_info()) {
+      m_info(engine.system_info()),
+      m_resourcesDir(t2::find_resources_dir(QCoreApplication::applicationDirPath().toStdString())) {
   setWindowTitle(tr("T2 Workbench"));
   setWindowIcon(QIcon(QStringLiteral(":/t2/icons/t2-workbench.svg")));
   setObjectName(QStringLiteral("MainWindow"));
@@ -159,8 +160,7 @@ void MainWindow::buildDocks() {
             m_eval->selectTask(m_tasks->specPath(row));
             m_train->selectTask(m_tasks->specPath(row));
           });
-  m_tasks->setResourcesDir(QString::fromStdString(
-      t2::find_resources_dir(QCoreApplication::applicationDirPath().toStdString())));
+  m_tasks->setResourcesDir(QString::fromStdString(m_resourcesDir));
   for (const QString& spec : m_settings.taskSpecs())
     if (QFileInfo::exists(spec)) m_tasks->openSpec(spec);
   syncEvalTasks();
@@ -200,8 +200,7 @@ void MainWindow::buildMenus() {
   file->addAction(tr("Open &task spec..."), m_tasks, &TasksPanel::chooseSpec)
       ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
   // The bundled demo models, when this build ships them (t2::demo_info).
-  const std::string resources =
-      t2::find_resources_dir(QCoreApplication::applicationDirPath().toStdString());
+  const std::string& resources = m_resourcesDir;
   const t2::DemoInfo demo = t2::demo_info(resources.empty() ? std::string(".") : resources);
   auto* openDemo = file->addAction(tr("Open &demo model"), this, [this, dir = demo.model_dir] {
     openModelFolder(QString::fromStdString(dir));

@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 
 class AppSettings;
 class BarChart;
@@ -95,6 +96,8 @@ class MainWindow : public QMainWindow {
   AppSettings& m_settings;
   JobRunner* m_jobs;
   t2::SystemInfo m_info;
+  // The bundled resources folder (t2::find_resources_dir next to the executable); "" = none.
+  std::string m_resourcesDir;
   t2::SelfCheckParams m_selfCheckParams;
   std::optional<t2::SelfCheckReport> m_lastReport;
   QByteArray m_defaultState;
