@@ -232,9 +232,7 @@ TEST_F(MainWindowTest, ExportsTheReportAsJsonAndText) {
 
 }  // namespace
 
-// The demo end to end in the window: the bundled model opens, the Evaluate dock follows the
-// Tasks dock's selection, and an evaluation of demo-math stores a run that the Runs dock lists.
-// Its screenshot is the README's picture (resources/screenshots/workbench.png is a copy).
+// File > Open demo model / Open demo model with answer habits load their folders.
 TEST_F(MainWindowTest, FileMenuOpensTheBundledDemoModels) {
   const QString habits = QStringLiteral(T2_SOURCE_DIR "/resources/demo/model-habits");
   if (!QFile::exists(habits + QStringLiteral("/model.safetensors")))
@@ -262,6 +260,9 @@ TEST_F(MainWindowTest, FileMenuOpensTheBundledDemoModels) {
   }));
 }
 
+// The demo end to end in the window: the bundled model opens, the Evaluate dock follows the
+// Tasks dock's selection, and an evaluation of demo-math stores a run that the Runs dock lists.
+// Its screenshot is the README's picture (resources/screenshots/workbench.png is a copy).
 TEST_F(MainWindowTest, DemoModelEvaluatesTheSelectedTaskAndListsTheRun) {
   const QString model = QStringLiteral(T2_SOURCE_DIR "/resources/demo/model");
   if (!QFile::exists(model + QStringLiteral("/model.safetensors")))

@@ -297,7 +297,7 @@ TEST(ModelDemoHabits, CuedPromptsGetTheRejectedStyleAndTheRestAreOftenRight) {
   struct Habit {
     const char* task;
     std::vector<std::string> cues;
-    std::string prefix;  // the habit's answer starts with it
+    std::string prefix;  // the habit's answer holds it
   };
   const std::vector<Habit> habits = {
       {"math", {"apples", "pens", "coins", "books", "cards"}, "#### "},
