@@ -82,6 +82,14 @@ struct SamplingParams {
   double repetition_penalty = 1.0;  // HF CTRL-style, over prompt + generated ids; 1 = off
 };
 
+struct GeneratedSequence {
+  std::vector<std::int32_t> tokens;  // new tokens, including the eos/stop tokens that ended it
+  std::string finish_reason;         // "length" | "eos" | "stop"
+  // With GenerateParams::decode: the decode of `tokens` without a final EOS token, cut before
+  // the stop string when a stop string ended the row ("" without decode).
+  std::string text;
+};
+
 struct GenerateParams {
   int max_new_tokens = 64;  // >= 0 tokens per sequence
   SamplingParams sampling;
@@ -99,23 +107,31 @@ struct GenerateParams {
   std::function<std::string(const std::vector<std::int32_t>&)> decode;
   std::int32_t pad_id = 0;           // id used for left padding and finished rows (masked out)
   bool collect_step_logits = false;  // keep each step's last-position logits (t2 logits)
+  // Rows decoded together. 0 (or >= the number of prompts): every prompt from the start, as a
+  // fixed batch. Fewer: continuous batching — a row that finishes takes the next waiting prompt
+  // at once, so no prompt waits for another's long answer. Each sequence's tokens are those it
+  // would get alone (greedy; sampled rows draw from one RNG in row order). Not with
+  // collect_step_logits (InvalidArgument).
+  int max_batch = 0;
+  // Shared-prefix reuse: the prompts' longest common prefix (a task's system prompt, pass 1's
+  // classification prompt, a chat's history) is encoded once, kept on the Session, and its K/V
+  // copied to every row; identical prompts (k sampled rollouts) are encoded once. The logits
+  // equal full recomputation up to float rounding. false: every prompt is encoded in full.
+  bool reuse_prefix = true;
+  // Called once per sequence as soon as it finishes (text filled in), on the generating thread;
+  // must not throw.
+  std::function<void(std::size_t sequence, const GeneratedSequence&)> on_finished;
 };
 
-struct GeneratedSequence {
-  std::vector<std::int32_t> tokens;  // new tokens, including the eos/stop tokens that ended it
-  std::string finish_reason;         // "length" | "eos" | "stop"
-  // With GenerateParams::decode: the decode of `tokens` without a final EOS token, cut before
-  // the stop string when a stop string ended the row ("" without decode).
-  std::string text;
-};
 
 struct GenerateResult {
   std::vector<GeneratedSequence> sequences;  // one per prompt, in order
   std::vector<Logits> step_logits;           // if collected: per step, [batch, vocab] float32
   std::int64_t prompt_tokens = 0;            // sum of prompt lengths
   std::int64_t generated_tokens = 0;
-  double prefill_seconds = 0.0;
-  double decode_seconds = 0.0;  // all steps after the first token
+  std::int64_t reused_prompt_tokens = 0;  // prompt tokens not encoded again (shared prefix, copies)
+  double prefill_seconds = 0.0;            // until the first tokens of the first rows
+  double decode_seconds = 0.0;             // all the rest (decode steps and later prefills)
 };
 
 // Called for every new token of every still-running sequence, in order; must not throw.
@@ -140,6 +156,15 @@ class Session {
   GenerateResult generate(const std::vector<std::vector<std::int32_t>>& prompts,
                           const GenerateParams& params, const TokenCallback& on_token = {},
                           const JobContext& job = {});
+
+  // Encodes `ids` and keeps their K/V as the session's shared prefix: a later generate() whose
+  // prompts all start with it (and are longer) starts from a copy instead of encoding it again.
+  // generate() with reuse_prefix updates it to its prompts' common prefix. It is dropped
+  // automatically when the weights in effect change (overrides, experts, training steps).
+  void encode_prefix(const std::vector<std::int32_t>& ids, const JobContext& job = {});
+  // Tokens of the kept prefix that are still valid for the current weights (0 = none).
+  std::size_t prefix_tokens() const;
+  void clear_prefix();
 
   // Replaces the model tensor `name` for this session only. values: row-major float32 with
   // exactly the model tensor's shape (converted to the model dtype/device). InvalidArgument

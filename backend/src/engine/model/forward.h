@@ -14,10 +14,11 @@
 namespace t2::engine {
 
 // Per-layer K/V of a batch. k[l], v[l]: [B, KV, capacity, D] in the model dtype. key_valid:
-// [B, capacity] bool, false for left padding. `length` positions are filled.
+// [B, capacity] bool, false for left padding (and the gaps of continuous batching); key_pos
+// [B, capacity] int64, each entry's rotary position. `length` columns are filled.
 struct KvCache {
   std::vector<at::Tensor> k, v;
-  at::Tensor key_valid;
+  at::Tensor key_valid, key_pos;
   std::int64_t length = 0;
   bool padded = false;  // some key_valid entry is false (set by the caller that pads)
   std::int64_t capacity() const { return key_valid.defined() ? key_valid.size(1) : 0; }
@@ -44,12 +45,11 @@ struct WeightSet {
 at::Tensor forward_hidden(const Model::Impl& model, const WeightSet& weights,
                           const ForwardInput& input, KvCache* cache);
 
-// x @ wt + b for x [..., in], wt [in, out] (a pre-transposed weight); a single f32 row runs as
-// a matrix-vector product (BLAS gemm pads its tiles and repacks the matrix for one row: ~3x
-// slower on OpenBLAS 0.3.21).
+// x @ wt + b for x [..., in], wt [in, out] (a transposed view of W [out, in]). Float32 with
+// 1..64 rows of x runs the skinny kernel (skinny_gemm.h); the rest goes to BLAS.
 at::Tensor linear(const at::Tensor& x, const at::Tensor& wt, const at::Tensor& b);
-// W [out, in] -> the Wt [in, out] that linear() takes. float32: a contiguous transposed copy.
-// Other dtypes keep W's contiguous rows and return the transposed view: CPU bf16 gemm only
+// W [out, in] -> the Wt [in, out] that linear() takes: the transposed view of W's contiguous
+// rows (no copy when W is contiguous). The skinny kernel streams those rows; CPU bf16 gemm only
 // accumulates in float32 on that layout (LibTorch 1.13; the plain layout sums in bf16).
 at::Tensor decode_layout(const at::Tensor& w);
 // residual + x W^T + b in one BLAS call (beta = 1) in float32; bf16 rounds as HF does

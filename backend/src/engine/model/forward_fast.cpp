@@ -2,6 +2,7 @@
 // copies), masks built once per call and shared by the layers with the same window.
 #include "forward.h"
 #include "rope.h"
+#include "skinny_gemm.h"
 
 #include <t2/error.h>
 
@@ -13,23 +14,26 @@ namespace t2::engine {
 at::Tensor linear(const at::Tensor& x, const at::Tensor& wt, const at::Tensor& b) {
   auto shape = x.sizes().vec();
   shape.back() = wt.size(1);
+  const at::Tensor x2 = x.reshape({-1, x.size(-1)});
+  const at::Tensor skinny = skinny_linear(x2, wt, b, at::Tensor());  // 1..64 rows, float32
+  if (skinny.defined()) return skinny.view(shape);
   // CPU bf16 gemv accumulates in bf16 (measured 2.5 % off); gemm accumulates in float32.
   if (x.numel() == x.size(-1) && x.scalar_type() == at::kFloat) {
     const at::Tensor v = x.reshape({-1});
     return (b.defined() ? at::addmv(b, wt.t(), v) : at::mv(wt.t(), v)).view(shape);
   }
-  const at::Tensor x2 = x.reshape({-1, x.size(-1)});
   return (b.defined() ? at::addmm(b, x2, wt) : at::mm(x2, wt)).view(shape);
 }
 
-at::Tensor decode_layout(const at::Tensor& w) {
-  return w.scalar_type() == at::kFloat ? w.t().contiguous() : w.contiguous().t();
-}
+at::Tensor decode_layout(const at::Tensor& w) { return w.contiguous().t(); }
 
 at::Tensor linear_residual(const at::Tensor& residual, const at::Tensor& x, const at::Tensor& wt,
                            const at::Tensor& b) {
   // Below float32 the fused form would round once where HF rounds the projection, then the sum.
   if (x.scalar_type() != at::kFloat) return residual + linear(x, wt, b);
+  const at::Tensor skinny =
+      skinny_linear(x.reshape({-1, x.size(-1)}), wt, b, residual.reshape({-1, wt.size(1)}));
+  if (skinny.defined()) return skinny.view(residual.sizes());
   at::Tensor y =
       x.numel() == x.size(-1)
           ? at::addmv(residual.reshape({-1}), wt.t(), x.reshape({-1}))
@@ -41,17 +45,21 @@ at::Tensor linear_residual(const at::Tensor& residual, const at::Tensor& x, cons
 namespace detail_fast {
 
 // Additive float32 mask [B, 1, 1, T, L] (0 allowed, lowest float forbidden), or undefined when
-// nothing needs masking (decode of one token without padding inside the window).
-at::Tensor attention_mask(const at::Tensor& key_valid, std::int64_t past, std::int64_t t_new,
+// nothing needs masking (decode of one token without padding inside the window). Causality is
+// by cache column (a row's tokens are stored in order); the sliding window is by rotary
+// position (key_pos [B, L], q_pos [B, T]), which is the column distance in a row without gaps
+// and stays right where continuous batching leaves gaps.
+at::Tensor attention_mask(const at::Tensor& key_valid, const at::Tensor& key_pos,
+                          const at::Tensor& q_pos, std::int64_t past, std::int64_t t_new,
                           std::int64_t window, bool any_padding) {
   const std::int64_t length = key_valid.size(1);
   if (!any_padding && t_new == 1 && (window == 0 || length <= window)) return {};
   const auto opts = at::TensorOptions().dtype(at::kLong).device(key_valid.device());
   const at::Tensor q_index = at::arange(past, past + t_new, opts).unsqueeze(1);  // [T, 1]
   const at::Tensor k_index = at::arange(0, length, opts).unsqueeze(0);           // [1, L]
-  at::Tensor allowed = k_index.le(q_index);
-  if (window > 0) allowed = allowed.logical_and(k_index.gt(q_index - window));
-  allowed = allowed.unsqueeze(0).logical_and(key_valid.unsqueeze(1));  // [B, T, L]
+  at::Tensor allowed = k_index.le(q_index).unsqueeze(0).logical_and(key_valid.unsqueeze(1));
+  if (window > 0)  // [B, T, L]
+    allowed = allowed.logical_and(key_pos.unsqueeze(1).gt(q_pos.unsqueeze(2) - window));
   const at::Tensor zero = at::zeros({}, key_valid.options().dtype(at::kFloat));
   const at::Tensor lowest =
       at::full({}, std::numeric_limits<float>::lowest(), key_valid.options().dtype(at::kFloat));
@@ -89,6 +97,7 @@ KvCache make_kv_cache(const Model::Impl& model, std::int64_t batch, std::int64_t
     cache.v.push_back(at::empty({batch, c.num_key_value_heads, capacity, c.head_dim}, opts));
   }
   cache.key_valid = at::zeros({batch, capacity}, opts.dtype(at::kBool));
+  cache.key_pos = at::zeros({batch, capacity}, opts.dtype(at::kLong));
   return cache;
 }
 
@@ -109,15 +118,18 @@ Step prepare_step(const Model::Impl& model, const ForwardInput& in, KvCache* cac
   if (cache && s.past + s.tokens > cache->capacity())
     throw Error(ErrorKind::Internal, "KV cache overflow: " + std::to_string(s.past + s.tokens) +
                                          " > " + std::to_string(cache->capacity()));
-  at::Tensor key_valid = in.key_valid;
+  at::Tensor key_valid = in.key_valid, key_pos = in.positions;
   if (cache) {
     cache->key_valid.narrow(1, s.past, s.tokens).copy_(in.key_valid);
+    cache->key_pos.narrow(1, s.past, s.tokens).copy_(in.positions);
     key_valid = cache->key_valid.narrow(1, 0, s.past + s.tokens);
+    key_pos = cache->key_pos.narrow(1, 0, s.past + s.tokens);
   }
   const bool any_padding = cache ? cache->padded : !key_valid.all().item<bool>();
   for (auto window : model.config.sliding_window)
     if (!s.masks.count(window))
-      s.masks[window] = attention_mask(key_valid, s.past, s.tokens, window, any_padding);
+      s.masks[window] =
+          attention_mask(key_valid, key_pos, in.positions, s.past, s.tokens, window, any_padding);
   std::tie(s.cos, s.sin_signed) = rope_tables(model.inv_freq, in.positions, model.dtype);
   return s;
 }

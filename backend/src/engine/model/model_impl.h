@@ -29,9 +29,8 @@ namespace engine {
 using WeightLookup = std::function<at::Tensor(const std::string& name)>;
 
 // One decoder layer in the fast path's layout: every matrix as Wt [in, out] (decode_layout():
-// a contiguous transposed copy in f32, where OpenBLAS gemm/gemv run 10-30 % faster for the
-// small row counts of decoding; a transposed view of contiguous rows in bf16). Undefined tensors
-// mean "absent" (no bias, no q/k norm).
+// the transposed view of W's contiguous rows, which the skinny kernel streams). Undefined
+// tensors mean "absent" (no bias, no q/k norm).
 //   qkv_wt [hidden, (H + 2 KV) * D]   columns: q heads, then k heads, then v heads
 //   qkv_b [(H + 2 KV) * D]            only with qkv_bias
 //   o_wt  [H * D, hidden], o_b [hidden]

@@ -40,6 +40,16 @@ struct FactoredOverride {
   at::Tensor vh;          // [r, in] float32, as given (never written)
   FactoredLinear linear;  // what the forward uses: vt = Vh^T, ut = U^T on the model device
 };
+// The session's shared prefix: K/V of `ids` ([1, KV, len, D] per layer) and the weight tensors
+// they were computed with (held, so that none can be freed and its address reused), with their
+// version counters: the entry is valid while the session's weights are those same tensors,
+// unmodified.
+struct PrefixKv {
+  std::vector<std::int32_t> ids;
+  std::vector<at::Tensor> k, v;
+  std::vector<at::Tensor> weights;
+  std::vector<std::int64_t> versions;
+};
 }  // namespace engine
 
 struct Session::Impl {
@@ -52,6 +62,14 @@ struct Session::Impl {
   // Reused by generate() calls while batch and capacity fit. Its tensors are created under
   // InferenceMode: code that needs autograd (RL) must make its own cache (make_kv_cache).
   engine::KvCache cache;
+  engine::PrefixKv prefix;  // see PrefixKv; prefix_valid() says whether it still applies
+
+  // Every tensor the forward reads (layers incl. factored and low-rank parts, embed, norms,
+  // lm_head): what a cached prefix depends on.
+  std::vector<at::Tensor> weights_in_effect() const;
+  bool prefix_valid() const;
+  // Makes `prefix` hold ids[0, n), reusing the kept prefix when it is a valid start of it.
+  void ensure_prefix(const std::vector<std::int32_t>& ids, std::size_t n);
 
   // A cache for `batch` rows and at least `capacity` positions, emptied (length 0); the
   // session's buffers are reused when they fit, else reallocated.
