@@ -138,15 +138,15 @@ at::Tensor skinny_linear(const at::Tensor& x2, const at::Tensor& wt, const at::T
        (residual2.defined() && residual2.requires_grad())))
     return {};
   const at::Tensor x = x2.contiguous();
-  at::Tensor y;
+  // A fresh output (never a view of the bias or residual: the kernel accumulates into it).
+  at::Tensor y = at::empty({m, n}, x.options());
   if (residual2.defined()) {
-    y = at::empty({m, n}, x.options());
     y.copy_(residual2);
     if (b.defined()) y.add_(b);
   } else if (b.defined()) {
-    y = b.reshape({1, n}).expand({m, n}).contiguous();
+    y.copy_(b.reshape({1, n}).expand({m, n}));
   } else {
-    y = at::zeros({m, n}, x.options());
+    y.zero_();
   }
   const float* xp = x.data_ptr<float>();
   const float* wp = wt.data_ptr<float>();
