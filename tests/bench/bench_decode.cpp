@@ -1,9 +1,13 @@
-// Decode/prefill throughput of the engine on random models, beside (a) the memory-bandwidth
-// roofline (bytes of weights read per token / GB/s measured in this run) and (b) a plain
-// PyTorch-eager reference of the same shapes (tests/bench/bench_decode_eager.py, run with
-// /usr/bin/python3 + python3-torch in this run; skipped with a note if unavailable).
+// Decode/prefill throughput of the engine on random models, beside (a) the roofline measured
+// in this run — per decode step the larger of (weight bytes / read bandwidth) and (batch x flops
+// per token / GEMM peak), so batch B's roofline is min(B x bandwidth roofline, GEMM-peak
+// tokens/s) — (b) the previous implementation (BLAS for every product: the skinny kernel off),
+// and (c) a plain PyTorch-eager reference of the same shapes at batch 1 and 8
+// (tests/bench/bench_decode_eager.py, run with /usr/bin/python3 + python3-torch in this run;
+// skipped with a note if unavailable). Then the skinny projections alone: GFLOP/s per row
+// count M beside at::mm and the roofline of that product.
 //
-// Usage: t2_bench_decode [--small] [--new-tokens N] [--prompt N] [--repeat N]
+// Usage: t2_bench_decode [--small] [--projections-only] [--new-tokens N] [--prompt N] [--repeat N]
 //   (T2_NUM_THREADS=N sets the threads of both this program and the eager reference)
 // On a shared 2-core VM, figures vary 2-3x with the neighbours' load; pin for stable ones:
 //   taskset -c 1 env T2_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 t2_bench_decode --repeat 3
@@ -13,6 +17,9 @@
 #include <t2/engine.h>
 
 #include "bench_models.h"
+#include "engine/model/skinny_gemm.h"
+
+#include <ATen/ATen.h>
 
 #include <nlohmann/json.hpp>
 
@@ -24,6 +31,8 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <chrono>
+#include <vector>
 
 namespace {
 
@@ -82,6 +91,8 @@ bool eager_reference(const t2::ModelConfig& c, int prompt, int new_tokens, int b
   }
 }
 
+double decode_at(t2::Session& session, int new_tokens, int batch);
+
 Figures measure(t2::Session& session, int prompt, int new_tokens, int batch) {
   const auto vocab = static_cast<std::int32_t>(session.model().config().vocab_size);
   auto ids = [&](int n, int salt) {
@@ -98,11 +109,25 @@ Figures measure(t2::Session& session, int prompt, int new_tokens, int batch) {
   const auto one = session.generate({ids(prompt, 1)}, p);
   f.prefill = prompt / one.prefill_seconds;
   f.decode = (new_tokens - 1) / one.decode_seconds;
-  std::vector<std::vector<std::int32_t>> prompts;
-  for (int b = 0; b < batch; ++b) prompts.push_back(ids(8, b + 2));
-  const auto many = session.generate(prompts, p);
-  f.decode_batch = batch * (new_tokens - 1) / many.decode_seconds;
+  f.decode_batch = decode_at(session, new_tokens, batch);
   return f;
+}
+
+// Decode tokens/s of `batch` rows (8-token prompts, EOS ignored).
+double decode_at(t2::Session& session, int new_tokens, int batch) {
+  const auto vocab = static_cast<std::int32_t>(session.model().config().vocab_size);
+  t2::GenerateParams p;
+  p.ignore_eos = true;
+  p.max_new_tokens = new_tokens;
+  p.reuse_prefix = false;
+  std::vector<std::vector<std::int32_t>> prompts;
+  for (int b = 0; b < batch; ++b) {
+    std::vector<std::int32_t> ids;
+    for (int i = 0; i < 8; ++i) ids.push_back((i * 7919 + (b + 2) * 104729) % vocab);
+    prompts.push_back(ids);
+  }
+  const auto many = session.generate(prompts, p);
+  return batch * (new_tokens - 1) / many.decode_seconds;
 }
 
 void bench(const std::string& title, const t2::ModelConfig& config, double read_gbs, double gflops,
@@ -149,19 +174,75 @@ void bench(const std::string& title, const t2::ModelConfig& config, double read_
   };
   row(("prefill (" + std::to_string(prompt) + " tok)").c_str(), t2f.prefill, roof_prefill,
       eager.prefill);
-  row("decode batch 1", t2f.decode, roof1, eager.decode);
-  row("decode batch 8", t2f.decode_batch, batch * roof1, eager.decode_batch);
+  row("decode batch 1", t2f.decode, std::min(roof1, roof_prefill), eager.decode);
+  row("decode batch 8", t2f.decode_batch, std::min(batch * roof1, roof_prefill),
+      eager.decode_batch);
+  // Every batch size, with the skinny kernel (now) and without it (the previous implementation).
+  std::printf("\n  %-10s %10s %10s %10s %8s %8s %9s %9s\n", "batch", "t2 tok/s", "prev tok/s",
+              "roofline", "t2/roof", "t2/prev", "x batch 1", "prev x b1");
+  double base_now = 0, base_prev = 0;
+  for (int b : {1, 4, 8, 16, 32}) {
+    double now = 0, prev = 0;
+    for (int r = 0; r < repeats; ++r) {
+      t2::engine::set_skinny_gemm_enabled(true);
+      now = std::max(now, decode_at(session, new_tokens, b));
+      t2::engine::set_skinny_gemm_enabled(false);
+      prev = std::max(prev, decode_at(session, new_tokens, b));
+    }
+    t2::engine::set_skinny_gemm_enabled(true);
+    if (b == 1) base_now = now, base_prev = prev;
+    const double roof = std::min(b * roof1, roof_prefill);
+    std::printf("  %-10d %10.2f %10.2f %10.2f %7.0f%% %7.2fx %8.2fx %8.2fx\n", b, now, prev, roof,
+                100 * now / roof, now / prev, now / base_now, prev / base_prev);
+  }
   std::printf(
       "  (decode roofline = %.1f GB/s read bandwidth / %.1f MB per step, x8 for batch 8;\n"
-      "   prefill roofline = %.1f GFLOP/s GEMM / %.2f GFLOP per token)\n",
+      "   prefill roofline = %.1f GFLOP/s GEMM / %.2f GFLOP per token; batch B: min of the two)\n",
       read_gbs, bytes / 1e6, gflops, flops_per_token / 1e9);
   std::fflush(stdout);
+}
+
+// GFLOP/s of x [M, K] @ W^T for W [N, K] (the decode layout): skinny kernel vs at::mm, beside
+// the roofline max(weight bytes / bandwidth, flops / GEMM peak) of this product.
+void bench_projections(double read_gbs, double gflops, int repeats) {
+  c10::InferenceMode guard;
+  std::printf("\n== skinny projections (float32; GFLOP/s, best of %d)\n", repeats);
+  std::printf("  %-16s %4s %10s %10s %10s %8s %9s\n", "K x N", "M", "skinny", "at::mm",
+              "roofline", "sk/roof", "sk/mm");
+  using Clock = std::chrono::steady_clock;
+  for (auto [k, n] : {std::pair<std::int64_t, std::int64_t>{896, 9728}, {4864, 896}}) {
+    const at::Tensor w = at::randn({n, k});
+    const at::Tensor wt = w.t();
+    for (std::int64_t m : {1, 2, 4, 8, 16, 32, 64}) {
+      const at::Tensor x = at::randn({m, k});
+      const double flops = 2.0 * m * k * n, bytes = 4.0 * k * n;
+      const double roof = flops / std::max(bytes / (read_gbs * 1e9), flops / (gflops * 1e9)) / 1e9;
+      auto time = [&](auto&& f) {
+        double best = 1e30;
+        for (int r = 0; r < repeats; ++r) {
+          f();
+          const int iters = std::max(3, static_cast<int>(0.2e9 / (flops + bytes)));
+          const auto t0 = Clock::now();
+          for (int i = 0; i < iters; ++i) f();
+          best = std::min(best,
+                          std::chrono::duration<double>(Clock::now() - t0).count() / iters);
+        }
+        return flops / best / 1e9;
+      };
+      const double sk = time([&] { t2::engine::skinny_linear(x, wt, {}, {}); });
+      const double mm = time([&] { at::mm(x, wt); });
+      std::printf("  %5lld x %-8lld %4lld %10.1f %10.1f %10.1f %7.0f%% %8.2fx\n",
+                  static_cast<long long>(k), static_cast<long long>(n),
+                  static_cast<long long>(m), sk, mm, roof, 100 * sk / roof, sk / mm);
+      std::fflush(stdout);
+    }
+  }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool small_only = false;
+  bool small_only = false, projections_only = false;
   int new_tokens = 32, prompt = 128, repeats = 1;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--small"))
@@ -170,6 +251,8 @@ int main(int argc, char** argv) {
       new_tokens = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--prompt") && i + 1 < argc)
       prompt = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--projections-only"))
+      projections_only = true;
     else if (!std::strcmp(argv[i], "--repeat") && i + 1 < argc)
       repeats = std::max(1, std::atoi(argv[++i]));
   }
@@ -187,6 +270,11 @@ int main(int argc, char** argv) {
         "GB/s, GEMM %.1f GFLOP/s\n",
         info.intra_op_threads, info.torch_version.c_str(), wait ? wait : "(unset)",
         report.read_bandwidth_gbs, report.gemm_gflops);
+    if (t2::engine::skinny_gemm_supported())
+      bench_projections(report.read_bandwidth_gbs, report.gemm_gflops, repeats);
+    else
+      std::printf("skinny kernel unsupported on this CPU (no AVX2/FMA): BLAS only\n");
+    if (projections_only) return 0;
     bench("small (per-op overhead)", t2::bench::small_llama(), report.read_bandwidth_gbs,
           report.gemm_gflops, prompt, new_tokens * 2, info.intra_op_threads, repeats);
     if (!small_only)

@@ -8,9 +8,10 @@
 // Session::generate (batched, left-padded; the task's stop strings; EOS ids from
 // end_of_generation_ids) -> Task::judge(sequence text, item) (the extractor sees prefill + text).
 //
-// Batching: items are sorted by prompt length (stable) and cut into batches of batch_size, so a
-// batch pads little; the report lists items in dataset order. With greedy sampling an item's
-// output does not depend on its batch (up to floating-point ties).
+// Batching: items are sorted by prompt length (stable), so a batch pads little; the report lists
+// items in dataset order. Greedy: one continuous batch of batch_size rows (a finished row takes
+// the next item at once, no row waits for the batch's longest answer; the prompts' common prefix
+// is encoded once); an item's output is its solo output. Sampled: fixed batches of batch_size.
 //
 // Cancellation: checked between batches (and between decode steps inside Session::generate); it
 // throws t2::Error{Cancelled}. What finished before is not lost: EvalParams::on_batch receives
@@ -92,11 +93,11 @@ struct EvalReport {
 struct EvalParams {
   std::string split = "test";  // a split the task declares
   std::size_t limit = 0;       // first N items of the split (dataset order); 0 = all
-  int batch_size = 8;          // prompts per Session::generate call, >= 1
+  int batch_size = 8;          // rows decoded together, >= 1
   int max_new_tokens = 0;      // tokens per item, >= 0; 0 = the task's generation.max_new_tokens
   SamplingParams sampling;     // default greedy (temperature 0), as the paper evaluates
   std::int64_t seed = 0;       // sampling only: batch b (in generation order) uses seed + b
-  // Called after every batch with the report of all items finished so far (items in dataset
+  // Called after every batch_size finished items with the report of all items so far (dataset
   // order, totals and interval over them); must not throw. Keep the last one to store a
   // cancelled evaluation.
   std::function<void(const EvalReport& so_far)> on_batch;

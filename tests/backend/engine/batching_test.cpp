@@ -61,7 +61,7 @@ TEST(SkinnyGemm, MatchesFloat64ProductForEveryShapeClass) {
   at::manual_seed(3);
   for (std::int64_t k : {1, 7, 8, 33, 600})
     for (std::int64_t n : {1, 3, 5, 64, 131})
-      for (std::int64_t m : {1, 2, 5, 8, 64}) {
+      for (std::int64_t m : {std::int64_t{1}, std::int64_t{2}, std::int64_t{5}, std::int64_t{8}, t2::engine::kSkinnyMaxRows}) {
         SCOPED_TRACE("m " + std::to_string(m) + " n " + std::to_string(n) + " k " +
                      std::to_string(k));
         const at::Tensor w = at::randn({n, k}), x = at::randn({m, k});
@@ -85,10 +85,28 @@ TEST(SkinnyGemm, MatchesFloat64ProductForEveryShapeClass) {
       }
 }
 
+TEST(SkinnyGemm, RawKernelTakesAnyRowCountAndStrides) {
+  if (!t2::engine::skinny_gemm_supported()) GTEST_SKIP() << "this CPU lacks AVX2/FMA";
+  at::manual_seed(4);
+  const std::int64_t m = 70, n = 37, k = 1030;  // K spans three blocks, the last one partial
+  const at::Tensor x = at::randn({m, k + 3}), w = at::randn({n, k + 5});
+  at::Tensor y = at::randn({m, n + 2});
+  const at::Tensor expected = y.to(at::kDouble).narrow(1, 0, n) +
+                              at::mm(x.narrow(1, 0, k).to(at::kDouble),
+                                     w.narrow(1, 0, k).to(at::kDouble).t());
+  const at::Tensor untouched = y.narrow(1, n, 2).clone();
+  t2::engine::skinny_sgemm_accumulate(m, n, k, x.data_ptr<float>(), k + 3, w.data_ptr<float>(),
+                                      k + 5, y.data_ptr<float>(), n + 2);
+  EXPECT_LE((y.narrow(1, 0, n).to(at::kDouble) - expected).abs().max().item<double>(),
+            1e-5 * expected.abs().max().item<double>());
+  EXPECT_TRUE(at::equal(y.narrow(1, n, 2), untouched)) << "columns past n are left alone";
+}
+
 TEST(SkinnyGemm, DeclinesWhatItDoesNotHandle) {
   if (!t2::engine::skinny_gemm_supported()) GTEST_SKIP() << "this CPU lacks AVX2/FMA";
   const at::Tensor w = at::randn({16, 8}), x = at::randn({4, 8});
-  EXPECT_FALSE(t2::engine::skinny_linear(at::randn({65, 8}), w.t(), {}, {}).defined());  // > 64
+  const at::Tensor tall = at::randn({t2::engine::kSkinnyMaxRows + 1, 8});
+  EXPECT_FALSE(t2::engine::skinny_linear(tall, w.t(), {}, {}).defined());  // BLAS is faster
   EXPECT_FALSE(t2::engine::skinny_linear(x, w.t().contiguous(), {}, {}).defined());  // layout
   EXPECT_FALSE(t2::engine::skinny_linear(x.to(at::kBFloat16), w.t().to(at::kBFloat16), {}, {})
                    .defined());

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -138,6 +139,9 @@ class Evaluation {
     const std::size_t batch = static_cast<std::size_t>(params_.batch_size);
     const std::size_t batches = (items_.size() + batch - 1) / batch;
     job_.report("generate", 0.0, batch_message(0, batches, 0, 0));
+    // Greedy: one continuous batch of batch_size rows over every item (a finished row takes the
+    // next item at once). Sampled: fixed batches, each seeded with seed + its index as before.
+    if (params_.sampling.temperature <= 0) return run_continuous(batch, batches);
     for (std::size_t b = 0; b < batches; ++b) {
       job_.throw_if_cancelled();
       run_batch(b, b * batch, std::min(items_.size(), (b + 1) * batch));
@@ -149,6 +153,45 @@ class Evaluation {
   }
 
  private:
+  void judge(std::size_t position, const GeneratedSequence& seq) {
+    const std::size_t i = order_[position];
+    done_.push_back(judge_item(task_, items_[i], static_cast<std::int64_t>(i), seq));
+    correct_ += done_.back().correct ? 1 : 0;
+  }
+
+  // Every item in one generate() call; items are judged as they finish, and progress (and
+  // on_batch) is reported after every batch_size of them.
+  EvalReport run_continuous(std::size_t batch, std::size_t batches) {
+    std::vector<std::vector<std::int32_t>> prompts;
+    for (std::size_t position : order_) prompts.push_back(items_[position].ids);
+    GenerateParams gen = gen_;
+    gen.seed = -1;
+    gen.max_batch = static_cast<int>(batch);
+    std::exception_ptr failed;
+    gen.on_finished = [&](std::size_t position, const GeneratedSequence& seq) {
+      if (failed) return;
+      try {
+        const auto start = Clock::now();
+        judge(position, seq);
+        judging_seconds_ += seconds_since(start);
+        if (done_.size() % batch == 0 || done_.size() == items_.size()) {
+          const std::size_t b = (done_.size() + batch - 1) / batch;
+          job_.report("generate", static_cast<double>(done_.size()) / items_.size(),
+                      batch_message(b, batches, correct_, done_.size()));
+          if (params_.on_batch) params_.on_batch(report(done_));
+        }
+      } catch (...) {
+        failed = std::current_exception();
+      }
+    };
+    const JobContext quiet({}, job_.cancel_token());  // Session's per-step progress stays inside
+    const auto start = Clock::now();
+    if (!prompts.empty()) session_.generate(prompts, gen, {}, quiet);
+    if (failed) std::rethrow_exception(failed);
+    generation_seconds_ = seconds_since(start) - judging_seconds_;
+    return report(std::move(done_));
+  }
+
   // Generates and judges the items at positions [begin, end) of the length order.
   void run_batch(std::size_t b, std::size_t begin, std::size_t end) {
     std::vector<std::vector<std::int32_t>> prompts;
@@ -159,12 +202,7 @@ class Evaluation {
     const GenerateResult result = session_.generate(prompts, gen_, {}, quiet);
     generation_seconds_ += seconds_since(start);
     start = Clock::now();
-    for (std::size_t k = begin; k < end; ++k) {
-      const std::size_t i = order_[k];
-      done_.push_back(judge_item(task_, items_[i], static_cast<std::int64_t>(i),
-                                 result.sequences.at(k - begin)));
-      correct_ += done_.back().correct ? 1 : 0;
-    }
+    for (std::size_t k = begin; k < end; ++k) judge(k, result.sequences.at(k - begin));
     judging_seconds_ += seconds_since(start);
   }
 

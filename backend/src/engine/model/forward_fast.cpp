@@ -93,8 +93,10 @@ KvCache make_kv_cache(const Model::Impl& model, std::int64_t batch, std::int64_t
   KvCache cache;
   const auto opts = at::TensorOptions().dtype(model.dtype).device(model.device);
   for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    cache.k.push_back(at::empty({batch, c.num_key_value_heads, capacity, c.head_dim}, opts));
-    cache.v.push_back(at::empty({batch, c.num_key_value_heads, capacity, c.head_dim}, opts));
+    // Zeros, not empty: masked columns (padding, continuous batching's gaps) are multiplied by a
+    // probability of exactly 0, which only gives 0 for finite values.
+    cache.k.push_back(at::zeros({batch, c.num_key_value_heads, capacity, c.head_dim}, opts));
+    cache.v.push_back(at::zeros({batch, c.num_key_value_heads, capacity, c.head_dim}, opts));
   }
   cache.key_valid = at::zeros({batch, capacity}, opts.dtype(at::kBool));
   cache.key_pos = at::zeros({batch, capacity}, opts.dtype(at::kLong));

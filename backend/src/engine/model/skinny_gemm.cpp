@@ -4,6 +4,9 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <array>
+#include <utility>
+#include <vector>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -20,8 +23,11 @@ namespace t2::engine {
 namespace {
 
 constexpr std::int64_t kBlockK = 512;  // x columns per pass: 8 rows x 512 = 16 KiB (L1)
-constexpr int kTileN = 4;               // W rows per register tile
-constexpr int kTileM = 2;               // x rows per register tile: 8 accumulators + 4 W + 1 x
+// Register tiles: 2 rows of x against 4 rows of W (8 accumulators: the FMA latency times its
+// throughput). Groups of 4, 6 and 8 rows (against 2, 2 and 1 W rows) measured no better.
+constexpr int kMaxGroup = 2;  // x rows per register tile
+constexpr int kMaxTileN = 4;  // W rows per register tile
+constexpr int tile_n(int) { return kMaxTileN; }
 
 bool env_enabled() {
   const char* v = std::getenv("T2_SKINNY_GEMM");
@@ -43,9 +49,11 @@ T2_AVX2 inline float hsum(__m256 v) {
 
 // y[r, j] += sum_k x[r, k] w[j, k] for r < MR, j < NR, k < kb: NR rows of W (each contiguous,
 // streamed once) against MR rows of x, as 8-wide partial sums reduced at the end.
+// `next`, when not null, is the W block the following call will stream: fetched into cache
+// (one line per row every other step) while this one computes, so memory never idles.
 template <int NR, int MR>
 T2_AVX2 void tile(const float* x, std::int64_t ldx, const float* w, std::int64_t ldw, float* y,
-                  std::int64_t ldy, std::int64_t kb) {
+                  std::int64_t ldy, std::int64_t kb, const float* next) {
   __m256 acc[NR][MR];
 #pragma GCC unroll 8
   for (int j = 0; j < NR; ++j)
@@ -56,6 +64,11 @@ T2_AVX2 void tile(const float* x, std::int64_t ldx, const float* w, std::int64_t
     __m256 b[NR];
 #pragma GCC unroll 8
     for (int j = 0; j < NR; ++j) b[j] = _mm256_loadu_ps(w + j * ldw + k);
+    if (next != nullptr && (k & 15) == 0) {
+#pragma GCC unroll 8
+      for (int j = 0; j < NR; ++j)
+        _mm_prefetch(reinterpret_cast<const char*>(next + j * ldw + k), _MM_HINT_T0);
+    }
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       const __m256 a = _mm256_loadu_ps(x + r * ldx + k);
@@ -74,13 +87,18 @@ T2_AVX2 void tile(const float* x, std::int64_t ldx, const float* w, std::int64_t
 }
 
 using TileFn = void (*)(const float*, std::int64_t, const float*, std::int64_t, float*,
-                        std::int64_t, std::int64_t);
+                        std::int64_t, std::int64_t, const float*);
 
-// kTiles[nr - 1][mr - 1]
-constexpr TileFn kTiles[kTileN][kTileM] = {{tile<1, 1>, tile<1, 2>},
-                                           {tile<2, 1>, tile<2, 2>},
-                                           {tile<3, 1>, tile<3, 2>},
-                                           {tile<4, 1>, tile<4, 2>}};
+template <int NR, std::size_t... M>
+constexpr std::array<TileFn, kMaxGroup> tiles_for(std::index_sequence<M...>) {
+  return {tile<NR, static_cast<int>(M) + 1>...};
+}
+// kTiles[nr - 1][mr - 1]: tile<nr, mr>
+constexpr std::array<std::array<TileFn, kMaxGroup>, kMaxTileN> kTiles = {
+    tiles_for<1>(std::make_index_sequence<kMaxGroup>()),
+    tiles_for<2>(std::make_index_sequence<kMaxGroup>()),
+    tiles_for<3>(std::make_index_sequence<kMaxGroup>()),
+    tiles_for<4>(std::make_index_sequence<kMaxGroup>())};
 
 #endif  // T2_SKINNY_X86
 
@@ -104,16 +122,29 @@ void skinny_sgemm_accumulate(std::int64_t m, std::int64_t n, std::int64_t k, con
                              std::int64_t ldy) {
 #if T2_SKINNY_X86
   if (m <= 0 || n <= 0 || k <= 0) return;
-  // For each tile of W rows, pass over x in K blocks: the tile's block is read from memory
-  // once and reused from L1 by every row pair of x.
-  for (std::int64_t j = 0; j < n; j += kTileN) {
-    const int nr = static_cast<int>(std::min<std::int64_t>(kTileN, n - j));
+  // x rows in groups of near-equal height <= kMaxGroup, each group one register tile against
+  // nr rows of W; for each block of those W rows, every group in turn: the block comes from
+  // memory once and is reused from L1.
+  const std::int64_t groups = (m + kMaxGroup - 1) / kMaxGroup;
+  std::vector<std::int64_t> start(static_cast<std::size_t>(groups) + 1, 0);
+  for (std::int64_t g = 0; g < groups; ++g)
+    start[static_cast<std::size_t>(g) + 1] =
+        start[static_cast<std::size_t>(g)] + (m - start[static_cast<std::size_t>(g)] + groups - g - 1) / (groups - g);
+  const int tallest = static_cast<int>(start[1] - start[0]);
+  const int nr_full = tile_n(tallest);
+  for (std::int64_t j = 0; j < n; j += nr_full) {
+    const int nr = static_cast<int>(std::min<std::int64_t>(nr_full, n - j));
+    const bool more = j + 2 * nr_full <= n;  // a full tile follows
     for (std::int64_t k0 = 0; k0 < k; k0 += kBlockK) {
       const std::int64_t kb = std::min(kBlockK, k - k0);
-      for (std::int64_t r = 0; r < m; r += kTileM) {
-        const int mr = static_cast<int>(std::min<std::int64_t>(kTileM, m - r));
-        kTiles[nr - 1][mr - 1](x + r * ldx + k0, ldx, w + j * ldw + k0, ldw, y + r * ldy + j,
-                               ldy, kb);
+      // The first group also prefetches the next tile's block.
+      const float* next = more ? w + (j + nr_full) * ldw + k0 : nullptr;
+      for (std::int64_t g = 0; g < groups; ++g) {
+        const std::int64_t r = start[static_cast<std::size_t>(g)];
+        const int h = static_cast<int>(start[static_cast<std::size_t>(g) + 1] - r);
+        kTiles[static_cast<std::size_t>(nr - 1)][static_cast<std::size_t>(h - 1)](
+            x + r * ldx + k0, ldx, w + j * ldw + k0, ldw, y + r * ldy + j, ldy, kb,
+            g == 0 ? next : nullptr);
       }
     }
   }
@@ -152,8 +183,8 @@ at::Tensor skinny_linear(const at::Tensor& x2, const at::Tensor& wt, const at::T
   const float* wp = wt.data_ptr<float>();
   float* yp = y.data_ptr<float>();
   const std::int64_t ldw = wt.stride(1);
-  // Blocks of 16 output columns per task; a task should carry ~1 M multiply-adds (or 256 KiB of
-  // weights) to pay for waking a thread.
+  // Blocks of 16 output columns per task; a task should carry ~1 M multiply-adds to pay for
+  // waking a thread.
   constexpr std::int64_t kCols = 16;
   const std::int64_t blocks = (n + kCols - 1) / kCols;
   const std::int64_t grain = std::max<std::int64_t>(1, (1 << 20) / (kCols * k * std::max<std::int64_t>(m, 4)));

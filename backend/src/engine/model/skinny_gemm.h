@@ -1,15 +1,17 @@
 // Skinny float32 GEMM for the few-row products of batched decoding and short prefills:
-// y [M, N] = x [M, K] @ W [K, N] (+ bias) (+ residual), M small (2..kSkinnyMaxRows).
+// y [M, N] = x [M, K] @ W^T (+ bias) (+ residual) for W [N, K] with contiguous rows (the
+// engine's decode layout, Wt = W.t()), M small (1..kSkinnyMaxRows).
 //
-// Why: OpenBLAS 0.3.21's sgemm packs the whole weight matrix on every call, which for 8 rows
-// costs as much as the product itself (19 GFLOP/s at M = 8, 54 at M = 16 on a 186 GFLOP/s
-// machine). This kernel streams W once per call, unpacked, straight from its [K, N] layout
-// (the engine's decode layout, row stride ldw), and keeps the few rows of x in L1: AVX2/FMA
-// register tiles of MR x 16 (MR <= 6), K blocked by 256, columns split across the intra-op
-// threads. Numbers and the libraries measured against it: backend/README.md (Skinny GEMM).
+// Why: OpenBLAS 0.3.21's sgemm packs the whole weight matrix on every call, which for a few
+// rows costs as much as the product itself. This kernel streams each row of W once per call,
+// unpacked, as dot products against the rows of x held in L1: AVX2/FMA register tiles of 2 x
+// rows by 4 W rows (8-wide partial sums, reduced at the end), K blocked by 512, the next W block
+// prefetched while the current one computes, output columns split across the intra-op threads.
+// Each output element's arithmetic does not depend on M or on the thread split, so a row of a
+// batch is bit-identical to the same row computed alone. Measurements: backend/README.md.
 //
 // Portable fallback: where the CPU lacks AVX2+FMA (or the kernel is switched off) the engine
-// uses at::mm / at::addmm as before. Autograd: skinny_linear() only runs where no gradient is
+// uses at::mv / at::mm as before. Autograd: skinny_linear() only runs where no gradient is
 // needed (inference mode, or no input requires grad); training's products stay on at::mm.
 #pragma once
 
@@ -19,7 +21,9 @@
 
 namespace t2::engine {
 
-constexpr std::int64_t kSkinnyMaxRows = 64;
+// Above this many rows OpenBLAS's packed GEMM is faster on the 2-core machines measured
+// (t2_bench_decode: skinny/at::mm 1.3-2.8x at M = 8, 0.7-0.9x at M = 16 on Qwen2.5-0.5B shapes).
+constexpr std::int64_t kSkinnyMaxRows = 12;
 
 // True when this CPU can run the kernel (x86-64 with AVX2 and FMA).
 bool skinny_gemm_supported();
@@ -28,7 +32,7 @@ bool skinny_gemm_supported();
 bool skinny_gemm_enabled();
 void set_skinny_gemm_enabled(bool on);
 
-// The raw kernel: y[m, n] += sum_k x[m, k] * w[k, n] for m < M, n < N, single-threaded.
+// The raw kernel: y[i, j] += sum_k x[i, k] * w[j, k] for i < m, j < n (any m), single-threaded.
 // Row strides ldx, ldw, ldy (elements). Requires skinny_gemm_supported().
 void skinny_sgemm_accumulate(std::int64_t m, std::int64_t n, std::int64_t k, const float* x,
                              std::int64_t ldx, const float* w, std::int64_t ldw, float* y,
@@ -36,7 +40,7 @@ void skinny_sgemm_accumulate(std::int64_t m, std::int64_t n, std::int64_t k, con
 
 // x2 [M, K] @ wt [K, N] + b [N] (optional) + residual2 [M, N] (optional), multithreaded over
 // column blocks; returns an undefined tensor when the kernel does not apply (disabled or
-// unsupported, not float32 CPU, wt's columns not contiguous, M outside 2..kSkinnyMaxRows, or a
+// unsupported, not float32 CPU, W = wt.t() without contiguous rows, M outside 1..kSkinnyMaxRows, or a
 // gradient would be needed) so that the caller falls back to BLAS.
 at::Tensor skinny_linear(const at::Tensor& x2, const at::Tensor& wt, const at::Tensor& b,
                          const at::Tensor& residual2);
