@@ -192,9 +192,11 @@ void add_eval_command(CLI::App& app, const GlobalOptions& global, const Runner*&
       ->excludes(sub->get_option("--expert"));
   sub->add_option("--limit", o->params.limit, "First N items of the split; 0 = all")
       ->capture_default_str();
-  sub->add_option("--batch", o->params.batch_size, "Prompts generated together")
+  sub->add_option("--batch", o->params.batch_size, "Prompts generated together (rows)")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
+  sub->add_flag("!--no-prefix-cache", o->params.reuse_prefix,
+                "Encode every prompt in full (default: the prompts' common prefix once)");
   sub->add_option("--max-new-tokens", o->params.max_new_tokens,
                   "Tokens per answer; 0 = the task's generation.max_new_tokens")
       ->check(CLI::Range(0, 1 << 20))

@@ -102,6 +102,7 @@ Figures measure(t2::Session& session, int prompt, int new_tokens, int batch) {
   };
   t2::GenerateParams p;
   p.ignore_eos = true;
+  p.reuse_prefix = false;  // time the whole prompt (repeats would find it cached)
   p.max_new_tokens = 3;
   session.generate({ids(8, 0)}, p);  // warm-up
   p.max_new_tokens = new_tokens;
@@ -202,18 +203,21 @@ void bench(const std::string& title, const t2::ModelConfig& config, double read_
   std::fflush(stdout);
 }
 
-// GFLOP/s of x [M, K] @ W^T for W [N, K] (the decode layout): skinny kernel vs at::mm, beside
+// GFLOP/s of x [M, K] @ W^T for W [N, K] (the decode layout): skinny kernel (from 2 rows) vs
+// BLAS (at::mv for one row, at::mm for more), beside
 // the roofline max(weight bytes / bandwidth, flops / GEMM peak) of this product.
 void bench_projections(double read_gbs, double gflops, int repeats) {
   c10::InferenceMode guard;
-  std::printf("\n== skinny projections (float32; GFLOP/s, best of %d)\n", repeats);
-  std::printf("  %-16s %4s %10s %10s %10s %8s %9s\n", "K x N", "M", "skinny", "at::mm",
+  std::printf("\n== skinny projections (float32; GFLOP/s, best of %d; the engine uses the kernel "
+              "up to M = %lld)\n",
+              repeats, static_cast<long long>(t2::engine::kSkinnyMaxRows));
+  std::printf("  %-16s %4s %10s %10s %10s %8s %9s\n", "K x N", "M", "skinny", "BLAS",
               "roofline", "sk/roof", "sk/mm");
   using Clock = std::chrono::steady_clock;
   for (auto [k, n] : {std::pair<std::int64_t, std::int64_t>{896, 9728}, {4864, 896}}) {
     const at::Tensor w = at::randn({n, k});
     const at::Tensor wt = w.t();
-    for (std::int64_t m : {1, 2, 4, 8, 16, 32, 64}) {
+    for (std::int64_t m : {1, 2, 4, 8, 12, 16, 32, 64}) {
       const at::Tensor x = at::randn({m, k});
       const double flops = 2.0 * m * k * n, bytes = 4.0 * k * n;
       const double roof = flops / std::max(bytes / (read_gbs * 1e9), flops / (gflops * 1e9)) / 1e9;
@@ -229,8 +233,10 @@ void bench_projections(double read_gbs, double gflops, int repeats) {
         }
         return flops / best / 1e9;
       };
-      const double sk = time([&] { t2::engine::skinny_linear(x, wt, {}, {}); });
-      const double mm = time([&] { at::mm(x, wt); });
+      const double sk = m < t2::engine::kSkinnyMinRows
+                            ? 0.0
+                            : time([&] { t2::engine::skinny_linear(x, wt, {}, {}, 64); });
+      const double mm = time([&] { m == 1 ? at::mv(w, x.reshape({-1})) : at::mm(x, wt); });
       std::printf("  %5lld x %-8lld %4lld %10.1f %10.1f %10.1f %7.0f%% %8.2fx\n",
                   static_cast<long long>(k), static_cast<long long>(n),
                   static_cast<long long>(m), sk, mm, roof, 100 * sk / roof, sk / mm);

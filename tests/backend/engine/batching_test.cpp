@@ -61,7 +61,8 @@ TEST(SkinnyGemm, MatchesFloat64ProductForEveryShapeClass) {
   at::manual_seed(3);
   for (std::int64_t k : {1, 7, 8, 33, 600})
     for (std::int64_t n : {1, 3, 5, 64, 131})
-      for (std::int64_t m : {std::int64_t{1}, std::int64_t{2}, std::int64_t{5}, std::int64_t{8}, t2::engine::kSkinnyMaxRows}) {
+      for (std::int64_t m : {std::int64_t{2}, std::int64_t{5}, std::int64_t{8},
+                             t2::engine::kSkinnyMaxRows}) {
         SCOPED_TRACE("m " + std::to_string(m) + " n " + std::to_string(n) + " k " +
                      std::to_string(k));
         const at::Tensor w = at::randn({n, k}), x = at::randn({m, k});
@@ -73,7 +74,7 @@ TEST(SkinnyGemm, MatchesFloat64ProductForEveryShapeClass) {
         ASSERT_TRUE(y.defined());
         const double scale = ref.abs().max().item<double>();
         EXPECT_LE((y.to(at::kDouble) - ref).abs().max().item<double>(), 1e-5 * scale);
-        // The output is fresh: bias and residual are untouched (m = 1 once aliased the bias).
+        // The output is fresh: bias and residual are untouched (it once aliased the bias).
         EXPECT_TRUE(at::equal(b, b_before));
         EXPECT_TRUE(at::equal(r, r_before));
         const at::Tensor plain = t2::engine::skinny_linear(x, w.t(), at::Tensor(), at::Tensor());
@@ -107,6 +108,8 @@ TEST(SkinnyGemm, DeclinesWhatItDoesNotHandle) {
   const at::Tensor w = at::randn({16, 8}), x = at::randn({4, 8});
   const at::Tensor tall = at::randn({t2::engine::kSkinnyMaxRows + 1, 8});
   EXPECT_FALSE(t2::engine::skinny_linear(tall, w.t(), {}, {}).defined());  // BLAS is faster
+  EXPECT_FALSE(t2::engine::skinny_linear(at::randn({1, 8}), w.t(), {}, {}).defined());  // gemv
+  EXPECT_TRUE(t2::engine::skinny_linear(tall, w.t(), {}, {}, 64).defined());
   EXPECT_FALSE(t2::engine::skinny_linear(x, w.t().contiguous(), {}, {}).defined());  // layout
   EXPECT_FALSE(t2::engine::skinny_linear(x.to(at::kBFloat16), w.t().to(at::kBFloat16), {}, {})
                    .defined());

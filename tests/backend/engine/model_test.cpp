@@ -89,8 +89,10 @@ double max_diff(const float* a, const float* b, std::size_t n) {
 // Relative tolerance per dtype (times max|logit| of the golden). f32: the 1e-4.
 // bf16: one bf16 ulp is 2^-8 = 0.39 % of a value; logits here reach ~5 and pass through 2
 // layers of bf16 GEMMs whose accumulation order differs from PyTorch's, so a few ulps of the
-// largest logit: 1e-2 (measured: 0 on Debian 1.13, same op order as the reference).
-double tolerance(const std::string& name) { return name == "llama3_bf16" ? 1e-2 : 1e-4; }
+// largest logit: 1.5e-2 (measured: 0 on Debian 1.13 on the machine the goldens were checked on;
+// 1.09e-2 = 2.4 ulps for the left-padded batch on an AMD EPYC (Zen 3, no AVX512-BF16), where
+// LibTorch's bf16 GEMM takes another kernel — the same before and after the skinny kernel).
+double tolerance(const std::string& name) { return name == "llama3_bf16" ? 1.5e-2 : 1e-4; }
 std::string dtype_of(const std::string& name) { return name == "llama3_bf16" ? "bf16" : "f32"; }
 
 std::shared_ptr<const t2::Model> load(const std::string& name) {

@@ -132,6 +132,7 @@ class Evaluation {
     items_ = prepare_items(task.load_split(params.split, params.limit, job), task, tokenizer, tmpl);
     order_ = length_order(items_);
     gen_ = generate_params(session, tokenizer, tmpl, task, params);
+    gen_.reuse_prefix = params.reuse_prefix;
     done_.reserve(items_.size());
   }
 

@@ -46,7 +46,8 @@ at::Tensor forward_hidden(const Model::Impl& model, const WeightSet& weights,
                           const ForwardInput& input, KvCache* cache);
 
 // x @ wt + b for x [..., in], wt [in, out] (a transposed view of W [out, in]). Float32 with
-// 1..64 rows of x runs the skinny kernel (skinny_gemm.h); the rest goes to BLAS.
+// 2..12 rows of x runs the skinny kernel (skinny_gemm.h); one row is a BLAS gemv, more rows a
+// BLAS gemm.
 at::Tensor linear(const at::Tensor& x, const at::Tensor& wt, const at::Tensor& b);
 // W [out, in] -> the Wt [in, out] that linear() takes: the transposed view of W's contiguous
 // rows (no copy when W is contiguous). The skinny kernel streams those rows; CPU bf16 gemm only

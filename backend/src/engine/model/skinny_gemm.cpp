@@ -154,11 +154,11 @@ void skinny_sgemm_accumulate(std::int64_t m, std::int64_t n, std::int64_t k, con
 }
 
 at::Tensor skinny_linear(const at::Tensor& x2, const at::Tensor& wt, const at::Tensor& b,
-                         const at::Tensor& residual2) {
+                         const at::Tensor& residual2, std::int64_t max_rows) {
   if (!skinny_gemm_enabled()) return {};
   if (x2.dim() != 2 || wt.dim() != 2 || x2.size(1) != wt.size(0)) return {};
   const std::int64_t m = x2.size(0), k = x2.size(1), n = wt.size(1);
-  if (m < 1 || m > kSkinnyMaxRows || k == 0 || n == 0) return {};
+  if (m < kSkinnyMinRows || m > max_rows || k == 0 || n == 0) return {};
   auto plain = [](const at::Tensor& t) {
     return !t.defined() || (t.scalar_type() == at::kFloat && t.device().is_cpu());
   };
