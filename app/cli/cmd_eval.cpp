@@ -197,6 +197,9 @@ void add_eval_command(CLI::App& app, const GlobalOptions& global, const Runner*&
       ->capture_default_str();
   sub->add_flag("!--no-prefix-cache", o->params.reuse_prefix,
                 "Encode every prompt in full (default: the prompts' common prefix once)");
+  sub->add_flag("!--fixed-batches", o->params.continuous,
+                "Greedy in fixed batches that wait for their longest answer (default: a finished "
+                "row takes the next item at once)");
   sub->add_option("--max-new-tokens", o->params.max_new_tokens,
                   "Tokens per answer; 0 = the task's generation.max_new_tokens")
       ->check(CLI::Range(0, 1 << 20))

@@ -95,6 +95,7 @@ struct EvalParams {
   std::size_t limit = 0;       // first N items of the split (dataset order); 0 = all
   int batch_size = 8;          // rows decoded together, >= 1
   bool reuse_prefix = true;    // encode the prompts' common prefix once (GenerateParams)
+  bool continuous = true;      // greedy: one continuous batch; false: fixed batches (as sampled)
   int max_new_tokens = 0;      // tokens per item, >= 0; 0 = the task's generation.max_new_tokens
   SamplingParams sampling;     // default greedy (temperature 0), as the paper evaluates
   std::int64_t seed = 0;       // sampling only: batch b (in generation order) uses seed + b

@@ -142,7 +142,8 @@ class Evaluation {
     job_.report("generate", 0.0, batch_message(0, batches, 0, 0));
     // Greedy: one continuous batch of batch_size rows over every item (a finished row takes the
     // next item at once). Sampled: fixed batches, each seeded with seed + its index as before.
-    if (params_.sampling.temperature <= 0) return run_continuous(batch, batches);
+    if (params_.sampling.temperature <= 0 && params_.continuous)
+      return run_continuous(batch, batches);
     for (std::size_t b = 0; b < batches; ++b) {
       job_.throw_if_cancelled();
       run_batch(b, b * batch, std::min(items_.size(), (b + 1) * batch));
