@@ -3,6 +3,10 @@
 
 #include <ATen/Parallel.h>
 
+#if !defined(_OPENMP)
+#error "skinny_gemm.cpp needs OpenMP's compile flags: at::parallel_for inlines its OpenMP region"
+#endif
+
 #include <algorithm>
 #include <array>
 #include <utility>
