@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -31,7 +32,6 @@
 #include <memory>
 #include <string>
 #include <thread>
-#include <chrono>
 #include <vector>
 
 namespace {
@@ -208,11 +208,12 @@ void bench(const std::string& title, const t2::ModelConfig& config, double read_
 // the roofline max(weight bytes / bandwidth, flops / GEMM peak) of this product.
 void bench_projections(double read_gbs, double gflops, int repeats) {
   c10::InferenceMode guard;
-  std::printf("\n== skinny projections (float32; GFLOP/s, best of %d; the engine uses the kernel "
-              "up to M = %lld)\n",
-              repeats, static_cast<long long>(t2::engine::kSkinnyMaxRows));
-  std::printf("  %-16s %4s %10s %10s %10s %8s %9s\n", "K x N", "M", "skinny", "BLAS",
-              "roofline", "sk/roof", "sk/BLAS");
+  std::printf(
+      "\n== skinny projections (float32; GFLOP/s, best of %d; the engine uses the kernel "
+      "up to M = %lld)\n",
+      repeats, static_cast<long long>(t2::engine::kSkinnyMaxRows));
+  std::printf("  %-16s %4s %10s %10s %10s %8s %9s\n", "K x N", "M", "skinny", "BLAS", "roofline",
+              "sk/roof", "sk/BLAS");
   using Clock = std::chrono::steady_clock;
   for (auto [k, n] : {std::pair<std::int64_t, std::int64_t>{896, 9728}, {4864, 896}}) {
     const at::Tensor w = at::randn({n, k});
@@ -228,8 +229,7 @@ void bench_projections(double read_gbs, double gflops, int repeats) {
           const int iters = std::max(3, static_cast<int>(0.2e9 / (flops + bytes)));
           const auto t0 = Clock::now();
           for (int i = 0; i < iters; ++i) f();
-          best = std::min(best,
-                          std::chrono::duration<double>(Clock::now() - t0).count() / iters);
+          best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count() / iters);
         }
         return flops / best / 1e9;
       };
@@ -239,12 +239,12 @@ void bench_projections(double read_gbs, double gflops, int repeats) {
       const double mm = time([&] { m == 1 ? at::mv(w, x.reshape({-1})) : at::mm(x, wt); });
       if (sk == 0.0)  // one row: the engine uses BLAS gemv
         std::printf("  %5lld x %-8lld %4lld %10s %10.1f %10.1f %8s %9s\n",
-                    static_cast<long long>(k), static_cast<long long>(n),
-                    static_cast<long long>(m), "(gemv)", mm, roof, "-", "-");
+                    static_cast<long long>(k), static_cast<long long>(n), static_cast<long long>(m),
+                    "(gemv)", mm, roof, "-", "-");
       else
         std::printf("  %5lld x %-8lld %4lld %10.1f %10.1f %10.1f %7.0f%% %8.2fx\n",
-                    static_cast<long long>(k), static_cast<long long>(n),
-                    static_cast<long long>(m), sk, mm, roof, 100 * sk / roof, sk / mm);
+                    static_cast<long long>(k), static_cast<long long>(n), static_cast<long long>(m),
+                    sk, mm, roof, 100 * sk / roof, sk / mm);
       std::fflush(stdout);
     }
   }

@@ -123,15 +123,14 @@ struct GenerateParams {
   std::function<void(std::size_t sequence, const GeneratedSequence&)> on_finished;
 };
 
-
 struct GenerateResult {
   std::vector<GeneratedSequence> sequences;  // one per prompt, in order
   std::vector<Logits> step_logits;           // if collected: per step, [batch, vocab] float32
   std::int64_t prompt_tokens = 0;            // sum of prompt lengths
   std::int64_t generated_tokens = 0;
   std::int64_t reused_prompt_tokens = 0;  // prompt tokens not encoded again (shared prefix, copies)
-  double prefill_seconds = 0.0;            // until the first tokens of the first rows
-  double decode_seconds = 0.0;             // all the rest (decode steps and later prefills)
+  double prefill_seconds = 0.0;           // until the first tokens of the first rows
+  double decode_seconds = 0.0;            // all the rest (decode steps and later prefills)
 };
 
 // Called for every new token of every still-running sequence, in order; must not throw.

@@ -24,8 +24,8 @@ std::string fixture(const std::string& name) {
   return std::string(T2_FIXTURES_DIR) + "/models/" + name;
 }
 
-const std::vector<std::string> kFixtures = {"llama_f32", "llama_bias_linear", "qwen2_tied",
-                                            "mistral_sw", "qwen3",    "llama3_bf16"};
+const std::vector<std::string> kFixtures = {
+    "llama_f32", "llama_bias_linear", "qwen2_tied", "mistral_sw", "qwen3", "llama3_bf16"};
 
 std::shared_ptr<const t2::Model> load(const std::string& name) {
   t2::LoadParams p;
@@ -61,8 +61,8 @@ TEST(SkinnyGemm, MatchesFloat64ProductForEveryShapeClass) {
   at::manual_seed(3);
   for (std::int64_t k : {1, 7, 8, 33, 600})
     for (std::int64_t n : {1, 3, 5, 64, 131})
-      for (std::int64_t m : {std::int64_t{2}, std::int64_t{5}, std::int64_t{8},
-                             t2::engine::kSkinnyMaxRows}) {
+      for (std::int64_t m :
+           {std::int64_t{2}, std::int64_t{5}, std::int64_t{8}, t2::engine::kSkinnyMaxRows}) {
         SCOPED_TRACE("m " + std::to_string(m) + " n " + std::to_string(n) + " k " +
                      std::to_string(k));
         const at::Tensor w = at::randn({n, k}), x = at::randn({m, k});
@@ -92,9 +92,9 @@ TEST(SkinnyGemm, RawKernelTakesAnyRowCountAndStrides) {
   const std::int64_t m = 70, n = 37, k = 1030;  // K spans three blocks, the last one partial
   const at::Tensor x = at::randn({m, k + 3}), w = at::randn({n, k + 5});
   at::Tensor y = at::randn({m, n + 2});
-  const at::Tensor expected = y.to(at::kDouble).narrow(1, 0, n) +
-                              at::mm(x.narrow(1, 0, k).to(at::kDouble),
-                                     w.narrow(1, 0, k).to(at::kDouble).t());
+  const at::Tensor expected =
+      y.to(at::kDouble).narrow(1, 0, n) +
+      at::mm(x.narrow(1, 0, k).to(at::kDouble), w.narrow(1, 0, k).to(at::kDouble).t());
   const at::Tensor untouched = y.narrow(1, n, 2).clone();
   t2::engine::skinny_sgemm_accumulate(m, n, k, x.data_ptr<float>(), k + 3, w.data_ptr<float>(),
                                       k + 5, y.data_ptr<float>(), n + 2);
@@ -111,8 +111,8 @@ TEST(SkinnyGemm, DeclinesWhatItDoesNotHandle) {
   EXPECT_FALSE(t2::engine::skinny_linear(at::randn({1, 8}), w.t(), {}, {}).defined());  // gemv
   EXPECT_TRUE(t2::engine::skinny_linear(tall, w.t(), {}, {}, 64).defined());
   EXPECT_FALSE(t2::engine::skinny_linear(x, w.t().contiguous(), {}, {}).defined());  // layout
-  EXPECT_FALSE(t2::engine::skinny_linear(x.to(at::kBFloat16), w.t().to(at::kBFloat16), {}, {})
-                   .defined());
+  EXPECT_FALSE(
+      t2::engine::skinny_linear(x.to(at::kBFloat16), w.t().to(at::kBFloat16), {}, {}).defined());
   // A gradient is needed: left to at::mm, whose autograd works.
   const at::Tensor xg = at::randn({4, 8}).set_requires_grad(true);
   EXPECT_FALSE(t2::engine::skinny_linear(xg, w.t(), {}, {}).defined());
@@ -198,7 +198,8 @@ TEST(SharedPrefix, CachedLogitsEqualFullRecomputation) {
     t2::Session session(load(name));
     const auto vocab = session.model().config().vocab_size;
     Ids head;
-    for (int j = 0; j < 14; ++j) head.push_back(static_cast<std::int32_t>(5 + (j * 13) % (vocab - 5)));
+    for (int j = 0; j < 14; ++j)
+      head.push_back(static_cast<std::int32_t>(5 + (j * 13) % (vocab - 5)));
     const auto ps = prompts(vocab, 4, head);
     auto p = greedy(6);
     p.collect_step_logits = true;

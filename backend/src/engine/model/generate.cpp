@@ -50,8 +50,9 @@ std::string finish_reason(const std::vector<std::int32_t>& tokens,
 void validate(const GenerateParams& p) {
   if (p.max_new_tokens < 0) throw Error(ErrorKind::InvalidArgument, "max_new_tokens must be >= 0");
   if (p.max_batch < 0)
-    throw Error(ErrorKind::InvalidArgument,
-                "max_batch must be >= 0 (0 = every prompt at once), got " + std::to_string(p.max_batch));
+    throw Error(
+        ErrorKind::InvalidArgument,
+        "max_batch must be >= 0 (0 = every prompt at once), got " + std::to_string(p.max_batch));
   engine::validate_sampling(p.sampling);
   const bool has_stop_string = std::any_of(p.stop_strings.begin(), p.stop_strings.end(),
                                            [](const std::string& s) { return !s.empty(); });
@@ -129,8 +130,7 @@ Prefill prefill(Session::Impl& s, const engine::WeightSet& w, const Prompts& pro
   for (auto i : entrants) {
     const auto& p = prompts[i];
     auto [it, fresh] = seen.emplace(p, static_cast<std::int64_t>(suffixes.size()));
-    if (fresh)
-      suffixes.emplace_back(p.begin() + static_cast<std::ptrdiff_t>(prefix_len), p.end());
+    if (fresh) suffixes.emplace_back(p.begin() + static_cast<std::ptrdiff_t>(prefix_len), p.end());
     out.row_of.push_back(it->second);
     out.reused_tokens += static_cast<std::int64_t>(fresh ? prefix_len : p.size());
   }
@@ -149,7 +149,8 @@ Prefill prefill(Session::Impl& s, const engine::WeightSet& w, const Prompts& pro
   }
   for (const auto& p : suffixes) out.cache.padded |= static_cast<std::int64_t>(p.size()) < width;
   const at::Tensor positions = engine::positions_from_mask(mask) + plen;
-  out.logits = last_logits(w, engine::forward_hidden(m, w, {ids, positions, mask.eq(1)}, &out.cache));
+  out.logits =
+      last_logits(w, engine::forward_hidden(m, w, {ids, positions, mask.eq(1)}, &out.cache));
   return out;
 }
 
@@ -172,8 +173,8 @@ void place(Batch& b, const Prefill& pf, const std::vector<std::int64_t>& rows,
   const std::int64_t width = pf.cache.length, past = c.length;
   const std::int64_t end = std::max(past, width), first = end - width;
   if (end > c.capacity())
-    throw Error(ErrorKind::Internal, "KV cache too small for a prompt of " +
-                                         std::to_string(width) + " tokens");
+    throw Error(ErrorKind::Internal,
+                "KV cache too small for a prompt of " + std::to_string(width) + " tokens");
   if (end > past) c.key_valid.narrow(1, past, end - past).fill_(false);
   const at::Tensor dst = at::tensor(rows, at::kLong).to(c.key_valid.device());
   const at::Tensor src = at::tensor(pf.row_of, at::kLong).to(c.key_valid.device());
@@ -185,9 +186,9 @@ void place(Batch& b, const Prefill& pf, const std::vector<std::int64_t>& rows,
   valid.narrow(1, 0, first).fill_(false);
   valid.narrow(1, first, width).copy_(pf.cache.key_valid.index_select(0, src));
   c.key_valid.narrow(1, 0, end).index_copy_(0, dst, valid);
-  c.key_pos.narrow(1, first, width)
-      .index_copy_(0, dst, pf.cache.key_pos.index_select(0, src));
-  logits.index_copy_(0, at::tensor(rows, at::kLong), pf.logits.index_select(0, at::tensor(pf.row_of, at::kLong)));
+  c.key_pos.narrow(1, first, width).index_copy_(0, dst, pf.cache.key_pos.index_select(0, src));
+  logits.index_copy_(0, at::tensor(rows, at::kLong),
+                     pf.logits.index_select(0, at::tensor(pf.row_of, at::kLong)));
   c.padded = c.padded || pf.cache.padded || past > 0 || first > 0 ||
              static_cast<std::int64_t>(rows.size()) < c.key_valid.size(0);
   c.length = end;
@@ -258,8 +259,7 @@ GenerateResult Session::generate(const std::vector<std::vector<std::int32_t>>& p
     }
     const auto start_time = dg::Clock::now();
     const std::size_t prefix_len = params.reuse_prefix ? dg::shared_prefix(s, prompts) : 0;
-    const std::int64_t capacity =
-        (rows == n ? longest : 2 * longest) + params.max_new_tokens;
+    const std::int64_t capacity = (rows == n ? longest : 2 * longest) + params.max_new_tokens;
     dg::Batch b;
     b.cache = &s.fresh_cache(static_cast<std::int64_t>(rows), capacity);
     b.seq.assign(rows, -1);
@@ -350,9 +350,8 @@ std::vector<at::Tensor> Session::Impl::weights_in_effect() const {
     if (t.defined()) out.push_back(t);
   };
   for (const auto& lw : layers) {
-    for (const auto* t : {&lw.qkv_wt, &lw.qkv_b, &lw.o_wt, &lw.o_b, &lw.gate_up_wt,
-                          &lw.gate_up_b, &lw.down_wt, &lw.down_b, &lw.input_norm, &lw.post_norm,
-                          &lw.qk_norm})
+    for (const auto* t : {&lw.qkv_wt, &lw.qkv_b, &lw.o_wt, &lw.o_b, &lw.gate_up_wt, &lw.gate_up_b,
+                          &lw.down_wt, &lw.down_b, &lw.input_norm, &lw.post_norm, &lw.qk_norm})
       add(*t);
     for (const auto& f : lw.factored) {
       add(f.vt);

@@ -9,11 +9,11 @@
 
 #include <algorithm>
 #include <array>
-#include <utility>
-#include <vector>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -133,7 +133,8 @@ void skinny_sgemm_accumulate(std::int64_t m, std::int64_t n, std::int64_t k, con
   std::vector<std::int64_t> start(static_cast<std::size_t>(groups) + 1, 0);
   for (std::int64_t g = 0; g < groups; ++g)
     start[static_cast<std::size_t>(g) + 1] =
-        start[static_cast<std::size_t>(g)] + (m - start[static_cast<std::size_t>(g)] + groups - g - 1) / (groups - g);
+        start[static_cast<std::size_t>(g)] +
+        (m - start[static_cast<std::size_t>(g)] + groups - g - 1) / (groups - g);
   const int tallest = static_cast<int>(start[1] - start[0]);
   const int nr_full = tile_n(tallest);
   for (std::int64_t j = 0; j < n; j += nr_full) {
@@ -191,7 +192,8 @@ at::Tensor skinny_linear(const at::Tensor& x2, const at::Tensor& wt, const at::T
   // waking a thread.
   constexpr std::int64_t kCols = 16;
   const std::int64_t blocks = (n + kCols - 1) / kCols;
-  const std::int64_t grain = std::max<std::int64_t>(1, (1 << 20) / (kCols * k * std::max<std::int64_t>(m, 4)));
+  const std::int64_t grain =
+      std::max<std::int64_t>(1, (1 << 20) / (kCols * k * std::max<std::int64_t>(m, 4)));
   at::parallel_for(0, blocks, grain, [&](std::int64_t begin, std::int64_t end) {
     const std::int64_t c0 = begin * kCols, c1 = std::min(n, end * kCols);
     skinny_sgemm_accumulate(m, c1 - c0, k, xp, k, wp + c0 * ldw, ldw, yp + c0, n);

@@ -22,7 +22,8 @@
 namespace t2::engine {
 
 // Above this many rows OpenBLAS's packed GEMM is faster on the 2-core machines measured
-// (t2_bench_decode: skinny/at::mm 1.3-2.8x at M = 8, 0.7-0.9x at M = 16 on Qwen2.5-0.5B shapes).
+// (t2_bench_decode: skinny/BLAS 1.8-3.3x at M = 8..12, 0.7-0.75x at M = 16 on Qwen2.5-0.5B
+// shapes; docs/batched-generation.md).
 constexpr std::int64_t kSkinnyMaxRows = 12;
 // One row stays on OpenBLAS's gemv, which streams W at 90+ % of the measured read bandwidth in
 // the whole decode step (the kernel's single-row tile reached ~55 %).
