@@ -6,9 +6,9 @@
 // converted once. A Model is never modified after load(); any number of Sessions (on any
 // threads, one thread per Session at a time) may share it.
 //
-// Session (mutable, one per conversation/job): KV cache (kept between generate calls and
-// reused while it fits; each call starts from an empty cache), RNG, per-session weight
-// overrides. An override replaces one model tensor (e.g. a W' = U diag(sigma*z) V^T from an
+// Session (mutable, one per conversation/job): KV cache buffers (reused between generate calls
+// while they fit), the shared prefix (K/V of a prompt prefix that later calls start from, while
+// the weights are unchanged), RNG, per-session weight overrides. An override replaces one model tensor (e.g. a W' = U diag(sigma*z) V^T from an
 // SVF expert) for this session only; the Model and every other Session are unaffected.
 //
 // Numerics follow HF transformers' eager path: RMSNorm statistics in float32, rotate-half RoPE
