@@ -8,12 +8,9 @@
 #endif
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <utility>
-#include <vector>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -29,9 +26,8 @@ namespace {
 constexpr std::int64_t kBlockK = 512;  // x columns per pass: 8 rows x 512 = 16 KiB (L1)
 // Register tiles: 2 rows of x against 4 rows of W (8 accumulators: the FMA latency times its
 // throughput). Groups of 4, 6 and 8 rows (against 2, 2 and 1 W rows) measured no better.
-constexpr int kMaxGroup = 2;  // x rows per register tile
-constexpr int kMaxTileN = 4;  // W rows per register tile
-constexpr int tile_n(int) { return kMaxTileN; }
+constexpr int kTileM = 2;  // x rows per register tile
+constexpr int kTileN = 4;  // W rows per register tile
 
 bool env_enabled() {
   const char* v = std::getenv("T2_SKINNY_GEMM");
@@ -93,16 +89,11 @@ T2_AVX2 void tile(const float* x, std::int64_t ldx, const float* w, std::int64_t
 using TileFn = void (*)(const float*, std::int64_t, const float*, std::int64_t, float*,
                         std::int64_t, std::int64_t, const float*);
 
-template <int NR, std::size_t... M>
-constexpr std::array<TileFn, kMaxGroup> tiles_for(std::index_sequence<M...>) {
-  return {tile<NR, static_cast<int>(M) + 1>...};
-}
-// kTiles[nr - 1][mr - 1]: tile<nr, mr>
-constexpr std::array<std::array<TileFn, kMaxGroup>, kMaxTileN> kTiles = {
-    tiles_for<1>(std::make_index_sequence<kMaxGroup>()),
-    tiles_for<2>(std::make_index_sequence<kMaxGroup>()),
-    tiles_for<3>(std::make_index_sequence<kMaxGroup>()),
-    tiles_for<4>(std::make_index_sequence<kMaxGroup>())};
+// kTiles[nr - 1][mr - 1]: tile<nr, mr> (the last tiles of a matrix may be narrower).
+constexpr TileFn kTiles[kTileN][kTileM] = {{tile<1, 1>, tile<1, 2>},
+                                           {tile<2, 1>, tile<2, 2>},
+                                           {tile<3, 1>, tile<3, 2>},
+                                           {tile<4, 1>, tile<4, 2>}};
 
 #endif  // T2_SKINNY_X86
 
@@ -126,30 +117,18 @@ void skinny_sgemm_accumulate(std::int64_t m, std::int64_t n, std::int64_t k, con
                              std::int64_t ldy) {
 #if T2_SKINNY_X86
   if (m <= 0 || n <= 0 || k <= 0) return;
-  // x rows in groups of near-equal height <= kMaxGroup, each group one register tile against
-  // nr rows of W; for each block of those W rows, every group in turn: the block comes from
-  // memory once and is reused from L1.
-  const std::int64_t groups = (m + kMaxGroup - 1) / kMaxGroup;
-  std::vector<std::int64_t> start(static_cast<std::size_t>(groups) + 1, 0);
-  for (std::int64_t g = 0; g < groups; ++g)
-    start[static_cast<std::size_t>(g) + 1] =
-        start[static_cast<std::size_t>(g)] +
-        (m - start[static_cast<std::size_t>(g)] + groups - g - 1) / (groups - g);
-  const int tallest = static_cast<int>(start[1] - start[0]);
-  const int nr_full = tile_n(tallest);
-  for (std::int64_t j = 0; j < n; j += nr_full) {
-    const int nr = static_cast<int>(std::min<std::int64_t>(nr_full, n - j));
-    const bool more = j + 2 * nr_full <= n;  // a full tile follows
+  // For each tile of W rows and block of K, every pair of x rows in turn: the W block comes
+  // from memory once (prefetched during the previous tile's first pair) and is reused from L1.
+  for (std::int64_t j = 0; j < n; j += kTileN) {
+    const int nr = static_cast<int>(std::min<std::int64_t>(kTileN, n - j));
+    const bool more = j + 2 * kTileN <= n;  // a full tile follows
     for (std::int64_t k0 = 0; k0 < k; k0 += kBlockK) {
       const std::int64_t kb = std::min(kBlockK, k - k0);
-      // The first group also prefetches the next tile's block.
-      const float* next = more ? w + (j + nr_full) * ldw + k0 : nullptr;
-      for (std::int64_t g = 0; g < groups; ++g) {
-        const std::int64_t r = start[static_cast<std::size_t>(g)];
-        const int h = static_cast<int>(start[static_cast<std::size_t>(g) + 1] - r);
-        kTiles[static_cast<std::size_t>(nr - 1)][static_cast<std::size_t>(h - 1)](
-            x + r * ldx + k0, ldx, w + j * ldw + k0, ldw, y + r * ldy + j, ldy, kb,
-            g == 0 ? next : nullptr);
+      const float* next = more ? w + (j + kTileN) * ldw + k0 : nullptr;
+      for (std::int64_t r = 0; r < m; r += kTileM) {
+        const int mr = static_cast<int>(std::min<std::int64_t>(kTileM, m - r));
+        kTiles[nr - 1][mr - 1](x + r * ldx + k0, ldx, w + j * ldw + k0, ldw, y + r * ldy + j, ldy,
+                               kb, r == 0 ? next : nullptr);
       }
     }
   }
