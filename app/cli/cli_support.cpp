@@ -35,8 +35,8 @@ JobContext make_cli_job() {
 static char** g_argv = nullptr;  // for the relaunch in make_engine
 
 Engine make_engine(const GlobalOptions& global) {
-  // Commands that compute call this before any output: relaunch with passive OpenMP waiting.
-  relaunch_with_passive_omp_wait(g_argv);
+  // Commands that compute call this before any output: relaunch with the thread pools' settings.
+  relaunch_with_runtime_env(g_argv);
   EngineOptions options;
   options.threads = global.threads;
   return Engine(options);

@@ -138,7 +138,7 @@ QString bundledDemoModel() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  t2::relaunch_with_passive_omp_wait(argv);
+  t2::relaunch_with_runtime_env(argv);
   const Options options = parseOptions(argc, argv);
   if (!displayAvailable()) {
     printNoDisplayHelp(argv[0]);

@@ -215,10 +215,11 @@ void bench_projections(double read_gbs, double gflops, int repeats) {
   std::printf("  %-16s %4s %10s %10s %10s %8s %9s\n", "K x N", "M", "skinny", "BLAS", "roofline",
               "sk/roof", "sk/BLAS");
   using Clock = std::chrono::steady_clock;
-  for (auto [k, n] : {std::pair<std::int64_t, std::int64_t>{896, 9728}, {4864, 896}}) {
+  for (auto [k, n] :
+       {std::pair<std::int64_t, std::int64_t>{896, 9728}, {4864, 896}, {128, 768}, {384, 128}}) {
     const at::Tensor w = at::randn({n, k});
     const at::Tensor wt = w.t();
-    for (std::int64_t m : {1, 2, 4, 8, 12, 16, 32, 64}) {
+    for (std::int64_t m : {1, 2, 4, 8, 12, 16, 32, 64, 128}) {
       const at::Tensor x = at::randn({m, k});
       const double flops = 2.0 * m * k * n, bytes = 4.0 * k * n;
       const double roof = flops / std::max(bytes / (read_gbs * 1e9), flops / (gflops * 1e9)) / 1e9;
@@ -235,7 +236,7 @@ void bench_projections(double read_gbs, double gflops, int repeats) {
       };
       const double sk = m < t2::engine::kSkinnyMinRows
                             ? 0.0
-                            : time([&] { t2::engine::skinny_linear(x, wt, {}, {}, 64); });
+                            : time([&] { t2::engine::skinny_linear(x, wt, {}, {}, 128); });
       const double mm = time([&] { m == 1 ? at::mv(w, x.reshape({-1})) : at::mm(x, wt); });
       if (sk == 0.0)  // one row: the engine uses BLAS gemv
         std::printf("  %5lld x %-8lld %4lld %10s %10.1f %10.1f %8s %9s\n",

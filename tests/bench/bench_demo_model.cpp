@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
   const int batch = argc > 3 ? std::stoi(argv[3]) : 8;
   constexpr double kTargetMs = 50.0;
   try {
-    t2::relaunch_with_passive_omp_wait(argv);
+    t2::relaunch_with_runtime_env(argv);
     t2::Engine engine;
     const auto info = t2::demo_info(resources);
     auto specs = info.training_tasks;

@@ -128,6 +128,7 @@ void bench(const char* title, t2::ModelConfig config, const Batch& b, int repeat
   // Rollout tokens of one step (prompt + completion, all rows): the cost model's T for ours.
   const double rollout_tokens =
       static_cast<double>(b.prompts) * (b.prompt_tokens + b.completion_tokens);
+  double prefill_ours = 0, decode_ours = 0;
   double rollout_ref = 1e30, rollout_ours = 1e30, ours = 1e30, ours_dense = 1e30, ref = 1e30;
   std::size_t factored = 0;
   for (int r = 0; r < repeats; ++r) {
@@ -144,8 +145,12 @@ void bench(const char* title, t2::ModelConfig config, const Batch& b, int repeat
       t2::GenerateParams gp;
       gp.max_new_tokens = b.completion_tokens;
       gp.ignore_eos = true;
-      session.generate(prompts, gp);
+      const auto g = session.generate(prompts, gp);
       double& slot = reference ? rollout_ref : rollout_ours;
+      if (since(t) < slot && !reference) {
+        prefill_ours = g.prefill_seconds;
+        decode_ours = g.decode_seconds;
+      }
       slot = std::min(slot, since(t));
     }
     ours = std::min(ours, ours_step(model, dec, expert, seqs, "auto"));
@@ -157,6 +162,7 @@ void bench(const char* title, t2::ModelConfig config, const Batch& b, int repeat
       "matrices factored for %.0f tokens)\n",
       rollout_ours, rollout_ref, rollout_ref / rollout_ours, factored, expert.matrices.size(),
       rollout_tokens);
+  std::printf("  (ours: prefill %.3f s, decode %.3f s)\n", prefill_ours, decode_ours);
   std::printf("scoring+backward  ours %8.3f s   reference %8.3f s   ratio %.2fx\n", ours, ref,
               ref / ours);
   std::printf("  (ours with --scoring recompose %8.3f s, ratio %.2fx)\n", ours_dense,

@@ -95,11 +95,21 @@ TEST(CliInfo, ThreadsOverrideByOptionAndEnvironment) {
   EXPECT_EQ(env["threads_source"], "T2_NUM_THREADS");
 }
 
-TEST(CliInfo, RelaunchesWithPassiveOpenMpWait) {
-  auto relaunched = parse_json(t2("info --no-bench --json", "env -u T2_NUM_THREADS -u OMP_WAIT_POLICY"));
+TEST(CliInfo, RelaunchesWithPassiveOpenMpWaitAndShortBlasSpin) {
+  auto relaunched =
+      parse_json(t2("info --no-bench --json",
+                    "env -u T2_NUM_THREADS -u OMP_WAIT_POLICY -u OPENBLAS_THREAD_TIMEOUT"));
   EXPECT_EQ(relaunched["omp_wait_policy"], "passive");
-  auto chosen = parse_json(t2("info --no-bench --json", "env -u T2_NUM_THREADS OMP_WAIT_POLICY=active"));
+  EXPECT_EQ(relaunched["openblas_thread_timeout"], "16");
+  auto chosen =
+      parse_json(t2("info --no-bench --json",
+                    "env -u T2_NUM_THREADS -u OPENBLAS_THREAD_TIMEOUT OMP_WAIT_POLICY=active"));
   EXPECT_EQ(chosen["omp_wait_policy"], "active");  // a user's choice is kept
+  EXPECT_EQ(chosen["openblas_thread_timeout"], "16");
+  auto both =
+      parse_json(t2("info --no-bench --json",
+                    "env -u T2_NUM_THREADS OMP_WAIT_POLICY=active OPENBLAS_THREAD_TIMEOUT=9"));
+  EXPECT_EQ(both["openblas_thread_timeout"], "9");
 }
 
 TEST(CliInfo, MalformedEnvironmentIsAnErrorOnStderr) {

@@ -42,14 +42,19 @@ namespace t2 {
 
 const char* version() noexcept;  // T2 Workbench version, e.g. "0.1.0"
 
-// Torch's intra-op pool (OpenMP) spin-waits between parallel regions by default, stealing the
-// cores that OpenBLAS's own threads need: on 2 cores a 0.5B-shaped model prefilled 3.7x and
-// decoded 2.7x slower than with OMP_WAIT_POLICY=passive (tests/bench/bench_decode). libgomp
-// reads the policy once, when it is loaded, so it cannot be changed from inside the process:
-// this re-executes the current program (same argv) with OMP_WAIT_POLICY=passive when the
-// variable is unset. Call it before any output or side effect. Returns when nothing was done
-// (the variable is set, or exec failed); on success it does not return.
-void relaunch_with_passive_omp_wait(char** argv);
+// Two thread pools share the cores, and both spin by default between calls, stealing the cores
+// the other needs:
+// - torch's intra-op pool (OpenMP): on 2 cores a 0.5B-shaped model prefilled 3.7x and decoded
+//   2.7x slower than with OMP_WAIT_POLICY=passive (tests/bench/bench_decode);
+// - OpenBLAS's workers spin on sched_yield for 2^28 cycles (~0.1 s) after each call: a demo-model
+//   RL iteration spent ~40 % of its time in the kernel until OPENBLAS_THREAD_TIMEOUT=16 (2^16
+//   cycles, ~20 us: back-to-back BLAS calls still find the workers awake).
+// Both libraries read their variable once, when loaded, so neither can be changed from inside
+// the process: this re-executes the current program (same argv) with whichever of
+// OMP_WAIT_POLICY=passive and OPENBLAS_THREAD_TIMEOUT=16 is unset (a user's value is kept).
+// Call it before any output or side effect. Returns when nothing was done (both set, or exec
+// failed); on success it does not return.
+void relaunch_with_runtime_env(char** argv);
 // $OMP_WAIT_POLICY as this process saw it; "" when unset (OpenMP's default: spin).
 std::string omp_wait_policy();
 

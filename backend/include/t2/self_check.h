@@ -25,6 +25,7 @@ struct SystemInfo {
   int inter_op_threads = 0;       // torch inter-op pool size
   std::string threads_source;     // "default (all cores)", "T2_NUM_THREADS", "option"
   std::string omp_wait_policy;    // $OMP_WAIT_POLICY; "" = unset (OpenMP threads spin-wait)
+  std::string openblas_thread_timeout;  // $OPENBLAS_THREAD_TIMEOUT; "" = unset (spin ~0.1 s)
   std::vector<std::string> blas_libraries;  // BLAS/LAPACK shared objects loaded in this process
 };
 

@@ -1,17 +1,24 @@
-// Re-executing the program with a passive OpenMP wait policy (see t2/engine.h).
+// Re-executing the program with passive OpenMP waiting and short OpenBLAS spinning (t2/engine.h).
 #include <t2/engine.h>
 
 #include <unistd.h>
 
 #include <cstdlib>
+#include <utility>
 
 namespace t2 {
 
-void relaunch_with_passive_omp_wait(char** argv) {
+void relaunch_with_runtime_env(char** argv) {
   if (argv == nullptr || argv[0] == nullptr) return;
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;  // the user (or a relaunch) chose
-  ::setenv("OMP_WAIT_POLICY", "passive", 1);
-  ::execv("/proc/self/exe", argv);  // returns only on failure: carry on with spinning threads
+  bool changed = false;
+  for (const auto& [name, value] :
+       {std::pair<const char*, const char*>{"OMP_WAIT_POLICY", "passive"},
+        {"OPENBLAS_THREAD_TIMEOUT", "16"}})
+    if (std::getenv(name) == nullptr) {  // unset: neither the user nor a relaunch chose
+      ::setenv(name, value, 1);
+      changed = true;
+    }
+  if (changed) ::execv("/proc/self/exe", argv);  // returns only on failure: carry on spinning
 }
 
 std::string omp_wait_policy() {

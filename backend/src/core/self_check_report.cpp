@@ -20,10 +20,9 @@ std::string format(const char* fmt, double value) {
 bool looks_like_reference_blas(const std::string& path) {
   // Debian's reference BLAS/LAPACK live in .../blas/ and .../lapack/; optimised ones carry
   // their name (openblas-pthread, atlas, blis, mkl).
-  const bool optimised = path.find("openblas") != std::string::npos ||
-                         path.find("atlas") != std::string::npos ||
-                         path.find("blis") != std::string::npos ||
-                         path.find("mkl") != std::string::npos;
+  const bool optimised =
+      path.find("openblas") != std::string::npos || path.find("atlas") != std::string::npos ||
+      path.find("blis") != std::string::npos || path.find("mkl") != std::string::npos;
   const bool reference = path.find("/blas/libblas") != std::string::npos;
   return reference && !optimised;
 }
@@ -41,6 +40,7 @@ nlohmann::json system_json(const SystemInfo& info) {
           {"inter_op_threads", info.inter_op_threads},
           {"threads_source", info.threads_source},
           {"omp_wait_policy", info.omp_wait_policy},
+          {"openblas_thread_timeout", info.openblas_thread_timeout},
           {"blas_libraries", info.blas_libraries}};
 }
 
@@ -57,10 +57,11 @@ std::vector<std::string> diagnose(const SystemInfo& info, const std::vector<Gemm
   std::string policy = info.omp_wait_policy;
   for (auto& c : policy) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (info.intra_op_threads > 1 && policy != "passive")
-    warnings.push_back("OpenMP threads spin-wait (OMP_WAIT_POLICY=" +
-                       (info.omp_wait_policy.empty() ? std::string("unset") : info.omp_wait_policy) +
-                       ") and take the cores OpenBLAS needs (up to ~3x slower); start T2 Workbench "
-                       "through t2 / t2-workbench, which set it, or export OMP_WAIT_POLICY=passive");
+    warnings.push_back(
+        "OpenMP threads spin-wait (OMP_WAIT_POLICY=" +
+        (info.omp_wait_policy.empty() ? std::string("unset") : info.omp_wait_policy) +
+        ") and take the cores OpenBLAS needs (up to ~3x slower); start T2 Workbench "
+        "through t2 / t2-workbench, which set it, or export OMP_WAIT_POLICY=passive");
   for (const auto& lib : info.blas_libraries)
     if (looks_like_reference_blas(lib))
       warnings.push_back("REFERENCE BLAS LOADED (" + lib +
@@ -85,10 +86,13 @@ std::string to_text(const SystemInfo& info) {
     if (d.memory_bytes > 0) out << format(", %.1f GiB", d.memory_bytes / double(1 << 30));
     out << "\n";
   }
-  out << "Threads        " << info.intra_op_threads << " intra-op (" << info.threads_source
-      << "), " << info.inter_op_threads << " inter-op, " << info.hardware_threads
-      << " hardware threads\n";
+  out << "Threads        " << info.intra_op_threads << " intra-op (" << info.threads_source << "), "
+      << info.inter_op_threads << " inter-op, " << info.hardware_threads << " hardware threads\n";
   out << "OpenMP wait    " << (info.omp_wait_policy.empty() ? "unset (spin)" : info.omp_wait_policy)
+      << "\n";
+  out << "OpenBLAS spin  "
+      << (info.openblas_thread_timeout.empty() ? "unset (2^28 cycles)"
+                                               : "2^" + info.openblas_thread_timeout + " cycles")
       << "\n";
   if (info.blas_libraries.empty()) out << "BLAS           (none loaded)\n";
   for (std::size_t i = 0; i < info.blas_libraries.size(); ++i)

@@ -98,6 +98,7 @@ SystemInfo collect_system_info(const std::string& threads_source) {
   info.inter_op_threads = at::get_num_interop_threads();
   info.threads_source = threads_source;
   info.omp_wait_policy = omp_wait_policy();
+  if (const char* v = std::getenv("OPENBLAS_THREAD_TIMEOUT")) info.openblas_thread_timeout = v;
   info.blas_libraries = loaded_blas_libraries();
   info.devices.push_back({"cpu", cpu_model_name(), 0});
   if (torch::cuda::is_available()) {

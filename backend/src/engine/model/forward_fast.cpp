@@ -1,5 +1,6 @@
 // The fast forward path: fused projections, KV cache, GQA by grouping queries (no repeat_kv
 // copies), masks built once per call and shared by the layers with the same window.
+#include "decode_attention.h"
 #include "forward.h"
 #include "rope.h"
 #include "skinny_gemm.h"
@@ -110,6 +111,20 @@ struct Step {
   std::int64_t batch = 0, tokens = 0, past = 0;
   at::Tensor cos, sin_signed;                // [B, T, 1, D]
   std::map<std::int64_t, at::Tensor> masks;  // window (0 = full) -> additive mask or undefined
+  // One float32 token per row against a CPU cache without gradients: decode_attention() reads
+  // validity and positions itself (no masks are built).
+  bool fused_decode = false;
+  at::Tensor key_valid, key_pos, q_pos;  // [B, L], [B, L], [B, T]
+  bool any_padding = false;
+  const at::Tensor& mask(std::int64_t window) {
+    auto it = masks.find(window);
+    if (it == masks.end())
+      it = masks
+               .emplace(window, attention_mask(key_valid, key_pos, q_pos, past, tokens, window,
+                                               any_padding))
+               .first;
+    return it->second;
+  }
 };
 
 Step prepare_step(const Model::Impl& model, const ForwardInput& in, KvCache* cache) {
@@ -127,11 +142,14 @@ Step prepare_step(const Model::Impl& model, const ForwardInput& in, KvCache* cac
     key_valid = cache->key_valid.narrow(1, 0, s.past + s.tokens);
     key_pos = cache->key_pos.narrow(1, 0, s.past + s.tokens);
   }
-  const bool any_padding = cache ? cache->padded : !key_valid.all().item<bool>();
-  for (auto window : model.config.sliding_window)
-    if (!s.masks.count(window))
-      s.masks[window] =
-          attention_mask(key_valid, key_pos, in.positions, s.past, s.tokens, window, any_padding);
+  s.any_padding = cache ? cache->padded : !key_valid.all().item<bool>();
+  s.key_valid = key_valid;
+  s.key_pos = key_pos;
+  s.q_pos = in.positions;
+  s.fused_decode = cache && s.tokens == 1 && model.dtype == at::kFloat && model.device.is_cpu() &&
+                   !at::GradMode::is_enabled();
+  if (!s.fused_decode)
+    for (auto window : model.config.sliding_window) s.mask(window);
   std::tie(s.cos, s.sin_signed) = rope_tables(model.inv_freq, in.positions, model.dtype);
   return s;
 }
@@ -250,7 +268,7 @@ at::Tensor residual_projection_base(const LayerWeights& lw, std::size_t p,
 
 // x + o_proj(attention(input_layernorm(x))), appending this layer's K/V to the cache.
 at::Tensor attention_block(const ModelConfig& c, const LayerWeights& lw, std::int64_t layer,
-                           const at::Tensor& x, const Step& s, KvCache* cache) {
+                           const at::Tensor& x, Step& s, KvCache* cache) {
   const auto b = s.batch, t = s.tokens, h = c.num_attention_heads, kv = c.num_key_value_heads;
   const auto d = c.head_dim;
   const at::Tensor qkv = project_qkv(c, lw, rms_norm(x, lw.input_norm, c.rms_norm_eps));
@@ -266,8 +284,16 @@ at::Tensor attention_block(const ModelConfig& c, const LayerWeights& lw, std::in
     k = cache->k[layer].narrow(2, 0, s.past + t);
     v = cache->v[layer].narrow(2, 0, s.past + t);
   }
-  const auto& mask = s.masks.at(c.sliding_window[static_cast<std::size_t>(layer)]);
-  const at::Tensor attn = attention(q, k, v, mask, 1.0 / std::sqrt(static_cast<double>(d)));
+  const auto window = c.sliding_window[static_cast<std::size_t>(layer)];
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  if (s.fused_decode) {
+    const at::Tensor fused =
+        decode_attention(q.reshape({b, h, d}), cache->k[layer], cache->v[layer], s.past + t,
+                         s.key_valid, s.key_pos, s.q_pos.reshape({b}), window, scale);
+    if (fused.defined())
+      return residual_projection(lw, kO, x, fused.view({b, t, h * d}), lw.o_wt, lw.o_b);
+  }
+  const at::Tensor attn = attention(q, k, v, s.mask(window), scale);
   return residual_projection(lw, kO, x, attn.transpose(1, 2).reshape({b, t, h * d}), lw.o_wt,
                              lw.o_b);
 }
@@ -295,7 +321,7 @@ at::Tensor mlp_block(const ModelConfig& c, const LayerWeights& lw, const at::Ten
 at::Tensor forward_hidden(const Model::Impl& model, const WeightSet& w, const ForwardInput& in,
                           KvCache* cache) {
   const auto& c = model.config;
-  const df::Step step = df::prepare_step(model, in, cache);
+  df::Step step = df::prepare_step(model, in, cache);
   at::Tensor x = at::embedding(w.embed, in.ids);
   for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const LayerWeights& lw = (*w.layers)[static_cast<std::size_t>(l)];
