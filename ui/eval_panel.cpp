@@ -60,7 +60,7 @@ EvalPanel::EvalPanel(JobRunner* jobs, QWidget* parent) : QWidget(parent), m_jobs
   m_limit->setToolTip(tr("First N items of the split (dataset order); \"all\" = every item"));
   m_batch = new QSpinBox;
   m_batch->setRange(1, 256);
-  m_batch->setValue(8);
+  m_batch->setValue(32);
   m_batch->setToolTip(tr("Prompts generated together (left-padded batches)"));
   m_expert = new QLineEdit;
   m_expert->setPlaceholderText(tr("base model (no expert)"));

@@ -1,5 +1,5 @@
 // `t2 eval MODEL_DIR --task SPEC [--task SPEC]... [--split test] [--expert FILE]
-// [--allow-transfer] [--adapter DIR] [--limit N] [--batch 8] [--max-new-tokens N]
+// [--allow-transfer] [--adapter DIR] [--limit N] [--batch 32] [--max-new-tokens N]
 // [--temperature T --seed S] [--dtype f32|bf16] [--device cpu|cuda|auto] [--name NAME]
 // [--json [--items]] [--no-store]`: evaluates a model (or model + expert or LoRA adapter) on task
 // splits with batched greedy (or, with --temperature, sampled) generation. One line per task

@@ -17,6 +17,8 @@
 #include <t2/engine.h>
 
 #include "bench_models.h"
+#include "bench_python.h"
+#include "engine/model/decode_attention.h"
 #include "engine/model/skinny_gemm.h"
 
 #include <ATen/ATen.h>
@@ -40,55 +42,23 @@ struct Figures {
   double prefill = 0, decode = 0, decode_batch = 0;  // tokens/s
 };
 
-std::string config_json(const t2::ModelConfig& c) {
-  nlohmann::json j = {{"vocab_size", c.vocab_size},
-                      {"hidden_size", c.hidden_size},
-                      {"intermediate_size", c.intermediate_size},
-                      {"num_hidden_layers", c.num_hidden_layers},
-                      {"num_attention_heads", c.num_attention_heads},
-                      {"num_key_value_heads", c.num_key_value_heads},
-                      {"head_dim", c.head_dim},
-                      {"rope_theta", c.rope_theta},
-                      {"rms_norm_eps", c.rms_norm_eps},
-                      {"qkv_bias", c.qkv_bias},
-                      {"tie_word_embeddings", c.tie_word_embeddings}};
-  return j.dump();
-}
-
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char ch : s) out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  return out + "'";
+void set_kernels(bool on) {
+  t2::engine::set_skinny_gemm_enabled(on);
+  t2::engine::set_decode_attention_enabled(on);
 }
 
 // Runs the eager reference; false (with a note) when python3-torch is unavailable.
 bool eager_reference(const t2::ModelConfig& c, int prompt, int new_tokens, int batch, int threads,
                      int repeats, Figures* out) {
-  const std::string script = std::string(T2_SOURCE_DIR) + "/tests/bench/bench_decode_eager.py";
-  const std::string cmd = "/usr/bin/python3 " + shell_quote(script) + " " +
-                          shell_quote(config_json(c)) + " " + std::to_string(prompt) + " " +
-                          std::to_string(new_tokens) + " " + std::to_string(batch) + " " +
-                          std::to_string(threads) + " " + std::to_string(repeats) + " 2>&1";
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return false;
-  std::string text;
-  char buf[4096];
-  while (std::fgets(buf, sizeof buf, pipe)) text += buf;
-  const int rc = ::pclose(pipe);
-  try {
-    if (rc != 0) throw std::runtime_error(text);
-    const auto j = nlohmann::json::parse(text.substr(text.rfind('{')));
-    out->prefill = j["prefill_tok_s"];
-    out->decode = j["decode_tok_s"];
-    out->decode_batch = j["decode_batch_tok_s"];
-    return true;
-  } catch (const std::exception&) {
-    std::printf(
-        "  eager reference unavailable (install python3-torch: apt-get install "
-        "python3-torch); output was:\n%s\n",
-        text.substr(0, 400).c_str());
-    return false;
-  }
+  const auto j = t2::bench::run_python_reference(
+      "bench_decode_eager.py",
+      {t2::bench::config_json(c), std::to_string(prompt), std::to_string(new_tokens),
+       std::to_string(batch), std::to_string(threads), std::to_string(repeats)});
+  if (!j) return false;
+  out->prefill = (*j)["prefill_tok_s"];
+  out->decode = (*j)["decode_tok_s"];
+  out->decode_batch = (*j)["decode_batch_tok_s"];
+  return true;
 }
 
 double decode_at(t2::Session& session, int new_tokens, int batch);
@@ -178,19 +148,20 @@ void bench(const std::string& title, const t2::ModelConfig& config, double read_
   row("decode batch 1", t2f.decode, std::min(roof1, roof_prefill), eager.decode);
   row("decode batch 8", t2f.decode_batch, std::min(batch * roof1, roof_prefill),
       eager.decode_batch);
-  // Every batch size, with the skinny kernel (now) and without it (the previous implementation).
+  // Every batch size, with the skinny kernel and decode attention (now) and without them (the
+  // previous implementation).
   std::printf("\n  %-10s %10s %10s %10s %8s %8s %9s %9s\n", "batch", "t2 tok/s", "prev tok/s",
               "roofline", "t2/roof", "t2/prev", "x batch 1", "prev x b1");
   double base_now = 0, base_prev = 0;
   for (int b : {1, 4, 8, 16, 32}) {
     double now = 0, prev = 0;
     for (int r = 0; r < repeats; ++r) {
-      t2::engine::set_skinny_gemm_enabled(true);
+      set_kernels(true);
       now = std::max(now, decode_at(session, new_tokens, b));
-      t2::engine::set_skinny_gemm_enabled(false);
+      set_kernels(false);
       prev = std::max(prev, decode_at(session, new_tokens, b));
     }
-    t2::engine::set_skinny_gemm_enabled(true);
+    set_kernels(true);
     if (b == 1) base_now = now, base_prev = prev;
     const double roof = std::min(b * roof1, roof_prefill);
     std::printf("  %-10d %10.2f %10.2f %10.2f %7.0f%% %7.2fx %8.2fx %8.2fx\n", b, now, prev, roof,

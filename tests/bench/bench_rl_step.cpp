@@ -7,6 +7,12 @@
 // recomposed weights into vLLM each step), ours merges or factors each matrix by cost, as the
 // trainer does.
 //
+// Last, the same loop in PyTorch eager (tests/bench/bench_rl_eager.py with Debian's python3-torch:
+// rollouts by eager generation with the recomposed weights, then the dense forward/backward), and
+// our rollouts with the decode kernels switched off (the previous implementation). The process
+// settings t2 itself starts with (OMP_WAIT_POLICY=passive, OPENBLAS_THREAD_TIMEOUT=16) must be
+// given in the environment: this program does not re-execute itself.
+//
 // Usage: t2_bench_rl_step [REPEATS [demo|small|qwen2|qwen24|all]]   (default 3 all; figures are the
 // fastest repeat). Shapes: the demo model's recipe (64 prompts of 80 + 48 tokens), the demo-sized
 // Llama (bench_models.h small_llama), Qwen2.5-0.5B's shapes cut to 2 layers and all 24 layers
@@ -16,9 +22,14 @@
 #include <t2/engine.h>
 
 #include "bench_models.h"
+#include "bench_python.h"
+#include "engine/model/decode_attention.h"
 #include "engine/model/forward.h"
 #include "engine/model/session_impl.h"
+#include "engine/model/skinny_gemm.h"
 #include "engine/svd/decomposition_impl.h"
+
+#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <chrono>
@@ -103,7 +114,8 @@ double ours_step(const std::shared_ptr<const t2::Model>& model, const t2::Decomp
   const auto start = Clock::now();
   t2::TrainParams params;
   params.scoring = scoring;
-  params.micro_batch = static_cast<int>(seqs.size());
+  // The trainer's default micro-batch (16 sequences per forward/backward), as `t2 train` runs.
+  params.micro_batch = t2::TrainParams{}.micro_batch;
   const auto value = t2::svf_objective(model, dec, expert, seqs, params);
   return since(start) + 0.0 * value.loss;
 }
@@ -128,7 +140,7 @@ void bench(const char* title, t2::ModelConfig config, const Batch& b, int repeat
   // Rollout tokens of one step (prompt + completion, all rows): the cost model's T for ours.
   const double rollout_tokens =
       static_cast<double>(b.prompts) * (b.prompt_tokens + b.completion_tokens);
-  double prefill_ours = 0, decode_ours = 0;
+  double prefill_ours = 0, decode_ours = 0, rollout_prev = 1e30;
   double rollout_ref = 1e30, rollout_ours = 1e30, ours = 1e30, ours_dense = 1e30, ref = 1e30;
   std::size_t factored = 0;
   for (int r = 0; r < repeats; ++r) {
@@ -153,6 +165,22 @@ void bench(const char* title, t2::ModelConfig config, const Batch& b, int repeat
       }
       slot = std::min(slot, since(t));
     }
+    {  // The previous implementation: the same rollouts with the decode kernels switched off.
+      t2::engine::set_skinny_gemm_enabled(false);
+      t2::engine::set_decode_attention_enabled(false);
+      const auto t = Clock::now();
+      t2::Session session(model);
+      t2::ApplyParams ap;
+      ap.expected_tokens = rollout_tokens;
+      t2::apply_expert(session, dec, expert, ap);
+      t2::GenerateParams gp;
+      gp.max_new_tokens = b.completion_tokens;
+      gp.ignore_eos = true;
+      session.generate(prompts, gp);
+      rollout_prev = std::min(rollout_prev, since(t));
+      t2::engine::set_skinny_gemm_enabled(true);
+      t2::engine::set_decode_attention_enabled(true);
+    }
     ours = std::min(ours, ours_step(model, dec, expert, seqs, "auto"));
     ours_dense = std::min(ours_dense, ours_step(model, dec, expert, seqs, "recompose"));
     ref = std::min(ref, reference_step(model, dec, expert, seqs));
@@ -162,13 +190,27 @@ void bench(const char* title, t2::ModelConfig config, const Batch& b, int repeat
       "matrices factored for %.0f tokens)\n",
       rollout_ours, rollout_ref, rollout_ref / rollout_ours, factored, expert.matrices.size(),
       rollout_tokens);
-  std::printf("  (ours: prefill %.3f s, decode %.3f s)\n", prefill_ours, decode_ours);
+  std::printf("  (ours: prefill %.3f s, decode %.3f s; with the decode kernels off %.3f s)\n",
+              prefill_ours, decode_ours, rollout_prev);
   std::printf("scoring+backward  ours %8.3f s   reference %8.3f s   ratio %.2fx\n", ours, ref,
               ref / ours);
   std::printf("  (ours with --scoring recompose %8.3f s, ratio %.2fx)\n", ours_dense,
               ref / ours_dense);
   std::printf("whole iteration   ours %8.3f s   reference %8.3f s   ratio %.2fx\n",
               rollout_ours + ours, rollout_ref + ref, (rollout_ref + ref) / (rollout_ours + ours));
+  // The reference loop in PyTorch eager (Python), same shapes, batch and threads.
+  const auto eager = t2::bench::run_python_reference(
+      "bench_rl_eager.py", {t2::bench::config_json(config), std::to_string(b.prompts),
+                            std::to_string(b.prompt_tokens), std::to_string(b.completion_tokens),
+                            std::to_string(at::get_num_threads()), std::to_string(repeats)});
+  if (eager) {
+    const double er = (*eager)["rollout_s"].get<double>();
+    const double es = (*eager)["scoring_s"].get<double>();
+    std::printf(
+        "PyTorch eager     rollout %8.3f s   scoring+backward %8.3f s   iteration %8.3f s   "
+        "ours/eager %.2fx faster\n",
+        er, es, er + es, (er + es) / (rollout_ours + ours));
+  }
 }
 
 }  // namespace

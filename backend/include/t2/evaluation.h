@@ -93,7 +93,10 @@ struct EvalReport {
 struct EvalParams {
   std::string split = "test";  // a split the task declares
   std::size_t limit = 0;       // first N items of the split (dataset order); 0 = all
-  int batch_size = 8;          // rows decoded together, >= 1
+  // rows decoded together, >= 1. 32: with continuous batching no row waits for a longer one, and
+  // on the measured 2-core machine the demo model evaluated 1.6x faster than at 8 (decode is
+  // per-op overhead bound there) and Qwen2.5-0.5B shapes decoded 1.4x more tokens/s.
+  int batch_size = 32;
   bool reuse_prefix = true;    // encode the prompts' common prefix once (GenerateParams)
   bool continuous = true;      // greedy: one continuous batch; false: fixed batches (as sampled)
   int max_new_tokens = 0;      // tokens per item, >= 0; 0 = the task's generation.max_new_tokens

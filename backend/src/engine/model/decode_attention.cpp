@@ -8,9 +8,20 @@
 #endif
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <vector>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define T2_ATTN_X86 1
+#define T2_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define T2_ATTN_X86 0
+#endif
 
 namespace t2::engine {
 namespace {
@@ -19,24 +30,152 @@ bool cpu_float(const at::Tensor& t) {
   return t.defined() && t.scalar_type() == at::kFloat && t.device().is_cpu();
 }
 
-inline float dot(const float* a, const float* b, std::int64_t d) {
+// The portable loops (any CPU; d of any size).
+inline float dot_plain(const float* a, const float* b, std::int64_t d) {
   float s = 0.0f;
 #pragma omp simd reduction(+ : s)
   for (std::int64_t i = 0; i < d; ++i) s += a[i] * b[i];
   return s;
 }
 
-inline void axpy(float alpha, const float* x, float* y, std::int64_t d) {
+inline void axpy_plain(float alpha, const float* x, float* y, std::int64_t d) {
 #pragma omp simd
   for (std::int64_t i = 0; i < d; ++i) y[i] += alpha * x[i];
 }
 
+// p[i] = exp(p[i] - mx); returns the sum.
+inline float exp_sum_plain(float* p, std::int64_t n, float mx) {
+  float sum = 0.0f;
+  for (std::int64_t i = 0; i < n; ++i) {
+    p[i] = std::exp(p[i] - mx);
+    sum += p[i];
+  }
+  return sum;
+}
+
+#if T2_ATTN_X86
+
+T2_AVX2 inline float hsum(__m256 v) {
+  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
+}
+
+T2_AVX2 inline float dot_avx2(const float* a, const float* b, std::int64_t d) {
+  __m256 acc = _mm256_setzero_ps();
+  std::int64_t i = 0;
+  for (; i + 8 <= d; i += 8)
+    acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+  float s = hsum(acc);
+  for (; i < d; ++i) s += a[i] * b[i];
+  return s;
+}
+
+T2_AVX2 inline void axpy_avx2(float alpha, const float* x, float* y, std::int64_t d) {
+  const __m256 a = _mm256_set1_ps(alpha);
+  std::int64_t i = 0;
+  for (; i + 8 <= d; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(a, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < d; ++i) y[i] += alpha * x[i];
+}
+
+// exp(x) for x <= 0 (scores minus their maximum), 8 at a time: x = n ln2 + g, |g| <= ln2 / 2,
+// exp(g) by Cephes' degree-6 polynomial (relative error ~1e-7), times 2^n through the exponent
+// bits. Inputs below -87.3 give exp(-87.3) ~ 1e-38 instead of smaller (nothing next to the
+// maximum's 1).
+T2_AVX2 inline __m256 exp_avx2(__m256 x) {
+  x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 g = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  g = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), g);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, g, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, g, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, g, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, g, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, g, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(g, g), _mm256_add_ps(g, _mm256_set1_ps(1.0f)));
+  const __m256i e =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+T2_AVX2 inline float exp_sum_avx2(float* p, std::int64_t n, float mx) {
+  const __m256 m = _mm256_set1_ps(mx);
+  __m256 acc = _mm256_setzero_ps();
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(p + i), m));
+    _mm256_storeu_ps(p + i, e);
+    acc = _mm256_add_ps(acc, e);
+  }
+  float sum = hsum(acc);
+  for (; i < n; ++i) {
+    p[i] = std::exp(p[i] - mx);
+    sum += p[i];
+  }
+  return sum;
+}
+
+#endif  // T2_ATTN_X86
+
+// One (row, KV head): its g query heads q [g, d] against keys/values k, v (rows of d) at the
+// columns cols[0..n), probabilities in p [n], outputs (zeroed) out [g, d].
+#define T2_ATTEND_BODY(DOT, EXP_SUM, AXPY)                                        \
+  for (std::int64_t gi = 0; gi < g; ++gi) {                                       \
+    const float* qr = q + gi * d;                                                 \
+    float mx = -std::numeric_limits<float>::infinity();                           \
+    for (std::int64_t c = 0; c < n; ++c) {                                        \
+      p[c] = DOT(qr, k + cols[c] * d, d) * scale;                                 \
+      mx = std::max(mx, p[c]);                                                    \
+    }                                                                             \
+    const float inv = 1.0f / EXP_SUM(p, n, mx);                                   \
+    float* o = out + gi * d;                                                      \
+    for (std::int64_t c = 0; c < n; ++c) AXPY(p[c] * inv, v + cols[c] * d, o, d); \
+  }
+
+using AttendFn = void (*)(const float*, std::int64_t, const float*, const float*,
+                          const std::int64_t*, std::int64_t, std::int64_t, float, float*, float*);
+
+void attend_plain(const float* q, std::int64_t g, const float* k, const float* v,
+                  const std::int64_t* cols, std::int64_t n, std::int64_t d, float scale, float* p,
+                  float* out){T2_ATTEND_BODY(dot_plain, exp_sum_plain, axpy_plain)}
+#if T2_ATTN_X86
+T2_AVX2 void attend_avx2(const float* q, std::int64_t g, const float* k, const float* v,
+                         const std::int64_t* cols, std::int64_t n, std::int64_t d, float scale,
+                         float* p, float* out){T2_ATTEND_BODY(dot_avx2, exp_sum_avx2, axpy_avx2)}
+#endif
+
+#undef T2_ATTEND_BODY
+
+std::atomic<bool>& enabled_flag() {
+  static std::atomic<bool> flag{[] {
+    const char* v = std::getenv("T2_DECODE_ATTENTION");
+    return v == nullptr || (std::strcmp(v, "0") != 0 && std::strcmp(v, "off") != 0);
+  }()};
+  return flag;
+}
+
+AttendFn attend_kernel() {
+#if T2_ATTN_X86
+  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (avx2) return attend_avx2;
+#endif
+  return attend_plain;
+}
+
 }  // namespace
+
+bool decode_attention_enabled() { return enabled_flag().load(); }
+
+void set_decode_attention_enabled(bool on) { enabled_flag().store(on); }
 
 at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                             std::int64_t length, const at::Tensor& key_valid,
                             const at::Tensor& key_pos, const at::Tensor& q_pos, std::int64_t window,
                             double scale) {
+  if (!decode_attention_enabled()) return {};
   if (!cpu_float(q) || !cpu_float(k) || !cpu_float(v) || q.dim() != 3 || k.dim() != 4 ||
       v.dim() != 4)
     return {};
@@ -63,11 +202,12 @@ at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k, const at::
   const std::int64_t lds = valid.stride(0), ldp = kpos.stride(0);
   const std::int64_t kb = k.stride(0), kh = k.stride(1), vb = v.stride(0), vh = v.stride(1);
   const auto sc = static_cast<float>(scale);
+  const AttendFn attend = attend_kernel();
   // A task: one (row, KV head) pair, ~4 g L d flops; aim for ~64 K flops per chunk.
   const std::int64_t grain =
       std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(1, g * length * d));
   at::parallel_for(0, b * kv, grain, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<float> p(static_cast<std::size_t>(g * length));
+    std::vector<float> p(static_cast<std::size_t>(length));
     std::vector<std::int64_t> cols;
     cols.reserve(static_cast<std::size_t>(length));
     for (std::int64_t task = begin; task < end; ++task) {
@@ -78,27 +218,9 @@ at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k, const at::
         if (validp[row * lds + j] && (window <= 0 || kposp[row * ldp + j] > lowest_pos))
           cols.push_back(j);
       if (cols.empty()) continue;
-      const auto n = static_cast<std::int64_t>(cols.size());
-      const float* kr = kp + row * kb + head * kh;
-      const float* vr = vp + row * vb + head * vh;
-      for (std::int64_t gi = 0; gi < g; ++gi) {
-        const float* qr = qp + (row * h + head * g + gi) * d;
-        float* pr = p.data() + gi * length;
-        float mx = -std::numeric_limits<float>::infinity();
-        for (std::int64_t c = 0; c < n; ++c) {
-          pr[c] = dot(qr, kr + cols[static_cast<std::size_t>(c)] * d, d) * sc;
-          mx = std::max(mx, pr[c]);
-        }
-        float sum = 0.0f;
-        for (std::int64_t c = 0; c < n; ++c) {
-          pr[c] = std::exp(pr[c] - mx);
-          sum += pr[c];
-        }
-        const float inv = 1.0f / sum;
-        float* orow = op + (row * h + head * g + gi) * d;
-        for (std::int64_t c = 0; c < n; ++c)
-          axpy(pr[c] * inv, vr + cols[static_cast<std::size_t>(c)] * d, orow, d);
-      }
+      attend(qp + (row * h + head * g) * d, g, kp + row * kb + head * kh, vp + row * vb + head * vh,
+             cols.data(), static_cast<std::int64_t>(cols.size()), d, sc, p.data(),
+             op + (row * h + head * g) * d);
     }
   });
   return out;
