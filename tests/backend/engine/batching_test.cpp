@@ -5,6 +5,7 @@
 // (sliding window, GQA, biases, tied head, bf16).
 #include <t2/engine.h>
 
+#include "engine/model/decode_attention.h"
 #include "engine/model/skinny_gemm.h"
 
 #include <ATen/ATen.h>
@@ -218,6 +219,45 @@ TEST(SharedPrefix, CachedLogitsEqualFullRecomputation) {
             << "step " << s << " row " << r;
     for (std::size_t i = 0; i < ps.size(); ++i)
       EXPECT_EQ(cached.sequences[i].tokens, full.sequences[i].tokens) << "prompt " << i;
+  }
+}
+
+// Continuous batching over prompts with a common head: the batch cache holds the head once
+// (float32 CPU, decode_attention reads it for every row) or a copy per row (bf16, or the
+// kernel switched off); either way each sequence is its solo output without the prefix cache.
+TEST(SharedPrefix, ContinuousBatchesGiveSoloOutputs) {
+  for (const auto& name : kFixtures) {
+    SCOPED_TRACE(name);
+    t2::Session session(load(name));
+    const auto vocab = session.model().config().vocab_size;
+    Ids head;
+    for (int j = 0; j < 11; ++j)
+      head.push_back(static_cast<std::int32_t>(6 + (j * 7) % (vocab - 6)));
+    const auto ps = prompts(vocab, 5, head);
+    auto solo_params = greedy(9);
+    solo_params.reuse_prefix = false;
+    std::vector<Ids> solo;
+    for (const auto& p : ps) solo.push_back(session.generate({p}, solo_params).sequences[0].tokens);
+    for (const bool kernel : {true, false}) {
+      SCOPED_TRACE(kernel ? "decode attention on" : "decode attention off");
+      t2::engine::set_decode_attention_enabled(kernel);
+      session.clear_prefix();
+      auto p = greedy(9);
+      p.max_batch = 2;
+      p.stop_sequences = {{ps[1].back()}, {ps[3].back()}};  // some rows end early
+      const auto got = session.generate(ps, p);
+      EXPECT_EQ(got.reused_prompt_tokens, static_cast<std::int64_t>(5 * head.size()));
+      for (std::size_t i = 0; i < ps.size(); ++i) {
+        Ids want = solo[i];
+        for (std::size_t t = 0; t < want.size(); ++t)
+          if (want[t] == ps[1].back() || want[t] == ps[3].back()) {
+            want.resize(t + 1);
+            break;
+          }
+        EXPECT_EQ(got.sequences[i].tokens, want) << "prompt " << i;
+      }
+    }
+    t2::engine::set_decode_attention_enabled(true);
   }
 }
 

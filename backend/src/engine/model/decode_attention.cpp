@@ -120,29 +120,40 @@ T2_AVX2 inline float exp_sum_avx2(float* p, std::int64_t n, float mx) {
 
 #endif  // T2_ATTN_X86
 
-// One (row, KV head): its g query heads q [g, d] against keys/values k, v (rows of d) at the
-// columns cols[0..n), probabilities in p [n], outputs (zeroed) out [g, d].
-#define T2_ATTEND_BODY(DOT, EXP_SUM, AXPY)                                        \
-  for (std::int64_t gi = 0; gi < g; ++gi) {                                       \
-    const float* qr = q + gi * d;                                                 \
-    float mx = -std::numeric_limits<float>::infinity();                           \
-    for (std::int64_t c = 0; c < n; ++c) {                                        \
-      p[c] = DOT(qr, k + cols[c] * d, d) * scale;                                 \
-      mx = std::max(mx, p[c]);                                                    \
-    }                                                                             \
-    const float inv = 1.0f / EXP_SUM(p, n, mx);                                   \
-    float* o = out + gi * d;                                                      \
-    for (std::int64_t c = 0; c < n; ++c) AXPY(p[c] * inv, v + cols[c] * d, o, d); \
+// One (row, KV head): its g query heads q [g, d] against the shared keys/values sk, sv at rows
+// s0..s1 (positions), then its own k, v (rows of d) at the columns cols[0..n); scores in p
+// [s1 - s0 + n]; outputs (zeroed) out [g, d]. The order of the sums is that of a row holding
+// the shared keys in front of its own.
+#define T2_ATTEND_BODY(DOT, EXP_SUM, AXPY)                                             \
+  const std::int64_t ns = s1 - s0;                                                     \
+  for (std::int64_t gi = 0; gi < g; ++gi) {                                            \
+    const float* qr = q + gi * d;                                                      \
+    float mx = -std::numeric_limits<float>::infinity();                                \
+    for (std::int64_t c = 0; c < ns; ++c) {                                            \
+      p[c] = DOT(qr, sk + (s0 + c) * d, d) * scale;                                    \
+      mx = std::max(mx, p[c]);                                                         \
+    }                                                                                  \
+    for (std::int64_t c = 0; c < n; ++c) {                                             \
+      p[ns + c] = DOT(qr, k + cols[c] * d, d) * scale;                                 \
+      mx = std::max(mx, p[ns + c]);                                                    \
+    }                                                                                  \
+    const float inv = 1.0f / EXP_SUM(p, ns + n, mx);                                   \
+    float* o = out + gi * d;                                                           \
+    for (std::int64_t c = 0; c < ns; ++c) AXPY(p[c] * inv, sv + (s0 + c) * d, o, d);   \
+    for (std::int64_t c = 0; c < n; ++c) AXPY(p[ns + c] * inv, v + cols[c] * d, o, d); \
   }
 
-using AttendFn = void (*)(const float*, std::int64_t, const float*, const float*,
-                          const std::int64_t*, std::int64_t, std::int64_t, float, float*, float*);
+using AttendFn = void (*)(const float*, std::int64_t, const float*, const float*, std::int64_t,
+                          std::int64_t, const float*, const float*, const std::int64_t*,
+                          std::int64_t, std::int64_t, float, float*, float*);
 
-void attend_plain(const float* q, std::int64_t g, const float* k, const float* v,
-                  const std::int64_t* cols, std::int64_t n, std::int64_t d, float scale, float* p,
+void attend_plain(const float* q, std::int64_t g, const float* sk, const float* sv, std::int64_t s0,
+                  std::int64_t s1, const float* k, const float* v, const std::int64_t* cols,
+                  std::int64_t n, std::int64_t d, float scale, float* p,
                   float* out){T2_ATTEND_BODY(dot_plain, exp_sum_plain, axpy_plain)}
 #if T2_ATTN_X86
-T2_AVX2 void attend_avx2(const float* q, std::int64_t g, const float* k, const float* v,
+T2_AVX2 void attend_avx2(const float* q, std::int64_t g, const float* sk, const float* sv,
+                         std::int64_t s0, std::int64_t s1, const float* k, const float* v,
                          const std::int64_t* cols, std::int64_t n, std::int64_t d, float scale,
                          float* p, float* out){T2_ATTEND_BODY(dot_avx2, exp_sum_avx2, axpy_avx2)}
 #endif
@@ -171,10 +182,15 @@ bool decode_attention_enabled() { return enabled_flag().load(); }
 
 void set_decode_attention_enabled(bool on) { enabled_flag().store(on); }
 
+bool decode_attention_applies(at::ScalarType dtype, const at::Device& device) {
+  return decode_attention_enabled() && dtype == at::kFloat && device.is_cpu();
+}
+
 at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                             std::int64_t length, const at::Tensor& key_valid,
                             const at::Tensor& key_pos, const at::Tensor& q_pos, std::int64_t window,
-                            double scale) {
+                            double scale, const at::Tensor& shared_k, const at::Tensor& shared_v,
+                            std::int64_t shared_len) {
   if (!decode_attention_enabled()) return {};
   if (!cpu_float(q) || !cpu_float(k) || !cpu_float(v) || q.dim() != 3 || k.dim() != 4 ||
       v.dim() != 4)
@@ -186,6 +202,12 @@ at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k, const at::
       length <= 0 || k.size(2) < length || key_valid.size(1) < length)
     return {};
   if (k.stride(3) != 1 || v.stride(3) != 1 || k.stride(2) != d || v.stride(2) != d) return {};
+  if (shared_len > 0 &&
+      (!cpu_float(shared_k) || !cpu_float(shared_v) || shared_k.dim() != 4 ||
+       shared_k.sizes() != shared_v.sizes() || shared_k.size(0) != 1 || shared_k.size(1) != kv ||
+       shared_k.size(2) < shared_len || shared_k.size(3) != d || shared_k.stride(3) != 1 ||
+       shared_v.stride(3) != 1 || shared_k.stride(2) != d || shared_v.stride(2) != d))
+    return {};
   const std::int64_t g = h / kv;
   const at::Tensor qc = q.contiguous();
   const at::Tensor valid = key_valid.to(at::kBool).contiguous();
@@ -203,24 +225,33 @@ at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k, const at::
   const std::int64_t kb = k.stride(0), kh = k.stride(1), vb = v.stride(0), vh = v.stride(1);
   const auto sc = static_cast<float>(scale);
   const AttendFn attend = attend_kernel();
-  // A task: one (row, KV head) pair, ~4 g L d flops; aim for ~64 K flops per chunk.
+  const float* skp = shared_len > 0 ? shared_k.data_ptr<float>() : nullptr;
+  const float* svp = shared_len > 0 ? shared_v.data_ptr<float>() : nullptr;
+  const std::int64_t skh = shared_len > 0 ? shared_k.stride(1) : 0;
+  const std::int64_t svh = shared_len > 0 ? shared_v.stride(1) : 0;
+  // A task: one (row, KV head) pair, ~4 g L d flops; aim for ~64 K flops per chunk. Tasks go
+  // head-major, so that consecutive rows read the same shared keys from cache.
   const std::int64_t grain =
-      std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(1, g * length * d));
+      std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(1, g * (length + shared_len) * d));
   at::parallel_for(0, b * kv, grain, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<float> p(static_cast<std::size_t>(length));
+    std::vector<float> p(static_cast<std::size_t>(length + shared_len));
     std::vector<std::int64_t> cols;
     cols.reserve(static_cast<std::size_t>(length));
     for (std::int64_t task = begin; task < end; ++task) {
-      const std::int64_t row = task / kv, head = task % kv;
+      const std::int64_t head = task / b, row = task % b;
       cols.clear();
       const std::int64_t lowest_pos = window > 0 ? qposp[row] - window : 0;
       for (std::int64_t j = 0; j < length; ++j)
         if (validp[row * lds + j] && (window <= 0 || kposp[row * ldp + j] > lowest_pos))
           cols.push_back(j);
-      if (cols.empty()) continue;
-      attend(qp + (row * h + head * g) * d, g, kp + row * kb + head * kh, vp + row * vb + head * vh,
-             cols.data(), static_cast<std::int64_t>(cols.size()), d, sc, p.data(),
-             op + (row * h + head * g) * d);
+      // Shared keys sit at positions 0..shared_len-1: those inside the window.
+      const std::int64_t s0 =
+          window > 0 ? std::clamp<std::int64_t>(lowest_pos + 1, 0, shared_len) : 0;
+      if (cols.empty() && s0 >= shared_len) continue;
+      attend(qp + (row * h + head * g) * d, g, skp ? skp + head * skh : nullptr,
+             svp ? svp + head * svh : nullptr, s0, shared_len, kp + row * kb + head * kh,
+             vp + row * vb + head * vh, cols.data(), static_cast<std::int64_t>(cols.size()), d, sc,
+             p.data(), op + (row * h + head * g) * d);
     }
   });
   return out;

@@ -21,6 +21,12 @@ struct KvCache {
   at::Tensor key_valid, key_pos;
   std::int64_t length = 0;
   bool padded = false;  // some key_valid entry is false (set by the caller that pads)
+  // Keys at positions 0..shared_len-1 that every row shares (a prompt prefix), stored once:
+  // shared_k[l], shared_v[l] [1, KV, >= shared_len, D]. The columns of k/v then hold only each
+  // row's own keys (positions from shared_len on). Only the one-token decode of
+  // decode_attention() reads such a cache; forward_hidden refuses any other call on it.
+  std::vector<at::Tensor> shared_k, shared_v;
+  std::int64_t shared_len = 0;
   std::int64_t capacity() const { return key_valid.defined() ? key_valid.size(1) : 0; }
 };
 

@@ -148,6 +148,9 @@ Step prepare_step(const Model::Impl& model, const ForwardInput& in, KvCache* cac
   s.q_pos = in.positions;
   s.fused_decode = cache && s.tokens == 1 && model.dtype == at::kFloat && model.device.is_cpu() &&
                    !at::GradMode::is_enabled();
+  if (cache && cache->shared_len > 0 && !s.fused_decode)
+    throw Error(ErrorKind::Internal,
+                "a KV cache with a shared prefix takes only one-token float32 CPU decode steps");
   if (!s.fused_decode)
     for (auto window : model.config.sliding_window) s.mask(window);
   std::tie(s.cos, s.sin_signed) = rope_tables(model.inv_freq, in.positions, model.dtype);
@@ -287,11 +290,16 @@ at::Tensor attention_block(const ModelConfig& c, const LayerWeights& lw, std::in
   const auto window = c.sliding_window[static_cast<std::size_t>(layer)];
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
   if (s.fused_decode) {
-    const at::Tensor fused =
-        decode_attention(q.reshape({b, h, d}), cache->k[layer], cache->v[layer], s.past + t,
-                         s.key_valid, s.key_pos, s.q_pos.reshape({b}), window, scale);
+    const auto l = static_cast<std::size_t>(layer);
+    const bool shared = cache->shared_len > 0;
+    const at::Tensor fused = decode_attention(
+        q.reshape({b, h, d}), cache->k[layer], cache->v[layer], s.past + t, s.key_valid, s.key_pos,
+        s.q_pos.reshape({b}), window, scale, shared ? cache->shared_k[l] : at::Tensor(),
+        shared ? cache->shared_v[l] : at::Tensor(), cache->shared_len);
     if (fused.defined())
       return residual_projection(lw, kO, x, fused.view({b, t, h * d}), lw.o_wt, lw.o_b);
+    if (shared)
+      throw Error(ErrorKind::Internal, "decode attention declined a cache with a shared prefix");
   }
   const at::Tensor attn = attention(q, k, v, s.mask(window), scale);
   return residual_projection(lw, kO, x, attn.transpose(1, 2).reshape({b, t, h * d}), lw.o_wt,

@@ -7,7 +7,10 @@
 // longer than P, every column up to its length is opened (a gap, masked, for the other rows).
 // Each row keeps its own rotary positions, so a gap changes nothing in its attention. When the
 // axis is full, all rows shift left by the oldest live row's first column (compaction), so C =
-// 2 * longest prompt + max_new_tokens always suffices.
+// 2 * longest prompt + max_new_tokens always suffices. Where the one-pass decode attention runs
+// (float32 CPU), the shared prefix is not copied into the rows: the batch cache points at it
+// once (KvCache::shared_k/v) and its columns hold only what follows it.
+#include "decode_attention.h"
 #include "sampling.h"
 #include "session_impl.h"
 
@@ -166,11 +169,12 @@ struct Batch {
 };
 
 // Copies prefilled prompts into free rows, right-aligned at the current column (opening a gap
-// for the other rows when a prompt is longer than the columns filled so far).
-void place(Batch& b, const Prefill& pf, const std::vector<std::int64_t>& rows,
+// for the other rows when a prompt is longer than the columns filled so far). The first `skip`
+// columns of the prefill (the shared prefix, when the batch cache holds it once) stay behind.
+void place(Batch& b, const Prefill& pf, std::int64_t skip, const std::vector<std::int64_t>& rows,
            const std::vector<std::size_t>& entrants, const Prompts& prompts, at::Tensor& logits) {
   engine::KvCache& c = *b.cache;
-  const std::int64_t width = pf.cache.length, past = c.length;
+  const std::int64_t width = pf.cache.length - skip, past = c.length;
   const std::int64_t end = std::max(past, width), first = end - width;
   if (end > c.capacity())
     throw Error(ErrorKind::Internal,
@@ -179,14 +183,20 @@ void place(Batch& b, const Prefill& pf, const std::vector<std::int64_t>& rows,
   const at::Tensor dst = at::tensor(rows, at::kLong).to(c.key_valid.device());
   const at::Tensor src = at::tensor(pf.row_of, at::kLong).to(c.key_valid.device());
   for (std::size_t l = 0; l < c.k.size(); ++l) {
-    c.k[l].narrow(2, first, width).index_copy_(0, dst, pf.cache.k[l].index_select(0, src));
-    c.v[l].narrow(2, first, width).index_copy_(0, dst, pf.cache.v[l].index_select(0, src));
+    c.k[l]
+        .narrow(2, first, width)
+        .index_copy_(0, dst, pf.cache.k[l].narrow(2, skip, width).index_select(0, src));
+    c.v[l]
+        .narrow(2, first, width)
+        .index_copy_(0, dst, pf.cache.v[l].narrow(2, skip, width).index_select(0, src));
   }
   at::Tensor valid = c.key_valid.narrow(1, 0, end).index_select(0, dst);  // [E, end]
   valid.narrow(1, 0, first).fill_(false);
-  valid.narrow(1, first, width).copy_(pf.cache.key_valid.index_select(0, src));
+  valid.narrow(1, first, width)
+      .copy_(pf.cache.key_valid.narrow(1, skip, width).index_select(0, src));
   c.key_valid.narrow(1, 0, end).index_copy_(0, dst, valid);
-  c.key_pos.narrow(1, first, width).index_copy_(0, dst, pf.cache.key_pos.index_select(0, src));
+  c.key_pos.narrow(1, first, width)
+      .index_copy_(0, dst, pf.cache.key_pos.narrow(1, skip, width).index_select(0, src));
   logits.index_copy_(0, at::tensor(rows, at::kLong),
                      pf.logits.index_select(0, at::tensor(pf.row_of, at::kLong)));
   c.padded = c.padded || pf.cache.padded || past > 0 || first > 0 ||
@@ -259,9 +269,21 @@ GenerateResult Session::generate(const std::vector<std::vector<std::int32_t>>& p
     }
     const auto start_time = dg::Clock::now();
     const std::size_t prefix_len = params.reuse_prefix ? dg::shared_prefix(s, prompts) : 0;
-    const std::int64_t capacity = (rows == n ? longest : 2 * longest) + params.max_new_tokens;
+    // With the one-pass decode attention the batch cache holds the shared prefix once (every
+    // step reads it once for all rows) and each row only its own columns; otherwise every row
+    // holds a copy.
+    const std::int64_t skip = prefix_len > 0 && engine::decode_attention_applies(m.dtype, m.device)
+                                  ? static_cast<std::int64_t>(prefix_len)
+                                  : 0;
+    const std::int64_t own = longest - skip;
+    const std::int64_t capacity = (rows == n ? own : 2 * own) + params.max_new_tokens;
     dg::Batch b;
     b.cache = &s.fresh_cache(static_cast<std::int64_t>(rows), capacity);
+    if (skip > 0) {
+      b.cache->shared_k = s.prefix.k;
+      b.cache->shared_v = s.prefix.v;
+      b.cache->shared_len = skip;
+    }
     b.seq.assign(rows, -1);
     b.start.assign(rows, 0);
     b.pos.assign(rows, 0);
@@ -283,7 +305,7 @@ GenerateResult Session::generate(const std::vector<std::vector<std::int32_t>>& p
       if (entrants.empty()) return;
       const dg::Prefill pf = dg::prefill(s, w, prompts, entrants, prefix_len, params.pad_id);
       result.reused_prompt_tokens += pf.reused_tokens;
-      dg::place(b, pf, free_rows, entrants, prompts, logits);
+      dg::place(b, pf, skip, free_rows, entrants, prompts, logits);
     };
     admit();
     auto decode_start = start_time;

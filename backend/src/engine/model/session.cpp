@@ -110,6 +110,9 @@ engine::KvCache& Session::Impl::fresh_cache(std::int64_t batch, std::int64_t cap
   }
   cache.length = 0;
   cache.padded = false;
+  cache.shared_k.clear();
+  cache.shared_v.clear();
+  cache.shared_len = 0;
   return cache;
 }
 
