@@ -63,6 +63,36 @@ TEST(DecodeAttention, MatchesPlainAttentionWithGqaGapsAndWindow) {
   EXPECT_TRUE(at::equal(alone[0], together[3]));
 }
 
+// A prefix every row shares, passed once, gives what each row holding a copy of it in front of
+// its own columns gives (the same sums in the same order: equal, not merely close).
+TEST(DecodeAttention, SharedPrefixEqualsACopyInEveryRow) {
+  at::manual_seed(5);
+  const std::int64_t b = 3, kv = 2, g = 2, d = 8, p = 6, own = 5;
+  const at::Tensor q = at::randn({b, kv * g, d});
+  const at::Tensor sk = at::randn({1, kv, p, d}), sv = at::randn({1, kv, p, d});
+  const at::Tensor k_own = at::randn({b, kv, own, d}), v_own = at::randn({b, kv, own, d});
+  at::Tensor valid_own = at::ones({b, own}, at::kBool);
+  valid_own[2].narrow(0, 0, 2).fill_(false);  // a gap in one row
+  const at::Tensor pos_own = (at::arange(own, at::kLong) + p).repeat({b, 1});
+  const at::Tensor qpos = at::full({b}, p + own - 1, at::kLong);
+  // The same keys with the prefix copied in front of every row.
+  const at::Tensor k_all = at::cat({sk.expand({b, kv, p, d}), k_own}, 2).contiguous();
+  const at::Tensor v_all = at::cat({sv.expand({b, kv, p, d}), v_own}, 2).contiguous();
+  const at::Tensor valid_all = at::cat({at::ones({b, p}, at::kBool), valid_own}, 1);
+  const at::Tensor pos_all = at::arange(p + own, at::kLong).repeat({b, 1});
+  for (const std::int64_t window : {0, 7}) {
+    const at::Tensor shared = t2::engine::decode_attention(q, k_own, v_own, own, valid_own, pos_own,
+                                                           qpos, window, 0.3, sk, sv, p);
+    const at::Tensor copied = t2::engine::decode_attention(q, k_all, v_all, p + own, valid_all,
+                                                           pos_all, qpos, window, 0.3);
+    ASSERT_TRUE(shared.defined() && copied.defined());
+    EXPECT_TRUE(at::equal(shared, copied)) << "window " << window;
+    const at::Tensor want =
+        reference(q, k_all, v_all, p + own, valid_all, pos_all, qpos, window, 0.3);
+    EXPECT_TRUE(at::allclose(shared.to(at::kDouble), want, 1e-5, 1e-6)) << "window " << window;
+  }
+}
+
 TEST(DecodeAttention, DeclinesWhatItCannotDo) {
   const at::Tensor q = at::randn({2, 2, 8}), k = at::randn({2, 1, 4, 8}),
                    v = at::randn({2, 1, 4, 8});
@@ -77,8 +107,10 @@ TEST(DecodeAttention, DeclinesWhatItCannotDo) {
   EXPECT_FALSE(t2::engine::decode_attention(qg, k, v, 4, valid, pos, qpos, 0, 1.0).defined());
   const at::Tensor kt = at::randn({2, 1, 8, 4}).transpose(2, 3);
   EXPECT_FALSE(t2::engine::decode_attention(q, kt, v, 4, valid, pos, qpos, 0, 1.0).defined());
-  // More columns than the cache holds.
+  // More columns than the cache holds; validity of another batch size.
   EXPECT_FALSE(t2::engine::decode_attention(q, k, v, 5, valid, pos, qpos, 0, 1.0).defined());
+  EXPECT_FALSE(
+      t2::engine::decode_attention(q, k, v, 4, valid.narrow(0, 0, 1), pos, qpos, 0, 1.0).defined());
 }
 
 }  // namespace

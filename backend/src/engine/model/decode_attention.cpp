@@ -1,5 +1,6 @@
 // One-token attention against the KV cache (decode_attention.h).
 #include "decode_attention.h"
+#include "avx2.h"
 
 #include <ATen/Parallel.h>
 
@@ -14,14 +15,6 @@
 #include <cstring>
 #include <limits>
 #include <vector>
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define T2_ATTN_X86 1
-#define T2_AVX2 __attribute__((target("avx2,fma")))
-#else
-#define T2_ATTN_X86 0
-#endif
 
 namespace t2::engine {
 namespace {
@@ -53,20 +46,14 @@ inline float exp_sum_plain(float* p, std::int64_t n, float mx) {
   return sum;
 }
 
-#if T2_ATTN_X86
-
-T2_AVX2 inline float hsum(__m256 v) {
-  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
-}
+#if T2_X86_KERNELS
 
 T2_AVX2 inline float dot_avx2(const float* a, const float* b, std::int64_t d) {
   __m256 acc = _mm256_setzero_ps();
   std::int64_t i = 0;
   for (; i + 8 <= d; i += 8)
     acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
-  float s = hsum(acc);
+  float s = avx2::hsum(acc);
   for (; i < d; ++i) s += a[i] * b[i];
   return s;
 }
@@ -110,7 +97,7 @@ T2_AVX2 inline float exp_sum_avx2(float* p, std::int64_t n, float mx) {
     _mm256_storeu_ps(p + i, e);
     acc = _mm256_add_ps(acc, e);
   }
-  float sum = hsum(acc);
+  float sum = avx2::hsum(acc);
   for (; i < n; ++i) {
     p[i] = std::exp(p[i] - mx);
     sum += p[i];
@@ -118,7 +105,7 @@ T2_AVX2 inline float exp_sum_avx2(float* p, std::int64_t n, float mx) {
   return sum;
 }
 
-#endif  // T2_ATTN_X86
+#endif  // T2_X86_KERNELS
 
 // One (row, KV head): its g query heads q [g, d] against the shared keys/values sk, sv at rows
 // s0..s1 (positions), then its own k, v (rows of d) at the columns cols[0..n); scores in p
@@ -147,16 +134,25 @@ using AttendFn = void (*)(const float*, std::int64_t, const float*, const float*
                           std::int64_t, const float*, const float*, const std::int64_t*,
                           std::int64_t, std::int64_t, float, float*, float*);
 
-void attend_plain(const float* q, std::int64_t g, const float* sk, const float* sv, std::int64_t s0,
-                  std::int64_t s1, const float* k, const float* v, const std::int64_t* cols,
-                  std::int64_t n, std::int64_t d, float scale, float* p,
-                  float* out){T2_ATTEND_BODY(dot_plain, exp_sum_plain, axpy_plain)}
-#if T2_ATTN_X86
+// The same body for both instruction sets (a template would not inline the AVX2 helpers
+// into a generic function); clang-format would fold these onto one line.
+// clang-format off
+void attend_plain(const float* q, std::int64_t g, const float* sk, const float* sv,
+                  std::int64_t s0, std::int64_t s1, const float* k, const float* v,
+                  const std::int64_t* cols, std::int64_t n, std::int64_t d, float scale, float* p,
+                  float* out) {
+  T2_ATTEND_BODY(dot_plain, exp_sum_plain, axpy_plain)
+}
+
+#if T2_X86_KERNELS
 T2_AVX2 void attend_avx2(const float* q, std::int64_t g, const float* sk, const float* sv,
                          std::int64_t s0, std::int64_t s1, const float* k, const float* v,
                          const std::int64_t* cols, std::int64_t n, std::int64_t d, float scale,
-                         float* p, float* out){T2_ATTEND_BODY(dot_avx2, exp_sum_avx2, axpy_avx2)}
+                         float* p, float* out) {
+  T2_ATTEND_BODY(dot_avx2, exp_sum_avx2, axpy_avx2)
+}
 #endif
+// clang-format on
 
 #undef T2_ATTEND_BODY
 
@@ -169,8 +165,8 @@ std::atomic<bool>& enabled_flag() {
 }
 
 AttendFn attend_kernel() {
-#if T2_ATTN_X86
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#if T2_X86_KERNELS
+  static const bool avx2 = avx2::supported();
   if (avx2) return attend_avx2;
 #endif
   return attend_plain;
@@ -199,7 +195,9 @@ at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k, const at::
     return {};
   const std::int64_t b = q.size(0), h = q.size(1), d = q.size(2), kv = k.size(1);
   if (kv == 0 || h % kv != 0 || k.size(0) != b || v.sizes() != k.sizes() || k.size(3) != d ||
-      length <= 0 || k.size(2) < length || key_valid.size(1) < length)
+      length <= 0 || k.size(2) < length || key_valid.dim() != 2 || key_valid.size(0) != b ||
+      key_valid.size(1) < length || key_pos.dim() != 2 || key_pos.size(0) != b ||
+      key_pos.size(1) < length || q_pos.numel() != b)
     return {};
   if (k.stride(3) != 1 || v.stride(3) != 1 || k.stride(2) != d || v.stride(2) != d) return {};
   if (shared_len > 0 &&

@@ -1,5 +1,6 @@
 // The skinny float32 GEMM (skinny_gemm.h): AVX2/FMA register tiles over the unpacked weight.
 #include "skinny_gemm.h"
+#include "avx2.h"
 
 #include <ATen/Parallel.h>
 
@@ -11,14 +12,6 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define T2_SKINNY_X86 1
-#define T2_AVX2 __attribute__((target("avx2,fma")))
-#else
-#define T2_SKINNY_X86 0
-#endif
 
 namespace t2::engine {
 namespace {
@@ -39,13 +32,7 @@ std::atomic<bool>& enabled_flag() {
   return flag;
 }
 
-#if T2_SKINNY_X86
-
-T2_AVX2 inline float hsum(__m256 v) {
-  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
-}
+#if T2_X86_KERNELS
 
 // y[r, j] += sum_k x[r, k] w[j, k] for r < MR, j < NR, k < kb: NR rows of W (each contiguous,
 // streamed once) against MR rows of x, as 8-wide partial sums reduced at the end.
@@ -80,7 +67,7 @@ T2_AVX2 void tile(const float* x, std::int64_t ldx, const float* w, std::int64_t
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 8
     for (int j = 0; j < NR; ++j) {
-      float s = hsum(acc[j][r]);
+      float s = avx2::hsum(acc[j][r]);
       for (std::int64_t k = kv; k < kb; ++k) s += x[r * ldx + k] * w[j * ldw + k];
       y[r * ldy + j] += s;
     }
@@ -95,13 +82,13 @@ constexpr TileFn kTiles[kTileN][kTileM] = {{tile<1, 1>, tile<1, 2>},
                                            {tile<3, 1>, tile<3, 2>},
                                            {tile<4, 1>, tile<4, 2>}};
 
-#endif  // T2_SKINNY_X86
+#endif  // T2_X86_KERNELS
 
 }  // namespace
 
 bool skinny_gemm_supported() {
-#if T2_SKINNY_X86
-  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#if T2_X86_KERNELS
+  static const bool ok = avx2::supported();
   return ok;
 #else
   return false;
@@ -115,7 +102,7 @@ void set_skinny_gemm_enabled(bool on) { enabled_flag().store(on); }
 void skinny_sgemm_accumulate(std::int64_t m, std::int64_t n, std::int64_t k, const float* x,
                              std::int64_t ldx, const float* w, std::int64_t ldw, float* y,
                              std::int64_t ldy) {
-#if T2_SKINNY_X86
+#if T2_X86_KERNELS
   if (m <= 0 || n <= 0 || k <= 0) return;
   // For each tile of W rows and block of K, every pair of x rows in turn: the W block comes
   // from memory once (prefetched during the previous tile's first pair) and is reused from L1.
