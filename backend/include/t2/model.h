@@ -8,8 +8,9 @@
 //
 // Session (mutable, one per conversation/job): KV cache buffers (reused between generate calls
 // while they fit), the shared prefix (K/V of a prompt prefix that later calls start from, while
-// the weights are unchanged), RNG, per-session weight overrides. An override replaces one model tensor (e.g. a W' = U diag(sigma*z) V^T from an
-// SVF expert) for this session only; the Model and every other Session are unaffected.
+// the weights are unchanged), RNG, per-session weight overrides. An override replaces one model
+// tensor (e.g. a W' = U diag(sigma*z) V^T from an SVF expert) for this session only; the Model
+// and every other Session are unaffected.
 //
 // Numerics follow HF transformers' eager path: RMSNorm statistics in float32, rotate-half RoPE
 // with HF's inv_freq (default, linear, llama3), GQA as repeat_kv, attention softmax in float32
@@ -114,8 +115,9 @@ struct GenerateParams {
   // collect_step_logits (InvalidArgument).
   int max_batch = 0;
   // Shared-prefix reuse: the prompts' longest common prefix (a task's system prompt, pass 1's
-  // classification prompt, a chat's history) is encoded once, kept on the Session, and its K/V
-  // copied to every row; identical prompts (k sampled rollouts) are encoded once. The logits
+  // classification prompt, a chat's history) is encoded once and kept on the Session; decode
+  // steps read it once for all rows (float32 CPU) or from a copy in every row (elsewhere);
+  // identical prompts (k sampled rollouts) are encoded once. The logits
   // equal full recomputation up to float rounding. false: every prompt is encoded in full.
   bool reuse_prefix = true;
   // Called once per sequence as soon as it finishes (text filled in), on the generating thread;

@@ -193,14 +193,20 @@ TEST(ContinuousBatching, StepLogitsNeedOneBatch) {
   EXPECT_THROW(session.generate({{1, 2}}, p), t2::Error);
 }
 
+// A common prompt head of n ids from `low` up, stepping by `step` through the vocabulary.
+Ids common_head(std::int64_t vocab, int n, int low, int step) {
+  Ids head;
+  for (int j = 0; j < n; ++j)
+    head.push_back(static_cast<std::int32_t>(low + (j * step) % (vocab - low)));
+  return head;
+}
+
 TEST(SharedPrefix, CachedLogitsEqualFullRecomputation) {
   for (const auto& name : kFixtures) {
     SCOPED_TRACE(name);
     t2::Session session(load(name));
     const auto vocab = session.model().config().vocab_size;
-    Ids head;
-    for (int j = 0; j < 14; ++j)
-      head.push_back(static_cast<std::int32_t>(5 + (j * 13) % (vocab - 5)));
+    const Ids head = common_head(vocab, 14, 5, 13);
     const auto ps = prompts(vocab, 4, head);
     auto p = greedy(6);
     p.collect_step_logits = true;
@@ -230,9 +236,7 @@ TEST(SharedPrefix, ContinuousBatchesGiveSoloOutputs) {
     SCOPED_TRACE(name);
     t2::Session session(load(name));
     const auto vocab = session.model().config().vocab_size;
-    Ids head;
-    for (int j = 0; j < 11; ++j)
-      head.push_back(static_cast<std::int32_t>(6 + (j * 7) % (vocab - 6)));
+    const Ids head = common_head(vocab, 11, 6, 7);
     const auto ps = prompts(vocab, 5, head);
     auto solo_params = greedy(9);
     solo_params.reuse_prefix = false;

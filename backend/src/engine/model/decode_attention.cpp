@@ -207,9 +207,14 @@ at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k, const at::
        shared_v.stride(3) != 1 || shared_k.stride(2) != d || shared_v.stride(2) != d))
     return {};
   const std::int64_t g = h / kv;
+  // Rows are read through their strides: the cache's narrowed views need no copy.
+  auto rows_of = [](const at::Tensor& t, at::ScalarType type) {
+    const at::Tensor u = t.to(type);
+    return u.stride(-1) == 1 ? u : u.contiguous();
+  };
   const at::Tensor qc = q.contiguous();
-  const at::Tensor valid = key_valid.to(at::kBool).contiguous();
-  const at::Tensor kpos = key_pos.to(at::kLong).contiguous();
+  const at::Tensor valid = rows_of(key_valid, at::kBool);
+  const at::Tensor kpos = rows_of(key_pos, at::kLong);
   const at::Tensor qpos = q_pos.to(at::kLong).contiguous();
   at::Tensor out = at::zeros({b, h, d}, q.options());
   const float* qp = qc.data_ptr<float>();
