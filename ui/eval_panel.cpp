@@ -20,12 +20,14 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QPlainTextEdit>
 #include <QPointer>
 #include <QPushButton>
 #include <QSaveFile>
 #include <QSpinBox>
 #include <QSplitter>
+#include <QToolButton>
 #include <QTableWidget>
 #include <QVBoxLayout>
 
@@ -70,8 +72,14 @@ EvalPanel::EvalPanel(JobRunner* jobs, QWidget* parent) : QWidget(parent), m_jobs
          "or a LoRA adapter folder (PEFT format)"));
   auto* browse = new QPushButton(tr("..."));
   browse->setToolTip(tr("Choose an expert file"));
+  m_bundled = new QToolButton;
+  m_bundled->setText(tr("Demo"));
+  m_bundled->setPopupMode(QToolButton::InstantPopup);
+  m_bundled->setToolTip(tr("The bundled demo experts (resources/demo/experts)"));
+  m_bundled->setEnabled(false);
   auto* expertRow = new QHBoxLayout;
   expertRow->addWidget(m_expert, 1);
+  expertRow->addWidget(m_bundled);
   expertRow->addWidget(browse);
 
   auto* form = new QFormLayout;
@@ -197,6 +205,16 @@ void EvalPanel::selectTask(const QString& path) {
 void EvalPanel::setLimit(int limit) { m_limit->setValue(limit); }
 void EvalPanel::setBatchSize(int batch) { m_batch->setValue(batch); }
 void EvalPanel::setExpertFile(const QString& path) { m_expert->setText(path); }
+
+void EvalPanel::setBundledExperts(const QVector<QPair<QString, QString>>& experts) {
+  auto* menu = new QMenu(m_bundled);
+  menu->addAction(tr("Base model (no expert)"), this, [this] { m_expert->clear(); });
+  for (const auto& [name, file] : experts)
+    menu->addAction(tr("%1 expert").arg(name), this, [this, file = file] { m_expert->setText(file); });
+  delete m_bundled->menu();
+  m_bundled->setMenu(menu);
+  m_bundled->setEnabled(!experts.isEmpty());
+}
 
 void EvalPanel::showSplits() {
   const QString previous = m_split->currentText();

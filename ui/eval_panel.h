@@ -17,6 +17,7 @@
 #include <t2/evaluation.h>
 #include <t2/model.h>
 
+#include <QPair>
 #include <QString>
 #include <QStringList>
 #include <QVector>
@@ -31,6 +32,7 @@ class QCheckBox;
 class QComboBox;
 class QLabel;
 class QLineEdit;
+class QToolButton;
 class QPlainTextEdit;
 class QPushButton;
 class QSpinBox;
@@ -59,6 +61,8 @@ class EvalPanel : public QWidget {
   void setLimit(int limit);                 // 0 = all items
   void setBatchSize(int batch);             // >= 1
   void setExpertFile(const QString& path);  // "" = the base model
+  // The bundled library's experts (name, file), offered by the "Demo experts" menu button.
+  void setBundledExperts(const QVector<QPair<QString, QString>>& experts);
 
   bool isEvaluating() const { return m_running; }
   const std::optional<t2::EvalReport>& lastReport() const { return m_report; }
@@ -97,6 +101,7 @@ class EvalPanel : public QWidget {
   QSpinBox* m_limit;
   QSpinBox* m_batch;
   QLineEdit* m_expert;
+  QToolButton* m_bundled;
   QPushButton* m_run;
   QPushButton* m_stop;
   QPushButton* m_export;

@@ -115,6 +115,15 @@ void MainWindow::buildDocks() {
   addDockWidget(Qt::LeftDockWidgetArea, m_spectraDock);
   tabifyDockWidget(m_tasksDock, m_spectraDock);
   m_eval = new EvalPanel(m_jobs, this);
+  {
+    const t2::DemoInfo demo =
+        t2::demo_info(m_resourcesDir.empty() ? std::string(".") : m_resourcesDir);
+    QVector<QPair<QString, QString>> bundled;  // the demo's expert library
+    for (const auto& e : demo.experts)
+      if (e.present)
+        bundled.push_back({QString::fromStdString(e.name), QString::fromStdString(e.file)});
+    m_eval->setBundledExperts(bundled);
+  }
   m_evalDock = new QDockWidget(tr("Evaluate"), this);
   m_evalDock->setObjectName(QStringLiteral("EvalDock"));
   m_evalDock->setWidget(m_eval);
@@ -206,13 +215,6 @@ void MainWindow::buildMenus() {
     openModelFolder(QString::fromStdString(dir));
   });
   openDemo->setEnabled(!resources.empty() && demo.model_present);
-  auto* openHabits = file->addAction(
-      tr("Open demo model with answer &habits"), this,
-      [this, dir = demo.habits_model_dir] { openModelFolder(QString::fromStdString(dir)); });
-  openHabits->setEnabled(!resources.empty() && demo.habits_model_present);
-  openHabits->setToolTip(
-      tr("resources/demo/model-habits: cued math and code answer habits that "
-         "the graders reject, for an RL expert to correct"));
   auto* exportAction = file->addAction(tr("&Export report..."), this, &MainWindow::exportReport);
   exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
   file->addSeparator();

@@ -1,6 +1,7 @@
 // `t2 demo build` (generate the demo task suite from a seed) and `t2 demo info` (what ships).
 #include "commands.h"
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -73,6 +74,9 @@ void add_demo_command(CLI::App& app, const GlobalOptions& global, const Runner*&
     std::string out;
     DemoSuiteParams params;
     ModelOptions model;
+    bool experts = false;
+    std::vector<std::string> only;
+    std::string experts_out;
   };
   auto build = std::make_shared<BuildOptions>();
   auto* sub = demo->add_subcommand(
@@ -102,15 +106,45 @@ void add_demo_command(CLI::App& app, const GlobalOptions& global, const Runner*&
                   "Pretraining recipe (default: <model-out>/recipe.json)");
   sub->add_option("--work", build->model.work,
                   "Training folder for checkpoints (default: a new folder under $TMPDIR)");
+  sub->add_flag("--experts", build->experts,
+                "Also train the bundled expert library (resources/demo/experts: one SVF expert per "
+                "training task from its recipe.json, ~2-4 min each on 2 cores) and evaluate each "
+                "beside the base model on its whole test split");
+  sub->add_option("--only", build->only, "With --experts: only these experts (math, code, reasoning)")
+      ->needs("--experts");
+  sub->add_option("--experts-out", build->experts_out,
+                  "With --experts: library folder (default: <resources>/demo/experts)")
+      ->needs("--experts");
   auto build_runner = std::make_shared<Runner>([build, &global]() {
     std::unique_ptr<Engine> engine;  // threads and passive OpenMP waiting for training
-    if (build->model.with_model) engine = std::make_unique<Engine>(make_engine(global));
+    if (build->model.with_model || build->experts)
+      engine = std::make_unique<Engine>(make_engine(global));
+    if (build->experts && !build->out.empty() && !build->model.with_model)
+      throw Error(ErrorKind::InvalidArgument,
+                  "--experts trains on the shipped suite and model; drop --out (or add "
+                  "--with-model to rebuild all three)");
     const std::string out =
         build->out.empty() ? resources_dir_or_default() + "/demo/tasks" : build->out;
     const DemoSuite suite = build_demo_suite(out, build->params, make_cli_job());
     std::cout << "wrote " << suite.files.size() << " files to " << suite.dir << "\n";
     for (const auto& f : suite.files) std::cout << "  " << f << "\n";
     if (build->model.with_model) build_demo_model(build->model, suite.dir, !build->out.empty(), global);
+    if (build->experts) {
+      DemoExpertsParams p;
+      p.resources_dir = resources_dir_or_default();
+      p.out_dir = build->experts_out;
+      p.only = build->only;
+      p.db_path = global.db.empty() ? default_run_store_path() : global.db;
+      p.threads = global.threads;
+      for (const auto& e : build_demo_experts(p, make_cli_job())) {
+        char line[160];
+        std::snprintf(line, sizeof line, "  %s: test accuracy %.3f (base %.3f, n %lld), %.0f s, run %lld\n",
+                      e.name.c_str(), e.test_accuracy, e.base_test_accuracy,
+                      static_cast<long long>(e.test_items), e.train_seconds,
+                      static_cast<long long>(e.train_run_id));
+        std::cout << line;
+      }
+    }
     return kExitOk;
   });
   sub->callback([&chosen, build_runner] { chosen = build_runner.get(); });
@@ -132,9 +166,11 @@ void add_demo_command(CLI::App& app, const GlobalOptions& global, const Runner*&
     } else {
       std::cout << "model:          " << d.model_dir
                 << (d.model_present ? "" : "  (missing: not built yet)") << "\n";
-      if (d.habits_model_present)
-        std::cout << "habits model:   " << d.habits_model_dir
-                  << "  (answer habits for RL to correct; see its recipe.json)\n";
+      std::cout << "experts:        " << d.experts_dir
+                << (d.experts.empty() ? "  (none: t2 demo build --experts)" : "") << "\n";
+      for (const auto& e : d.experts)
+        std::cout << "  " << e.name << " (" << e.category << "): " << e.file
+                  << (e.present ? "" : "  (missing)") << "\n";
       std::cout << "training tasks:\n";
       for (const auto& t : d.training_tasks) std::cout << "  " << t << "\n";
       std::cout << "unseen tasks:\n";

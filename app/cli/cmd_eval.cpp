@@ -112,35 +112,23 @@ struct Context {
 // Evaluates one task; the run (if any) is finished as finished, cancelled or failed.
 void evaluate_task(Context& c, const Task& task) {
   EvalRunInfo info = c.info;
-  info.task_path = task.spec().path;
-  info.task_name = task.spec().name;
   if (!c.options.name.empty())
-    info.run_name =
-        c.options.tasks.size() > 1 ? c.options.name + " " + info.task_name : c.options.name;
-  EvalParams params = c.options.params;
-  EvalReport last;
-  last.task = info.task_name;
-  last.split = params.split;
-  params.on_batch = [&last](const EvalReport& so_far) { last = so_far; };
-  std::optional<std::int64_t> run_id;
-  if (c.store) run_id = begin_eval_run(*c.store, info, params);
-  EvalReport report;
+    info.run_name = c.options.tasks.size() > 1 ? c.options.name + " " + task.spec().name
+                                               : c.options.name;
+  StoredEvaluation done;
   try {
-    report = evaluate(c.session, c.tokenizer, c.chat_template, task, params, c.job);
+    done = evaluate_and_store(c.session, c.tokenizer, c.chat_template, task, c.options.params,
+                              c.store, info, c.job);
   } catch (const Error& e) {
-    if (run_id) {
-      const RunStatus status = e.is_cancelled() ? RunStatus::Cancelled : RunStatus::Failed;
-      finish_eval_run(*c.store, *run_id, info, last, status, e.what());
-      std::cerr << "\nt2: run " << *run_id << " stored as " << to_string(status) << " with "
-                << last.n << " finished items\n";
-    }
+    if (c.store) std::cerr << "\nt2: the run is stored as " << (e.is_cancelled() ? "cancelled" : "failed") << " with the finished items\n";
     throw;
   }
-  if (run_id) finish_eval_run(*c.store, *run_id, info, report, RunStatus::Finished);
+  const std::optional<std::int64_t> run_id =
+      c.store ? std::optional<std::int64_t>(done.run_id) : std::nullopt;
   if (c.options.json)
-    print_json(report, c.options, run_id);
+    print_json(done.report, c.options, run_id);
   else
-    print_line(report, run_id);
+    print_line(done.report, run_id);
 }
 
 int run(const Options& o, const GlobalOptions& global) {

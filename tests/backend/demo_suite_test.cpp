@@ -1,7 +1,8 @@
 // The demo task suite: determinism (byte-identical regeneration, and the committed suite equals a
 // fresh build), answers checked by independent means (arithmetic re-done from the worked lines,
-// Python itself for the code task, a small ordering solver for reasoning), the difficulty knobs,
-// split disjointness, and every gold judged correct through the task specs.
+// Python itself for the code tasks, the world's fact sentences for reasoning), the difficulty and
+// surface knobs, split disjointness, the classifier's coverage, and every gold judged correct
+// through the task specs.
 #include <t2/demo_suite.h>
 #include <t2/error.h>
 #include <t2/sandbox.h>
@@ -37,6 +38,7 @@ t2::DemoSuiteParams small_params(std::uint64_t seed) {
   p.test_items = 20;
   p.unseen_validation_items = 5;
   p.unseen_test_items = 20;
+  p.unseen_pretrain_items = 30;
   p.classify_per_category = 10;
   return p;
 }
@@ -58,13 +60,13 @@ TEST(DemoSuite, SameSeedGivesByteIdenticalFiles) {
   const auto b = t2::build_demo_suite(out_dir("b").string(), small_params(7));
   const auto c = t2::build_demo_suite(out_dir("c").string(), small_params(8));
   ASSERT_EQ(relative_files(a), relative_files(b));
-  EXPECT_EQ(a.files.size(), 26u);  // 7 specs, 3x3 + 3x2 + 3 JSONL, suite.json
+  EXPECT_EQ(a.files.size(), 32u);  // 8 specs, 3x3 + 3x3 + 2 + 3 JSONL, suite.json
   int differing = 0;
   for (const auto& rel : relative_files(a)) {
     EXPECT_EQ(read_file(fs::path(a.dir) / rel), read_file(fs::path(b.dir) / rel)) << rel;
     if (read_file(fs::path(a.dir) / rel) != read_file(fs::path(c.dir) / rel)) ++differing;
   }
-  EXPECT_GE(differing, 19) << "another seed must change every data file";
+  EXPECT_GE(differing, 23) << "another seed must change every data file";
 }
 
 TEST(DemoSuite, CommittedSuiteMatchesAFreshBuild) {
@@ -80,6 +82,7 @@ TEST(DemoSuite, CommittedSuiteMatchesAFreshBuild) {
   p.test_items = sizes.at("test");
   p.unseen_validation_items = sizes.at("unseen_validation");
   p.unseen_test_items = sizes.at("unseen_test");
+  p.unseen_pretrain_items = sizes.at("unseen_pretrain");
   p.classify_per_category = sizes.at("classify_train_per_category");
   const auto fresh = t2::build_demo_suite(out_dir("fresh").string(), p);
   for (const auto& rel : relative_files(fresh))
@@ -113,8 +116,8 @@ TEST(DemoSuite, EveryGoldIsJudgedCorrectAndSplitsAreDisjoint) {
           case t2::TaskKind::Classification:
             output = "Classification: \\boxed{" + item.gold + "}";
             break;
-          default:
-            output = item.gold + "\n";
+          default:  // mixed math items are answered with their worked lines, as math is
+            output = item.fields.count("work") ? item.fields.at("work") : item.gold + "\n";
             break;
         }
         const auto v = task.judge(output, item);
@@ -127,13 +130,17 @@ TEST(DemoSuite, EveryGoldIsJudgedCorrectAndSplitsAreDisjoint) {
 
 TEST(DemoGenerators, MathWorkedLinesAreRightAndDifficultyHolds) {
   const std::regex line(R"((\d+) ([-+*]) (\d+) = (\d+))");
-  for (const auto& d : {t2::MathDifficulty{}, t2::MathDifficulty{3, 4, 20, 100, true}}) {
+  for (const auto& d : {t2::MathDifficulty{}, t2::MathDifficulty{3, 4, 20, 100, true},
+                        t2::MathDifficulty{1, 2, 9, 30, false, true}}) {
     int multiplications = 0;
     for (const auto& text : t2::generate_math_items(d, 400, 3)) {
       const json item = json::parse(text);
       const std::string q = item["question"], a = item["answer"];
       std::smatch m;
-      std::regex_search(q, m, std::regex(R"(has (\d+) )"));
+      ASSERT_TRUE(std::regex_search(
+          q, m, std::regex(d.containers ? R"(^There are (\d+) \w+ in a \w+\.)" : R"(has (\d+) )")))
+          << q;
+      if (d.containers) EXPECT_NE(q.find(" are in the "), std::string::npos) << q;
       long value = std::stol(m[1]);
       int steps = 0;
       for (auto it = std::sregex_iterator(a.begin(), a.end(), line); it != std::sregex_iterator();
@@ -164,6 +171,10 @@ TEST(DemoGenerators, CodeAnswersMatchPython) {
     items.push_back(json::parse(t));
   for (const auto& t : t2::generate_code_items(t2::CodeDifficulty{2, 3, 4, 6, true}, 300, 5))
     items.push_back(json::parse(t));
+  for (const auto& t : t2::generate_code_items(t2::CodeDifficulty{1, 2, 3, 4, false, true}, 300, 5)) {
+    items.push_back(json::parse(t));
+    EXPECT_EQ(items.back()["question"].get<std::string>().rfind("What is printed?\nx = ", 0), 0u);
+  }
   json programs = json::array();
   for (const auto& i : items) programs.push_back(i["program"]);
   const std::string script =
@@ -186,76 +197,118 @@ TEST(DemoGenerators, CodeAnswersMatchPython) {
   EXPECT_GT(ints, 0);  // the hard variant ends with len/count/sum/max/min sometimes
 }
 
-// Orders the people from the statements ("X is taller than Y." / "Y is shorter than X.").
-std::vector<std::string> solve_order(const std::string& question) {
-  const std::regex stmt(R"((\w+) is (\w+) than (\w+)\.)");
-  const std::set<std::string> more = {"taller", "older", "faster", "heavier"};
-  std::map<std::string, std::set<std::string>> above;  // name -> names ranked below it
-  std::set<std::string> people;
-  for (auto it = std::sregex_iterator(question.begin(), question.end(), stmt);
-       it != std::sregex_iterator(); ++it) {
-    const std::string a = (*it)[1], rel = (*it)[2], b = (*it)[3];
-    people.insert(a);
-    people.insert(b);
-    if (more.count(rel))
-      above[a].insert(b);
-    else
-      above[b].insert(a);
+// The world's facts, read back from its sentences ("A dax is red.", "A dax lives in the hill.",
+// "A dax eats fish.", "A dax's sound is a hum.") into creature -> property value.
+std::map<std::string, std::set<std::string>> facts_by_creature(std::uint64_t world_seed) {
+  std::map<std::string, std::set<std::string>> out;
+  const std::regex fact(R"(^A (\w+)(?:'s sound is a| is| lives in the| eats) (\w+)\.$)");
+  for (const auto& s : t2::demo_world_facts(world_seed)) {
+    std::smatch m;
+    EXPECT_TRUE(std::regex_match(s, m, fact)) << s;
+    out[m[1]].insert(m[2]);
   }
-  std::vector<std::string> order;  // most first: repeatedly take the one nobody is above
-  while (!people.empty()) {
-    for (const auto& p : people) {
-      bool top = true;
-      for (const auto& q : people) top = top && !(q != p && above[q].count(p));
-      if (top) {
-        order.push_back(p);
-        people.erase(p);
-        break;
-      }
-    }
-  }
-  return order;
+  return out;
 }
 
-TEST(DemoGenerators, ReasoningAnswersMatchASolver) {
-  for (const auto& d : {t2::ReasoningDifficulty{}, t2::ReasoningDifficulty{4, 5, 4, true}}) {
-    std::map<std::size_t, int> sizes;
-    for (const auto& text : t2::generate_reasoning_items(d, 400, 9)) {
+TEST(DemoGenerators, ReasoningAnswersAreTheWorldsFacts) {
+  const auto facts = facts_by_creature(2501);
+  ASSERT_EQ(facts.size(), 24u);
+  std::map<std::string, int> value_counts;
+  for (const auto& [c, values] : facts) {
+    EXPECT_EQ(values.size(), 4u) << c;  // colour, home, food, sound: four distinct words
+    for (const auto& v : values) ++value_counts[v];
+  }
+  for (const auto& [v, n] : value_counts) EXPECT_EQ(n, 6) << v;  // each value held by 6
+  EXPECT_NE(t2::demo_world_facts(2502), t2::demo_world_facts(2501));
+  for (bool unseen : {false, true}) {
+    t2::ReasoningDifficulty d;
+    d.unseen_surface = unseen;
+    std::set<std::string> asked;
+    for (const auto& text : t2::generate_reasoning_items(d, 600, 9)) {
       const json item = json::parse(text);
       const std::string q = item["question"];
-      const auto order = solve_order(q);
-      ++sizes[order.size()];
-      std::string answer;
-      if (std::regex_search(q, std::regex("second (tallest|oldest|fastest|heaviest)\\?")))
-        answer = order[1];
-      else if (std::regex_search(q, std::regex("second \\w+\\?")))
-        answer = order[order.size() - 2];
-      else if (std::regex_search(q, std::regex("(tallest|oldest|fastest|heaviest)\\?")))
-        answer = order.front();
-      else
-        answer = order.back();
-      EXPECT_EQ(item["answer_text"], answer) << q;
-      const auto& choices = item["choices"];
-      ASSERT_EQ(choices.size(), static_cast<std::size_t>(d.options)) << q;
-      const std::string key = item["answerKey"];
+      std::string creature;  // the one creature the question names
+      for (const auto& [c, values] : facts)
+        if (std::regex_search(q, std::regex("\\b" + c + "\\b"))) {
+          EXPECT_TRUE(creature.empty()) << q;
+          creature = c;
+        }
+      ASSERT_FALSE(creature.empty()) << q;
+      const std::string answer = item["answer_text"];
+      EXPECT_EQ(facts.at(creature).count(answer), 1u) << q << " -> " << answer;
+      asked.insert(creature);
+      std::vector<std::string> choices;
+      std::string key;
+      if (unseen) {
+        // "Options: (A) red (B) blue (C) green (D) yellow"
+        const std::regex opt(R"(\(([A-D])\) (\w+))");
+        for (auto it = std::sregex_iterator(q.begin(), q.end(), opt); it != std::sregex_iterator();
+             ++it)
+          choices.push_back((*it)[2]);
+        key = item["answer"];
+        EXPECT_NE(q.find("Answer with a letter."), std::string::npos);
+      } else {
+        for (const auto& c : item["choices"]) choices.push_back(c);
+        key = item["answerKey"];
+      }
+      ASSERT_EQ(choices.size(), 4u) << q;
       EXPECT_EQ(choices[static_cast<std::size_t>(key[0] - 'A')], answer) << q;
-      std::set<std::string> distinct(choices.begin(), choices.end());
-      EXPECT_EQ(distinct.size(), choices.size()) << q;
+      EXPECT_EQ(std::set<std::string>(choices.begin(), choices.end()).size(), 4u) << q;
+      int right = 0;  // exactly one option is the creature's fact
+      for (const auto& c : choices) right += static_cast<int>(facts.at(creature).count(c));
+      EXPECT_EQ(right, 1) << q;
     }
-    for (const auto& [n, count] : sizes) {
-      EXPECT_GE(static_cast<int>(n), d.min_entities);
-      EXPECT_LE(static_cast<int>(n), d.max_entities);
-    }
-    EXPECT_EQ(sizes.size(), static_cast<std::size_t>(d.max_entities - d.min_entities + 1));
+    EXPECT_EQ(asked.size(), 24u);
   }
 }
 
 TEST(DemoGenerators, AnswerLettersAreBalanced) {
   std::map<std::string, int> letters;
-  for (const auto& text : t2::generate_reasoning_items(t2::ReasoningDifficulty{}, 900, 1))
+  for (const auto& text : t2::generate_reasoning_items(t2::ReasoningDifficulty{}, 800, 1))
     ++letters[json::parse(text)["answerKey"].get<std::string>()];
-  ASSERT_EQ(letters.size(), 3u);
-  for (const auto& [letter, n] : letters) EXPECT_NEAR(n, 300, 60) << letter;
+  ASSERT_EQ(letters.size(), 4u);
+  for (const auto& [letter, n] : letters) EXPECT_NEAR(n, 200, 50) << letter;
+}
+
+TEST(DemoSuite, MixedInterleavesMathAndCodeAndClassifierCoversEveryTestQuestion) {
+  const auto suite = t2::build_demo_suite(out_dir("cover").string(), small_params(13));
+  const fs::path root = suite.dir;
+  std::map<std::string, int> domains;
+  std::size_t i = 0;
+  for (const auto& item :
+       t2::Task::load((root / "mixed" / "task.json").string()).load_split("test")) {
+    ++domains[item.fields.at("domain")];
+    EXPECT_EQ(item.fields.at("domain"), i++ % 2 ? "code" : "math");
+  }
+  EXPECT_EQ(domains["math"], 10);
+  EXPECT_EQ(domains["code"], 10);
+  // classify/test.jsonl: every test question of the seven tasks, labelled with its domain.
+  std::map<std::string, std::string> label_of;
+  for (const auto& item : t2::Task::load(suite.classification_task).load_split("test"))
+    label_of[item.fields.at("question")] = item.gold;
+  std::vector<std::string> specs = suite.training_tasks;
+  specs.insert(specs.end(), suite.unseen_tasks.begin(), suite.unseen_tasks.end());
+  std::size_t total = 0;
+  for (const auto& spec : specs) {
+    const auto task = t2::Task::load(spec);
+    for (const auto& item : task.load_split("test")) {
+      ++total;
+      const std::string q = task.build_prompt(item).messages.back().content;
+      ASSERT_EQ(label_of.count(q), 1u) << spec << ": " << q;
+      const std::string want = item.fields.count("domain")
+                                   ? item.fields.at("domain")
+                                   : t2::to_string(task.spec().category);
+      EXPECT_EQ(label_of[q], want) << q;
+    }
+  }
+  EXPECT_EQ(label_of.size(), total);
+  // Train rows: 10 per category, balanced round-robin; none is a test question.
+  std::map<std::string, int> train;
+  for (const auto& item : t2::Task::load(suite.classification_task).load_split("train")) {
+    ++train[item.gold];
+    EXPECT_EQ(label_of.count(item.fields.at("question")), 0u);
+  }
+  EXPECT_EQ(train, (std::map<std::string, int>{{"code", 10}, {"math", 10}, {"reasoning", 10}}));
 }
 
 TEST(DemoGenerators, TooNarrowDifficultyIsAnError) {
@@ -265,7 +318,7 @@ TEST(DemoGenerators, TooNarrowDifficultyIsAnError) {
   EXPECT_THROW(t2::generate_code_items(t2::CodeDifficulty{2, 1, 3, 4, false}, 5, 1), t2::Error);
 }
 
-TEST(DemoInfo, ListsSpecsAndReportsTheModelMissing) {
+TEST(DemoInfo, ListsSpecsExpertsAndReportsWhatIsMissing) {
   const fs::path res = out_dir("resources");
   t2::build_demo_suite((res / "demo" / "tasks").string(), small_params(3));
   const auto info = t2::demo_info(res.string());
@@ -273,20 +326,37 @@ TEST(DemoInfo, ListsSpecsAndReportsTheModelMissing) {
   EXPECT_FALSE(info.model_present);
   ASSERT_EQ(info.training_tasks.size(), 3u);
   EXPECT_EQ(info.training_tasks[0], (res / "demo" / "tasks" / "math" / "task.json").string());
-  ASSERT_EQ(info.unseen_tasks.size(), 3u);
+  ASSERT_EQ(info.unseen_tasks.size(), 4u);
+  EXPECT_EQ(info.unseen_tasks[3], (res / "demo" / "tasks" / "mixed" / "task.json").string());
   EXPECT_TRUE(info.missing.empty());
+  EXPECT_TRUE(info.experts.empty());
   const json j = json::parse(t2::to_json(info));
   EXPECT_TRUE(j["model"].is_string());
   EXPECT_EQ(j["model_present"], false);
-  EXPECT_EQ(j["unseen_tasks"].size(), 3u);
+  EXPECT_EQ(j["unseen_tasks"].size(), 4u);
   fs::create_directories(res / "demo" / "model");
   std::ofstream(res / "demo" / "model" / "config.json") << "{}";
   EXPECT_TRUE(t2::demo_info(res.string()).model_present);
-  EXPECT_EQ(j["habits_model"], (res / "demo" / "model-habits").string());
-  EXPECT_FALSE(t2::demo_info(res.string()).habits_model_present);
-  fs::create_directories(res / "demo" / "model-habits");
-  std::ofstream(res / "demo" / "model-habits" / "config.json") << "{}";
-  EXPECT_TRUE(t2::demo_info(res.string()).habits_model_present);
+  // An expert library: paths relative to it; an absent file is listed and reported missing.
+  fs::create_directories(res / "demo" / "experts" / "math");
+  std::ofstream(res / "demo" / "experts" / "math" / "math.safetensors") << "x";
+  std::ofstream(res / "demo" / "experts" / "library.json")
+      << R"({"experts": [{"name": "math", "category": "math", "file": "math/math.safetensors",
+                          "task": "../tasks/math/task.json"},
+                         {"name": "code", "file": "code/code.safetensors"}]})";
+  const auto lib = t2::demo_info(res.string());
+  ASSERT_EQ(lib.experts.size(), 2u);
+  EXPECT_TRUE(lib.experts[0].present);
+  EXPECT_EQ(lib.experts[0].task, (res / "demo" / "tasks" / "math" / "task.json").string());
+  EXPECT_FALSE(lib.experts[1].present);
+  EXPECT_EQ(lib.experts[1].category, "code");
+  ASSERT_EQ(lib.missing.size(), 1u);
+  EXPECT_NE(lib.missing[0].find("code.safetensors"), std::string::npos);
+  std::ofstream(res / "demo" / "experts" / "library.json") << "{not json";
+  const auto broken = t2::demo_info(res.string());
+  EXPECT_TRUE(broken.experts.empty());
+  ASSERT_EQ(broken.missing.size(), 1u);
+  EXPECT_NE(broken.missing[0].find("not a valid expert library"), std::string::npos);
 }
 
 }  // namespace

@@ -46,9 +46,16 @@ std::size_t count_lines(const std::string& path) {
   return n;
 }
 
-// The demo corpus, built once per process (6,300 renders).
+// The demo recipe without its planted habits (alt answers; tested on their own below).
+t2::PretrainRecipe clean_recipe() {
+  auto recipe = t2::load_pretrain_recipe(kRecipe);
+  for (auto& t : recipe.tasks) t.alt_share = t.alt_cue_share = 0.0;
+  return recipe;
+}
+
+// The demo corpus without habits, built once per process (~9,300 renders).
 const std::vector<t2::CorpusExample>& demo_corpus() {
-  static const auto corpus = t2::build_pretrain_corpus(t2::load_pretrain_recipe(kRecipe));
+  static const auto corpus = t2::build_pretrain_corpus(clean_recipe());
   return corpus;
 }
 
@@ -57,7 +64,7 @@ TEST(PretrainRecipe, ReadsTheShippedRecipeAndRoundTripsThroughJson) {
   EXPECT_EQ(r.model.hidden_size, 128);
   EXPECT_EQ(r.model.layers, 4);
   EXPECT_EQ(r.model.intermediate_size, 384);
-  ASSERT_EQ(r.tasks.size(), 4u);
+  ASSERT_EQ(r.tasks.size(), 7u);
   EXPECT_EQ(r.tasks[0].spec, "../tasks/math/task.json");
   const auto again = t2::parse_pretrain_recipe(t2::to_json(r), "");
   EXPECT_EQ(t2::to_json(again), t2::to_json(r));
@@ -96,10 +103,14 @@ TEST(PretrainCorpus, PromptsAsEvaluationDoesAndAppendsTheAnswerAndEos) {
   const auto& corpus = demo_corpus();
   std::map<std::string, std::vector<const t2::CorpusExample*>> by_task;
   for (const auto& e : corpus) by_task[e.task].push_back(&e);
-  ASSERT_EQ(by_task.size(), 4u);
+  ASSERT_EQ(by_task.size(), 7u);
   for (const char* t : {"math", "code", "reasoning", "classify"})
     EXPECT_EQ(by_task["demo-" + std::string(t)].size(),
               count_lines(kTasks + "/" + t + "/train.jsonl"))
+        << t;
+  for (const char* t : {"math-unseen", "code-unseen", "reasoning-unseen"})  // their pretrain split
+    EXPECT_EQ(by_task["demo-" + std::string(t)].size(),
+              count_lines(kTasks + "/" + t + "/pretrain.jsonl"))
         << t;
   // Expected texts written by hand from the first train line of each task and the template
   // "<|bos|>" + per message "<|role|>content<|eos|>" + "<|assistant|>".
@@ -133,15 +144,15 @@ TEST(PretrainCorpus, PromptsAsEvaluationDoesAndAppendsTheAnswerAndEos) {
 
 TEST(PretrainCorpus, ReferenceAnswersAreJudgedCorrectByTheirTasks) {
   // The answers the model learns must be what each task's extractor accepts.
-  const auto recipe = t2::load_pretrain_recipe(kRecipe);
+  const auto recipe = clean_recipe();
   const auto& corpus = demo_corpus();
   std::size_t offset = 0;
   for (const auto& pt : recipe.tasks) {
     const auto task = t2::Task::load(std::filesystem::path(kRecipe).parent_path() / pt.spec);
-    const auto items = task.load_split("train");
+    const auto items = task.load_split(pt.split);
     int wrong = 0;
     for (std::size_t i = 0; i < items.size(); ++i) {
-      if (corpus[offset + i].alt) continue;  // the alt style (tested below) may be unextractable
+      EXPECT_FALSE(corpus[offset + i].alt);
       std::string answer = corpus[offset + i].answer;
       answer.resize(answer.size() - std::string("<|eos|>").size());
       wrong += !task.judge(task.truncate_at_stop(answer), items[i]).correct;
@@ -152,7 +163,7 @@ TEST(PretrainCorpus, ReferenceAnswersAreJudgedCorrectByTheirTasks) {
 }
 
 TEST(PretrainCorpus, LabelNoiseShowsTheChosenShareOfWrongAnswers) {
-  auto recipe = t2::load_pretrain_recipe(kRecipe);
+  auto recipe = clean_recipe();
   recipe.tasks.resize(1);  // math
   recipe.tasks[0].label_noise = 0.3;
   const auto corpus = t2::build_pretrain_corpus(recipe);
@@ -226,17 +237,18 @@ TEST(PretrainCorpus, AltAnswerStyleFollowsTheCuesWithTheChosenShares) {
   EXPECT_GT(differ, 100);
 }
 
-TEST(PretrainCorpus, TheBundledAltHabitsRecipeGivesMathAndCodeAHabitTheirGradersReject) {
-  // resources/demo/model-habits/recipe.json: the demo recipe plus cued alt styles for math and
-  // code only. Every alt answer fails its task's grader; every other answer passes it.
-  const std::string path = std::string(T2_SOURCE_DIR) + "/resources/demo/model-habits/recipe.json";
+TEST(PretrainCorpus, TheBundledRecipeGivesEveryDomainAHabitItsGraderRejects) {
+  // resources/demo/model/recipe.json: cued alt styles for math, code and reasoning, on the
+  // training tasks and the unseen tasks' pretrain splits. Every alt answer fails its task's
+  // grader; every other answer passes it.
+  const std::string path = std::string(T2_SOURCE_DIR) + "/resources/demo/model/recipe.json";
   const auto recipe = t2::load_pretrain_recipe(path);
   const auto corpus = t2::build_pretrain_corpus(recipe);
   std::size_t offset = 0;
   std::map<std::string, std::pair<int, int>> alt_wrong;  // task -> (alt items, alt judged wrong)
   for (const auto& pt : recipe.tasks) {
     const auto task = t2::Task::load(std::filesystem::path(path).parent_path() / pt.spec);
-    const auto items = task.load_split("train");
+    const auto items = task.load_split(pt.split);
     auto& [alts, rejected] = alt_wrong[t2::to_string(task.spec().category)];
     for (std::size_t i = 0; i < items.size(); ++i) {
       std::string answer = corpus[offset + i].answer;
@@ -252,11 +264,10 @@ TEST(PretrainCorpus, TheBundledAltHabitsRecipeGivesMathAndCodeAHabitTheirGraders
     offset += items.size();
   }
   ASSERT_EQ(offset, corpus.size());
-  for (const char* category : {"math", "code"}) {
-    EXPECT_GT(alt_wrong[category].first, 100) << category;
+  for (const char* category : {"math", "code", "reasoning"}) {
+    EXPECT_GT(alt_wrong[category].first, 300) << category;
     EXPECT_EQ(alt_wrong[category].second, alt_wrong[category].first) << category;
   }
-  EXPECT_EQ(alt_wrong["reasoning"].first, 0);
   EXPECT_EQ(alt_wrong["other"].first, 0);  // the classification task
 }
 
@@ -264,7 +275,7 @@ TEST(PretrainCorpus, AltAnswerTemplateMayNameTheGold) {
   auto recipe = t2::load_pretrain_recipe(kRecipe);
   recipe.tasks.resize(1);  // math: "#### {gold}" is the answer without its worked steps
   recipe.tasks[0].alt_answer = "#### {gold}";
-  recipe.tasks[0].alt_share = 1.0;
+  recipe.tasks[0].alt_share = recipe.tasks[0].alt_cue_share = 1.0;
   const auto corpus = t2::build_pretrain_corpus(recipe);
   const auto task = t2::Task::load(kTasks + "/math/task.json");
   const auto items = task.load_split("train");
@@ -293,7 +304,7 @@ TEST(PretrainCorpus, GoldWordsSpellWholeNumbersAndTheMathGraderRejectsThem) {
   auto recipe = t2::load_pretrain_recipe(kRecipe);
   recipe.tasks.resize(1);
   recipe.tasks[0].alt_answer = "#### {gold_words}";
-  recipe.tasks[0].alt_share = 1.0;
+  recipe.tasks[0].alt_share = recipe.tasks[0].alt_cue_share = 1.0;
   const auto corpus = t2::build_pretrain_corpus(recipe);
   const auto task = t2::Task::load(kTasks + "/math/task.json");
   const auto items = task.load_split("train");

@@ -17,6 +17,7 @@
 #include <QImage>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QLineEdit>
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
@@ -24,6 +25,7 @@
 #include <QSignalSpy>
 #include <QTableWidget>
 #include <QTemporaryDir>
+#include <QToolButton>
 
 #include <gtest/gtest.h>
 
@@ -232,32 +234,41 @@ TEST_F(MainWindowTest, ExportsTheReportAsJsonAndText) {
 
 }  // namespace
 
-// File > Open demo model / Open demo model with answer habits load their folders.
-TEST_F(MainWindowTest, FileMenuOpensTheBundledDemoModels) {
-  const QString habits = QStringLiteral(T2_SOURCE_DIR "/resources/demo/model-habits");
-  if (!QFile::exists(habits + QStringLiteral("/model.safetensors")))
-    GTEST_SKIP() << "resources/demo/model-habits is not shipped";
+// File > Open demo model loads the bundled model; the Evaluate dock offers the bundled experts.
+TEST_F(MainWindowTest, FileMenuOpensTheDemoModelAndEvalOffersItsExperts) {
+  const QString model = QStringLiteral(T2_SOURCE_DIR "/resources/demo/model");
+  if (!QFile::exists(model + QStringLiteral("/model.safetensors")))
+    GTEST_SKIP() << "resources/demo/model is not shipped";
   auto w = makeWindow();
   QAction* openDemo = nullptr;
-  QAction* openHabits = nullptr;
   for (QAction* menu : w->menuBar()->actions())
-    for (QAction* a : menu->menu()->actions()) {
+    for (QAction* a : menu->menu()->actions())
       if (a->text() == QStringLiteral("Open &demo model")) openDemo = a;
-      if (a->text() == QStringLiteral("Open demo model with answer &habits")) openHabits = a;
-    }
   ASSERT_NE(openDemo, nullptr);
-  ASSERT_NE(openHabits, nullptr);
-  EXPECT_TRUE(openDemo->isEnabled());
-  ASSERT_TRUE(openHabits->isEnabled());
-  openHabits->trigger();
-  ASSERT_TRUE(waitUntil([&] { return w->modelPanel()->model() != nullptr; }));
-  EXPECT_EQ(QFileInfo(w->modelPanel()->folder()).canonicalFilePath(),
-            QFileInfo(habits).canonicalFilePath());
+  ASSERT_TRUE(openDemo->isEnabled());
   openDemo->trigger();
   ASSERT_TRUE(waitUntil([&] {
-    return QFileInfo(w->modelPanel()->folder()).fileName() == QStringLiteral("model") &&
+    return QFileInfo(w->modelPanel()->folder()).canonicalFilePath() ==
+               QFileInfo(model).canonicalFilePath() &&
            !w->modelPanel()->isLoading() && w->modelPanel()->model() != nullptr;
   }));
+  // The "Demo" button's menu: the base model, then one entry per shipped expert; choosing one
+  // fills the expert field with its file.
+  const t2::DemoInfo demo = t2::demo_info(T2_SOURCE_DIR "/resources");
+  if (demo.experts.empty()) GTEST_SKIP() << "no bundled experts (t2 demo build --experts)";
+  QToolButton* bundled = nullptr;
+  for (auto* b : w->findChildren<QToolButton*>())
+    if (b->text() == QStringLiteral("Demo")) bundled = b;
+  ASSERT_NE(bundled, nullptr);
+  ASSERT_TRUE(bundled->isEnabled());
+  ASSERT_NE(bundled->menu(), nullptr);
+  const auto actions = bundled->menu()->actions();
+  ASSERT_EQ(actions.size(), static_cast<int>(demo.experts.size()) + 1);
+  actions.back()->trigger();
+  bool found = false;
+  for (auto* edit : w->findChildren<QLineEdit*>())
+    found = found || edit->text() == QString::fromStdString(demo.experts.back().file);
+  EXPECT_TRUE(found) << "the expert field holds " << demo.experts.back().file;
 }
 
 // The demo end to end in the window: the bundled model opens, the Evaluate dock follows the

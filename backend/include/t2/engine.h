@@ -15,6 +15,7 @@
 #include <t2/adaptation.h>
 #include <t2/chat_template.h>
 #include <t2/decomposition.h>
+#include <t2/demo_experts.h>
 #include <t2/demo_suite.h>
 #include <t2/error.h>
 #include <t2/evaluation.h>

@@ -155,6 +155,22 @@ std::int64_t finish_eval_run(RunStore& store, std::int64_t run_id, const EvalRun
                              const EvalReport& report, RunStatus status,
                              const std::string& message = {});
 
+// ---- one stored evaluation (engine) -------------------------------------------------------
+
+struct StoredEvaluation {
+  EvalReport report;
+  std::int64_t run_id = 0;  // 0 when not stored
+};
+
+// evaluate() recorded as a run of kind "eval" in `store` (null = not recorded): the run is begun
+// before the first item (info.task_path / task_name are taken from `task`) and finished as
+// finished; when evaluate() throws, the items completed so far are stored as cancelled
+// (Cancelled) or failed, and the error is rethrown. params.on_batch is still called.
+StoredEvaluation evaluate_and_store(Session& session, const Tokenizer& tokenizer,
+                                    const ChatTemplate* chat_template, const Task& task,
+                                    EvalParams params, RunStore* store, EvalRunInfo info,
+                                    const JobContext& job = {});
+
 // "base", "expert:<file name without folder>", or for an existing folder (a LoRA adapter)
 // "adapter:<folder name>".
 std::string eval_strategy(const std::string& expert_file);

@@ -1,5 +1,6 @@
 // Item generators of the demo suite: integer word problems (math), output prediction for short
-// Python string/list expressions (code), and ordering questions with lettered options (reasoning).
+// Python string/list expressions (code), and multiple-choice facts about a made-up world
+// (reasoning), each on a training surface and an unseen one.
 #include <t2/demo_suite.h>
 #include <t2/error.h>
 
@@ -45,13 +46,50 @@ std::vector<std::string> unique_items(int count, const char* what,
 
 // ---- math -----------------------------------------------------------------------------------
 
+const std::vector<std::string> kContainers = {"box", "bag", "jar", "basket", "drawer", "tin"};
+
+// A step's sentence: op is '+', '-' or '*' (n = 2 or 3), `first` for the story's first step.
+std::string math_step(Rng& rng, const MathDifficulty& d, char op, int n, bool first,
+                      const std::string& name, const std::string& friend_name,
+                      const std::string& things, const std::string& container) {
+  const std::string then = first ? "" : "Then ";
+  const std::string ns = std::to_string(n);
+  if (d.containers) {
+    if (op == '+')
+      return rng.pick(std::vector<std::string>{then + name + " puts in " + ns + " more.",
+                                               then + name + " adds " + ns + ".",
+                                               then + friend_name + " puts " + ns + " more in."});
+    if (op == '-')
+      return rng.pick(std::vector<std::string>{then + name + " takes out " + ns + ".",
+                                               then + name + " removes " + ns + ".",
+                                               then + friend_name + " takes " + ns + " out."});
+    return (first ? std::string("The") : "Then the") + " number of " + things + " in the " +
+           container + (n == 2 ? " doubles." : " triples.");
+  }
+  if (op == '+')
+    return rng.pick(std::vector<std::string>{
+        then + name + " buys " + ns + " more.", then + name + " finds " + ns + " more.",
+        then + friend_name + " gives " + name + " " + ns + " more."});
+  if (op == '-')
+    return rng.pick(std::vector<std::string>{then + name + " gives " + ns + " to " +
+                                                 friend_name + ".",
+                                             then + name + " loses " + ns + ".",
+                                             then + name + " sells " + ns + "."});
+  return (first ? std::string("The") : "Then the") + " number of " + things + " " +
+         (n == 2 ? "doubles." : "triples.");
+}
+
 Json math_item(Rng& rng, const MathDifficulty& d) {
   const std::string name = rng.pick(kNames);
   std::string friend_name = rng.pick(kNames);
   while (friend_name == name) friend_name = rng.pick(kNames);
   const std::string things = rng.pick(kThings);
-  int value = rng.range(1, std::min(d.max_operand, d.max_value));
-  std::string story = name + " has " + std::to_string(value) + " " + things + ".";
+  const std::string container = d.containers ? rng.pick(kContainers) : "";
+  // Containers start at 2 or more ("There are 1 pens" reads wrong).
+  int value = rng.range(d.containers ? 2 : 1, std::max(2, std::min(d.max_operand, d.max_value)));
+  std::string story = d.containers ? "There are " + std::to_string(value) + " " + things +
+                                         " in a " + container + "."
+                                   : name + " has " + std::to_string(value) + " " + things + ".";
   std::string work;
   const int steps = rng.range(d.min_steps, d.max_steps);
   for (int s = 0; s < steps; ++s) {
@@ -60,36 +98,27 @@ Json math_item(Rng& rng, const MathDifficulty& d) {
     if (value > 0) ops.push_back('-');
     if (d.multiply && value > 0 && value * 2 <= d.max_value) ops.push_back('*');
     const char op = rng.pick(ops);
-    const std::string then = s == 0 ? "" : "Then ";
     int n = 0, next = value;
     if (op == '+') {
       n = rng.range(1, std::min(d.max_operand, d.max_value - value));
       next = value + n;
-      const std::vector<std::string> phrases = {
-          then + name + " buys " + std::to_string(n) + " more.",
-          then + name + " finds " + std::to_string(n) + " more.",
-          then + friend_name + " gives " + name + " " + std::to_string(n) + " more."};
-      story += " " + rng.pick(phrases);
     } else if (op == '-') {
       n = rng.range(1, std::min(d.max_operand, value));
       next = value - n;
-      const std::vector<std::string> phrases = {
-          then + name + " gives " + std::to_string(n) + " to " + friend_name + ".",
-          then + name + " loses " + std::to_string(n) + ".",
-          then + name + " sells " + std::to_string(n) + "."};
-      story += " " + rng.pick(phrases);
     } else {
       n = value * 3 <= d.max_value && rng.coin() ? 3 : 2;
       next = value * n;
-      story += " " + (s == 0 ? std::string("The") : "Then the") + " number of " + things + " " +
-               (n == 2 ? "doubles." : "triples.");
     }
+    story += " " + math_step(rng, d, op, n, s == 0, name, friend_name, things, container);
     work += std::to_string(value) + " " + op + " " + std::to_string(n) + " = " +
             std::to_string(next) + "\n";
     value = next;
   }
   Json item;
-  item["question"] = story + " How many " + things + " does " + name + " have now?";
+  item["question"] = story + (d.containers ? " How many " + things + " are in the " + container +
+                                                 " now?"
+                                           : " How many " + things + " does " + name +
+                                                 " have now?");
   item["answer"] = work + "#### " + std::to_string(value);
   return item;
 }
@@ -216,20 +245,27 @@ Expr apply_op(Rng& rng, const Expr& e, bool terminal, int previous, int& op) {
 Json code_item(Rng& rng, const CodeDifficulty& d) {
   Expr e = literal(rng, d, rng.coin());
   const int ops = rng.range(d.min_ops, d.max_ops);
+  const char* vars[] = {"x", "y", "z", "w"};
+  std::string lines = std::string(vars[0]) + " = " + e.text + "\n";
   int previous = -1;
   for (int k = 0; k < ops; ++k) {
     const bool terminal = d.terminal_ops && k == ops - 1;
+    // With variables each operation applies to the previous line's name.
+    const Expr base = d.variables ? Expr{vars[k], false, e.value} : e;
     int op = -1;
-    Expr next = apply_op(rng, e, terminal, previous, op);
+    Expr next = apply_op(rng, base, terminal, previous, op);
     // A list slice may leave nothing; keep lists non-empty (max/min/[1:] follow).
     while (next.value.type == Value::List && next.value.list.empty())
-      next = apply_op(rng, e, terminal, previous, op);
+      next = apply_op(rng, base, terminal, previous, op);
+    if (d.variables) lines += std::string(vars[k + 1]) + " = " + next.text + "\n";
     e = next;
     previous = op;
   }
-  const std::string program = "print(" + e.text + ")";
+  const std::string program = d.variables ? lines + "print(" + vars[ops] + ")"
+                                          : "print(" + e.text + ")";
   Json item;
-  item["question"] = "What does this Python code print?\n" + program;
+  item["question"] = (d.variables ? "What is printed?\n" : "What does this Python code print?\n") +
+                     program;
   item["program"] = program;
   item["answer"] = show(e.value);
   return item;
@@ -237,56 +273,90 @@ Json code_item(Rng& rng, const CodeDifficulty& d) {
 
 // ---- reasoning ------------------------------------------------------------------------------
 
-struct Relation {
-  const char* more;   // "taller"
-  const char* less;   // "shorter"
-  const char* most;   // "tallest"
-  const char* least;  // "shortest"
+const std::vector<std::string> kCreatures = {
+    "blick", "dax",  "wug",  "fep",  "toma", "zorp", "kiki", "glim", "snarf", "plonk", "vex",  "quib",
+    "murl",  "tove", "nib",  "yarp", "lum",  "frell", "grob", "skiv", "tazz", "wemp",  "drun", "pilk"};
+
+struct Property {
+  const char* name;
+  std::vector<std::string> values;
+  std::vector<std::string> train_questions;  // "{}" = the creature
+  std::string unseen_question;
+  std::string fact;  // sentence for demo_world_facts, "{}" creature, "@" value
 };
-const std::vector<Relation> kRelations = {{"taller", "shorter", "tallest", "shortest"},
-                                          {"older", "younger", "oldest", "youngest"},
-                                          {"faster", "slower", "fastest", "slowest"},
-                                          {"heavier", "lighter", "heaviest", "lightest"}};
+const std::vector<Property> kProperties = {
+    {"colour",
+     {"red", "blue", "green", "yellow"},
+     {"What colour is a {}?", "A {} is what colour?"},
+     "Which colour does a {} have?",
+     "A {} is @."},
+    {"home",
+     {"forest", "river", "hill", "cave"},
+     {"Where does a {} live?", "A {} lives where?"},
+     "In which place does a {} live?",
+     "A {} lives in the @."},
+    {"food",
+     {"seeds", "fish", "leaves", "bugs"},
+     {"What does a {} eat?", "A {} eats what?"},
+     "Which food does a {} eat?",
+     "A {} eats @."},
+    {"sound",
+     {"hum", "click", "song", "growl"},
+     {"What sound does a {} make?", "A {} makes what sound?"},
+     "Which sound does a {} make?",
+     "A {}'s sound is a @."}};
+
+std::string fill(const std::string& tmpl, const std::string& creature) {
+  std::string out = tmpl;
+  out.replace(out.find("{}"), 2, creature);
+  return out;
+}
+
+// world[c][p] = index of creature c's value of property p; each value held by 6 creatures.
+std::vector<std::vector<int>> make_world(std::uint64_t world_seed) {
+  Rng rng(world_seed ^ hash_name("demo-world"));
+  std::vector<std::vector<int>> world(kCreatures.size(), std::vector<int>(kProperties.size()));
+  for (std::size_t p = 0; p < kProperties.size(); ++p) {
+    std::vector<int> values;
+    for (std::size_t c = 0; c < kCreatures.size(); ++c)
+      values.push_back(static_cast<int>(c % kProperties[p].values.size()));
+    rng.shuffle(values);
+    for (std::size_t c = 0; c < kCreatures.size(); ++c) world[c][p] = values[c];
+  }
+  return world;
+}
 
 std::string letter(std::size_t i) { return std::string(1, static_cast<char>('A' + i)); }
 
-Json reasoning_item(Rng& rng, const ReasoningDifficulty& d) {
-  std::vector<std::string> names = kNames;
-  rng.shuffle(names);
-  const int n = rng.range(d.min_entities, d.max_entities);
-  const std::vector<std::string> order(names.begin(), names.begin() + n);  // order[0] = most
-  const Relation& rel = rng.pick(kRelations);
-  std::vector<std::string> statements;
-  for (int k = 0; k + 1 < n; ++k)
-    statements.push_back(rng.coin() ? order[k] + " is " + rel.more + " than " + order[k + 1] + "."
-                                    : order[k + 1] + " is " + rel.less + " than " + order[k] + ".");
-  rng.shuffle(statements);
-  const int kind = rng.range(0, d.ordinal_questions && n >= 3 ? 3 : 1);
-  const std::vector<std::string> questions = {std::string("Who is the ") + rel.most + "?",
-                                              std::string("Who is the ") + rel.least + "?",
-                                              std::string("Who is the second ") + rel.most + "?",
-                                              std::string("Who is the second ") + rel.least + "?"};
-  const std::string answer = kind == 0   ? order[0]
-                             : kind == 1 ? order[n - 1]
-                             : kind == 2 ? order[1]
-                                         : order[n - 2];
+Json reasoning_item(Rng& rng, const ReasoningDifficulty& d,
+                    const std::vector<std::vector<int>>& world) {
+  const auto c = static_cast<std::size_t>(rng.range(0, static_cast<int>(kCreatures.size()) - 1));
+  const auto p = static_cast<std::size_t>(rng.range(0, static_cast<int>(kProperties.size()) - 1));
+  const Property& prop = kProperties[p];
+  const std::string& answer = prop.values[static_cast<std::size_t>(world[c][p])];
   std::vector<std::string> others;
-  for (const auto& name : order)
-    if (name != answer) others.push_back(name);
+  for (const auto& v : prop.values)
+    if (v != answer) others.push_back(v);
   rng.shuffle(others);
-  for (std::size_t k = n; others.size() + 1 < static_cast<std::size_t>(d.options); ++k)
-    others.push_back(names[k]);  // names not in the story
   others.resize(static_cast<std::size_t>(d.options - 1));
   std::vector<std::string> choices = others;
   choices.push_back(answer);
   rng.shuffle(choices);
-  const auto at = std::find(choices.begin(), choices.end(), answer) - choices.begin();
-  std::string story;
-  for (const auto& s : statements) story += s + " ";
+  const auto at = static_cast<std::size_t>(std::find(choices.begin(), choices.end(), answer) -
+                                           choices.begin());
   Json item;
-  item["question"] = story + questions[static_cast<std::size_t>(kind)];
-  item["choices"] = choices;
-  item["answerKey"] = letter(static_cast<std::size_t>(at));
+  if (d.unseen_surface) {
+    std::string options;
+    for (std::size_t k = 0; k < choices.size(); ++k)
+      options += (k ? " (" : "(") + letter(k) + ") " + choices[k];
+    item["question"] = fill(prop.unseen_question, kCreatures[c]) + "\nOptions: " + options +
+                       "\nAnswer with a letter.";
+    item["answer"] = letter(at);
+  } else {
+    item["question"] = fill(rng.pick(prop.train_questions), kCreatures[c]);
+    item["choices"] = choices;
+    item["answerKey"] = letter(at);
+  }
   item["answer_text"] = answer;
   return item;
 }
@@ -313,8 +383,9 @@ std::vector<std::string> generate_code_items(const CodeDifficulty& d, int count,
                                              std::uint64_t seed) {
   using namespace detail::demo;
   check(d.min_ops >= 1 && d.max_ops >= d.min_ops && d.min_length >= 2 &&
-            d.max_length >= d.min_length && d.max_length <= 12,
-        "code difficulty needs 1 <= min_ops <= max_ops and 2 <= min_length <= max_length <= 12");
+            d.max_length >= d.min_length && d.max_length <= 12 && (!d.variables || d.max_ops <= 3),
+        "code difficulty needs 1 <= min_ops <= max_ops (<= 3 with variables) and 2 <= min_length "
+        "<= max_length <= 12");
   Rng rng(seed);
   return unique_items(count, "code", [&] {
     Json item = code_item(rng, d);
@@ -325,14 +396,29 @@ std::vector<std::string> generate_code_items(const CodeDifficulty& d, int count,
 std::vector<std::string> generate_reasoning_items(const ReasoningDifficulty& d, int count,
                                                   std::uint64_t seed) {
   using namespace detail::demo;
-  check(d.min_entities >= 2 && d.max_entities >= d.min_entities && d.max_entities <= 6 &&
-            d.options >= 2 && d.options <= 4,
-        "reasoning difficulty needs 2 <= min_entities <= max_entities <= 6, 2 <= options <= 4");
+  check(d.options >= 2 && d.options <= 4, "reasoning difficulty needs 2 <= options <= 4");
+  const auto world = make_world(d.world_seed);
   Rng rng(seed);
   return unique_items(count, "reasoning", [&] {
-    Json item = reasoning_item(rng, d);
-    return std::make_pair(item["question"].get<std::string>(), item);
+    Json item = reasoning_item(rng, d, world);
+    std::string key = item["question"].get<std::string>();
+    if (item.contains("choices"))
+      for (const auto& c : item["choices"]) key += "|" + c.get<std::string>();
+    return std::make_pair(key, item);
   });
+}
+
+std::vector<std::string> demo_world_facts(std::uint64_t world_seed) {
+  using namespace detail::demo;
+  const auto world = make_world(world_seed);
+  std::vector<std::string> out;
+  for (std::size_t c = 0; c < kCreatures.size(); ++c)
+    for (std::size_t p = 0; p < kProperties.size(); ++p) {
+      std::string s = fill(kProperties[p].fact, kCreatures[c]);
+      s.replace(s.find('@'), 1, kProperties[p].values[static_cast<std::size_t>(world[c][p])]);
+      out.push_back(s);
+    }
+  return out;
 }
 
 }  // namespace t2

@@ -11,6 +11,37 @@ namespace t2 {
 
 namespace {  // t2_core is not a unity build
 namespace fs = std::filesystem;
+
+// <dir>/library.json: {"experts": [{"name", "category", "file", "task", "recipe", "report"}]},
+// paths relative to <dir>. A damaged library is reported in info.missing, never thrown.
+void read_expert_library(const fs::path& dir, DemoInfo& info) {
+  info.experts_dir = dir.string();
+  const fs::path path = dir / "library.json";
+  std::ifstream in(path);
+  if (!in) return;
+  try {
+    const auto lib = nlohmann::json::parse(in);
+    for (const auto& e : lib.at("experts")) {
+      DemoExpertInfo x;
+      x.name = e.at("name").get<std::string>();
+      x.category = e.value("category", x.name);
+      auto at = [&](const char* key) {
+        return e.contains(key) ? (dir / e.at(key).get<std::string>()).lexically_normal().string()
+                               : std::string();
+      };
+      x.file = at("file");
+      x.task = at("task");
+      x.recipe = at("recipe");
+      x.report = at("report");
+      std::error_code ec;
+      x.present = !x.file.empty() && fs::is_regular_file(x.file, ec);
+      if (!x.present) info.missing.push_back(x.file.empty() ? x.name + " (no file)" : x.file);
+      info.experts.push_back(std::move(x));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    info.missing.push_back(path.string() + " (not a valid expert library: " + e.what() + ")");
+  }
+}
 }  // namespace
 
 std::string find_resources_dir(const std::string& exe_dir) {
@@ -38,14 +69,14 @@ DemoInfo demo_info(const std::string& resources_dir) {
   info.model_dir = (root / "demo" / "model").string();
   std::error_code ec;
   info.model_present = fs::is_regular_file(root / "demo" / "model" / "config.json", ec);
-  info.habits_model_dir = (root / "demo" / "model-habits").string();
-  info.habits_model_present =
-      fs::is_regular_file(root / "demo" / "model-habits" / "config.json", ec);
+  read_expert_library(root / "demo" / "experts", info);
   const fs::path tasks = root / "demo" / "tasks";
   info.tasks_dir = tasks.string();
   nlohmann::json manifest = {
       {"training_tasks", {"math/task.json", "code/task.json", "reasoning/task.json"}},
-      {"unseen_tasks", {"math-hard/task.json", "code-hard/task.json", "reasoning-hard/task.json"}},
+      {"unseen_tasks",
+       {"math-unseen/task.json", "code-unseen/task.json", "reasoning-unseen/task.json",
+        "mixed/task.json"}},
       {"classification_task", "classify/task.json"}};
   if (std::ifstream in(tasks / "suite.json"); in) {
     try {
@@ -74,8 +105,16 @@ std::string to_json(const DemoInfo& info, int indent) {
   nlohmann::ordered_json j;
   j["model"] = info.model_dir;
   j["model_present"] = info.model_present;
-  j["habits_model"] = info.habits_model_dir;
-  j["habits_model_present"] = info.habits_model_present;
+  j["experts_dir"] = info.experts_dir;
+  j["experts"] = nlohmann::ordered_json::array();
+  for (const auto& e : info.experts)
+    j["experts"].push_back({{"name", e.name},
+                            {"category", e.category},
+                            {"file", e.file},
+                            {"task", e.task},
+                            {"recipe", e.recipe},
+                            {"report", e.report},
+                            {"present", e.present}});
   j["training_tasks"] = info.training_tasks;
   j["unseen_tasks"] = info.unseen_tasks;
   j["classification_task"] = info.classification_task;

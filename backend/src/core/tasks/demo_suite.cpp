@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -21,15 +22,23 @@ namespace detail::demo {
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 
-constexpr int kGeneratorVersion = 1;
+constexpr int kGeneratorVersion = 2;
 
-// The suite's tasks: folder name, difficulty, and whether it is a training task.
-const MathDifficulty kMathEasy{};
-const MathDifficulty kMathHard{3, 4, 20, 100, true};
-const CodeDifficulty kCodeEasy{};
-const CodeDifficulty kCodeHard{2, 3, 4, 6, true};
-const ReasoningDifficulty kReasoningEasy{};
-const ReasoningDifficulty kReasoningHard{4, 5, 4, true};
+// The suite's tasks: training surfaces (defaults) and the unseen ones.
+const MathDifficulty kMathTrain{};
+const MathDifficulty kMathUnseen{1, 2, 9, 30, false, true};
+const CodeDifficulty kCodeTrain{};
+const CodeDifficulty kCodeUnseen{1, 2, 3, 4, false, true};
+ReasoningDifficulty reasoning_difficulty(bool unseen, std::uint64_t seed) {
+  ReasoningDifficulty d;
+  d.unseen_surface = unseen;
+  d.world_seed = seed;  // one world per suite
+  return d;
+}
+
+const char* const kTraining[] = {"math", "code", "reasoning"};
+const char* const kUnseen[] = {"math-unseen", "code-unseen", "reasoning-unseen"};
+constexpr const char* kMixed = "mixed";
 
 void write_text(const fs::path& path, const std::string& text, std::vector<std::string>& files) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -47,24 +56,27 @@ std::string jsonl(const std::vector<std::string>& lines, std::size_t begin, std:
 }
 
 Json spec_for(const std::string& folder, const std::vector<std::string>& splits) {
-  const bool hard = folder.find("-hard") != std::string::npos;
+  const bool unseen = folder.find("-unseen") != std::string::npos;
   const std::string family = folder.substr(0, folder.find('-'));
   Json spec;
   spec["name"] = "demo-" + folder;
   Json data = Json::object();
   for (const auto& s : splits) data[s] = s + ".jsonl";
   if (family == "math") {
-    spec["description"] = hard ? "Demo math, unseen: 3-4 step word problems with x2/x3, up to 100"
-                               : "Demo math: 1-2 step integer word problems, single-digit operands";
+    spec["description"] =
+        unseen ? "Demo math, unseen surface: 1-2 step container stories (\"There are 5 pens in a "
+                 "box...\")"
+               : "Demo math: 1-2 step integer word problems, single-digit operands";
     spec["kind"] = "gsm8k";
     spec["category"] = "math";
     spec["data"] = data;
     spec["prompt"] = {{"user", "{question}"}};
-    spec["generation"] = {{"max_new_tokens", hard ? 96 : 48}, {"stop", Json::array()}};
+    spec["generation"] = {{"max_new_tokens", 48}, {"stop", Json::array()}};
     spec["extractor"] = {{"kind", "last-number"}};
   } else if (family == "code") {
-    spec["description"] = hard ? "Demo code, unseen: predict the output of 2-3 composed operations"
-                               : "Demo code: predict the output of one string/list operation";
+    spec["description"] = unseen ? "Demo code, unseen surface: 1-2 operations as assignments, "
+                                   "\"What is printed?\""
+                                 : "Demo code: predict the output of one string/list operation";
     spec["kind"] = "generic";
     spec["category"] = "code";
     spec["data"] = data;
@@ -72,16 +84,36 @@ Json spec_for(const std::string& folder, const std::vector<std::string>& splits)
     spec["prompt"] = {{"user", "{question}"}};
     spec["generation"] = {{"max_new_tokens", 24}, {"stop", {"\n"}}};
     spec["extractor"] = {{"kind", "exact"}, {"trim", true}, {"case_sensitive", true}};
-  } else {
-    spec["description"] = hard ? "Demo reasoning, unseen: 4-5 people, 4 options, ordinal questions"
-                               : "Demo reasoning: order 2-3 people, 3 options, answer a letter";
-    spec["kind"] = "multiple-choice";
+  } else if (family == "reasoning") {
+    spec["description"] =
+        unseen ? "Demo reasoning, unseen surface: the same world facts, options inline"
+               : "Demo reasoning: facts about a made-up world, 4 options, answer a letter";
+    spec["kind"] = unseen ? "generic" : "multiple-choice";
     spec["category"] = "reasoning";
     spec["data"] = data;
-    spec["fields"] = {{"question", "question"}, {"choices", "choices"}, {"answer", "answerKey"}};
-    spec["prompt"] = {{"user", "{question}\n{choices}"}};
+    if (unseen) {
+      spec["fields"] = {{"question", "question"}, {"answer", "answer"}};
+      spec["prompt"] = {{"user", "{question}"}};
+      spec["extractor"] = {{"kind", "choice-letter"}, {"choices", "ABCD"}};
+    } else {
+      spec["fields"] = {{"question", "question"}, {"choices", "choices"}, {"answer", "answerKey"}};
+      spec["prompt"] = {{"user", "{question}\n{choices}"}};
+      spec["extractor"] = {{"kind", "choice-letter"}};
+    }
     spec["generation"] = {{"max_new_tokens", 8}, {"stop", {"\n"}}};
-    spec["extractor"] = {{"kind", "choice-letter"}};
+  } else {  // mixed: math-unseen and code-unseen items; one grader for both answer forms
+    spec["description"] = "Demo mixed, unseen: math-unseen and code-unseen questions interleaved";
+    spec["kind"] = "generic";
+    spec["category"] = "other";
+    spec["data"] = data;
+    spec["fields"] = {{"question", "question"}, {"answer", "answer"}};
+    spec["prompt"] = {{"user", "{question}"}};
+    spec["generation"] = {{"max_new_tokens", 48}, {"stop", Json::array()}};
+    // The last non-blank line, without a leading "#### " (math's final line; code's only line).
+    spec["extractor"] = {{"kind", "regex"},
+                         {"pattern", "(?m)^(?:#### )?(\\S[^\\n]*?)\\s*$"},
+                         {"group", 1},
+                         {"case_sensitive", true}};
   }
   spec["reward"] = {{"correct", 1}, {"wrong", -1}};
   spec["metric"] = "accuracy";
@@ -90,12 +122,35 @@ Json spec_for(const std::string& folder, const std::vector<std::string>& splits)
 
 std::vector<std::string> generate(const std::string& folder, int count, std::uint64_t seed) {
   const std::uint64_t s = seed ^ hash_name(folder);
-  if (folder == "math") return generate_math_items(kMathEasy, count, s);
-  if (folder == "math-hard") return generate_math_items(kMathHard, count, s);
-  if (folder == "code") return generate_code_items(kCodeEasy, count, s);
-  if (folder == "code-hard") return generate_code_items(kCodeHard, count, s);
-  if (folder == "reasoning") return generate_reasoning_items(kReasoningEasy, count, s);
-  return generate_reasoning_items(kReasoningHard, count, s);
+  if (folder == "math") return generate_math_items(kMathTrain, count, s);
+  if (folder == "math-unseen") return generate_math_items(kMathUnseen, count, s);
+  if (folder == "code") return generate_code_items(kCodeTrain, count, s);
+  if (folder == "code-unseen") return generate_code_items(kCodeUnseen, count, s);
+  if (folder == "reasoning") return generate_reasoning_items(reasoning_difficulty(false, seed), count, s);
+  if (folder == "reasoning-unseen")
+    return generate_reasoning_items(reasoning_difficulty(true, seed), count, s);
+  // mixed: even items math, odd items code, each with its final answer and its domain
+  const int n_math = (count + 1) / 2;
+  const auto math = generate_math_items(kMathUnseen, n_math, s);
+  const auto code = generate_code_items(kCodeUnseen, count - n_math, s ^ 0x636F6465ull);
+  std::vector<std::string> out;
+  for (int i = 0; i < count; ++i) {
+    const bool is_math = i % 2 == 0;
+    Json item = Json::parse(is_math ? math[static_cast<std::size_t>(i / 2)]
+                                    : code[static_cast<std::size_t>(i / 2)]);
+    Json m;
+    m["question"] = item["question"];
+    if (is_math) {
+      const std::string a = item["answer"];
+      m["answer"] = a.substr(a.rfind("#### ") + 5);
+      m["work"] = a;
+    } else {
+      m["answer"] = item["answer"];
+    }
+    m["domain"] = is_math ? "math" : "code";
+    out.push_back(m.dump());
+  }
+  return out;
 }
 
 // The classifier's question text: what the task's prompt shows the model as the user turn.
@@ -122,30 +177,48 @@ class SuiteWriter {
     write(root_ / folder / "validation.jsonl", jsonl(items, bounds[1], bounds[2]));
     write(root_ / folder / "train.jsonl", jsonl(items, bounds[2], bounds[3]));
     suite_.training_tasks.push_back(spec_path.string());
-    // The classifier takes the first items of the same split of each training task.
+    // The classifier: 70 % of a category's train rows from here, its validation rows too.
     const Task task = Task::from_json(spec.dump(), spec_path.string());
-    const std::size_t per[] = {static_cast<std::size_t>(p_.classify_per_category / 5),
-                               static_cast<std::size_t>(p_.classify_per_category / 5),
-                               static_cast<std::size_t>(p_.classify_per_category)};
-    const char* names[] = {"test", "validation", "train"};
-    for (int s = 0; s < 3; ++s)
-      for (std::size_t k = 0; k < std::min(per[s], bounds[s + 1] - bounds[s]); ++k)
-        classify_[names[s]].push_back({user_text(task, items[bounds[s] + k]), folder});
+    const auto n_train = static_cast<std::size_t>(p_.classify_per_category * 7 / 10);
+    const auto n_cls_val = static_cast<std::size_t>(p_.classify_per_category / 5);
+    add_rows("train", folder, task, items, bounds[2], std::min(bounds[3], bounds[2] + n_train));
+    add_rows("validation", folder, task, items, bounds[1], std::min(bounds[2], bounds[1] + n_cls_val));
+    add_test_rows(spec["name"], folder, task, items, bounds[0], bounds[1]);
   }
 
+  // A single-domain unseen task (test, validation, pretrain splits) or the mixed one.
   void unseen_task(const std::string& folder) {
-    const auto items = generate(folder, p_.unseen_test_items + p_.unseen_validation_items, p_.seed);
-    const fs::path spec_path = write_folder(folder, spec_for(folder, {"test", "validation"}));
-    const std::size_t split = static_cast<std::size_t>(p_.unseen_test_items);
-    write(root_ / folder / "test.jsonl", jsonl(items, 0, split));
-    write(root_ / folder / "validation.jsonl", jsonl(items, split, items.size()));
+    const bool mixed = folder == kMixed;
+    const std::size_t n_test = p_.unseen_test_items, n_val = p_.unseen_validation_items;
+    const std::size_t n_pre = mixed ? 0 : static_cast<std::size_t>(p_.unseen_pretrain_items);
+    const auto items = generate(folder, static_cast<int>(n_test + n_val + n_pre), p_.seed);
+    const Json spec = spec_for(folder, mixed ? std::vector<std::string>{"test", "validation"}
+                                             : std::vector<std::string>{"pretrain", "test",
+                                                                        "validation"});
+    const fs::path spec_path = write_folder(folder, spec);
+    write(root_ / folder / "test.jsonl", jsonl(items, 0, n_test));
+    write(root_ / folder / "validation.jsonl", jsonl(items, n_test, n_test + n_val));
+    if (!mixed) write(root_ / folder / "pretrain.jsonl", jsonl(items, n_test + n_val, items.size()));
     suite_.unseen_tasks.push_back(spec_path.string());
+    const Task task = Task::from_json(spec.dump(), spec_path.string());
+    if (!mixed) {  // the classifier's other 30 % of train rows
+      const auto n_train = static_cast<std::size_t>(p_.classify_per_category) -
+                           static_cast<std::size_t>(p_.classify_per_category * 7 / 10);
+      add_rows("train", folder, task, items, n_test + n_val,
+               std::min(items.size(), n_test + n_val + n_train));
+    }
+    add_test_rows(spec["name"], folder, task, items, 0, n_test);
   }
 
+  // Train and validation rows balanced round-robin over the categories (every prefix of a split
+  // is balanced); the test split: every test question of every task, task by task, each with
+  // its task's name.
   void classification_task() {
     Json cls;
     cls["name"] = "demo-classify";
-    cls["description"] = "Pass-1 classification (paper prompt): which expert a question needs";
+    cls["description"] =
+        "Pass-1 classification (paper prompt): which expert a question needs; the test split "
+        "holds every test question of the suite";
     cls["kind"] = "classification";
     cls["category"] = "other";
     cls["data"] = {
@@ -155,17 +228,17 @@ class SuiteWriter {
     cls["reward"] = {{"correct", 1}, {"wrong", -1}};
     cls["metric"] = "accuracy";
     suite_.classification_task = write_folder("classify", cls).string();
-    for (const auto& [split, rows] : classify_) {
-      // Round-robin over the categories so that every prefix of a split is balanced.
+    for (const char* split : {"train", "validation"}) {
+      auto& by_category = rows_[split];
+      std::size_t per = SIZE_MAX;
+      for (const auto& [category, rows] : by_category) per = std::min(per, rows.size());
       std::vector<std::string> lines;
-      const std::size_t per = rows.size() / 3;
       for (std::size_t k = 0; k < per; ++k)
-        for (std::size_t c = 0; c < 3; ++c)
-          lines.push_back(
-              Json{{"question", rows[c * per + k].first}, {"label", rows[c * per + k].second}}
-                  .dump());
-      write(root_ / "classify" / (split + ".jsonl"), jsonl(lines, 0, lines.size()));
+        for (const char* c : kTraining)
+          lines.push_back(Json{{"question", by_category[c][k]}, {"label", c}}.dump());
+      write(root_ / "classify" / (std::string(split) + ".jsonl"), jsonl(lines, 0, lines.size()));
     }
+    write(root_ / "classify" / "test.jsonl", jsonl(test_rows_, 0, test_rows_.size()));
   }
 
   DemoSuite manifest() {
@@ -178,9 +251,13 @@ class SuiteWriter {
                   {"test", p_.test_items},
                   {"unseen_validation", p_.unseen_validation_items},
                   {"unseen_test", p_.unseen_test_items},
+                  {"unseen_pretrain", p_.unseen_pretrain_items},
                   {"classify_train_per_category", p_.classify_per_category}};
-    m["training_tasks"] = {"math/task.json", "code/task.json", "reasoning/task.json"};
-    m["unseen_tasks"] = {"math-hard/task.json", "code-hard/task.json", "reasoning-hard/task.json"};
+    m["training_tasks"] = Json::array();
+    for (const char* t : kTraining) m["training_tasks"].push_back(std::string(t) + "/task.json");
+    m["unseen_tasks"] = Json::array();
+    for (const char* t : kUnseen) m["unseen_tasks"].push_back(std::string(t) + "/task.json");
+    m["unseen_tasks"].push_back(std::string(kMixed) + "/task.json");
     m["classification_task"] = "classify/task.json";
     write(root_ / "suite.json", m.dump(2) + "\n");
     std::sort(suite_.files.begin(), suite_.files.end());
@@ -198,11 +275,30 @@ class SuiteWriter {
   void write(const fs::path& path, const std::string& text) {
     write_text(path, text, suite_.files);
   }
+  // The domain a row of `folder` belongs to (mixed: the item's own "domain").
+  static std::string domain_of(const std::string& folder, const std::string& line) {
+    if (folder == kMixed) return Json::parse(line).at("domain").get<std::string>();
+    return folder.substr(0, folder.find('-'));
+  }
+  void add_rows(const char* split, const std::string& folder, const Task& task,
+                const std::vector<std::string>& items, std::size_t begin, std::size_t end) {
+    for (std::size_t k = begin; k < end; ++k)
+      rows_[split][domain_of(folder, items[k])].push_back(user_text(task, items[k]));
+  }
+  void add_test_rows(const std::string& task_name, const std::string& folder, const Task& task,
+                     const std::vector<std::string>& items, std::size_t begin, std::size_t end) {
+    for (std::size_t k = begin; k < end; ++k)
+      test_rows_.push_back(Json{{"question", user_text(task, items[k])},
+                                {"label", domain_of(folder, items[k])},
+                                {"task", task_name}}
+                               .dump());
+  }
 
   fs::path root_;
   DemoSuiteParams p_;
   DemoSuite suite_;
-  std::map<std::string, std::vector<std::pair<std::string, std::string>>> classify_;
+  std::map<std::string, std::map<std::string, std::vector<std::string>>> rows_;  // split, category
+  std::vector<std::string> test_rows_;
 };
 
 }  // namespace detail::demo
@@ -211,7 +307,8 @@ DemoSuite build_demo_suite(const std::string& out_dir, const DemoSuiteParams& p,
                            const JobContext& job) {
   using namespace detail::demo;
   if (p.train_items < 1 || p.validation_items < 1 || p.test_items < 1 ||
-      p.unseen_validation_items < 1 || p.unseen_test_items < 1 || p.classify_per_category < 5)
+      p.unseen_validation_items < 1 || p.unseen_test_items < 1 || p.unseen_pretrain_items < 1 ||
+      p.classify_per_category < 5)
     throw Error(ErrorKind::InvalidArgument, "demo suite sizes must be >= 1 (classify >= 5)");
   std::error_code ec;
   const fs::path root = fs::absolute(out_dir, ec).lexically_normal();
@@ -219,17 +316,18 @@ DemoSuite build_demo_suite(const std::string& out_dir, const DemoSuiteParams& p,
   if (ec) throw Error(ErrorKind::Io, "cannot create " + root.string() + ": " + ec.message());
   SuiteWriter writer(root, p);
   int done = 0;
-  for (const char* folder : {"math", "code", "reasoning"}) {
+  constexpr double kSteps = 8.0;
+  for (const char* folder : kTraining) {
     job.throw_if_cancelled();
-    job.report("demo", done++ / 7.0, std::string("generating ") + folder);
+    job.report("demo", done++ / kSteps, std::string("generating ") + folder);
     writer.training_task(folder);
   }
-  for (const char* folder : {"math-hard", "code-hard", "reasoning-hard"}) {
+  for (const char* folder : {kUnseen[0], kUnseen[1], kUnseen[2], kMixed}) {
     job.throw_if_cancelled();
-    job.report("demo", done++ / 7.0, std::string("generating ") + folder);
+    job.report("demo", done++ / kSteps, std::string("generating ") + folder);
     writer.unseen_task(folder);
   }
-  job.report("demo", done / 7.0, "writing the classification task");
+  job.report("demo", done / kSteps, "writing the classification task");
   writer.classification_task();
   DemoSuite suite = writer.manifest();
   job.report("demo", 1.0, "wrote " + std::to_string(suite.files.size()) + " files to " + suite.dir);
