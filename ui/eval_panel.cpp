@@ -27,8 +27,8 @@
 #include <QSaveFile>
 #include <QSpinBox>
 #include <QSplitter>
-#include <QToolButton>
 #include <QTableWidget>
+#include <QToolButton>
 #include <QVBoxLayout>
 
 #include <filesystem>
@@ -210,7 +210,8 @@ void EvalPanel::setBundledExperts(const QVector<QPair<QString, QString>>& expert
   auto* menu = new QMenu(m_bundled);
   menu->addAction(tr("Base model (no expert)"), this, [this] { m_expert->clear(); });
   for (const auto& [name, file] : experts)
-    menu->addAction(tr("%1 expert").arg(name), this, [this, file = file] { m_expert->setText(file); });
+    menu->addAction(tr("%1 expert").arg(name), this,
+                    [this, file = file] { m_expert->setText(file); });
   delete m_bundled->menu();
   m_bundled->setMenu(menu);
   m_bundled->setEnabled(!experts.isEmpty());

@@ -1,12 +1,12 @@
 // `t2 demo build` (generate the demo task suite from a seed) and `t2 demo info` (what ships).
 #include "commands.h"
 
+#include <unistd.h>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <unistd.h>
 
 namespace t2::cli {
 namespace {
@@ -39,17 +39,18 @@ void build_demo_model(const ModelOptions& o, const std::string& tasks_dir, bool 
     for (auto& t : recipe.tasks)
       t.spec = tasks_dir + "/" + fs::path(t.spec).parent_path().filename().string() + "/task.json";
   PretrainParams params;
-  params.out_dir = o.work.empty() ? (fs::temp_directory_path() /
-                                     ("t2-demo-model-" + std::to_string(::getpid()))).string()
-                                  : o.work;
+  params.out_dir =
+      o.work.empty()
+          ? (fs::temp_directory_path() / ("t2-demo-model-" + std::to_string(::getpid()))).string()
+          : o.work;
   params.db_path = global.db.empty() ? default_run_store_path() : global.db;
   params.run_name = "demo model";
   std::cout << "pretraining the demo model in " << params.out_dir << " (checkpoints there)\n";
   std::cout.flush();
   const PretrainReport report = pretrain(recipe, params, make_cli_job());
   fs::create_directories(model_out);
-  for (const char* f : {"config.json", "model.safetensors", "tokenizer.json",
-                        "tokenizer_config.json"})
+  for (const char* f :
+       {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"})
     fs::copy_file(report.model_dir + "/" + f, model_out + "/" + f,
                   fs::copy_options::overwrite_existing);
   if (!fs::exists(model_out + "/recipe.json") ||
@@ -81,8 +82,9 @@ void add_demo_command(CLI::App& app, const GlobalOptions& global, const Runner*&
   auto build = std::make_shared<BuildOptions>();
   auto* sub = demo->add_subcommand(
       "build",
-      "Generate the demo task suite (3 training tasks, 3 unseen variants, a classifier "
-      "task) from a seed; the same seed gives byte-identical files");
+      "Generate the demo task suite (3 training tasks, 4 unseen tasks, a classifier task) from a "
+      "seed (the same seed gives byte-identical files); optionally pretrain the demo model and "
+      "train the bundled experts");
   sub->add_option("--out", build->out, "Output folder (default: <resources>/demo/tasks)");
   sub->add_option("--seed", build->params.seed, "Master seed")->capture_default_str();
   sub->add_option("--train", build->params.train_items, "Train items per training task")
@@ -98,6 +100,10 @@ void add_demo_command(CLI::App& app, const GlobalOptions& global, const Runner*&
   sub->add_option("--unseen-test", build->params.unseen_test_items, "Test items per unseen task")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
+  sub->add_option("--unseen-pretrain", build->params.unseen_pretrain_items,
+                  "Pretrain-split items per single-domain unseen task (the base model's corpus)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   sub->add_flag("--with-model", build->model.with_model,
                 "Also pretrain the demo model with its recipe (~30 min on 2 cores) and install it");
   sub->add_option("--model-out", build->model.model_out,
@@ -110,7 +116,8 @@ void add_demo_command(CLI::App& app, const GlobalOptions& global, const Runner*&
                 "Also train the bundled expert library (resources/demo/experts: one SVF expert per "
                 "training task from its recipe.json, ~2-4 min each on 2 cores) and evaluate each "
                 "beside the base model on its whole test split");
-  sub->add_option("--only", build->only, "With --experts: only these experts (math, code, reasoning)")
+  sub->add_option("--only", build->only,
+                  "With --experts: only these experts (math, code, reasoning)")
       ->needs("--experts");
   sub->add_option("--experts-out", build->experts_out,
                   "With --experts: library folder (default: <resources>/demo/experts)")
@@ -128,7 +135,8 @@ void add_demo_command(CLI::App& app, const GlobalOptions& global, const Runner*&
     const DemoSuite suite = build_demo_suite(out, build->params, make_cli_job());
     std::cout << "wrote " << suite.files.size() << " files to " << suite.dir << "\n";
     for (const auto& f : suite.files) std::cout << "  " << f << "\n";
-    if (build->model.with_model) build_demo_model(build->model, suite.dir, !build->out.empty(), global);
+    if (build->model.with_model)
+      build_demo_model(build->model, suite.dir, !build->out.empty(), global);
     if (build->experts) {
       DemoExpertsParams p;
       p.resources_dir = resources_dir_or_default();
@@ -138,7 +146,8 @@ void add_demo_command(CLI::App& app, const GlobalOptions& global, const Runner*&
       p.threads = global.threads;
       for (const auto& e : build_demo_experts(p, make_cli_job())) {
         char line[160];
-        std::snprintf(line, sizeof line, "  %s: test accuracy %.3f (base %.3f, n %lld), %.0f s, run %lld\n",
+        std::snprintf(line, sizeof line,
+                      "  %s: test accuracy %.3f (base %.3f, n %lld), %.0f s, run %lld\n",
                       e.name.c_str(), e.test_accuracy, e.base_test_accuracy,
                       static_cast<long long>(e.test_items), e.train_seconds,
                       static_cast<long long>(e.train_run_id));

@@ -113,14 +113,16 @@ struct Context {
 void evaluate_task(Context& c, const Task& task) {
   EvalRunInfo info = c.info;
   if (!c.options.name.empty())
-    info.run_name = c.options.tasks.size() > 1 ? c.options.name + " " + task.spec().name
-                                               : c.options.name;
+    info.run_name =
+        c.options.tasks.size() > 1 ? c.options.name + " " + task.spec().name : c.options.name;
   StoredEvaluation done;
   try {
     done = evaluate_and_store(c.session, c.tokenizer, c.chat_template, task, c.options.params,
                               c.store, info, c.job);
   } catch (const Error& e) {
-    if (c.store) std::cerr << "\nt2: the run is stored as " << (e.is_cancelled() ? "cancelled" : "failed") << " with the finished items\n";
+    if (c.store)
+      std::cerr << "\nt2: the run is stored as " << (e.is_cancelled() ? "cancelled" : "failed")
+                << " with the finished items\n";
     throw;
   }
   const std::optional<std::int64_t> run_id =

@@ -171,7 +171,8 @@ TEST(DemoGenerators, CodeAnswersMatchPython) {
     items.push_back(json::parse(t));
   for (const auto& t : t2::generate_code_items(t2::CodeDifficulty{2, 3, 4, 6, true}, 300, 5))
     items.push_back(json::parse(t));
-  for (const auto& t : t2::generate_code_items(t2::CodeDifficulty{1, 2, 3, 4, false, true}, 300, 5)) {
+  for (const auto& t :
+       t2::generate_code_items(t2::CodeDifficulty{1, 2, 3, 4, false, true}, 300, 5)) {
     items.push_back(json::parse(t));
     EXPECT_EQ(items.back()["question"].get<std::string>().rfind("What is printed?\nx = ", 0), 0u);
   }
@@ -239,17 +240,23 @@ TEST(DemoGenerators, ReasoningAnswersAreTheWorldsFacts) {
       asked.insert(creature);
       std::vector<std::string> choices;
       std::string key;
+      // Options read "<text> (<letter>)": one per line (training) or inline after "Pick one: ".
+      const std::string options =
+          unseen ? q.substr(q.find("Pick one: ")) : item["options"].get<std::string>();
+      const std::regex opt(R"((\w+) \(([A-D])\))");
+      std::string letters;
+      for (auto it = std::sregex_iterator(options.begin(), options.end(), opt);
+           it != std::sregex_iterator(); ++it) {
+        choices.push_back((*it)[1]);
+        letters += (*it)[2].str();
+      }
+      EXPECT_EQ(letters, "ABCD") << q;
       if (unseen) {
-        // "Options: (A) red (B) blue (C) green (D) yellow"
-        const std::regex opt(R"(\(([A-D])\) (\w+))");
-        for (auto it = std::sregex_iterator(q.begin(), q.end(), opt); it != std::sregex_iterator();
-             ++it)
-          choices.push_back((*it)[2]);
         key = item["answer"];
         EXPECT_NE(q.find("Answer with a letter."), std::string::npos);
       } else {
-        for (const auto& c : item["choices"]) choices.push_back(c);
         key = item["answerKey"];
+        EXPECT_EQ(json(choices), item["choices"]) << q;
       }
       ASSERT_EQ(choices.size(), 4u) << q;
       EXPECT_EQ(choices[static_cast<std::size_t>(key[0] - 'A')], answer) << q;
@@ -295,9 +302,8 @@ TEST(DemoSuite, MixedInterleavesMathAndCodeAndClassifierCoversEveryTestQuestion)
       ++total;
       const std::string q = task.build_prompt(item).messages.back().content;
       ASSERT_EQ(label_of.count(q), 1u) << spec << ": " << q;
-      const std::string want = item.fields.count("domain")
-                                   ? item.fields.at("domain")
-                                   : t2::to_string(task.spec().category);
+      const std::string want = item.fields.count("domain") ? item.fields.at("domain")
+                                                           : t2::to_string(task.spec().category);
       EXPECT_EQ(label_of[q], want) << q;
     }
   }

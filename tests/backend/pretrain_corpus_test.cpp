@@ -122,14 +122,9 @@ TEST(PretrainCorpus, PromptsAsEvaluationDoesAndAppendsTheAnswerAndEos) {
   const auto code = first_line(kTasks + "/code/train.jsonl");
   EXPECT_EQ(by_task["demo-code"][0]->answer, code["answer"].get<std::string>() + "<|eos|>");
   const auto reasoning = first_line(kTasks + "/reasoning/train.jsonl");
-  std::string choices;
-  const auto& list = reasoning["choices"];
-  for (std::size_t i = 0; i < list.size(); ++i)
-    choices += (i ? "\n" : "") + std::string(1, static_cast<char>('A' + i)) + ". " +
-               list[i].get<std::string>();
   EXPECT_EQ(by_task["demo-reasoning"][0]->prompt,
-            "<|bos|><|user|>" + reasoning["question"].get<std::string>() + "\n" + choices +
-                "<|eos|><|assistant|>");
+            "<|bos|><|user|>" + reasoning["question"].get<std::string>() + "\n" +
+                reasoning["options"].get<std::string>() + "<|eos|><|assistant|>");
   EXPECT_EQ(by_task["demo-reasoning"][0]->answer,
             reasoning["answer_text"].get<std::string>() + " (" +
                 reasoning["answerKey"].get<std::string>() + ")<|eos|>");

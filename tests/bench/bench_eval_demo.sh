@@ -44,7 +44,7 @@ best_of() {
 echo "t2 eval on resources/demo/model, test split, greedy; examples/s (best of $repeats)"
 printf "%-14s %5s %9s %9s %9s %9s %9s %9s %9s %9s\n" task items previous +kernels +contin. \
   +prefix now other "now/prev" "now/other"
-for task in math code reasoning classify math-hard code-hard reasoning-hard; do
+for task in math code reasoning classify math-unseen code-unseen reasoning-unseen mixed; do
   spec="$root/resources/demo/tasks/$task/task.json"
   [[ -f $spec ]] || continue
   items=$("$t2" eval "$model" --db "$work/count.db" --task "$spec" --limit "$limit" --json 2>/dev/null |

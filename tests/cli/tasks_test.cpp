@@ -45,22 +45,26 @@ TEST(CliDemo, InfoJsonListsShippedSpecs) {
   EXPECT_EQ(j["model_present"],
             fs::exists(fs::path(T2_SOURCE_DIR) / "resources" / "demo" / "model" / "config.json"));
   ASSERT_EQ(j["training_tasks"].size(), 3u);
-  ASSERT_EQ(j["unseen_tasks"].size(), 3u);
+  ASSERT_EQ(j["unseen_tasks"].size(), 4u);
+  ASSERT_TRUE(j["experts"].is_array());
+  for (const auto& e : j["experts"]) EXPECT_TRUE(e["present"].get<bool>()) << e.dump();
   for (const auto& key : {"training_tasks", "unseen_tasks"})
     for (const auto& spec : j[key]) EXPECT_TRUE(fs::exists(spec.get<std::string>())) << spec;
   const auto text = t2("demo info");
   EXPECT_EQ(text.exit_code, 0);
   EXPECT_NE(text.out.find("math/task.json"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("experts:"), std::string::npos) << text.out;
 }
 
 TEST(CliDemo, BuildIsReproducible) {
   const fs::path base = fs::path(T2_TEST_OUTPUT_DIR) / "cli-demo";
   fs::remove_all(base);
-  const std::string sizes = " --seed 5 --train 30 --validation 5 --test 10 --unseen-test 10";
+  const std::string sizes =
+      " --seed 5 --train 30 --validation 5 --test 10 --unseen-test 10 --unseen-pretrain 20";
   for (const char* name : {"one", "two"}) {
     const auto r = t2("demo build --out " + shell_quote((base / name).string()) + sizes);
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE(r.out.find("wrote 26 files"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("wrote 32 files"), std::string::npos) << r.out;
   }
   int compared = 0;
   for (const auto& e : fs::recursive_directory_iterator(base / "one")) {
@@ -69,7 +73,7 @@ TEST(CliDemo, BuildIsReproducible) {
     EXPECT_EQ(slurp(e.path()), slurp(base / "two" / rel)) << rel;
     ++compared;
   }
-  EXPECT_EQ(compared, 26);
+  EXPECT_EQ(compared, 32);
   EXPECT_NE(t2("demo build --out " + shell_quote((base / "x").string()) + " --train 0").exit_code,
             0);
 }
@@ -82,7 +86,7 @@ TEST(CliTask, ShowPrintsPromptsAndGold) {
   ASSERT_EQ(j["items"].size(), 2u);
   const auto& item = j["items"][0];
   EXPECT_EQ(item["messages"][0]["role"], "user");
-  EXPECT_NE(item["messages"][0]["content"].get<std::string>().find("\nA. "), std::string::npos);
+  EXPECT_NE(item["messages"][0]["content"].get<std::string>().find(" (A)\n"), std::string::npos);
   EXPECT_EQ(item["gold"].get<std::string>().size(), 1u);
   const auto text = t2("task show " + shell_quote(spec) + " --limit 1 --split train");
   EXPECT_EQ(text.exit_code, 0) << text.err;

@@ -32,7 +32,7 @@ struct DemoExpertsParams {
 
 struct DemoExpertBuilt {
   std::string name;
-  std::string file;                // the expert file written
+  std::string file;  // the expert file written
   std::int64_t train_run_id = 0;
   double train_seconds = 0.0;
   double base_test_accuracy = 0.0;  // whole test split of its task

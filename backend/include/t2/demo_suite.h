@@ -50,9 +50,9 @@ struct CodeDifficulty {
 // sound (4 values each, every value held by 6 creatures), assigned from `world_seed`. A question
 // asks one fact and lists the property's values as lettered options; the answer is a letter.
 struct ReasoningDifficulty {
-  int options = 4;                   // values shown (2..4), the right one among them
-  bool unseen_surface = false;       // "Which colour does a dax have?\nOptions: (A) red ..."
-  std::uint64_t world_seed = 2501;   // the world: the same for every task of a suite
+  int options = 4;                  // values shown (2..4), the right one among them
+  bool unseen_surface = false;      // "Which colour does a dax have?\nPick one: red (A), ..."
+  std::uint64_t world_seed = 2501;  // the world: the same for every task of a suite
 };
 
 // One generated item as a JSON object text (one JSONL line, no newline); the same (difficulty,
@@ -94,13 +94,13 @@ DemoSuite build_demo_suite(const std::string& out_dir, const DemoSuiteParams& pa
 
 // One expert of the bundled library (<resources>/demo/experts/library.json lists them).
 struct DemoExpertInfo {
-  std::string name;         // "math"
-  std::string category;     // the pass-1 label it serves: "math", "code", "reasoning"
-  std::string file;         // the expert (safetensors, absolute path)
-  std::string task;         // the task spec it was trained on (absolute path)
-  std::string recipe;       // recipe.json: the `t2 train` arguments that made it
-  std::string report;       // report.json: curves summary, validation and test accuracy, run
-  bool present = false;     // `file` exists
+  std::string name;      // "math"
+  std::string category;  // the pass-1 label it serves: "math", "code", "reasoning"
+  std::string file;      // the expert (safetensors, absolute path)
+  std::string task;      // the task spec it was trained on (absolute path)
+  std::string recipe;    // recipe.json: the `t2 train` arguments that made it
+  std::string report;    // report.json: curves summary, validation and test accuracy, run
+  bool present = false;  // `file` exists
 };
 
 // What ships: paths under a resources folder (which need not all exist).
@@ -110,7 +110,7 @@ struct DemoInfo {
   bool model_present = false;  // model_dir/config.json exists
   std::string experts_dir;     // <resources>/demo/experts
   std::vector<DemoExpertInfo> experts;  // from experts_dir/library.json (empty when absent)
-  std::string tasks_dir;       // <resources>/demo/tasks
+  std::string tasks_dir;                // <resources>/demo/tasks
   std::vector<std::string> training_tasks;
   std::vector<std::string> unseen_tasks;
   std::string classification_task;

@@ -72,8 +72,7 @@ TEST(ModelDemoExperts, BuildTrainsEvaluatesAndListsAnExpert) {
   json recipe = {{"task", "../../../../../resources/demo/tasks/code/task.json"},
                  {"category", "code"},
                  {"preset", "recommended"},
-                 {"overrides",
-                  {{"iterations", 2}, {"batch", 4}, {"eval_every", 0}, {"seed", 5}}}};
+                 {"overrides", {{"iterations", 2}, {"batch", 4}, {"eval_every", 0}, {"seed", 5}}}};
   recipe["task"] = fs::relative(info.training_tasks[1], dir / "code").string();
   std::ofstream(dir / "code" / "recipe.json") << recipe.dump(2);
   t2::DemoExpertsParams params;

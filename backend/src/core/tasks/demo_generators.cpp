@@ -71,10 +71,9 @@ std::string math_step(Rng& rng, const MathDifficulty& d, char op, int n, bool fi
         then + name + " buys " + ns + " more.", then + name + " finds " + ns + " more.",
         then + friend_name + " gives " + name + " " + ns + " more."});
   if (op == '-')
-    return rng.pick(std::vector<std::string>{then + name + " gives " + ns + " to " +
-                                                 friend_name + ".",
-                                             then + name + " loses " + ns + ".",
-                                             then + name + " sells " + ns + "."});
+    return rng.pick(std::vector<std::string>{
+        then + name + " gives " + ns + " to " + friend_name + ".",
+        then + name + " loses " + ns + ".", then + name + " sells " + ns + "."});
   return (first ? std::string("The") : "Then the") + " number of " + things + " " +
          (n == 2 ? "doubles." : "triples.");
 }
@@ -115,10 +114,9 @@ Json math_item(Rng& rng, const MathDifficulty& d) {
     value = next;
   }
   Json item;
-  item["question"] = story + (d.containers ? " How many " + things + " are in the " + container +
-                                                 " now?"
-                                           : " How many " + things + " does " + name +
-                                                 " have now?");
+  item["question"] =
+      story + (d.containers ? " How many " + things + " are in the " + container + " now?"
+                            : " How many " + things + " does " + name + " have now?");
   item["answer"] = work + "#### " + std::to_string(value);
   return item;
 }
@@ -261,11 +259,11 @@ Json code_item(Rng& rng, const CodeDifficulty& d) {
     e = next;
     previous = op;
   }
-  const std::string program = d.variables ? lines + "print(" + vars[ops] + ")"
-                                          : "print(" + e.text + ")";
+  const std::string program =
+      d.variables ? lines + "print(" + vars[ops] + ")" : "print(" + e.text + ")";
   Json item;
-  item["question"] = (d.variables ? "What is printed?\n" : "What does this Python code print?\n") +
-                     program;
+  item["question"] =
+      (d.variables ? "What is printed?\n" : "What does this Python code print?\n") + program;
   item["program"] = program;
   item["answer"] = show(e.value);
   return item;
@@ -273,9 +271,10 @@ Json code_item(Rng& rng, const CodeDifficulty& d) {
 
 // ---- reasoning ------------------------------------------------------------------------------
 
-const std::vector<std::string> kCreatures = {
-    "blick", "dax",  "wug",  "fep",  "toma", "zorp", "kiki", "glim", "snarf", "plonk", "vex",  "quib",
-    "murl",  "tove", "nib",  "yarp", "lum",  "frell", "grob", "skiv", "tazz", "wemp",  "drun", "pilk"};
+const std::vector<std::string> kCreatures = {"blick", "dax",  "wug",   "fep",   "toma", "zorp",
+                                             "kiki",  "glim", "snarf", "plonk", "vex",  "quib",
+                                             "murl",  "tove", "nib",   "yarp",  "lum",  "frell",
+                                             "grob",  "skiv", "tazz",  "wemp",  "drun", "pilk"};
 
 struct Property {
   const char* name;
@@ -342,19 +341,26 @@ Json reasoning_item(Rng& rng, const ReasoningDifficulty& d,
   std::vector<std::string> choices = others;
   choices.push_back(answer);
   rng.shuffle(choices);
-  const auto at = static_cast<std::size_t>(std::find(choices.begin(), choices.end(), answer) -
-                                           choices.begin());
+  const auto at =
+      static_cast<std::size_t>(std::find(choices.begin(), choices.end(), answer) - choices.begin());
+  // Each option reads "<text> (<letter>)", the answer's own form ("green (C)"): after writing the
+  // fact, the letter is a copy from the prompt. (With "C. green" options a ~1 M-parameter model
+  // recalled the fact 82 % of the time but matched it to its letter only 45 %.)
   Json item;
   if (d.unseen_surface) {
     std::string options;
     for (std::size_t k = 0; k < choices.size(); ++k)
-      options += (k ? " (" : "(") + letter(k) + ") " + choices[k];
-    item["question"] = fill(prop.unseen_question, kCreatures[c]) + "\nOptions: " + options +
-                       "\nAnswer with a letter.";
+      options += (k ? ", " : "") + choices[k] + " (" + letter(k) + ")";
+    item["question"] = fill(prop.unseen_question, kCreatures[c]) + "\nPick one: " + options +
+                       ".\nAnswer with a letter.";
     item["answer"] = letter(at);
   } else {
+    std::string options;
+    for (std::size_t k = 0; k < choices.size(); ++k)
+      options += (k ? "\n" : "") + choices[k] + " (" + letter(k) + ")";
     item["question"] = fill(rng.pick(prop.train_questions), kCreatures[c]);
     item["choices"] = choices;
+    item["options"] = options;
     item["answerKey"] = letter(at);
   }
   item["answer_text"] = answer;

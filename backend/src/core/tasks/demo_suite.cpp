@@ -97,10 +97,10 @@ Json spec_for(const std::string& folder, const std::vector<std::string>& splits)
       spec["extractor"] = {{"kind", "choice-letter"}, {"choices", "ABCD"}};
     } else {
       spec["fields"] = {{"question", "question"}, {"choices", "choices"}, {"answer", "answerKey"}};
-      spec["prompt"] = {{"user", "{question}\n{choices}"}};
+      spec["prompt"] = {{"user", "{question}\n{options}"}};  // "green (C)" lines
       spec["extractor"] = {{"kind", "choice-letter"}};
     }
-    spec["generation"] = {{"max_new_tokens", 8}, {"stop", {"\n"}}};
+    spec["generation"] = {{"max_new_tokens", 16}, {"stop", {"\n"}}};  // "leaves (A)" + EOS: 11
   } else {  // mixed: math-unseen and code-unseen items; one grader for both answer forms
     spec["description"] = "Demo mixed, unseen: math-unseen and code-unseen questions interleaved";
     spec["kind"] = "generic";
@@ -126,7 +126,8 @@ std::vector<std::string> generate(const std::string& folder, int count, std::uin
   if (folder == "math-unseen") return generate_math_items(kMathUnseen, count, s);
   if (folder == "code") return generate_code_items(kCodeTrain, count, s);
   if (folder == "code-unseen") return generate_code_items(kCodeUnseen, count, s);
-  if (folder == "reasoning") return generate_reasoning_items(reasoning_difficulty(false, seed), count, s);
+  if (folder == "reasoning")
+    return generate_reasoning_items(reasoning_difficulty(false, seed), count, s);
   if (folder == "reasoning-unseen")
     return generate_reasoning_items(reasoning_difficulty(true, seed), count, s);
   // mixed: even items math, odd items code, each with its final answer and its domain
@@ -182,7 +183,8 @@ class SuiteWriter {
     const auto n_train = static_cast<std::size_t>(p_.classify_per_category * 7 / 10);
     const auto n_cls_val = static_cast<std::size_t>(p_.classify_per_category / 5);
     add_rows("train", folder, task, items, bounds[2], std::min(bounds[3], bounds[2] + n_train));
-    add_rows("validation", folder, task, items, bounds[1], std::min(bounds[2], bounds[1] + n_cls_val));
+    add_rows("validation", folder, task, items, bounds[1],
+             std::min(bounds[2], bounds[1] + n_cls_val));
     add_test_rows(spec["name"], folder, task, items, bounds[0], bounds[1]);
   }
 
@@ -192,13 +194,14 @@ class SuiteWriter {
     const std::size_t n_test = p_.unseen_test_items, n_val = p_.unseen_validation_items;
     const std::size_t n_pre = mixed ? 0 : static_cast<std::size_t>(p_.unseen_pretrain_items);
     const auto items = generate(folder, static_cast<int>(n_test + n_val + n_pre), p_.seed);
-    const Json spec = spec_for(folder, mixed ? std::vector<std::string>{"test", "validation"}
-                                             : std::vector<std::string>{"pretrain", "test",
-                                                                        "validation"});
+    const Json spec =
+        spec_for(folder, mixed ? std::vector<std::string>{"test", "validation"}
+                               : std::vector<std::string>{"pretrain", "test", "validation"});
     const fs::path spec_path = write_folder(folder, spec);
     write(root_ / folder / "test.jsonl", jsonl(items, 0, n_test));
     write(root_ / folder / "validation.jsonl", jsonl(items, n_test, n_test + n_val));
-    if (!mixed) write(root_ / folder / "pretrain.jsonl", jsonl(items, n_test + n_val, items.size()));
+    if (!mixed)
+      write(root_ / folder / "pretrain.jsonl", jsonl(items, n_test + n_val, items.size()));
     suite_.unseen_tasks.push_back(spec_path.string());
     const Task task = Task::from_json(spec.dump(), spec_path.string());
     if (!mixed) {  // the classifier's other 30 % of train rows
@@ -288,10 +291,10 @@ class SuiteWriter {
   void add_test_rows(const std::string& task_name, const std::string& folder, const Task& task,
                      const std::vector<std::string>& items, std::size_t begin, std::size_t end) {
     for (std::size_t k = begin; k < end; ++k)
-      test_rows_.push_back(Json{{"question", user_text(task, items[k])},
-                                {"label", domain_of(folder, items[k])},
-                                {"task", task_name}}
-                               .dump());
+      test_rows_.push_back(Json{
+          {"question", user_text(task, items[k])},
+          {"label", domain_of(folder, items[k])},
+          {"task", task_name}}.dump());
   }
 
   fs::path root_;

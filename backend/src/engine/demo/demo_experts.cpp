@@ -33,7 +33,8 @@ Json default_recipe(const std::string& name) {
   r["comment"] =
       "How the bundled " + name +
       " expert is trained: TrainParams of the preset with these overrides (t2/training.h). "
-      "Rebuild with `t2 demo build --experts " + name + "`; `command` is the same run by hand.";
+      "Rebuild with `t2 demo build --experts " +
+      name + "`; `command` is the same run by hand.";
   r["task"] = "../../tasks/" + name + "/task.json";
   r["category"] = name;
   r["preset"] = "recommended";
@@ -49,9 +50,9 @@ Json read_json(const fs::path& path) {
   try {
     return Json::parse(in);
   } catch (const Json::exception& e) {
-    throw Error(ErrorKind::Corrupt,
-                path.string() + " is not valid JSON (" + e.what() + "); fix it or delete it to "
-                "get the default recipe back");
+    throw Error(ErrorKind::Corrupt, path.string() + " is not valid JSON (" + e.what() +
+                                        "); fix it or delete it to "
+                                        "get the default recipe back");
   }
 }
 
@@ -71,7 +72,8 @@ TrainParams params_from_recipe(const Json& recipe, const fs::path& recipe_dir,
   try {
     TrainParams p = train_preset(recipe.value("preset", std::string("recommended")));
     Json j = Json::parse(to_json(p));
-    for (const auto& [key, value] : recipe.value("overrides", Json::object()).items()) j[key] = value;
+    for (const auto& [key, value] : recipe.value("overrides", Json::object()).items())
+      j[key] = value;
     j["task"] = (recipe_dir / recipe.at("task").get<std::string>()).lexically_normal().string();
     return train_params_from_json(j.dump());
   } catch (const Json::exception& e) {
@@ -84,9 +86,9 @@ TrainParams params_from_recipe(const Json& recipe, const fs::path& recipe_dir,
 }
 
 Json eval_json(const StoredEvaluation& e) {
-  return {{"n", e.report.n},           {"correct", e.report.correct},
-          {"accuracy", e.report.accuracy}, {"ci_low", e.report.ci_low},
-          {"ci_high", e.report.ci_high},   {"run_id", e.run_id}};
+  return {
+      {"n", e.report.n},           {"correct", e.report.correct}, {"accuracy", e.report.accuracy},
+      {"ci_low", e.report.ci_low}, {"ci_high", e.report.ci_high}, {"run_id", e.run_id}};
 }
 
 // Correct answers among the first n items (items are in dataset order).
@@ -106,14 +108,14 @@ void write_library(const fs::path& dir) {
   for (const auto& name : kNames) {
     if (!fs::is_regular_file(dir / name / (name + ".safetensors"), ec)) continue;
     const Json recipe = read_json(dir / name / "recipe.json");
-    lib["experts"].push_back({{"name", name},
-                              {"category", recipe.value("category", name)},
-                              {"file", name + "/" + name + ".safetensors"},
-                              {"task", (fs::path(name) / recipe.at("task").get<std::string>())
-                                           .lexically_normal()
-                                           .string()},
-                              {"recipe", name + "/recipe.json"},
-                              {"report", name + "/report.json"}});
+    lib["experts"].push_back(
+        {{"name", name},
+         {"category", recipe.value("category", name)},
+         {"file", name + "/" + name + ".safetensors"},
+         {"task",
+          (fs::path(name) / recipe.at("task").get<std::string>()).lexically_normal().string()},
+         {"recipe", name + "/recipe.json"},
+         {"report", name + "/report.json"}});
   }
   write_file_atomically((dir / "library.json").string(), lib.dump(2) + "\n");
 }
@@ -143,8 +145,8 @@ std::vector<DemoExpertBuilt> build_demo_experts(const DemoExpertsParams& params,
   std::vector<Json> recipes;
   for (const auto& name : names) {
     recipes.push_back(recipe_for(dir, name));
-    train_params.push_back(params_from_recipe(recipes.back(), dir / name,
-                                              (dir / name / "recipe.json").string()));
+    train_params.push_back(
+        params_from_recipe(recipes.back(), dir / name, (dir / name / "recipe.json").string()));
   }
 
   RunStore store(params.db_path);
@@ -220,7 +222,8 @@ std::vector<DemoExpertBuilt> build_demo_experts(const DemoExpertsParams& params,
                         {"train_accuracy_last", train_acc_last}};
     report["validation"] = {{"base", trained.base_validation_accuracy},
                             {"best", trained.best_validation_accuracy}};
-    report["test"] = {{"split", eval.split}, {"base", eval_json(base)}, {"expert", eval_json(adapted)}};
+    report["test"] = {
+        {"split", eval.split}, {"base", eval_json(base)}, {"expert", eval_json(adapted)}};
     constexpr std::size_t kSlice = 50;
     report["test_first_50"] = {{"n", std::min<std::size_t>(kSlice, adapted.report.items.size())},
                                {"base_correct", correct_in_first(base.report, kSlice)},
@@ -229,8 +232,8 @@ std::vector<DemoExpertBuilt> build_demo_experts(const DemoExpertsParams& params,
     // The expert replaces the shipped one only now, with its report beside it.
     fs::rename(partial, final_file, ec);
     if (ec)
-      throw Error(ErrorKind::Io, "cannot move " + partial.string() + " to " +
-                                     final_file.string() + ": " + ec.message());
+      throw Error(ErrorKind::Io, "cannot move " + partial.string() + " to " + final_file.string() +
+                                     ": " + ec.message());
     write_file_atomically((dir / name / "report.json").string(), report.dump(2) + "\n");
     write_library(dir);
 
@@ -245,8 +248,8 @@ std::vector<DemoExpertBuilt> build_demo_experts(const DemoExpertsParams& params,
     built.push_back(b);
   }
   write_library(dir);
-  job.report("demo-experts", 1.0, "wrote " + std::to_string(built.size()) + " experts to " +
-                                      dir.string());
+  job.report("demo-experts", 1.0,
+             "wrote " + std::to_string(built.size()) + " experts to " + dir.string());
   return built;
 }
 
