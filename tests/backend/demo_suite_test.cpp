@@ -221,6 +221,7 @@ TEST(DemoGenerators, ReasoningAnswersAreTheWorldsFacts) {
   }
   for (const auto& [v, n] : value_counts) EXPECT_EQ(n, 6) << v;  // each value held by 6
   EXPECT_NE(t2::demo_world_facts(2502), t2::demo_world_facts(2501));
+  std::map<std::string, std::string> letter_of;  // value -> its letter, over both surfaces
   for (bool unseen : {false, true}) {
     t2::ReasoningDifficulty d;
     d.unseen_surface = unseen;
@@ -240,26 +241,28 @@ TEST(DemoGenerators, ReasoningAnswersAreTheWorldsFacts) {
       asked.insert(creature);
       std::vector<std::string> choices;
       std::string key;
-      // Options read "<text> (<letter>)": one per line (training) or inline after "Pick one: ".
-      const std::string options =
-          unseen ? q.substr(q.find("Pick one: ")) : item["options"].get<std::string>();
+      // Options read "<text> (<letter>)": one per line after the question (training) or inline
+      // after "Pick one: " (unseen); a value's letter is the same in every item.
+      const std::string options = unseen ? q.substr(q.find("Pick one: ")) : q.substr(q.find('\n'));
       const std::regex opt(R"((\w+) \(([A-D])\))");
       std::string letters;
       for (auto it = std::sregex_iterator(options.begin(), options.end(), opt);
            it != std::sregex_iterator(); ++it) {
         choices.push_back((*it)[1]);
         letters += (*it)[2].str();
+        const auto [at, fresh] = letter_of.emplace((*it)[1], (*it)[2]);
+        EXPECT_EQ(at->second, (*it)[2].str()) << (*it)[1] << " changed its letter: " << q;
       }
+      std::sort(letters.begin(), letters.end());
       EXPECT_EQ(letters, "ABCD") << q;
-      if (unseen) {
-        key = item["answer"];
-        EXPECT_NE(q.find("Answer with a letter."), std::string::npos);
-      } else {
-        key = item["answerKey"];
-        EXPECT_EQ(json(choices), item["choices"]) << q;
-      }
+      key = item["answer"];
+      if (unseen) EXPECT_NE(q.find("Answer with a letter."), std::string::npos);
+      std::map<std::string, std::string> shown;  // this item's text -> letter
+      for (auto it = std::sregex_iterator(options.begin(), options.end(), opt);
+           it != std::sregex_iterator(); ++it)
+        shown[(*it)[1]] = (*it)[2];
+      EXPECT_EQ(shown[answer], key) << q;
       ASSERT_EQ(choices.size(), 4u) << q;
-      EXPECT_EQ(choices[static_cast<std::size_t>(key[0] - 'A')], answer) << q;
       EXPECT_EQ(std::set<std::string>(choices.begin(), choices.end()).size(), 4u) << q;
       int right = 0;  // exactly one option is the creature's fact
       for (const auto& c : choices) right += static_cast<int>(facts.at(creature).count(c));
@@ -272,7 +275,7 @@ TEST(DemoGenerators, ReasoningAnswersAreTheWorldsFacts) {
 TEST(DemoGenerators, AnswerLettersAreBalanced) {
   std::map<std::string, int> letters;
   for (const auto& text : t2::generate_reasoning_items(t2::ReasoningDifficulty{}, 800, 1))
-    ++letters[json::parse(text)["answerKey"].get<std::string>()];
+    ++letters[json::parse(text)["answer"].get<std::string>()];
   ASSERT_EQ(letters.size(), 4u);
   for (const auto& [letter, n] : letters) EXPECT_NEAR(n, 200, 50) << letter;
 }

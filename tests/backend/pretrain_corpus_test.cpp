@@ -121,13 +121,13 @@ TEST(PretrainCorpus, PromptsAsEvaluationDoesAndAppendsTheAnswerAndEos) {
   EXPECT_EQ(by_task["demo-math"][0]->answer, math["answer"].get<std::string>() + "<|eos|>");
   const auto code = first_line(kTasks + "/code/train.jsonl");
   EXPECT_EQ(by_task["demo-code"][0]->answer, code["answer"].get<std::string>() + "<|eos|>");
-  const auto reasoning = first_line(kTasks + "/reasoning/train.jsonl");
-  EXPECT_EQ(by_task["demo-reasoning"][0]->prompt,
-            "<|bos|><|user|>" + reasoning["question"].get<std::string>() + "\n" +
-                reasoning["options"].get<std::string>() + "<|eos|><|assistant|>");
+  const auto reasoning = first_line(kTasks + "/reasoning/train.jsonl");  // options inline
+  EXPECT_EQ(by_task["demo-reasoning"][0]->prompt, "<|bos|><|user|>" +
+                                                      reasoning["question"].get<std::string>() +
+                                                      "<|eos|><|assistant|>");
   EXPECT_EQ(by_task["demo-reasoning"][0]->answer,
             reasoning["answer_text"].get<std::string>() + " (" +
-                reasoning["answerKey"].get<std::string>() + ")<|eos|>");
+                reasoning["answer"].get<std::string>() + ")<|eos|>");
   const auto classify = first_line(kTasks + "/classify/train.jsonl");
   EXPECT_EQ(by_task["demo-classify"][0]->prompt,
             "<|bos|><|system|>" + t2::classification_system_prompt() + "<|eos|><|user|>" +

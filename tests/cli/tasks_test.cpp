@@ -82,11 +82,13 @@ TEST(CliTask, ShowPrintsPromptsAndGold) {
   const std::string spec = (kShipped / "reasoning" / "task.json").string();
   if (!fs::exists(spec)) GTEST_SKIP() << "no demo suite; run 't2 demo build'";
   const json j = parse(t2("task show " + shell_quote(spec) + " --limit 2 --json"));
-  EXPECT_EQ(j["spec"]["kind"], "multiple-choice");
+  EXPECT_EQ(j["spec"]["kind"], "generic");  // options inline: "green (C)" lines
   ASSERT_EQ(j["items"].size(), 2u);
   const auto& item = j["items"][0];
   EXPECT_EQ(item["messages"][0]["role"], "user");
-  EXPECT_NE(item["messages"][0]["content"].get<std::string>().find(" (A)\n"), std::string::npos);
+  const std::string content = item["messages"][0]["content"];
+  EXPECT_NE(content.find(" (A)"), std::string::npos) << content;
+  EXPECT_NE(content.find(" (D)"), std::string::npos) << content;
   EXPECT_EQ(item["gold"].get<std::string>().size(), 1u);
   const auto text = t2("task show " + shell_quote(spec) + " --limit 1 --split train");
   EXPECT_EQ(text.exit_code, 0) << text.err;

@@ -340,28 +340,28 @@ Json reasoning_item(Rng& rng, const ReasoningDifficulty& d,
   others.resize(static_cast<std::size_t>(d.options - 1));
   std::vector<std::string> choices = others;
   choices.push_back(answer);
-  rng.shuffle(choices);
-  const auto at =
-      static_cast<std::size_t>(std::find(choices.begin(), choices.end(), answer) - choices.begin());
-  // Each option reads "<text> (<letter>)", the answer's own form ("green (C)"): after writing the
-  // fact, the letter is a copy from the prompt. (With "C. green" options a ~1 M-parameter model
-  // recalled the fact 82 % of the time but matched it to its letter only 45 %.)
+  rng.shuffle(choices);  // shown in a random order, each value under its own fixed letter
+  // A value's letter is fixed (its place in the property's list: red A, blue B, green C,
+  // yellow D), so the answer "green (C)" is the fact and its letter, never a look-up of where
+  // the fact landed among the options: a ~1 M-parameter character model recalled 82 % of the
+  // facts but found the letter of a shuffled "C. green" option only 45 % of the time (chance 25 %)
+  // after 1,400 steps, and copied it from "green (C)" options at chance after 1,200.
+  auto letter_of = [&prop](const std::string& value) {
+    return letter(static_cast<std::size_t>(
+        std::find(prop.values.begin(), prop.values.end(), value) - prop.values.begin()));
+  };
   Json item;
+  std::string options;
+  for (std::size_t k = 0; k < choices.size(); ++k)
+    options += (k ? (d.unseen_surface ? ", " : "\n") : "") + choices[k] + " (" +
+               letter_of(choices[k]) + ")";
   if (d.unseen_surface) {
-    std::string options;
-    for (std::size_t k = 0; k < choices.size(); ++k)
-      options += (k ? ", " : "") + choices[k] + " (" + letter(k) + ")";
     item["question"] = fill(prop.unseen_question, kCreatures[c]) + "\nPick one: " + options +
                        ".\nAnswer with a letter.";
-    item["answer"] = letter(at);
+    item["answer"] = letter_of(answer);
   } else {
-    std::string options;
-    for (std::size_t k = 0; k < choices.size(); ++k)
-      options += (k ? "\n" : "") + choices[k] + " (" + letter(k) + ")";
-    item["question"] = fill(rng.pick(prop.train_questions), kCreatures[c]);
-    item["choices"] = choices;
-    item["options"] = options;
-    item["answerKey"] = letter(at);
+    item["question"] = fill(rng.pick(prop.train_questions), kCreatures[c]) + "\n" + options;
+    item["answer"] = letter_of(answer);
   }
   item["answer_text"] = answer;
   return item;
@@ -407,10 +407,7 @@ std::vector<std::string> generate_reasoning_items(const ReasoningDifficulty& d, 
   Rng rng(seed);
   return unique_items(count, "reasoning", [&] {
     Json item = reasoning_item(rng, d, world);
-    std::string key = item["question"].get<std::string>();
-    if (item.contains("choices"))
-      for (const auto& c : item["choices"]) key += "|" + c.get<std::string>();
-    return std::make_pair(key, item);
+    return std::make_pair(item["question"].get<std::string>(), item);
   });
 }
 

@@ -88,18 +88,13 @@ Json spec_for(const std::string& folder, const std::vector<std::string>& splits)
     spec["description"] =
         unseen ? "Demo reasoning, unseen surface: the same world facts, options inline"
                : "Demo reasoning: facts about a made-up world, 4 options, answer a letter";
-    spec["kind"] = unseen ? "generic" : "multiple-choice";
+    // Options are part of the question ("green (C)", fixed letters), so the generic kind.
+    spec["kind"] = "generic";
     spec["category"] = "reasoning";
     spec["data"] = data;
-    if (unseen) {
-      spec["fields"] = {{"question", "question"}, {"answer", "answer"}};
-      spec["prompt"] = {{"user", "{question}"}};
-      spec["extractor"] = {{"kind", "choice-letter"}, {"choices", "ABCD"}};
-    } else {
-      spec["fields"] = {{"question", "question"}, {"choices", "choices"}, {"answer", "answerKey"}};
-      spec["prompt"] = {{"user", "{question}\n{options}"}};  // "green (C)" lines
-      spec["extractor"] = {{"kind", "choice-letter"}};
-    }
+    spec["fields"] = {{"question", "question"}, {"answer", "answer"}};
+    spec["prompt"] = {{"user", "{question}"}};
+    spec["extractor"] = {{"kind", "choice-letter"}, {"choices", "ABCD"}};
     spec["generation"] = {{"max_new_tokens", 16}, {"stop", {"\n"}}};  // "leaves (A)" + EOS: 11
   } else {  // mixed: math-unseen and code-unseen items; one grader for both answer forms
     spec["description"] = "Demo mixed, unseen: math-unseen and code-unseen questions interleaved";
