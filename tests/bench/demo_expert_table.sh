@@ -7,6 +7,8 @@
 # classify task's test split holds every test question of the suite, labelled by domain).
 #
 # Usage: tests/bench/demo_expert_table.sh BUILD_DIR DB OUT_DIR [SEED...]   (seeds default 1 2 3)
+# With LIBRARY=1 the bundled expert (resources/demo/experts/<name>, trained by its recipe with
+# seed 1 by `t2 demo build --experts`) stands for seed 1 instead of a new run.
 # Prints a Markdown table (mean +- std over seeds, in points) and writes OUT_DIR/table.json.
 set -euo pipefail
 build=${1:?BUILD_DIR}; db=${2:?DB}; out=${3:?OUT_DIR}; shift 3
@@ -34,6 +36,12 @@ evaluate base ""
 for name in math code reasoning; do
   for seed in "${seeds[@]}"; do
     echo "expert $name seed $seed" >&2
+    lib="$root/resources/demo/experts/$name/$name.safetensors"
+    if [[ ${LIBRARY:-0} == 1 && $seed == 1 && -f $lib ]]; then
+      cp "$lib" "$out/$name-$seed.safetensors"
+      evaluate "$name-$seed" "$out/$name-$seed.safetensors"
+      continue
+    fi
     "$t2" --db "$db" train "$model" --task "$tasks_dir/$name/task.json" --preset recommended \
       --seed "$seed" --name "table $name seed $seed" --out "$out/$name-$seed.safetensors" \
       --json >"$out/train-$name-$seed.json"

@@ -72,8 +72,8 @@ TrainParams params_from_recipe(const Json& recipe, const fs::path& recipe_dir,
   try {
     TrainParams p = train_preset(recipe.value("preset", std::string("recommended")));
     Json j = Json::parse(to_json(p));
-    for (const auto& [key, value] : recipe.value("overrides", Json::object()).items())
-      j[key] = value;
+    const Json overrides = recipe.value("overrides", Json::object());  // kept alive: items()
+    for (const auto& [key, value] : overrides.items()) j[key] = value;
     j["task"] = (recipe_dir / recipe.at("task").get<std::string>()).lexically_normal().string();
     return train_params_from_json(j.dump());
   } catch (const Json::exception& e) {
@@ -205,6 +205,8 @@ std::vector<DemoExpertBuilt> build_demo_experts(const DemoExpertsParams& params,
     }
     clear_expert(session, loaded.decomposition);
 
+    Json recorded_params = Json::parse(to_json(train_params[i]));
+    recorded_params["task"] = recipes[i].at("task");  // relative, as in the recipe
     Json report;
     report["expert"] = name + ".safetensors";
     report["task"] = recipes[i].at("task");
@@ -214,7 +216,7 @@ std::vector<DemoExpertBuilt> build_demo_experts(const DemoExpertsParams& params,
                        {"best_iteration", trained.best_iteration},
                        {"seconds", trained.seconds},
                        {"trainable_parameters", trained.trainable_parameters},
-                       {"params", Json::parse(to_json(train_params[i]))}};
+                       {"params", recorded_params}};
     report["curves"] = {{"validation_accuracy", curve},
                         {"reward_mean_first", reward_first},
                         {"reward_mean_last", reward_last},
