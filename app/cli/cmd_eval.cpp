@@ -115,14 +115,17 @@ void evaluate_task(Context& c, const Task& task) {
   if (!c.options.name.empty())
     info.run_name =
         c.options.tasks.size() > 1 ? c.options.name + " " + task.spec().name : c.options.name;
+  EvalParams params = c.options.params;
+  std::int64_t finished = 0;  // items judged so far, for the message when it stops early
+  params.on_batch = [&finished](const EvalReport& so_far) { finished = so_far.n; };
   StoredEvaluation done;
   try {
-    done = evaluate_and_store(c.session, c.tokenizer, c.chat_template, task, c.options.params,
-                              c.store, info, c.job);
+    done = evaluate_and_store(c.session, c.tokenizer, c.chat_template, task, params, c.store, info,
+                              c.job);
   } catch (const Error& e) {
     if (c.store)
       std::cerr << "\nt2: the run is stored as " << (e.is_cancelled() ? "cancelled" : "failed")
-                << " with the finished items\n";
+                << " with " << finished << " finished items\n";
     throw;
   }
   const std::optional<std::int64_t> run_id =

@@ -182,7 +182,13 @@ std::vector<DemoExpertBuilt> build_demo_experts(const DemoExpertsParams& params,
       train_acc_last = it.train_accuracy;
       if (it.validation_accuracy >= 0) curve.push_back({it.iteration, it.validation_accuracy});
     };
-    const TrainReport trained = train_expert(train_params[i], options, job);
+    TrainReport trained;
+    try {
+      trained = train_expert(train_params[i], options, job);
+    } catch (...) {  // a cancelled or failed run leaves no half-made expert in the library
+      fs::remove(partial, ec);
+      throw;
+    }
 
     const Task task = Task::load(train_params[i].task);
     EvalParams eval;  // the whole test split, greedy, as t2 eval
@@ -201,6 +207,7 @@ std::vector<DemoExpertBuilt> build_demo_experts(const DemoExpertsParams& params,
       adapted = evaluate_and_store(session, tokenizer, &chat, task, eval, &store, info, job);
     } catch (...) {
       clear_expert(session, loaded.decomposition);
+      fs::remove(partial, ec);
       throw;
     }
     clear_expert(session, loaded.decomposition);
