@@ -47,7 +47,8 @@ MainWindow::MainWindow(t2::Engine& engine, AppSettings& settings, QWidget* paren
       m_settings(settings),
       m_jobs(new JobRunner(this)),
       m_info(engine.system_info()),
-      m_resourcesDir(t2::find_resources_dir(QCoreApplication::applicationDirPath().toStdString())) {
+      m_resourcesDir(t2::find_resources_dir(QCoreApplication::applicationDirPath().toStdString())),
+      m_demo(t2::demo_info(m_resourcesDir.empty() ? std::string(".") : m_resourcesDir)) {
   setWindowTitle(tr("T2 Workbench"));
   setWindowIcon(QIcon(QStringLiteral(":/t2/icons/t2-workbench.svg")));
   setObjectName(QStringLiteral("MainWindow"));
@@ -116,10 +117,8 @@ void MainWindow::buildDocks() {
   tabifyDockWidget(m_tasksDock, m_spectraDock);
   m_eval = new EvalPanel(m_jobs, this);
   {
-    const t2::DemoInfo demo =
-        t2::demo_info(m_resourcesDir.empty() ? std::string(".") : m_resourcesDir);
     QVector<QPair<QString, QString>> bundled;  // the demo's expert library
-    for (const auto& e : demo.experts)
+    for (const auto& e : m_demo.experts)
       if (e.present)
         bundled.push_back({QString::fromStdString(e.name), QString::fromStdString(e.file)});
     m_eval->setBundledExperts(bundled);
@@ -210,7 +209,7 @@ void MainWindow::buildMenus() {
       ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
   // The bundled demo models, when this build ships them (t2::demo_info).
   const std::string& resources = m_resourcesDir;
-  const t2::DemoInfo demo = t2::demo_info(resources.empty() ? std::string(".") : resources);
+  const t2::DemoInfo& demo = m_demo;
   auto* openDemo = file->addAction(tr("Open &demo model"), this, [this, dir = demo.model_dir] {
     openModelFolder(QString::fromStdString(dir));
   });

@@ -98,6 +98,8 @@ class MainWindow : public QMainWindow {
   t2::SystemInfo m_info;
   // The bundled resources folder (t2::find_resources_dir next to the executable); "" = none.
   std::string m_resourcesDir;
+  // What resources/demo ships (model, tasks, expert library), read once at start-up.
+  t2::DemoInfo m_demo;
   t2::SelfCheckParams m_selfCheckParams;
   std::optional<t2::SelfCheckReport> m_lastReport;
   QByteArray m_defaultState;
