@@ -23,7 +23,9 @@ AppSettings::AppSettings(const QString& iniFile)
 
 AppSettings::~AppSettings() = default;
 
-QByteArray AppSettings::windowGeometry() const { return m_settings->value(kGeometry).toByteArray(); }
+QByteArray AppSettings::windowGeometry() const {
+  return m_settings->value(kGeometry).toByteArray();
+}
 void AppSettings::setWindowGeometry(const QByteArray& g) { m_settings->setValue(kGeometry, g); }
 QByteArray AppSettings::windowState() const { return m_settings->value(kState).toByteArray(); }
 void AppSettings::setWindowState(const QByteArray& s) { m_settings->setValue(kState, s); }
@@ -42,7 +44,9 @@ void AppSettings::setLastExportDir(const QString& dir) { m_settings->setValue(kE
 QString AppSettings::lastModelDir() const { return m_settings->value(kModelDir).toString(); }
 void AppSettings::setLastModelDir(const QString& dir) { m_settings->setValue(kModelDir, dir); }
 QStringList AppSettings::taskSpecs() const { return m_settings->value(kTaskSpecs).toStringList(); }
-void AppSettings::setTaskSpecs(const QStringList& paths) { m_settings->setValue(kTaskSpecs, paths); }
+void AppSettings::setTaskSpecs(const QStringList& paths) {
+  m_settings->setValue(kTaskSpecs, paths);
+}
 
 QString AppSettings::fileName() const { return m_settings->fileName(); }
 void AppSettings::sync() { m_settings->sync(); }

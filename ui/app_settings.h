@@ -23,11 +23,11 @@ class AppSettings {
   // The workspace database; default: t2::default_run_store_path() ($T2_DB or the data dir).
   QString databasePath() const;
   void setDatabasePath(const QString& path);
-  QString lastExportDir() const;   // default: the home directory
+  QString lastExportDir() const;  // default: the home directory
   void setLastExportDir(const QString& dir);
-  QString lastModelDir() const;    // the Model dock's folder; default: none
+  QString lastModelDir() const;  // the Model dock's folder; default: none
   void setLastModelDir(const QString& dir);
-  QStringList taskSpecs() const;   // task spec files the user opened (the Tasks dock)
+  QStringList taskSpecs() const;  // task spec files the user opened (the Tasks dock)
   void setTaskSpecs(const QStringList& paths);
 
   QString fileName() const;

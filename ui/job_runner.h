@@ -34,11 +34,12 @@ class JobRunner : public QObject {
   template <class R>
   bool run(const QString& name, std::function<R(const t2::JobContext&)> compute,
            std::function<void(const R&)> onResult) {
-    return start(name, [compute = std::move(compute), onResult = std::move(onResult)](
-                           const t2::JobContext& job) -> std::function<void()> {
-      auto result = std::make_shared<R>(compute(job));
-      return [onResult, result] { onResult(*result); };
-    });
+    return start(name,
+                 [compute = std::move(compute), onResult = std::move(onResult)](
+                     const t2::JobContext& job) -> std::function<void()> {
+                   auto result = std::make_shared<R>(compute(job));
+                   return [onResult, result] { onResult(*result); };
+                 });
   }
 
   bool isRunning() const { return m_running; }

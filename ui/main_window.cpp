@@ -16,7 +16,6 @@
 #include <QApplication>
 #include <QCloseEvent>
 #include <QComboBox>
-#include <QShowEvent>
 #include <QCoreApplication>
 #include <QDateTime>
 #include <QDockWidget>
@@ -31,6 +30,7 @@
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QProgressBar>
+#include <QShowEvent>
 #include <QStatusBar>
 #include <QTimer>
 #include <QToolButton>
@@ -140,19 +140,18 @@ void MainWindow::buildDocks() {
   connect(m_model, &ModelPanel::message, this, &MainWindow::log);
   connect(m_model, &ModelPanel::folderLoaded, this,
           [this](const QString& dir) { m_settings.setLastModelDir(dir); });
-  connect(m_model, &ModelPanel::modelChanged, this,
-          [this] {
-            m_spectra->setModel(m_model->model());
-            m_eval->setModel(m_model->model());
-            m_train->setModel(m_model->model());
-          });
+  connect(m_model, &ModelPanel::modelChanged, this, [this] {
+    m_spectra->setModel(m_model->model());
+    m_eval->setModel(m_model->model());
+    m_train->setModel(m_model->model());
+  });
   connect(m_train, &TrainPanel::message, this, &MainWindow::log);
   connect(m_train, &TrainPanel::runsChanged, m_runs, &RunsPanel::refresh);
   connect(m_train, &TrainPanel::evaluateExpert, this, [this](const QString& file) {
     m_eval->setExpertFile(file);
     m_eval->selectTask(m_train->taskBox()->currentData().toString());
     m_evalDock->show();
-  m_trainDock->show();
+    m_trainDock->show();
     m_evalDock->raise();
   });
   connect(m_eval, &EvalPanel::message, this, &MainWindow::log);
@@ -163,11 +162,10 @@ void MainWindow::buildDocks() {
     m_settings.setTaskSpecs(m_tasks->openedSpecs());
     syncEvalTasks();
   });
-  connect(m_tasks->specList(), &QListWidget::currentRowChanged, this,
-          [this](int row) {
-            m_eval->selectTask(m_tasks->specPath(row));
-            m_train->selectTask(m_tasks->specPath(row));
-          });
+  connect(m_tasks->specList(), &QListWidget::currentRowChanged, this, [this](int row) {
+    m_eval->selectTask(m_tasks->specPath(row));
+    m_train->selectTask(m_tasks->specPath(row));
+  });
   m_tasks->setResourcesDir(QString::fromStdString(m_resourcesDir));
   for (const QString& spec : m_settings.taskSpecs())
     if (QFileInfo::exists(spec)) m_tasks->openSpec(spec);
@@ -266,8 +264,8 @@ void MainWindow::buildStatusBar() {
     if (d.id.rfind("cuda", 0) == 0) device += QStringLiteral(", ") + QString::fromStdString(d.id);
   m_deviceLabel = new QLabel(tr("Device: %1").arg(device), this);
   m_deviceLabel->setToolTip(QString::fromStdString(m_info.devices.front().name));
-  m_threadsLabel = new QLabel(tr("Threads: %1 of %2").arg(m_info.intra_op_threads)
-                                  .arg(m_info.hardware_threads), this);
+  m_threadsLabel = new QLabel(
+      tr("Threads: %1 of %2").arg(m_info.intra_op_threads).arg(m_info.hardware_threads), this);
   m_threadsLabel->setToolTip(QString::fromStdString(m_info.threads_source));
   statusBar()->addPermanentWidget(m_progress);
   statusBar()->addPermanentWidget(m_cancelButton);
@@ -348,7 +346,8 @@ QString MainWindow::statusText() const {
 }
 
 QString MainWindow::exportReportTo(const QString& path) const {
-  const bool json = QFileInfo(path).suffix().compare(QLatin1String("json"), Qt::CaseInsensitive) == 0;
+  const bool json =
+      QFileInfo(path).suffix().compare(QLatin1String("json"), Qt::CaseInsensitive) == 0;
   std::string content;
   if (m_lastReport)
     content = json ? t2::to_json(*m_lastReport) + "\n" : t2::to_text(*m_lastReport);
@@ -414,12 +413,14 @@ QString MainWindow::openWorkspace(const QString& path) {
   }
   m_eval->setStore(m_store.get());
   m_train->setWorkspace(m_store ? QString::fromStdString(m_store->path()) : QString());
-  m_runs->setStore(m_store.get(), error.isEmpty() ? QString() : tr("Workspace not open: %1").arg(error));
+  m_runs->setStore(m_store.get(),
+                   error.isEmpty() ? QString() : tr("Workspace not open: %1").arg(error));
   return error;
 }
 
 void MainWindow::chooseWorkspace() {
-  const QString current = m_store ? QString::fromStdString(m_store->path()) : m_settings.databasePath();
+  const QString current =
+      m_store ? QString::fromStdString(m_store->path()) : m_settings.databasePath();
   const QString path = QFileDialog::getSaveFileName(
       this, tr("Open or create a workspace database"), current,
       tr("T2 workspace (*.db);;All files (*)"), nullptr, QFileDialog::DontConfirmOverwrite);
@@ -454,5 +455,6 @@ void MainWindow::closeEvent(QCloseEvent* event) {
 }
 
 void MainWindow::log(const QString& line) {
-  m_log->appendPlainText(QDateTime::currentDateTime().toString(QStringLiteral("HH:mm:ss  ")) + line);
+  m_log->appendPlainText(QDateTime::currentDateTime().toString(QStringLiteral("HH:mm:ss  ")) +
+                         line);
 }

@@ -39,8 +39,8 @@ class MainWindow : public QMainWindow {
   JobRunner& jobRunner() { return *m_jobs; }
   void setSelfCheckParams(const t2::SelfCheckParams& params) { m_selfCheckParams = params; }
   const std::optional<t2::SelfCheckReport>& lastReport() const { return m_lastReport; }
-  QString reportText() const;       // what the report view shows
-  QString statusText() const;       // device and threads, as in the status bar
+  QString reportText() const;  // what the report view shows
+  QString statusText() const;  // device and threads, as in the status bar
   QDockWidget* logDock() const { return m_logDock; }
   QDockWidget* throughputDock() const { return m_chartDock; }
   BarChart* throughputChart() const { return m_chart; }

@@ -18,11 +18,16 @@ QString formatDuration(double seconds) {
 
 QColor statusColor(t2::RunStatus status) {
   switch (status) {
-    case t2::RunStatus::Running: return QColor(31, 119, 180);
-    case t2::RunStatus::Finished: return QColor(44, 130, 44);
-    case t2::RunStatus::Failed: return QColor(200, 30, 30);
-    case t2::RunStatus::Cancelled: return QColor(140, 140, 140);
-    case t2::RunStatus::Interrupted: return QColor(200, 110, 0);
+    case t2::RunStatus::Running:
+      return QColor(31, 119, 180);
+    case t2::RunStatus::Finished:
+      return QColor(44, 130, 44);
+    case t2::RunStatus::Failed:
+      return QColor(200, 30, 30);
+    case t2::RunStatus::Cancelled:
+      return QColor(140, 140, 140);
+    case t2::RunStatus::Interrupted:
+      return QColor(200, 110, 0);
   }
   return QColor(Qt::black);
 }
@@ -56,23 +61,32 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
   const double duration = std::max(0.0, end - run->started_at);
   if (role == SortRole) {
     switch (index.column()) {
-      case Id: return qlonglong(run->id);
-      case Started: return run->started_at;
-      case Duration: return duration;
-      default: break;
+      case Id:
+        return qlonglong(run->id);
+      case Started:
+        return run->started_at;
+      case Duration:
+        return duration;
+      default:
+        break;
     }
     role = Qt::DisplayRole;
   }
   if (role == Qt::DisplayRole) {
     switch (index.column()) {
-      case Id: return qlonglong(run->id);
-      case Name: return QString::fromStdString(run->name);
-      case Kind: return QString::fromStdString(run->kind);
-      case Status: return QString::fromLatin1(t2::to_string(run->status));
+      case Id:
+        return qlonglong(run->id);
+      case Name:
+        return QString::fromStdString(run->name);
+      case Kind:
+        return QString::fromStdString(run->kind);
+      case Status:
+        return QString::fromLatin1(t2::to_string(run->status));
       case Started:
         return QDateTime::fromSecsSinceEpoch(qint64(run->started_at))
             .toString(QStringLiteral("yyyy-MM-dd HH:mm"));
-      case Duration: return formatDuration(duration);
+      case Duration:
+        return formatDuration(duration);
       case Tags: {
         QStringList tags;
         for (const auto& t : run->tags) tags << QString::fromStdString(t);
@@ -84,7 +98,8 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
     return QBrush(statusColor(run->status));
   if (role == Qt::ToolTipRole) {
     QString tip = QString::fromStdString(run->params_json);
-    if (!run->message.empty()) tip.prepend(QString::fromStdString(run->message) + QLatin1Char('\n'));
+    if (!run->message.empty())
+      tip.prepend(QString::fromStdString(run->message) + QLatin1Char('\n'));
     if (!run->notes.empty()) tip.append(QStringLiteral("\n") + QString::fromStdString(run->notes));
     return tip;
   }
@@ -94,13 +109,20 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
 QVariant RunsModel::headerData(int section, Qt::Orientation orientation, int role) const {
   if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
   switch (section) {
-    case Id: return tr("ID");
-    case Name: return tr("Name");
-    case Kind: return tr("Kind");
-    case Status: return tr("Status");
-    case Started: return tr("Started");
-    case Duration: return tr("Duration");
-    case Tags: return tr("Tags");
+    case Id:
+      return tr("ID");
+    case Name:
+      return tr("Name");
+    case Kind:
+      return tr("Kind");
+    case Status:
+      return tr("Status");
+    case Started:
+      return tr("Started");
+    case Duration:
+      return tr("Duration");
+    case Tags:
+      return tr("Tags");
   }
   return {};
 }

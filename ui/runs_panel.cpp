@@ -192,8 +192,9 @@ void RunsPanel::updateChart() {
             if (m_model->runAt(row)->id == series.run_id) return m_model->runAt(row);
           return nullptr;
         }();
-        line.name = QStringLiteral("#%1 %2").arg(series.run_id).arg(
-            run ? QString::fromStdString(run->name) : QString());
+        line.name = QStringLiteral("#%1 %2")
+                        .arg(series.run_id)
+                        .arg(run ? QString::fromStdString(run->name) : QString());
         for (const auto& p : series.points) {
           line.x << double(p.step);
           line.y << p.value;
@@ -210,7 +211,8 @@ void RunsPanel::updateChart() {
 QString RunsPanel::exportRuns(const std::vector<std::int64_t>& ids, const QString& path) {
   if (m_store == nullptr) return tr("no workspace database is open");
   if (ids.empty()) return tr("select one or more runs to export");
-  const bool json = QFileInfo(path).suffix().compare(QLatin1String("json"), Qt::CaseInsensitive) == 0;
+  const bool json =
+      QFileInfo(path).suffix().compare(QLatin1String("json"), Qt::CaseInsensitive) == 0;
   return errorOf([&] {
     if (json)
       m_store->export_metrics_json(ids, path.toStdString());
@@ -234,29 +236,32 @@ void RunsPanel::exportSelected() {
     Q_EMIT message(tr("Select one or more runs to export."));
     return;
   }
-  const QString path = QFileDialog::getSaveFileName(this, tr("Export metrics"),
-                                                    QStringLiteral("metrics.csv"),
-                                                    tr("CSV, long format (*.csv);;JSON (*.json)"));
+  const QString path =
+      QFileDialog::getSaveFileName(this, tr("Export metrics"), QStringLiteral("metrics.csv"),
+                                   tr("CSV, long format (*.csv);;JSON (*.json)"));
   if (path.isEmpty()) return;
   const QString error = exportRuns(ids, path);
   if (!error.isEmpty())
     QMessageBox::warning(this, tr("Export metrics"), error);
   else
-    Q_EMIT message(tr("Exported the metrics of %n run(s) to %1", nullptr, int(ids.size())).arg(path));
+    Q_EMIT message(
+        tr("Exported the metrics of %n run(s) to %1", nullptr, int(ids.size())).arg(path));
 }
 
 void RunsPanel::deleteSelected() {
   const auto ids = selectedRunIds();
   if (ids.empty()) return;
-  QMessageBox box(QMessageBox::Warning, tr("Delete runs"),
-                  tr("Delete %n run(s) with their metrics, samples and evaluations?", nullptr,
-                     int(ids.size())),
-                  QMessageBox::Cancel, this);
+  QMessageBox box(
+      QMessageBox::Warning, tr("Delete runs"),
+      tr("Delete %n run(s) with their metrics, samples and evaluations?", nullptr, int(ids.size())),
+      QMessageBox::Cancel, this);
   auto* rowsOnly = box.addButton(tr("Delete runs"), QMessageBox::DestructiveRole);
   auto* withFiles = box.addButton(tr("Delete runs and their files"), QMessageBox::DestructiveRole);
   box.exec();
   if (box.clickedButton() != rowsOnly && box.clickedButton() != withFiles) return;
   const QString error = deleteRuns(ids, box.clickedButton() == withFiles);
-  if (!error.isEmpty()) QMessageBox::warning(this, tr("Delete runs"), error);
-  else Q_EMIT message(tr("Deleted %n run(s)", nullptr, int(ids.size())));
+  if (!error.isEmpty())
+    QMessageBox::warning(this, tr("Delete runs"), error);
+  else
+    Q_EMIT message(tr("Deleted %n run(s)", nullptr, int(ids.size())));
 }

@@ -28,8 +28,9 @@ SelfCheckPanel::SelfCheckPanel(QWidget* parent)
 }
 
 void SelfCheckPanel::setSystemInfo(const t2::SystemInfo& info) {
-  m_headline->setText(tr("<b>This machine</b> - run the self-check (F5) to measure GEMM "
-                         "throughput and memory bandwidth."));
+  m_headline->setText(
+      tr("<b>This machine</b> - run the self-check (F5) to measure GEMM "
+         "throughput and memory bandwidth."));
   m_text->setPlainText(QString::fromStdString(t2::to_text(info)));
 }
 

@@ -16,9 +16,9 @@ class SelfCheckPanel : public QWidget {
  public:
   explicit SelfCheckPanel(QWidget* parent = nullptr);
 
-  void setSystemInfo(const t2::SystemInfo& info);   // before any measurement
+  void setSystemInfo(const t2::SystemInfo& info);  // before any measurement
   void setReport(const t2::SelfCheckReport& report);
-  void setBusy(bool busy);                           // disables the run button
+  void setBusy(bool busy);  // disables the run button
   QString reportText() const;
 
  Q_SIGNALS:

@@ -55,8 +55,8 @@ double metricOf(const t2::SpectrumMetrics& m, SpectraPanel::Metric metric) {
 
 }  // namespace
 
-const char* const SpectraPanel::kHint = QT_TRANSLATE_NOOP("SpectraPanel",
-                                                          "Open a model folder with weights (Ctrl+O)");
+const char* const SpectraPanel::kHint =
+    QT_TRANSLATE_NOOP("SpectraPanel", "Open a model folder with weights (Ctrl+O)");
 
 struct SpectraPanel::Result {
   QString dir;
@@ -201,9 +201,7 @@ void SpectraPanel::setMetric(Metric metric) {
   m_metric->setCurrentIndex(m_metric->findData(int(metric)));
 }
 
-bool SpectraPanel::canDecompose() const {
-  return m_model && m_model->hasWeights && !m_running;
-}
+bool SpectraPanel::canDecompose() const { return m_model && m_model->hasWeights && !m_running; }
 
 void SpectraPanel::updateEnabled() {
   m_decompose->setEnabled(canDecompose() && !m_jobs->isRunning());
@@ -214,7 +212,9 @@ void SpectraPanel::updateEnabled() {
 
 QString SpectraPanel::statusText() const { return m_status->text(); }
 
-QString SpectraPanel::errorText() const { return m_error->isHidden() ? QString() : m_error->text(); }
+QString SpectraPanel::errorText() const {
+  return m_error->isHidden() ? QString() : m_error->text();
+}
 
 void SpectraPanel::showError(const QString& error) {
   m_error->setText(error);
@@ -261,8 +261,8 @@ void SpectraPanel::decompose() {
   m_running = true;
   showError({});
   m_progress->setValue(0);
-  m_status->setText(tr("Decomposing the %1 matrices of %2 ...")
-                        .arg(targets, QDir::toNativeSeparators(dir)));
+  m_status->setText(
+      tr("Decomposing the %1 matrices of %2 ...").arg(targets, QDir::toNativeSeparators(dir)));
   updateEnabled();
   auto* context = new QObject(this);
   const auto done = [this, context] {

@@ -82,30 +82,49 @@ QVariant SpectraTableModel::data(const QModelIndex& index, int role) const {
 }
 
 QVariant SpectraTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
-  if (orientation != Qt::Horizontal) return QAbstractTableModel::headerData(section, orientation, role);
+  if (orientation != Qt::Horizontal)
+    return QAbstractTableModel::headerData(section, orientation, role);
   if (role == Qt::ToolTipRole) {
     switch (section) {
-      case Condition: return tr("sigma_max / sigma_min");
-      case EffectiveRank: return tr("exp(entropy of sigma / sum sigma) (Roy & Vetterli)");
-      case StableRank: return tr("sum sigma^2 / sigma_max^2");
-      case Alpha: return tr("WeightWatcher power-law exponent of the eigenvalue tail; blank when the fit failed");
-      default: return {};
+      case Condition:
+        return tr("sigma_max / sigma_min");
+      case EffectiveRank:
+        return tr("exp(entropy of sigma / sum sigma) (Roy & Vetterli)");
+      case StableRank:
+        return tr("sum sigma^2 / sigma_max^2");
+      case Alpha:
+        return tr(
+            "WeightWatcher power-law exponent of the eigenvalue tail; blank when the fit failed");
+      default:
+        return {};
     }
   }
   if (role != Qt::DisplayRole) return {};
   switch (section) {
-    case Name: return tr("Name");
-    case Layer: return tr("Layer");
-    case Part: return tr("Part");
-    case Shape: return tr("Shape");
-    case Rank: return tr("Rank");
-    case SigmaMax: return QStringLiteral("σ max");
-    case SigmaMin: return QStringLiteral("σ min");
-    case Condition: return tr("Condition");
-    case EffectiveRank: return tr("Eff. rank");
-    case StableRank: return tr("Stable rank");
-    case Alpha: return QStringLiteral("α");
-    default: return {};
+    case Name:
+      return tr("Name");
+    case Layer:
+      return tr("Layer");
+    case Part:
+      return tr("Part");
+    case Shape:
+      return tr("Shape");
+    case Rank:
+      return tr("Rank");
+    case SigmaMax:
+      return QStringLiteral("σ max");
+    case SigmaMin:
+      return QStringLiteral("σ min");
+    case Condition:
+      return tr("Condition");
+    case EffectiveRank:
+      return tr("Eff. rank");
+    case StableRank:
+      return tr("Stable rank");
+    case Alpha:
+      return QStringLiteral("α");
+    default:
+      return {};
   }
 }
 
@@ -116,11 +135,18 @@ QString SpectraTableModel::toCsv() const {
   const auto num = [](double v) { return QString::number(v, 'g', 17); };
   for (const auto& s : m_spectra) {
     const auto& m = s.metrics;
-    QStringList row{csvField(QString::fromStdString(s.name)), QString::number(s.layer),
-                    csvField(QString::fromStdString(s.part)), QString::number(s.out_features),
-                    QString::number(s.in_features), QString::number(m.rank), num(m.sigma_max),
-                    num(m.sigma_min), num(m.condition), num(m.effective_rank),
-                    num(m.stable_rank), m.power_law.ok ? num(m.power_law.alpha) : QString()};
+    QStringList row{csvField(QString::fromStdString(s.name)),
+                    QString::number(s.layer),
+                    csvField(QString::fromStdString(s.part)),
+                    QString::number(s.out_features),
+                    QString::number(s.in_features),
+                    QString::number(m.rank),
+                    num(m.sigma_max),
+                    num(m.sigma_min),
+                    num(m.condition),
+                    num(m.effective_rank),
+                    num(m.stable_rank),
+                    m.power_law.ok ? num(m.power_law.alpha) : QString()};
     csv += row.join(QLatin1Char(',')) + QLatin1Char('\n');
   }
   return csv;

@@ -50,7 +50,8 @@ RunStore open_store(const GlobalOptions& global, bool must_exist) {
 }
 
 void add_decomposition_options(CLI::App* sub, DecompositionOptions& o) {
-  sub->add_option("MODEL_DIR", o.model_dir, "Folder with config.json and *.safetensors")->required();
+  sub->add_option("MODEL_DIR", o.model_dir, "Folder with config.json and *.safetensors")
+      ->required();
   sub->add_option("--targets", o.params.targets,
                   "mlp | attn | attn-qv | all-linear | part list (q_proj,v_proj) | regex:PATTERN")
       ->capture_default_str();

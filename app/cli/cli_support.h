@@ -13,8 +13,8 @@ namespace t2::cli {
 
 // Exit codes (documented in `t2 --help`).
 constexpr int kExitOk = 0;
-constexpr int kExitError = 1;      // the engine reported an error (message on stderr)
-constexpr int kExitUsage = 2;      // bad command line
+constexpr int kExitError = 1;        // the engine reported an error (message on stderr)
+constexpr int kExitUsage = 2;        // bad command line
 constexpr int kExitCancelled = 130;  // Ctrl+C (cooperative cancel)
 
 struct GlobalOptions {

@@ -281,8 +281,7 @@ void add_apply(CLI::App& parent, const GlobalOptions& global, const Runner*& cho
     }
     if (o->json) {
       nlohmann::ordered_json out = {
-          {"parametrization", to_string(e.expert.metadata.parametrization)},
-          {"matrices", rows}};
+          {"parametrization", to_string(e.expert.metadata.parametrization)}, {"matrices", rows}};
       std::cout << out.dump(2) << "\n";
     } else {
       std::printf("%-48s %12s %22s\n", "matrix", "||dW||/||W||", "sigma'/sigma min..max");
@@ -329,7 +328,8 @@ void add_export_merged(CLI::App& parent, const GlobalOptions& global, const Runn
 }  // namespace
 
 void add_expert_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen) {
-  auto* sub = app.add_subcommand("expert", "Create, inspect, mix, import, apply and merge SVF expert vectors");
+  auto* sub = app.add_subcommand(
+      "expert", "Create, inspect, mix, import, apply and merge SVF expert vectors");
   sub->require_subcommand(1);
   add_new(*sub, chosen);
   add_info(*sub, chosen);

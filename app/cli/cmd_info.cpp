@@ -15,8 +15,9 @@ void add_info_command(CLI::App& app, const GlobalOptions& global, const Runner*&
   };
   auto opts = std::make_shared<Options>();
   auto* sub = app.add_subcommand(
-      "info", "Report LibTorch version, devices, threads and BLAS, and measure GEMM GFLOP/s and "
-              "memory bandwidth (a few seconds)");
+      "info",
+      "Report LibTorch version, devices, threads and BLAS, and measure GEMM GFLOP/s and "
+      "memory bandwidth (a few seconds)");
   sub->add_flag("--json", opts->json, "Print one JSON document instead of text");
   sub->add_option("--device", opts->params.device, "Device to measure: cpu, cuda or auto")
       ->capture_default_str();

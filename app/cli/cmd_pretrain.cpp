@@ -78,8 +78,8 @@ void add_pretrain_command(CLI::App& app, const GlobalOptions& global, const Runn
     Engine engine = make_engine(global);
     PretrainRecipe recipe;
     if (opts->params.resume_dir.empty()) {
-      recipe = load_pretrain_recipe(opts->recipe.empty() ? default_pretrain_recipe()
-                                                         : opts->recipe);
+      recipe =
+          load_pretrain_recipe(opts->recipe.empty() ? default_pretrain_recipe() : opts->recipe);
       if (opts->seed >= 0) recipe.seed = static_cast<std::uint64_t>(opts->seed);
     } else if (!opts->recipe.empty() || opts->seed >= 0) {
       throw Error(ErrorKind::InvalidArgument,

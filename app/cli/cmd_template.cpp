@@ -63,7 +63,9 @@ void add_template_command(CLI::App& app, const GlobalOptions&, const Runner*& ch
     options.extra_variables_json = request.extra_variables_json;
     const std::string rendered = tmpl.render(request.messages_json, options);
     if (opts->json) {
-      std::cout << ids_json(rendered, Tokenizer::from_model_dir(opts->model_dir).encode(rendered, /*add_special_tokens=*/false)) << "\n";
+      std::cout << ids_json(rendered, Tokenizer::from_model_dir(opts->model_dir)
+                                          .encode(rendered, /*add_special_tokens=*/false))
+                << "\n";
     } else {
       std::cout << rendered;
     }

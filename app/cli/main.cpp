@@ -3,8 +3,9 @@
 
 int main(int argc, char** argv) {
   using namespace t2::cli;
-  CLI::App app{"t2 - T2 Workbench command line: self-adaptive LLMs (Transformer-squared) on your "
-               "machine.\nExit codes: 0 ok, 1 error, 2 bad usage, 130 cancelled (Ctrl+C)."};
+  CLI::App app{
+      "t2 - T2 Workbench command line: self-adaptive LLMs (Transformer-squared) on your "
+      "machine.\nExit codes: 0 ok, 1 error, 2 bad usage, 130 cancelled (Ctrl+C)."};
   app.name("t2");
   app.set_version_flag("--version", std::string("t2 ") + t2::version());
   app.require_subcommand(1);

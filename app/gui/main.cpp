@@ -66,17 +66,21 @@ Options parseOptions(int argc, char** argv) {
   const auto version = parser.addVersionOption();
   const QCommandLineOption threads("threads", "Torch intra-op threads (default: all cores).", "N");
   const QCommandLineOption settings("settings", "Use this INI file for settings.", "FILE");
-  const QCommandLineOption db("db", "Workspace database (default: the last one opened, else "
-                                    "$T2_DB, else $XDG_DATA_HOME/t2-workbench/workspace.db).",
+  const QCommandLineOption db("db",
+                              "Workspace database (default: the last one opened, else "
+                              "$T2_DB, else $XDG_DATA_HOME/t2-workbench/workspace.db).",
                               "PATH");
-  const QCommandLineOption model("model", "Model folder for the Model dock (default: the last one "
-                                         "opened, else the bundled demo model).", "DIR");
+  const QCommandLineOption model("model",
+                                 "Model folder for the Model dock (default: the last one "
+                                 "opened, else the bundled demo model).",
+                                 "DIR");
   const QCommandLineOption screenshot("screenshot", "Save a PNG of the window once shown.", "FILE");
   const QCommandLineOption selfCheck("self-check", "Run the compute self-check at start.");
   const QCommandLineOption quick("quick", "With --self-check: short measurements.");
   const QCommandLineOption quit("quit", "Quit once started (after --self-check / --screenshot).");
   const QCommandLineOption failOnWarning("fail-on-warning", "Exit 1 if Qt logged warnings.");
-  parser.addOptions({threads, settings, db, model, screenshot, selfCheck, quick, quit, failOnWarning});
+  parser.addOptions(
+      {threads, settings, db, model, screenshot, selfCheck, quick, quit, failOnWarning});
   if (!parser.parse(args)) {
     std::fprintf(stderr, "t2-workbench: %s\nRun 't2-workbench --help' for usage.\n",
                  qPrintable(parser.errorText()));
@@ -122,8 +126,7 @@ void printNoDisplayHelp(const char* argv0) {
                "    %s/t2 eval DEMO_MODEL --task TASK_SPEC --limit 100   # accuracy on a task\n"
                "To open the window without a screen, use a virtual display:\n"
                "    xvfb-run -a %s/t2-workbench\n",
-               qPrintable(dir), qPrintable(dir), qPrintable(dir), qPrintable(dir),
-               qPrintable(dir));
+               qPrintable(dir), qPrintable(dir), qPrintable(dir), qPrintable(dir), qPrintable(dir));
 }
 
 // The demo model that ships under resources/demo/model, or "" when this build has none.
@@ -161,8 +164,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "t2-workbench: %s\n", e.what());
     return 1;
   }
-  auto settings = options.settingsFile.isEmpty() ? std::make_unique<AppSettings>()
-                                                 : std::make_unique<AppSettings>(options.settingsFile);
+  auto settings = options.settingsFile.isEmpty()
+                      ? std::make_unique<AppSettings>()
+                      : std::make_unique<AppSettings>(options.settingsFile);
   MainWindow window(*engine, *settings);
   window.openWorkspace(options.db.isEmpty() ? settings->databasePath() : options.db);
   if (options.quick) {

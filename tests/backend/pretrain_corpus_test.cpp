@@ -115,16 +115,14 @@ TEST(PretrainCorpus, PromptsAsEvaluationDoesAndAppendsTheAnswerAndEos) {
   // Expected texts written by hand from the first train line of each task and the template
   // "<|bos|>" + per message "<|role|>content<|eos|>" + "<|assistant|>".
   const auto math = first_line(kTasks + "/math/train.jsonl");
-  EXPECT_EQ(by_task["demo-math"][0]->prompt, "<|bos|><|user|>" +
-                                                 math["question"].get<std::string>() +
-                                                 "<|eos|><|assistant|>");
+  EXPECT_EQ(by_task["demo-math"][0]->prompt,
+            "<|bos|><|user|>" + math["question"].get<std::string>() + "<|eos|><|assistant|>");
   EXPECT_EQ(by_task["demo-math"][0]->answer, math["answer"].get<std::string>() + "<|eos|>");
   const auto code = first_line(kTasks + "/code/train.jsonl");
   EXPECT_EQ(by_task["demo-code"][0]->answer, code["answer"].get<std::string>() + "<|eos|>");
   const auto reasoning = first_line(kTasks + "/reasoning/train.jsonl");  // options inline
-  EXPECT_EQ(by_task["demo-reasoning"][0]->prompt, "<|bos|><|user|>" +
-                                                      reasoning["question"].get<std::string>() +
-                                                      "<|eos|><|assistant|>");
+  EXPECT_EQ(by_task["demo-reasoning"][0]->prompt,
+            "<|bos|><|user|>" + reasoning["question"].get<std::string>() + "<|eos|><|assistant|>");
   EXPECT_EQ(by_task["demo-reasoning"][0]->answer,
             reasoning["answer_text"].get<std::string>() + " (" +
                 reasoning["answer"].get<std::string>() + ")<|eos|>");
@@ -330,10 +328,10 @@ TEST(CharTokenizer, AssignsIdsInTheDocumentedOrderAndRendersTheChatTemplate) {
   const auto chat = t2::ChatTemplate::from_model_dir(dir);
   t2::ChatTemplateOptions options;
   options.add_generation_prompt = true;
-  EXPECT_EQ(chat.render({{"system", "S"}, {"user", "U"}, {"assistant", "A"}, {"user", "V"}},
-                        options),
-            "<|bos|><|system|>S<|eos|><|user|>U<|eos|><|assistant|>A<|eos|><|user|>V<|eos|>"
-            "<|assistant|>");
+  EXPECT_EQ(
+      chat.render({{"system", "S"}, {"user", "U"}, {"assistant", "A"}, {"user", "V"}}, options),
+      "<|bos|><|system|>S<|eos|><|user|>U<|eos|><|assistant|>A<|eos|><|user|>V<|eos|>"
+      "<|assistant|>");
   options.add_generation_prompt = false;
   EXPECT_EQ(chat.render({{"user", "U"}}, options), "<|bos|><|user|>U<|eos|>");
 }
@@ -379,7 +377,8 @@ TEST(SlowCharTokenizerLive, AgreesWithNodeReference) {
                  << T2_NPM_REFS_DIR;
   const auto& corpus = demo_corpus();
   std::vector<std::string> texts;
-  for (std::size_t i = 0; i < corpus.size(); i += 7) texts.push_back(corpus[i].prompt + corpus[i].answer);
+  for (std::size_t i = 0; i < corpus.size(); i += 7)
+    texts.push_back(corpus[i].prompt + corpus[i].answer);
   texts.push_back("Classification: \\boxed{math}<|eos|> \xC3\xA9 <|user|>");
   const std::string dir = out_dir("live");
   t2::write_char_tokenizer(dir, texts, {"Classification: "});
@@ -390,8 +389,8 @@ TEST(SlowCharTokenizerLive, AgreesWithNodeReference) {
     for (const auto& t : texts) out << nlohmann::json({{"text", t}}).dump() << "\n";
   }
   const std::string command = "node '" + std::string(T2_FIXTURES_DIR) +
-                              "/tokenizer/encode_ref.mjs' '" + dist + "' '" + dir + "' '" +
-                              input + "' > '" + output + "'";
+                              "/tokenizer/encode_ref.mjs' '" + dist + "' '" + dir + "' '" + input +
+                              "' > '" + output + "'";
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
   std::ifstream ref(output);
   std::string line;

@@ -257,7 +257,7 @@ TEST(RunStoreRuns, FolderArtifactsRecordTheirSizeAndAreDeletedWithTheirFiles) {
   const auto id = store.begin_run(new_run("train", "lora"));
   const auto adapter = dir / "adapter_best";
   std::filesystem::create_directories(adapter / "sub");
-  std::ofstream(adapter / "adapter_config.json") << "12345";        // 5 bytes
+  std::ofstream(adapter / "adapter_config.json") << "12345";              // 5 bytes
   std::ofstream(adapter / "sub" / "adapter_model.safetensors") << "abc";  // 3 bytes
   store.register_artifact(id, "adapter", adapter.string());
   const auto arts = store.artifacts(id);

@@ -52,11 +52,12 @@ TEST(SourceRules, BackendHasNoQtInclude) {
       offenders.push_back(entry.path().string() + ": " + line);
   }
   EXPECT_GT(scanned, 5) << "backend sources not found";
-  EXPECT_TRUE(offenders.empty()) << "backend/ must stay Qt-free:\n" << [&] {
-    std::string all;
-    for (const auto& o : offenders) all += o + "\n";
-    return all;
-  }();
+  EXPECT_TRUE(offenders.empty()) << "backend/ must stay Qt-free:\n"
+                                 << [&] {
+                                      std::string all;
+                                      for (const auto& o : offenders) all += o + "\n";
+                                      return all;
+                                    }();
 }
 
 TEST(SourceRules, BackendBuildDoesNotLinkQt) {

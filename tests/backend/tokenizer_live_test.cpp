@@ -46,7 +46,8 @@ std::string random_text(std::mt19937& gen) {
       out += kAscii[std::uniform_int_distribution<std::size_t>(0, kAscii.size() - 1)(gen)];
     } else if (p < 85) {
       const auto& block = kBlocks[std::uniform_int_distribution<std::size_t>(0, 15)(gen)];
-      t2::detail::tokenizer::append_utf8(out, std::uniform_int_distribution<char32_t>(block.first, block.second)(gen));
+      t2::detail::tokenizer::append_utf8(
+          out, std::uniform_int_distribution<char32_t>(block.first, block.second)(gen));
     } else {
       out += kPieces[std::uniform_int_distribution<std::size_t>(0, kPieces.size() - 1)(gen)];
     }

@@ -143,11 +143,11 @@ TEST(CliAdaptation, ExpertOfAnotherModelNeedsAllowTransfer) {
 // ||W'-W||_F / ||W||_F from `t2 expert apply` against values fixed by the definition:
 // a constant z = c on every singular value scales W by c, so the change is |c - 1| exactly.
 TEST(CliAdaptation, ApplyReportsTheRelativeChangePerMatrix) {
-  const auto map = write_json("apply.json", {{kUp0, std::vector<float>(32, 2.0f)},
-                                             {"model.layers.1.mlp.gate_proj.weight",
-                                              std::vector<float>(32, 0.75f)}});
-  const auto r = t2("expert apply " + shell_quote(kModel) + " --expert " + shell_quote(map) +
-                    " --json");
+  const auto map = write_json(
+      "apply.json", {{kUp0, std::vector<float>(32, 2.0f)},
+                     {"model.layers.1.mlp.gate_proj.weight", std::vector<float>(32, 0.75f)}});
+  const auto r =
+      t2("expert apply " + shell_quote(kModel) + " --expert " + shell_quote(map) + " --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["parametrization"], "paper");

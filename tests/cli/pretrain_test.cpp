@@ -22,14 +22,20 @@ ProcessResult t2(const std::string& args) {
 std::string write_tiny(const std::string& dir, int steps) {
   fs::remove_all(dir);
   fs::create_directories(dir);
-  std::ofstream(dir + "/items.jsonl") << R"({"question": "a?", "answer": "x"})" "\n"
-                                      << R"({"question": "b?", "answer": "y"})" "\n";
+  std::ofstream(dir + "/items.jsonl") << R"({"question": "a?", "answer": "x"})"
+                                         "\n"
+                                      << R"({"question": "b?", "answer": "y"})"
+                                         "\n";
   std::ofstream(dir + "/task.json") << R"({"name": "tiny", "kind": "generic",
     "data": {"train": "items.jsonl", "validation": "items.jsonl", "test": "items.jsonl"},
     "generation": {"max_new_tokens": 4}, "extractor": {"kind": "exact"}})";
   std::ofstream(dir + "/recipe.json") << json{
-      {"model", {{"hidden_size", 16}, {"layers", 1}, {"heads", 2}, {"intermediate_size", 32},
-                 {"max_position_embeddings", 32}}},
+      {"model",
+       {{"hidden_size", 16},
+        {"layers", 1},
+        {"heads", 2},
+        {"intermediate_size", 32},
+        {"max_position_embeddings", 32}}},
       {"tasks", {{{"spec", "task.json"}, {"validation_items", 2}}}},
       {"steps", steps},
       {"batch_size", 2},
@@ -43,8 +49,8 @@ TEST(CliPretrain, TrainsWritesALoadableModelAndARunAndResumes) {
   const std::string dir = std::string(T2_TEST_OUTPUT_DIR) + "/cli_pretrain";
   const std::string recipe = write_tiny(dir, 6);
   const std::string db = dir + "/runs.db";
-  auto r = t2("--db " + shell_quote(db) + " pretrain --recipe " + shell_quote(recipe) +
-              " --out " + shell_quote(dir + "/out") + " --stop-at 4 --json");
+  auto r = t2("--db " + shell_quote(db) + " pretrain --recipe " + shell_quote(recipe) + " --out " +
+              shell_quote(dir + "/out") + " --stop-at 4 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto report = json::parse(r.out);
   EXPECT_EQ(report["steps_done"], 4);
@@ -69,10 +75,15 @@ TEST(CliPretrain, DemoBuildWithModelInstallsTheTrainedModelBesideItsRecipe) {
   fs::remove_all(dir);
   fs::create_directories(dir + "/model");
   std::ofstream(dir + "/model/recipe.json") << json{
-      {"model", {{"hidden_size", 16}, {"layers", 1}, {"heads", 2}, {"intermediate_size", 32},
-                 {"max_position_embeddings", 256}}},
-      {"tasks", {{{"spec", "../tasks/code/task.json"}, {"validation_items", 2}},
-                 {{"spec", "../tasks/reasoning/task.json"}, {"validation_items", 2}}}},
+      {"model",
+       {{"hidden_size", 16},
+        {"layers", 1},
+        {"heads", 2},
+        {"intermediate_size", 32},
+        {"max_position_embeddings", 256}}},
+      {"tasks",
+       {{{"spec", "../tasks/code/task.json"}, {"validation_items", 2}},
+        {{"spec", "../tasks/reasoning/task.json"}, {"validation_items", 2}}}},
       {"steps", 3},
       {"batch_size", 2},
       {"eval_every", 0},
@@ -80,8 +91,8 @@ TEST(CliPretrain, DemoBuildWithModelInstallsTheTrainedModelBesideItsRecipe) {
   const auto r = t2("--db " + shell_quote(dir + "/runs.db") + " demo build --out " +
                     shell_quote(dir + "/tasks") +
                     " --train 20 --validation 4 --test 4 --unseen-test 2 --with-model"
-                    " --model-out " + shell_quote(dir + "/model") + " --work " +
-                    shell_quote(dir + "/work"));
+                    " --model-out " +
+                    shell_quote(dir + "/model") + " --work " + shell_quote(dir + "/work"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* f : {"config.json", "model.safetensors", "tokenizer.json",
                         "tokenizer_config.json", "recipe.json", "training_report.json"})

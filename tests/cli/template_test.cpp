@@ -125,8 +125,8 @@ TEST(CliTemplate, JsonPrintsRenderedAndTheTokenizersIds) {
   // Llama 3's special tokens are single ids in its vocabulary.
   const std::vector<int> ids = out["ids"].get<std::vector<int>>();
   ASSERT_GE(ids.size(), 10u);
-  EXPECT_EQ(ids[0], 128000);  // <|begin_of_text|>
-  EXPECT_EQ(ids[1], 128006);  // <|start_header_id|>
+  EXPECT_EQ(ids[0], 128000);                                 // <|begin_of_text|>
+  EXPECT_EQ(ids[1], 128006);                                 // <|start_header_id|>
   EXPECT_EQ(std::count(ids.begin(), ids.end(), 128009), 2);  // <|eot_id|> after each message
   // The same ids as `t2 tokenize` gives for the rendered text.
   const fs::path text = work_dir() / "rendered.jsonl";

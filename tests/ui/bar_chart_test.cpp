@@ -16,7 +16,8 @@ QByteArray readAll(const QString& path) {
 TEST(BarChart, ExportsEveryFormat) {
   BarChart chart;
   chart.resize(480, 320);
-  chart.setTitles(QStringLiteral("GEMM throughput"), QStringLiteral("n"), QStringLiteral("GFLOP/s"));
+  chart.setTitles(QStringLiteral("GEMM throughput"), QStringLiteral("n"),
+                  QStringLiteral("GFLOP/s"));
   chart.setData({QStringLiteral("512"), QStringLiteral("1024")}, {120.0, 240.0});
   EXPECT_EQ(chart.barCount(), 2);
 
@@ -44,8 +45,8 @@ TEST(BarChart, ExportsEveryFormat) {
 
 TEST(BarChart, BadExportTargetsSayWhatToDo) {
   BarChart chart;
-  EXPECT_TRUE(chart.exportTo(testOutputPath(QStringLiteral("chart.bmpx"))).contains(
-      QStringLiteral("use .png, .svg, .pdf or .jpg")));
+  EXPECT_TRUE(chart.exportTo(testOutputPath(QStringLiteral("chart.bmpx")))
+                  .contains(QStringLiteral("use .png, .svg, .pdf or .jpg")));
   EXPECT_TRUE(chart.exportTo(QStringLiteral("/nonexistent-dir/x/chart.png"))
                   .contains(QStringLiteral("could not write")));
 }

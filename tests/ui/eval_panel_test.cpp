@@ -13,8 +13,8 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFile>
-#include <QJsonDocument>
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QJsonObject>
 #include <QTableWidget>
 
@@ -55,8 +55,7 @@ struct Fixture {
   JobRunner jobs;
   ModelPanel models{&jobs};
   EvalPanel panel{&jobs};
-  QString modelDir =
-      QString::fromStdString(t2_test::write_tiny_chat_model(workDir() / "model"));
+  QString modelDir = QString::fromStdString(t2_test::write_tiny_chat_model(workDir() / "model"));
   QString task = writeTask();
 
   bool load() {

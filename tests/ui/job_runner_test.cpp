@@ -88,7 +88,8 @@ TEST(JobRunner, ErrorsBecomeJobFailedWithTheMessage) {
   runner.run<int>(
       QStringLiteral("svd"),
       [](const t2::JobContext&) -> int {
-        throw t2::Error(t2::ErrorKind::InvalidArgument, "rank 128 exceeds min(dim)=64; lower --rank");
+        throw t2::Error(t2::ErrorKind::InvalidArgument,
+                        "rank 128 exceeds min(dim)=64; lower --rank");
       },
       [](const int&) {});
   ASSERT_TRUE(waitUntil([&] { return failed.count() == 1; }));

@@ -1,11 +1,11 @@
+#include "main_window.h"
 #include "about_dialog.h"
 #include "app_settings.h"
-#include "job_runner.h"
 #include "eval_panel.h"
-#include "main_window.h"
+#include "job_runner.h"
 #include "model_panel.h"
-#include "tasks_panel.h"
 #include "plot/bar_chart.h"
+#include "tasks_panel.h"
 #include "test_support.h"
 
 #include <t2/engine.h>
@@ -61,7 +61,8 @@ class MainWindowTest : public ::testing::Test {
 TEST_F(MainWindowTest, StatusBarShowsDeviceAndThreads) {
   auto w = makeWindow();
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  EXPECT_TRUE(w->statusText().contains(QStringLiteral("Device: cpu"))) << w->statusText().toStdString();
+  EXPECT_TRUE(w->statusText().contains(QStringLiteral("Device: cpu")))
+      << w->statusText().toStdString();
   EXPECT_TRUE(w->statusText().contains(QStringLiteral("Threads: %1 of %1").arg(cores)))
       << w->statusText().toStdString();
   EXPECT_TRUE(w->reportText().contains(QStringLiteral("LibTorch")));
@@ -165,11 +166,13 @@ TEST_F(MainWindowTest, ModelAndTasksDocksAreWiredAndTheirLayoutRestored) {
     QStringList shortcuts, viewActions;
     for (QAction* menu : w->menuBar()->actions()) {
       for (QAction* a : menu->menu()->actions()) {
-        if (!a->shortcut().isEmpty()) shortcuts << a->text() + QLatin1Char('=') + a->shortcut().toString();
+        if (!a->shortcut().isEmpty())
+          shortcuts << a->text() + QLatin1Char('=') + a->shortcut().toString();
         if (menu->text() == QStringLiteral("&View")) viewActions << a->text();
       }
     }
-    EXPECT_TRUE(shortcuts.contains(QStringLiteral("Open &model folder...=Ctrl+O"))) << shortcuts.join(' ').toStdString();
+    EXPECT_TRUE(shortcuts.contains(QStringLiteral("Open &model folder...=Ctrl+O")))
+        << shortcuts.join(' ').toStdString();
     EXPECT_TRUE(shortcuts.contains(QStringLiteral("Open &task spec...=Ctrl+T")));
     EXPECT_TRUE(viewActions.contains(QStringLiteral("Model")));
     EXPECT_TRUE(viewActions.contains(QStringLiteral("Tasks")));
@@ -206,7 +209,8 @@ TEST_F(MainWindowTest, RemembersTheModelFolderAndOpenedSpecs) {
     QFile::copy(QFileInfo(spec).absolutePath() + QStringLiteral("/validation.jsonl"),
                 dir.filePath(QStringLiteral("validation.jsonl")));
     ASSERT_EQ(w->tasksPanel()->openSpec(dir.filePath(QStringLiteral("task.json"))), QString());
-    EXPECT_EQ(m_settings->taskSpecs(), QStringList{QFileInfo(dir.filePath(QStringLiteral("task.json"))).absoluteFilePath()});
+    EXPECT_EQ(m_settings->taskSpecs(),
+              QStringList{QFileInfo(dir.filePath(QStringLiteral("task.json"))).absoluteFilePath()});
     ASSERT_EQ(w->tasksPanel()->openSpec(spec), QString());
     EXPECT_EQ(m_settings->taskSpecs().size(), 1);
   }
@@ -228,8 +232,8 @@ TEST_F(MainWindowTest, ExportsTheReportAsJsonAndText) {
   ASSERT_TRUE(t.open(QIODevice::ReadOnly));
   EXPECT_TRUE(t.readAll().contains("LibTorch"));
 
-  EXPECT_TRUE(w->exportReportTo(QStringLiteral("/nonexistent-dir/r.json")).contains(
-      QStringLiteral("could not write")));
+  EXPECT_TRUE(w->exportReportTo(QStringLiteral("/nonexistent-dir/r.json"))
+                  .contains(QStringLiteral("could not write")));
 }
 
 }  // namespace
@@ -291,7 +295,8 @@ TEST_F(MainWindowTest, DemoModelEvaluatesTheSelectedTaskAndListsTheRun) {
   w->evalPanel()->setLimit(40);
   w->evaluateTask();
   ASSERT_TRUE(waitUntil([&] { return !w->evalPanel()->isEvaluating(); }, 120000));
-  ASSERT_TRUE(w->evalPanel()->lastReport().has_value()) << w->evalPanel()->errorText().toStdString();
+  ASSERT_TRUE(w->evalPanel()->lastReport().has_value())
+      << w->evalPanel()->errorText().toStdString();
   EXPECT_EQ(w->evalPanel()->lastReport()->n, 40);
   ASSERT_NE(w->store(), nullptr);
   const auto runs = w->store()->list_runs();

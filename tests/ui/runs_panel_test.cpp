@@ -1,8 +1,8 @@
-#include "main_window.h"
+#include "runs_panel.h"
 #include "app_settings.h"
+#include "main_window.h"
 #include "plot/line_chart.h"
 #include "runs_model.h"
-#include "runs_panel.h"
 #include "test_support.h"
 
 #include <t2/engine.h>
@@ -46,7 +46,8 @@ class RunsPanelTest : public ::testing::Test {
 
 TEST_F(RunsPanelTest, ListsFiltersAndChartsRuns) {
   RunsPanel panel;
-  QAbstractItemModelTester tester(panel.model(), QAbstractItemModelTester::FailureReportingMode::Fatal);
+  QAbstractItemModelTester tester(panel.model(),
+                                  QAbstractItemModelTester::FailureReportingMode::Fatal);
   panel.setStore(m_store.get());
   EXPECT_EQ(panel.model()->rowCount(), 3);
 
@@ -60,8 +61,10 @@ TEST_F(RunsPanelTest, ListsFiltersAndChartsRuns) {
   EXPECT_EQ(panel.model()->runAt(0)->id, m_c);
   EXPECT_EQ(panel.model()->data(panel.model()->index(0, RunsModel::Status)).toString(),
             QStringLiteral("failed"));
-  EXPECT_TRUE(panel.model()->data(panel.model()->index(0, RunsModel::Name), Qt::ToolTipRole)
-                  .toString().contains(QStringLiteral("task file missing")));
+  EXPECT_TRUE(panel.model()
+                  ->data(panel.model()->index(0, RunsModel::Name), Qt::ToolTipRole)
+                  .toString()
+                  .contains(QStringLiteral("task file missing")));
   status->setCurrentIndex(0);
   ASSERT_EQ(panel.model()->rowCount(), 3);
 

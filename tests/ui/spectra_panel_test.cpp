@@ -2,12 +2,12 @@
 // independent (uncached) decomposition, the charts carry its singular values and per-layer
 // metrics, a second Decompose hits the cache, cancel works, a folder without weights shows the
 // hint. Every decomposition goes to a temporary cache root (never the user's cache).
+#include "spectra_panel.h"
 #include "app_settings.h"
 #include "job_runner.h"
 #include "main_window.h"
 #include "model_panel.h"
 #include "plot/line_chart.h"
-#include "spectra_panel.h"
 #include "spectra_table_model.h"
 #include "test_support.h"
 
@@ -48,7 +48,10 @@ std::shared_ptr<const LoadedModel> folderModel(const QString& dir, bool hasWeigh
 int numHiddenLayers(const QString& dir) {
   QFile f(dir + QStringLiteral("/config.json"));
   if (!f.open(QIODevice::ReadOnly)) return -1;
-  return QJsonDocument::fromJson(f.readAll()).object().value(QStringLiteral("num_hidden_layers")).toInt();
+  return QJsonDocument::fromJson(f.readAll())
+      .object()
+      .value(QStringLiteral("num_hidden_layers"))
+      .toInt();
 }
 
 // The reference: an uncached decomposition computed here, not by the panel.
@@ -107,8 +110,8 @@ TEST_F(SpectraPanelTest, TableRowsEqualMatrixSpectra) {
     EXPECT_EQ(e.metrics.rank, std::min(e.out_features, e.in_features));
     EXPECT_NEAR(cell(SpectraTableModel::SigmaMax, Qt::UserRole).toDouble(), e.metrics.sigma_max,
                 1e-5 * e.metrics.sigma_max);
-    EXPECT_NEAR(cell(SpectraTableModel::StableRank, Qt::UserRole).toDouble(),
-                e.metrics.stable_rank, 1e-4 * e.metrics.stable_rank);
+    EXPECT_NEAR(cell(SpectraTableModel::StableRank, Qt::UserRole).toDouble(), e.metrics.stable_rank,
+                1e-4 * e.metrics.stable_rank);
     // alpha: blank exactly when the fit failed.
     EXPECT_EQ(cell(SpectraTableModel::Alpha).toString().isEmpty(), !e.metrics.power_law.ok);
   }
@@ -210,8 +213,8 @@ TEST_F(SpectraPanelTest, SecondDecomposeHitsTheCache) {
   EXPECT_TRUE(m_panel->statusText().startsWith(QStringLiteral("Decomposed 6 matrices (mlp)")))
       << m_panel->statusText().toStdString();
   EXPECT_TRUE(m_panel->statusText().contains(QStringLiteral("cached for next time")));
-  EXPECT_TRUE(QString::fromStdString(m_panel->decomposition()->cache_path())
-                  .startsWith(m_cache.path()));
+  EXPECT_TRUE(
+      QString::fromStdString(m_panel->decomposition()->cache_path()).startsWith(m_cache.path()));
   ASSERT_TRUE(decomposeAndWait());
   EXPECT_TRUE(m_panel->decomposition()->from_cache());
   EXPECT_TRUE(m_panel->statusText().startsWith(

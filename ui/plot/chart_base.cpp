@@ -50,8 +50,8 @@ void ChartBase::setHasData(bool hasData) {
 QString ChartBase::exportTo(const QString& path) const { return exportChart(m_plot, path); }
 
 void ChartBase::exportInteractively() {
-  const QString path = QFileDialog::getSaveFileName(this, tr("Export chart"), QString(),
-                                                    chartExportFilter());
+  const QString path =
+      QFileDialog::getSaveFileName(this, tr("Export chart"), QString(), chartExportFilter());
   if (path.isEmpty()) return;
   const QString error = exportTo(path);
   if (!error.isEmpty()) QMessageBox::warning(this, tr("Export chart"), error);

@@ -6,8 +6,9 @@
 #include <QSvgGenerator>
 
 QString chartExportFilter() {
-  return QStringLiteral("PNG image (*.png);;SVG vector image (*.svg);;PDF document (*.pdf);;"
-                        "JPEG image (*.jpg)");
+  return QStringLiteral(
+      "PNG image (*.png);;SVG vector image (*.svg);;PDF document (*.pdf);;"
+      "JPEG image (*.jpg)");
 }
 
 QString exportChart(QCustomPlot* plot, const QString& path, int width, int height) {
@@ -39,7 +40,8 @@ QString exportChart(QCustomPlot* plot, const QString& path, int width, int heigh
     return QStringLiteral("unsupported chart format '.%1'; use .png, .svg, .pdf or .jpg")
         .arg(suffix);
   }
-  if (!ok) return QStringLiteral("could not write %1; check that the folder exists and is writable")
-                  .arg(path);
+  if (!ok)
+    return QStringLiteral("could not write %1; check that the folder exists and is writable")
+        .arg(path);
   return {};
 }

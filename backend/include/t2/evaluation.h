@@ -97,11 +97,11 @@ struct EvalParams {
   // on the measured 2-core machine the demo model evaluated 1.6x faster than at 8 (decode is
   // per-op overhead bound there) and Qwen2.5-0.5B shapes decoded 1.4x more tokens/s.
   int batch_size = 32;
-  bool reuse_prefix = true;    // encode the prompts' common prefix once (GenerateParams)
-  bool continuous = true;      // greedy: one continuous batch; false: fixed batches (as sampled)
-  int max_new_tokens = 0;      // tokens per item, >= 0; 0 = the task's generation.max_new_tokens
-  SamplingParams sampling;     // default greedy (temperature 0), as the paper evaluates
-  std::int64_t seed = 0;       // sampling only: batch b (in generation order) uses seed + b
+  bool reuse_prefix = true;  // encode the prompts' common prefix once (GenerateParams)
+  bool continuous = true;    // greedy: one continuous batch; false: fixed batches (as sampled)
+  int max_new_tokens = 0;    // tokens per item, >= 0; 0 = the task's generation.max_new_tokens
+  SamplingParams sampling;   // default greedy (temperature 0), as the paper evaluates
+  std::int64_t seed = 0;     // sampling only: batch b (in generation order) uses seed + b
   // Called after every batch_size finished items with the report of all items so far (dataset
   // order, totals and interval over them); must not throw. Keep the last one to store a
   // cancelled evaluation.

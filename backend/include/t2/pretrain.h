@@ -34,15 +34,15 @@ namespace t2 {
 
 // Shape of the model to pretrain (LlamaForCausalLM: RMSNorm, RoPE, SwiGLU).
 struct PretrainModelShape {
-  int hidden_size = 128;                 // d_model, divisible by heads
-  int layers = 4;                        // decoder layers, >= 1
-  int heads = 4;                         // attention heads (= KV heads), >= 1
-  int intermediate_size = 384;           // SwiGLU width, >= 1
-  int max_position_embeddings = 2048;    // longest sequence (tokens = characters), >= 16
-  double rope_theta = 10000.0;           // RoPE base, > 0
-  double rms_norm_eps = 1e-5;            // RMSNorm epsilon, > 0
-  bool tie_word_embeddings = true;       // lm_head shares the embedding matrix
-  double init_std = 0.02;                // N(0, init_std^2) initialisation of matrices, > 0
+  int hidden_size = 128;               // d_model, divisible by heads
+  int layers = 4;                      // decoder layers, >= 1
+  int heads = 4;                       // attention heads (= KV heads), >= 1
+  int intermediate_size = 384;         // SwiGLU width, >= 1
+  int max_position_embeddings = 2048;  // longest sequence (tokens = characters), >= 16
+  double rope_theta = 10000.0;         // RoPE base, > 0
+  double rms_norm_eps = 1e-5;          // RMSNorm epsilon, > 0
+  bool tie_word_embeddings = true;     // lm_head shares the embedding matrix
+  double init_std = 0.02;              // N(0, init_std^2) initialisation of matrices, > 0
 };
 
 // One task of the corpus mix.
@@ -61,10 +61,10 @@ struct PretrainTask {
   double alt_share = 0.0;
   std::vector<std::string> alt_cues;
   double alt_cue_share = 0.0;
-  std::string split = "train";      // split the corpus takes
-  int validation_items = 100;       // greedy validation items per evaluation (0 = none)
-  double band_min = 0.0;            // checkpoint choice: validation accuracy >= band_min
-  double band_max = 1.0;            // ... and <= band_max, for every task
+  std::string split = "train";  // split the corpus takes
+  int validation_items = 100;   // greedy validation items per evaluation (0 = none)
+  double band_min = 0.0;        // checkpoint choice: validation accuracy >= band_min
+  double band_max = 1.0;        // ... and <= band_max, for every task
 };
 
 struct PretrainRecipe {
@@ -72,27 +72,27 @@ struct PretrainRecipe {
   PretrainModelShape model;
   std::vector<PretrainTask> tasks;
   std::vector<std::string> extra_vocabulary;  // added (non-special) multi-character tokens
-  std::int64_t steps = 800;          // optimiser steps, >= 1
-  int batch_size = 32;               // sequences per batch at most, >= 1
-  int batch_tokens = 8192;           // padded tokens per batch at most (B x T), >= 16
-  double lr = 3e-3;                  // peak learning rate, > 0
-  double min_lr_ratio = 0.1;         // final lr = lr * min_lr_ratio (cosine floor), [0, 1]
-  std::int64_t warmup_steps = 50;    // linear warm-up steps, >= 0
-  double weight_decay = 0.1;         // AdamW decoupled decay on matrices (not norms), >= 0
-  double beta1 = 0.9;                // AdamW beta1, [0, 1)
-  double beta2 = 0.95;               // AdamW beta2, [0, 1)
-  double adam_eps = 1e-8;            // AdamW epsilon, > 0
-  double grad_clip = 1.0;            // max global grad norm; 0 = no clipping
-  double prompt_loss_weight = 0.0;   // loss weight of prompt tokens (answer tokens: 1), [0, 1]
-  std::uint64_t seed = 1;            // init, label noise and batch schedule
-  std::int64_t eval_every = 100;     // steps between validations (and at the end); 0 = only end
+  std::int64_t steps = 800;                   // optimiser steps, >= 1
+  int batch_size = 32;                        // sequences per batch at most, >= 1
+  int batch_tokens = 8192;                    // padded tokens per batch at most (B x T), >= 16
+  double lr = 3e-3;                           // peak learning rate, > 0
+  double min_lr_ratio = 0.1;                  // final lr = lr * min_lr_ratio (cosine floor), [0, 1]
+  std::int64_t warmup_steps = 50;             // linear warm-up steps, >= 0
+  double weight_decay = 0.1;                  // AdamW decoupled decay on matrices (not norms), >= 0
+  double beta1 = 0.9;                         // AdamW beta1, [0, 1)
+  double beta2 = 0.95;                        // AdamW beta2, [0, 1)
+  double adam_eps = 1e-8;                     // AdamW epsilon, > 0
+  double grad_clip = 1.0;                     // max global grad norm; 0 = no clipping
+  double prompt_loss_weight = 0.0;      // loss weight of prompt tokens (answer tokens: 1), [0, 1]
+  std::uint64_t seed = 1;               // init, label noise and batch schedule
+  std::int64_t eval_every = 100;        // steps between validations (and at the end); 0 = only end
   std::int64_t checkpoint_every = 100;  // steps between checkpoints (and at the end), >= 1
-  bool select_in_band = true;        // model/ = the validated checkpoint deepest inside all
-                                     // bands (none inside: the one closest to them); false: last
-  bool stop_when_in_band = false;    // end training at the first validation inside all bands
-  int eval_batch = 32;               // prompts per generation batch in validation, >= 1
-  int test_items = 0;                // at the end: greedy accuracy on this many test items per
-                                     // task (0 = skip), written to the report
+  bool select_in_band = true;           // model/ = the validated checkpoint deepest inside all
+                                        // bands (none inside: the one closest to them); false: last
+  bool stop_when_in_band = false;       // end training at the first validation inside all bands
+  int eval_batch = 32;                  // prompts per generation batch in validation, >= 1
+  int test_items = 0;                   // at the end: greedy accuracy on this many test items per
+                                        // task (0 = skip), written to the report
 };
 
 // Reads a recipe file; unknown keys and out-of-range values are InvalidArgument naming the key.
@@ -129,11 +129,11 @@ std::string llama_config_json(const PretrainModelShape& shape, int vocab_size);
 
 // One training sequence: the rendered prompt and the answer (+ EOS) as text.
 struct CorpusExample {
-  std::string task;     // task name (spec "name")
-  std::string prompt;   // render_task_prompt(...).text
-  std::string answer;   // reference (or noisy) answer followed by the EOS token text
-  bool noisy = false;   // the answer is another item's (label noise)
-  bool alt = false;     // the answer is in the recipe task's alt_answer style
+  std::string task;    // task name (spec "name")
+  std::string prompt;  // render_task_prompt(...).text
+  std::string answer;  // reference (or noisy) answer followed by the EOS token text
+  bool noisy = false;  // the answer is another item's (label noise)
+  bool alt = false;    // the answer is in the recipe task's alt_answer style
   bool prompt_add_special_tokens = false;  // as render_task_prompt says
 };
 
@@ -147,11 +147,11 @@ std::vector<CorpusExample> build_pretrain_corpus(const PretrainRecipe& recipe,
 // ---- training (engine) -----------------------------------------------------------------------
 
 struct PretrainParams {
-  std::string out_dir;     // created; holds checkpoint/, model/, report.json
-  std::string resume_dir;  // "" = fresh; else an out_dir whose checkpoint/ to continue from
-  std::string db_path;     // run store (kind "pretrain"); "" = no run store
-  std::string run_name;    // run name in the store ("" = "pretrain <out_dir name>")
-  std::int64_t steps = 0;  // > 0: total steps, overriding the recipe (also when resuming)
+  std::string out_dir;            // created; holds checkpoint/, model/, report.json
+  std::string resume_dir;         // "" = fresh; else an out_dir whose checkpoint/ to continue from
+  std::string db_path;            // run store (kind "pretrain"); "" = no run store
+  std::string run_name;           // run name in the store ("" = "pretrain <out_dir name>")
+  std::int64_t steps = 0;         // > 0: total steps, overriding the recipe (also when resuming)
   std::int64_t stop_at_step = 0;  // > 0: stop after this step (the schedule still spans steps);
                                   // resume later to continue
   bool keep_validated = false;    // also keep every validated model as validated/step-N (to
@@ -169,17 +169,17 @@ struct PretrainEvaluation {
 
 struct PretrainReport {
   std::string out_dir;
-  std::string model_dir;             // out_dir/model: the chosen checkpoint (HF folder)
-  std::int64_t selected_step = 0;    // step of that checkpoint
-  bool selected_in_band = false;     // its validation was inside every band
+  std::string model_dir;           // out_dir/model: the chosen checkpoint (HF folder)
+  std::int64_t selected_step = 0;  // step of that checkpoint
+  bool selected_in_band = false;   // its validation was inside every band
   std::int64_t steps_done = 0;
   std::int64_t parameters = 0;
   int vocab_size = 0;
-  double train_seconds = 0.0;        // wall time of this invocation's training (no resume gaps)
-  double final_loss = 0.0;           // mean loss of the last 20 steps
+  double train_seconds = 0.0;  // wall time of this invocation's training (no resume gaps)
+  double final_loss = 0.0;     // mean loss of the last 20 steps
   std::vector<PretrainEvaluation> validations;
-  PretrainEvaluation test;           // recipe.test_items > 0: the chosen model on test splits
-  std::int64_t run_id = 0;           // run store id (0 without a store)
+  PretrainEvaluation test;  // recipe.test_items > 0: the chosen model on test splits
+  std::int64_t run_id = 0;  // run store id (0 without a store)
 };
 std::string to_json(const PretrainReport& report, int indent = 2);
 

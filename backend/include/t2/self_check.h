@@ -10,29 +10,29 @@
 namespace t2 {
 
 struct DeviceInfo {
-  std::string id;                // "cpu", "cuda:0", ...
-  std::string name;              // CPU model or GPU name
+  std::string id;                 // "cpu", "cuda:0", ...
+  std::string name;               // CPU model or GPU name
   std::int64_t memory_bytes = 0;  // total device memory; 0 if unknown
 };
 
 struct SystemInfo {
-  std::string t2_version;         // this program, e.g. "0.1.0"
-  std::string torch_version;      // LibTorch headers compiled against, e.g. "1.13.0"
-  bool torch_cuda_build = false;  // LibTorch was built with CUDA
-  std::vector<DeviceInfo> devices;  // "cpu" first, then usable CUDA devices
-  int hardware_threads = 0;       // std::thread::hardware_concurrency()
-  int intra_op_threads = 0;       // torch intra-op pool size in effect
-  int inter_op_threads = 0;       // torch inter-op pool size
-  std::string threads_source;     // "default (all cores)", "T2_NUM_THREADS", "option"
-  std::string omp_wait_policy;    // $OMP_WAIT_POLICY; "" = unset (OpenMP threads spin-wait)
+  std::string t2_version;               // this program, e.g. "0.1.0"
+  std::string torch_version;            // LibTorch headers compiled against, e.g. "1.13.0"
+  bool torch_cuda_build = false;        // LibTorch was built with CUDA
+  std::vector<DeviceInfo> devices;      // "cpu" first, then usable CUDA devices
+  int hardware_threads = 0;             // std::thread::hardware_concurrency()
+  int intra_op_threads = 0;             // torch intra-op pool size in effect
+  int inter_op_threads = 0;             // torch inter-op pool size
+  std::string threads_source;           // "default (all cores)", "T2_NUM_THREADS", "option"
+  std::string omp_wait_policy;          // $OMP_WAIT_POLICY; "" = unset (OpenMP threads spin-wait)
   std::string openblas_thread_timeout;  // $OPENBLAS_THREAD_TIMEOUT; "" = unset (spin ~0.1 s)
   std::vector<std::string> blas_libraries;  // BLAS/LAPACK shared objects loaded in this process
 };
 
 struct SelfCheckParams {
-  std::string device = "cpu";               // cpu | cuda | auto (cuda if available)
+  std::string device = "cpu";                       // cpu | cuda | auto (cuda if available)
   std::vector<int> gemm_sizes = {512, 1024, 2048};  // square float32 GEMM sizes n (n x n x n)
-  double min_seconds_per_size = 0.2;        // time budget per measurement (s), >= 0
+  double min_seconds_per_size = 0.2;                // time budget per measurement (s), >= 0
   std::int64_t bandwidth_bytes = 256 << 20;  // buffer size for the bandwidth test (bytes), >= 1 MiB
 };
 

@@ -12,9 +12,9 @@
 namespace t2 {
 
 struct TargetMatrix {
-  std::string name;              // HF parameter name, e.g. "model.layers.3.mlp.down_proj.weight"
-  std::int64_t layer = 0;        // decoder layer index
-  std::string part;              // q_proj | k_proj | v_proj | o_proj | gate_proj | up_proj | down_proj
+  std::string name;        // HF parameter name, e.g. "model.layers.3.mlp.down_proj.weight"
+  std::int64_t layer = 0;  // decoder layer index
+  std::string part;        // q_proj | k_proj | v_proj | o_proj | gate_proj | up_proj | down_proj
   std::int64_t out_features = 0;  // W is [out_features, in_features] (HF layout)
   std::int64_t in_features = 0;
   std::int64_t rank() const { return out_features < in_features ? out_features : in_features; }

@@ -7,18 +7,26 @@ namespace t2 {
 
 const char* to_string(ErrorKind kind) noexcept {
   switch (kind) {
-    case ErrorKind::InvalidArgument: return "invalid-argument";
-    case ErrorKind::Io: return "io";
-    case ErrorKind::Corrupt: return "corrupt";
-    case ErrorKind::Unsupported: return "unsupported";
-    case ErrorKind::Cancelled: return "cancelled";
-    case ErrorKind::OutOfMemory: return "out-of-memory";
-    case ErrorKind::Internal: return "internal";
+    case ErrorKind::InvalidArgument:
+      return "invalid-argument";
+    case ErrorKind::Io:
+      return "io";
+    case ErrorKind::Corrupt:
+      return "corrupt";
+    case ErrorKind::Unsupported:
+      return "unsupported";
+    case ErrorKind::Cancelled:
+      return "cancelled";
+    case ErrorKind::OutOfMemory:
+      return "out-of-memory";
+    case ErrorKind::Internal:
+      return "internal";
   }
   return "internal";
 }
 
-Error::Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+Error::Error(ErrorKind kind, const std::string& message)
+    : std::runtime_error(message), kind_(kind) {}
 
 Error error_from_current_exception() {
   try {

@@ -54,8 +54,7 @@ at::Device resolve_device(const std::string& name) {
                   "CUDA is not available (CPU-only LibTorch or no GPU visible); use device cpu");
     return at::Device(at::kCUDA, 0);
   }
-  throw Error(ErrorKind::InvalidArgument,
-              "unknown device '" + name + "'; use cpu, cuda or auto");
+  throw Error(ErrorKind::InvalidArgument, "unknown device '" + name + "'; use cpu, cuda or auto");
 }
 
 // Max relative error of torch's matmul against a naive double-precision loop.
@@ -103,8 +102,7 @@ GemmMeasurement measure_gemm(int n, const at::Device& device, double min_seconds
   auto a = at::randn({n, n}, options);
   auto b = at::randn({n, n}, options);
   auto c = at::empty({n, n}, options);
-  auto [repeats, seconds] =
-      time_repeated([&] { at::mm_out(c, a, b); }, c, min_seconds, job);
+  auto [repeats, seconds] = time_repeated([&] { at::mm_out(c, a, b); }, c, min_seconds, job);
   GemmMeasurement m;
   m.n = n;
   m.repeats = repeats;
@@ -147,12 +145,12 @@ SelfCheckReport run_self_check(const SelfCheckParams& params, const JobContext& 
   auto options = at::TensorOptions().dtype(at::kFloat).device(device);
   auto src = at::ones({elements}, options);
   auto dst = at::empty({elements}, options);
-  auto [copies, copy_s] = time_repeated([&] { dst.copy_(src); }, dst,
-                                        params.min_seconds_per_size, job);
+  auto [copies, copy_s] =
+      time_repeated([&] { dst.copy_(src); }, dst, params.min_seconds_per_size, job);
   report.copy_bandwidth_gbs = 2.0 * bytes * copies / std::max(copy_s, 1e-12) / 1e9;
   at::Tensor total = at::zeros({}, options);
-  auto [reads, read_s] = time_repeated([&] { total = src.sum(); }, total,
-                                       params.min_seconds_per_size, job);
+  auto [reads, read_s] =
+      time_repeated([&] { total = src.sum(); }, total, params.min_seconds_per_size, job);
   report.read_bandwidth_gbs = bytes * reads / std::max(read_s, 1e-12) / 1e9;
   job.report("bandwidth", 1.0,
              format("memory: copy %.1f GB/s, read %.1f GB/s", report.copy_bandwidth_gbs,

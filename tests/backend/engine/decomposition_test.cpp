@@ -387,9 +387,9 @@ TEST(ModelDecomposition, FingerprintSamplesLargeFiles) {
   std::vector<float> big(600000);
   for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<float>(i % 977) * 0.5f;
   auto write = [&] {
-    t2::write_safetensors((dir / "model.safetensors").string(),
-                          {{"big", t2::DType::F32, {static_cast<std::int64_t>(big.size())},
-                            big.data()}});
+    t2::write_safetensors(
+        (dir / "model.safetensors").string(),
+        {{"big", t2::DType::F32, {static_cast<std::int64_t>(big.size())}, big.data()}});
     return t2::model_fingerprint(dir.string());
   };
   const auto a = write();

@@ -33,7 +33,8 @@ inline const std::vector<std::vector<std::int32_t>> kPrompt = {{1, 5, 9, 17, 33,
 
 // A paper (or other) expert with values drawn uniformly from [lo, hi].
 inline t2::ExpertVectors random_expert(const t2::ModelConfig& config, const t2::Decomposition& d,
-                                t2::Parametrization p, std::uint64_t seed, float lo, float hi) {
+                                       t2::Parametrization p, std::uint64_t seed, float lo,
+                                       float hi) {
   auto e = t2::ExpertVectors::identity(config, d.targets(), p, seed);
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<float> dist(lo, hi);
@@ -80,7 +81,7 @@ inline std::vector<double> read_weight(const t2::Checkpoint& ck, const std::stri
 
 // sigma' in double, written from the formulas of transformer-squared.md §2 (not t2's code).
 inline std::vector<double> reference_sigma(const t2::ExpertVectors& e, const std::string& name,
-                                    const std::vector<float>& sigma) {
+                                           const std::vector<float>& sigma) {
   const auto& z = e.find(name)->values;
   std::vector<double> out(sigma.size());
   if (e.metadata.parametrization == t2::Parametrization::Paper) {
@@ -100,7 +101,7 @@ inline std::vector<double> reference_sigma(const t2::ExpertVectors& e, const std
 
 // W' = W + U diag(sigma' - sigma) Vh in double, set on `session` as plain overrides.
 inline void set_reference_overrides(t2::Session& session, const std::string& model_dir,
-                             const t2::Decomposition& d, const t2::ExpertVectors& e) {
+                                    const t2::Decomposition& d, const t2::ExpertVectors& e) {
   const auto ck = t2::Checkpoint::open(model_dir);
   for (const auto& t : d.targets()) {
     const auto w = read_weight(ck, t.name);

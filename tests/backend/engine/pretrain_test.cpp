@@ -23,8 +23,8 @@ namespace {
 
 const std::string kDemo = std::string(T2_SOURCE_DIR) + "/resources/demo";
 const std::vector<std::pair<std::string, std::string>> kQa = {
-    {"sky?", "blue"}, {"grass?", "green"}, {"snow?", "white"},
-    {"coal?", "black"}, {"sun?", "yellow"}, {"rose?", "red"}};
+    {"sky?", "blue"},   {"grass?", "green"}, {"snow?", "white"},
+    {"coal?", "black"}, {"sun?", "yellow"},  {"rose?", "red"}};
 
 std::string scratch(const std::string& name) {
   const std::string dir = std::string(T2_TEST_OUTPUT_DIR) + "/pretrain/" + name;
@@ -37,7 +37,8 @@ std::string scratch(const std::string& name) {
 t2::PretrainRecipe tiny_recipe(const std::string& dir, std::int64_t steps) {
   {
     std::ofstream data(dir + "/items.jsonl");
-    for (const auto& [q, a] : kQa) data << nlohmann::json{{"question", q}, {"answer", a}}.dump() << "\n";
+    for (const auto& [q, a] : kQa)
+      data << nlohmann::json{{"question", q}, {"answer", a}}.dump() << "\n";
   }
   std::ofstream(dir + "/task.json") << R"({
     "name": "tiny", "kind": "generic", "category": "other",

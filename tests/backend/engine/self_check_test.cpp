@@ -146,7 +146,13 @@ TEST(GpuSelfCheck, MeasuresOnTheGpu) {
   EXPECT_GT(report.gemm_gflops, 0.0);
   EXPECT_LT(report.gemm_max_rel_error, 1e-2);  // TF32 may be on
   EXPECT_GT(report.copy_bandwidth_gbs, 0.0);
-  EXPECT_EQ(engine.self_check([&] { p.device = "auto"; return p; }()).device, "cuda:0");
+  EXPECT_EQ(engine
+                .self_check([&] {
+                  p.device = "auto";
+                  return p;
+                }())
+                .device,
+            "cuda:0");
 }
 
 }  // namespace

@@ -39,8 +39,9 @@ std::vector<std::string> split_parts(const std::string& spec) {
 std::string presets_text() {
   std::string text;
   for (const auto& p : target_presets()) text += (text.empty() ? "" : ", ") + p;
-  return text + ", a comma list of q_proj k_proj v_proj o_proj gate_proj up_proj down_proj, "
-                "or regex:PATTERN";
+  return text +
+         ", a comma list of q_proj k_proj v_proj o_proj gate_proj up_proj down_proj, "
+         "or regex:PATTERN";
 }
 
 std::vector<TargetMatrix> all_linear(const ModelConfig& config) {
@@ -73,7 +74,8 @@ std::vector<TargetMatrix> resolve_targets(const ModelConfig& config, const std::
   if (spec.rfind("regex:", 0) == 0) {
     std::unique_ptr<detail::tokenizer::Regex> regex;
     try {
-      regex = std::make_unique<detail::tokenizer::Regex>(spec.substr(6), "target set '" + spec + "'");
+      regex =
+          std::make_unique<detail::tokenizer::Regex>(spec.substr(6), "target set '" + spec + "'");
     } catch (const Error& e) {
       throw Error(ErrorKind::InvalidArgument, std::string(e.what()) + "; fix the pattern");
     }
@@ -81,11 +83,16 @@ std::vector<TargetMatrix> resolve_targets(const ModelConfig& config, const std::
       if (!regex->find_all(t.name).empty()) chosen.push_back(t);
   } else {
     std::vector<std::string> parts;
-    if (spec == "mlp") parts = kMlp;
-    else if (spec == "attn") parts = kAttn;
-    else if (spec == "attn-qv") parts = kAttnQv;
-    else if (spec == "all-linear") parts = linear_parts();
-    else parts = split_parts(spec);
+    if (spec == "mlp")
+      parts = kMlp;
+    else if (spec == "attn")
+      parts = kAttn;
+    else if (spec == "attn-qv")
+      parts = kAttnQv;
+    else if (spec == "all-linear")
+      parts = linear_parts();
+    else
+      parts = split_parts(spec);
     if (parts.empty())
       throw Error(ErrorKind::InvalidArgument, "empty target set; use " + presets_text());
     for (const auto& p : parts)
@@ -97,8 +104,8 @@ std::vector<TargetMatrix> resolve_targets(const ModelConfig& config, const std::
   }
   if (chosen.empty())
     throw Error(ErrorKind::InvalidArgument,
-                "target set '" + spec + "' matches no linear weight of this " + config.architecture +
-                    " model (names look like " + all.front().name + ")");
+                "target set '" + spec + "' matches no linear weight of this " +
+                    config.architecture + " model (names look like " + all.front().name + ")");
   return chosen;
 }
 

@@ -19,16 +19,17 @@ std::vector<std::string> utf8_chars(const std::string& text) {
   std::vector<std::string> out;
   for (std::size_t i = 0; i < text.size();) {
     const auto c = static_cast<unsigned char>(text[i]);
-    const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3
-                                                           : (c >> 3) == 0x1E ? 4
-                                                                              : 0;
+    const std::size_t n = c < 0x80           ? 1
+                          : (c >> 5) == 0x6  ? 2
+                          : (c >> 4) == 0xE  ? 3
+                          : (c >> 3) == 0x1E ? 4
+                                             : 0;
     bool ok = n > 0 && i + n <= text.size();
     for (std::size_t k = 1; ok && k < n; ++k)
       ok = (static_cast<unsigned char>(text[i + k]) >> 6) == 0x2;
     if (!ok)
-      throw Error(ErrorKind::InvalidArgument,
-                  "corpus text is not valid UTF-8 at byte " + std::to_string(i) +
-                      " (fix the task data)");
+      throw Error(ErrorKind::InvalidArgument, "corpus text is not valid UTF-8 at byte " +
+                                                  std::to_string(i) + " (fix the task data)");
     out.push_back(text.substr(i, n));
     i += n;
   }
@@ -37,8 +38,9 @@ std::vector<std::string> utf8_chars(const std::string& text) {
 
 // Code point of one UTF-8 character (valid by construction).
 std::uint32_t code_point(const std::string& ch) {
-  const auto b = [&](std::size_t k) { return static_cast<std::uint32_t>(
-                                          static_cast<unsigned char>(ch[k])); };
+  const auto b = [&](std::size_t k) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(ch[k]));
+  };
   if (ch.size() == 1) return b(0);
   if (ch.size() == 2) return ((b(0) & 0x1F) << 6) | (b(1) & 0x3F);
   if (ch.size() == 3) return ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
@@ -46,8 +48,8 @@ std::uint32_t code_point(const std::string& ch) {
 }
 
 ordered_json added_token(int id, const std::string& content, bool special) {
-  return {{"id", id},         {"content", content}, {"single_word", false}, {"lstrip", false},
-          {"rstrip", false},  {"normalized", false}, {"special", special}};
+  return {{"id", id},        {"content", content},  {"single_word", false}, {"lstrip", false},
+          {"rstrip", false}, {"normalized", false}, {"special", special}};
 }
 
 std::vector<std::string> special_list(const CharTokenizerSpecials& s) {
@@ -100,11 +102,16 @@ int write_char_tokenizer(const std::string& dir, const std::vector<std::string>&
   tok["pre_tokenizer"] = nullptr;
   tok["post_processor"] = nullptr;
   tok["decoder"] = {{"type", "Fuse"}};
-  tok["model"] = {{"type", "BPE"},          {"dropout", nullptr},
-                  {"unk_token", specials.unk}, {"continuing_subword_prefix", nullptr},
-                  {"end_of_word_suffix", nullptr}, {"fuse_unk", false},
-                  {"byte_fallback", false},  {"ignore_merges", false},
-                  {"vocab", vocab},          {"merges", ordered_json::array()}};
+  tok["model"] = {{"type", "BPE"},
+                  {"dropout", nullptr},
+                  {"unk_token", specials.unk},
+                  {"continuing_subword_prefix", nullptr},
+                  {"end_of_word_suffix", nullptr},
+                  {"fuse_unk", false},
+                  {"byte_fallback", false},
+                  {"ignore_merges", false},
+                  {"vocab", vocab},
+                  {"merges", ordered_json::array()}};
 
   ordered_json config;
   config["tokenizer_class"] = "PreTrainedTokenizerFast";
@@ -120,8 +127,8 @@ int write_char_tokenizer(const std::string& dir, const std::vector<std::string>&
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec)
-    throw Error(ErrorKind::Io, "cannot create '" + dir + "': " + ec.message() +
-                                   " (choose a writable folder)");
+    throw Error(ErrorKind::Io,
+                "cannot create '" + dir + "': " + ec.message() + " (choose a writable folder)");
   write_file_atomically(dir + "/tokenizer.json", tok.dump(1) + "\n");
   write_file_atomically(dir + "/tokenizer_config.json", config.dump(2) + "\n");
   return id;

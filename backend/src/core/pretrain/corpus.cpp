@@ -79,10 +79,9 @@ std::string number_words(const std::string& text) {
                                "five",    "six",     "seven",     "eight",    "nine",
                                "ten",     "eleven",  "twelve",    "thirteen", "fourteen",
                                "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"};
-  static const char* tens[] = {"", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy",
-                               "eighty", "ninety"};
-  if (text.empty() || text.size() > 3 ||
-      text.find_first_not_of("0123456789") != std::string::npos)
+  static const char* tens[] = {"",      "",      "twenty",  "thirty", "forty",
+                               "fifty", "sixty", "seventy", "eighty", "ninety"};
+  if (text.empty() || text.size() > 3 || text.find_first_not_of("0123456789") != std::string::npos)
     return "";
   const int n = std::stoi(text);
   auto below_100 = [&](int v) {
@@ -118,8 +117,8 @@ std::vector<CorpusExample> build_pretrain_corpus(const PretrainRecipe& recipe,
                                                  const JobContext& job) {
   using namespace detail::pretrain_corpus;
   const CharTokenizerSpecials specials;
-  const ChatTemplate chat = ChatTemplate::from_string(char_chat_template(), specials.bos,
-                                                      specials.eos);
+  const ChatTemplate chat =
+      ChatTemplate::from_string(char_chat_template(), specials.bos, specials.eos);
   std::vector<CorpusExample> corpus;
   for (std::size_t t = 0; t < recipe.tasks.size(); ++t) {
     job.throw_if_cancelled();
@@ -134,8 +133,8 @@ std::vector<CorpusExample> build_pretrain_corpus(const PretrainRecipe& recipe,
       e.task = name;
       e.prompt = rp.text;
       e.prompt_add_special_tokens = rp.add_special_tokens;
-      e.answer = fill_answer(pt.answer, item.fields, task.spec().path + " item " + item.id) +
-                 specials.eos;
+      e.answer =
+          fill_answer(pt.answer, item.fields, task.spec().path + " item " + item.id) + specials.eos;
       if (!pt.alt_answer.empty()) {
         auto fields = item.fields;
         fields.emplace("gold", item.gold);  // an item's own "gold" field wins

@@ -44,8 +44,9 @@ void check(bool ok, const std::string& path, const std::string& key, const std::
 }
 
 void read_model(const json& j, PretrainModelShape& m, const std::string& path) {
-  allow_only(j, {"hidden_size", "layers", "heads", "intermediate_size", "max_position_embeddings",
-                 "rope_theta", "rms_norm_eps", "tie_word_embeddings", "init_std"},
+  allow_only(j,
+             {"hidden_size", "layers", "heads", "intermediate_size", "max_position_embeddings",
+              "rope_theta", "rms_norm_eps", "tie_word_embeddings", "init_std"},
              path, "model");
   read(j, "hidden_size", m.hidden_size, path, "model");
   read(j, "layers", m.layers, path, "model");
@@ -68,8 +69,9 @@ void read_model(const json& j, PretrainModelShape& m, const std::string& path) {
 
 PretrainTask read_task(const json& j, const std::string& path, std::size_t index) {
   const std::string where = "tasks[" + std::to_string(index) + "]";
-  allow_only(j, {"spec", "share", "answer", "label_noise", "alt_answer", "alt_share", "alt_cues",
-                 "alt_cue_share", "split", "validation_items", "band_min", "band_max"},
+  allow_only(j,
+             {"spec", "share", "answer", "label_noise", "alt_answer", "alt_share", "alt_cues",
+              "alt_cue_share", "split", "validation_items", "band_min", "band_max"},
              path, where);
   PretrainTask t;
   read(j, "spec", t.spec, path, where);
@@ -86,10 +88,9 @@ PretrainTask read_task(const json& j, const std::string& path, std::size_t index
   read(j, "band_max", t.band_max, path, where);
   check(!t.spec.empty(), path, where + ".spec", "is required (a task spec path)");
   check(t.share > 0, path, where + ".share", "must be > 0");
-  check(t.label_noise >= 0 && t.label_noise < 1, path, where + ".label_noise",
-        "must be in [0, 1)");
-  check(t.alt_share >= 0 && t.alt_share <= 1 && t.alt_cue_share >= 0 && t.alt_cue_share <= 1,
-        path, where + ".alt_share", "alt_share and alt_cue_share must be in [0, 1]");
+  check(t.label_noise >= 0 && t.label_noise < 1, path, where + ".label_noise", "must be in [0, 1)");
+  check(t.alt_share >= 0 && t.alt_share <= 1 && t.alt_cue_share >= 0 && t.alt_cue_share <= 1, path,
+        where + ".alt_share", "alt_share and alt_cue_share must be in [0, 1]");
   check((t.alt_share == 0 && t.alt_cue_share == 0) || !t.alt_answer.empty(), path,
         where + ".alt_answer", "is required when alt_share or alt_cue_share > 0 (a template)");
   for (const auto& cue : t.alt_cues)
@@ -159,11 +160,13 @@ PretrainRecipe parse_pretrain_recipe(const std::string& json_text, const std::st
     throw Error(ErrorKind::Corrupt, (path.empty() ? std::string("recipe") : path) +
                                         ": not valid JSON (" + e.what() + ")");
   }
-  allow_only(j, {"model", "tasks", "extra_vocabulary", "steps", "batch_size", "batch_tokens",
-                 "lr", "min_lr_ratio", "warmup_steps", "weight_decay", "beta1", "beta2",
-                 "adam_eps", "grad_clip", "prompt_loss_weight", "seed", "eval_every",
-                 "checkpoint_every", "select_in_band", "stop_when_in_band", "eval_batch", "test_items", "comment"},
-             path, "");
+  allow_only(
+      j, {"model",        "tasks",      "extra_vocabulary", "steps",          "batch_size",
+          "batch_tokens", "lr",         "min_lr_ratio",     "warmup_steps",   "weight_decay",
+          "beta1",        "beta2",      "adam_eps",         "grad_clip",      "prompt_loss_weight",
+          "seed",         "eval_every", "checkpoint_every", "select_in_band", "stop_when_in_band",
+          "eval_batch",   "test_items", "comment"},
+      path, "");
   PretrainRecipe r;
   r.path = path.empty() ? std::string() : std::filesystem::absolute(path).string();
   if (j.contains("model")) read_model(j["model"], r.model, path);
@@ -179,8 +182,7 @@ PretrainRecipe parse_pretrain_recipe(const std::string& json_text, const std::st
 
 PretrainRecipe load_pretrain_recipe(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw Error(ErrorKind::Io, "cannot read recipe '" + path + "' (check the path)");
+  if (!in) throw Error(ErrorKind::Io, "cannot read recipe '" + path + "' (check the path)");
   std::ostringstream text;
   text << in.rdbuf();
   return parse_pretrain_recipe(text.str(), path);

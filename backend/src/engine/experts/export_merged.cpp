@@ -1,6 +1,6 @@
 // export_merged (t2/adaptation.h): a merged Hugging Face checkpoint with W' for the targets.
-#include "engine/model/tensor_dtype.h"
 #include "adaptation_impl.h"
+#include "engine/model/tensor_dtype.h"
 
 #include <t2/error.h>
 #include <t2/safetensors.h>

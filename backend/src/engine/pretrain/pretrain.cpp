@@ -112,7 +112,7 @@ class Trainer {
   std::vector<PretrainEvaluation> validations_;
   std::int64_t selected_step_ = -1;  // validated step whose model is in out_dir/model
   double selected_margin_ = -1.0;    // its band margin (>= 0: inside every band)
-  double previous_seconds_ = 0.0;  // training time before a resume
+  double previous_seconds_ = 0.0;    // training time before a resume
   double seconds_ = 0.0;
   std::unique_ptr<MetricWriter> metrics_;
   std::int64_t run_id_ = 0;
@@ -177,7 +177,8 @@ void Trainer::prepare_common() {
 void Trainer::make_optimizer() {
   const std::string embed = tensor_names(shell_->config).embed;
   std::vector<at::Tensor> decay, plain;
-  for (const auto& [name, p] : params_) (p.dim() == 2 && name != embed ? decay : plain).push_back(p);
+  for (const auto& [name, p] : params_)
+    (p.dim() == 2 && name != embed ? decay : plain).push_back(p);
   auto options = [&](double wd) {
     return std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(r_.lr)
                                                             .betas({r_.beta1, r_.beta2})
@@ -282,14 +283,17 @@ std::string format_eta(double seconds) {
 
 PretrainReport Trainer::run() {
   fs::create_directories(p_.out_dir);
-  if (p_.resume_dir.empty()) prepare_fresh(); else prepare_resume();
+  if (p_.resume_dir.empty())
+    prepare_fresh();
+  else
+    prepare_resume();
   schedule_ = std::make_unique<BatchSchedule>(corpus_, r_);
   if (!p_.db_path.empty()) {
     RunStore store(p_.db_path);
     NewRun run;
     run.kind = "pretrain";
-    run.name = p_.run_name.empty() ? "pretrain " + fs::path(p_.out_dir).filename().string()
-                                   : p_.run_name;
+    run.name =
+        p_.run_name.empty() ? "pretrain " + fs::path(p_.out_dir).filename().string() : p_.run_name;
     run.params_json = to_json(r_);
     run_id_ = store.begin_run(run);
     metrics_ = std::make_unique<MetricWriter>(p_.db_path, run_id_);
@@ -326,9 +330,10 @@ PretrainReport Trainer::run() {
   } catch (const Error& e) {
     if (metrics_) metrics_->flush();
     if (run_id_)
-      RunStore(p_.db_path).finish_run(
-          run_id_, e.kind() == ErrorKind::Cancelled ? RunStatus::Cancelled : RunStatus::Failed,
-          e.what());
+      RunStore(p_.db_path)
+          .finish_run(run_id_,
+                      e.kind() == ErrorKind::Cancelled ? RunStatus::Cancelled : RunStatus::Failed,
+                      e.what());
     throw;
   }
 }
@@ -354,8 +359,8 @@ void Trainer::finish(PretrainReport& report) {
   report.validations = validations_;
   if (r_.test_items > 0) {
     job_.report("test", 1.0, "test accuracy of the chosen model");
-    report.test = evaluate_greedy(report.model_dir, task_specs_, "test", r_.test_items,
-                                  r_.eval_batch, job_);
+    report.test =
+        evaluate_greedy(report.model_dir, task_specs_, "test", r_.test_items, r_.eval_batch, job_);
     report.test.step = report.selected_step;
     report.test.in_band = band_margin(r_, task_names_, report.test) >= 0.0;
   }

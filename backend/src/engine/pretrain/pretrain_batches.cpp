@@ -78,12 +78,13 @@ std::size_t pick_cumulative(const std::vector<double>& cumulative, double u) {
 }
 
 std::vector<std::size_t> BatchSchedule::batch(std::int64_t step) const {
-  demo::Rng rng(seed_ * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(step) * 0xD1B54A32D192ED03ull +
-                0x5851F42D4C957F2Dull);
+  demo::Rng rng(seed_ * 0x9E3779B97F4A7C15ull +
+                static_cast<std::uint64_t>(step) * 0xD1B54A32D192ED03ull + 0x5851F42D4C957F2Dull);
   auto uniform = [&rng] { return static_cast<double>(rng.next() >> 11) * 0x1.0p-53; };
   const Bucket& b = buckets_[pick_cumulative(bucket_cumulative_, uniform())];
   std::vector<std::size_t> rows;
-  for (int i = 0; i < b.batch_size; ++i) rows.push_back(b.rows[pick_cumulative(b.cumulative, uniform())]);
+  for (int i = 0; i < b.batch_size; ++i)
+    rows.push_back(b.rows[pick_cumulative(b.cumulative, uniform())]);
   return rows;
 }
 
@@ -103,10 +104,9 @@ Batch make_batch(const TokenizedCorpus& corpus, const std::vector<std::size_t>& 
     for (std::size_t j = 0; j < seq.size(); ++j) {
       ids[i][static_cast<std::int64_t>(j)] = seq[j];
       if (j > 0)
-        w[i][static_cast<std::int64_t>(j)] =
-            static_cast<std::int64_t>(j) >= corpus.prompt_len[r]
-                ? 1.0f
-                : static_cast<float>(prompt_loss_weight);
+        w[i][static_cast<std::int64_t>(j)] = static_cast<std::int64_t>(j) >= corpus.prompt_len[r]
+                                                 ? 1.0f
+                                                 : static_cast<float>(prompt_loss_weight);
     }
     out.tokens += static_cast<std::int64_t>(seq.size());
   }

@@ -24,8 +24,8 @@ namespace t2::detail::pretrain {
 struct TokenizedCorpus {
   std::vector<std::vector<std::int64_t>> ids;
   std::vector<std::int64_t> prompt_len;
-  std::vector<int> task;        // index into recipe.tasks
-  std::vector<double> weight;   // sampling weight: share / items of the task
+  std::vector<int> task;       // index into recipe.tasks
+  std::vector<double> weight;  // sampling weight: share / items of the task
   std::int64_t max_length = 0;
 };
 // Throws InvalidArgument when a sequence exceeds max_position_embeddings.
@@ -84,9 +84,8 @@ void replace_dir(const std::string& source, const std::string& target);
 // Greedy accuracy of a loaded model on one task split.
 PretrainEvaluation evaluate_task(const std::shared_ptr<const Model>& model,
                                  const Tokenizer& tokenizer, const ChatTemplate& chat,
-                                 const std::string& spec_path,
-                                 const std::string& split, int limit, int batch,
-                                 const JobContext& job);
+                                 const std::string& spec_path, const std::string& split, int limit,
+                                 int batch, const JobContext& job);
 
 // Adds one task's evaluation into `total` (seconds add up; ms/example is recomputed).
 void merge_evaluation(PretrainEvaluation& total, const PretrainEvaluation& one);

@@ -28,8 +28,8 @@ ParamMap init_params(const ModelConfig& config, const PretrainModelShape& shape,
     if (dims.size() == 1) {
       t = at::ones(dims, at::kFloat);
     } else {
-      const bool residual = name.find("o_proj") != std::string::npos ||
-                            name.find("down_proj") != std::string::npos;
+      const bool residual =
+          name.find("o_proj") != std::string::npos || name.find("down_proj") != std::string::npos;
       t = at::normal(0.0, residual ? residual_std : shape.init_std, dims, gen);
     }
     params[name] = t.contiguous().set_requires_grad(true);
@@ -60,7 +60,8 @@ at::Tensor batch_loss(const Model::Impl& shell, const ParamMap& params, const Ba
   w.layers = &layers;
   w.embed = params.at(names.embed);
   w.final_norm = params.at(names.final_norm);
-  w.lm_head_t = engine::decode_layout(params.at(names.lm_head.empty() ? names.embed : names.lm_head));
+  w.lm_head_t =
+      engine::decode_layout(params.at(names.lm_head.empty() ? names.embed : names.lm_head));
   const auto b = batch.ids.size(0), t = batch.ids.size(1);
   engine::ForwardInput in;
   in.ids = batch.ids;
@@ -92,8 +93,7 @@ void write_model_folder(const std::string& dir, const std::string& config_json,
   }
   write_safetensors(dir + "/model.safetensors", tensors, {{"format", "pt"}});
   for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) {
-    fs::copy_file(tokenizer_dir + "/" + f, dir + "/" + f, fs::copy_options::overwrite_existing,
-                  ec);
+    fs::copy_file(tokenizer_dir + "/" + f, dir + "/" + f, fs::copy_options::overwrite_existing, ec);
     if (ec)
       throw Error(ErrorKind::Io, "cannot copy '" + tokenizer_dir + "/" + f + "' to '" + dir +
                                      "': " + ec.message());

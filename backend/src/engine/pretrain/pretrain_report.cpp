@@ -7,9 +7,8 @@ namespace t2 {
 namespace detail::pretrain {
 
 nlohmann::json evaluation_to_json(const PretrainEvaluation& e) {
-  return {{"step", e.step},         {"accuracy", e.accuracy},
-          {"items", e.items},       {"in_band", e.in_band},
-          {"seconds", e.seconds},   {"ms_per_example", e.ms_per_example}};
+  return {{"step", e.step},       {"accuracy", e.accuracy}, {"items", e.items},
+          {"in_band", e.in_band}, {"seconds", e.seconds},   {"ms_per_example", e.ms_per_example}};
 }
 
 PretrainEvaluation evaluation_from_json(const nlohmann::json& j) {

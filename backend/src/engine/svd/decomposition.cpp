@@ -1,6 +1,6 @@
 // Decomposition::compute_or_load: reduced float32 SVD of the target matrices, with the cache.
-#include "engine/model/tensor_dtype.h"
 #include "decomposition_impl.h"
+#include "engine/model/tensor_dtype.h"
 
 #include "../model/model_impl.h"
 #include "../torch_guard.h"
@@ -34,9 +34,9 @@ at::Tensor checkpoint_matrix(const Checkpoint& checkpoint, const TargetMatrix& t
                                         " has a shape other than the [" +
                                         std::to_string(t.out_features) + ", " +
                                         std::to_string(t.in_features) + "] config.json implies");
-  auto view = at::from_blob(const_cast<void*>(checkpoint.data(*info)), info->shape,
-                            at::TensorOptions().dtype(
-                                engine::float_torch_dtype(*info, "decomposed")));
+  auto view =
+      at::from_blob(const_cast<void*>(checkpoint.data(*info)), info->shape,
+                    at::TensorOptions().dtype(engine::float_torch_dtype(*info, "decomposed")));
   return view.to(at::kFloat);
 }
 

@@ -21,7 +21,6 @@ struct TrainProgressState {
 void write_checkpoint(const std::string& path, const Trainable& state, const Optimizer& optimizer,
                       const TrainProgressState& progress);
 // Restores values and moments into `state`/`optimizer`; Corrupt when the file does not match.
-TrainProgressState read_checkpoint(const std::string& path, Trainable& state,
-                                   Optimizer& optimizer);
+TrainProgressState read_checkpoint(const std::string& path, Trainable& state, Optimizer& optimizer);
 
 }  // namespace t2::engine::train
