@@ -1,4 +1,4 @@
-// Applying SVF experts (Transformer², ../shared/notes/transformer-squared.md §2) to a Session, and
+// Applying SVF experts (Transformer²: W' = U diag(sigma') Vh) to a Session, and
 // exporting a merged checkpoint. Plain C++ API, included from t2/engine.h.
 //
 // For every target matrix of the decomposition: sigma' = adapted_sigma(expert parametrization,

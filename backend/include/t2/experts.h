@@ -1,5 +1,5 @@
-// SVF expert vectors (Transformer², ../shared/notes/transformer-squared.md §2, §4c, §7),
-// torch-free.
+// SVF expert vectors (Transformer²: the expert vector, few-shot mixing, Sakana's reference expert
+// files), torch-free.
 //
 // An expert holds one float32 vector per target matrix, keyed by the HF parameter name, of length
 // rank = min(out, in), tied to the matrix's singular values in descending order. Parametrizations:

@@ -66,7 +66,7 @@ struct RunStoreOptions {
 struct ModelRecord {
   std::int64_t id = 0;           // assigned by the store
   std::string path;              // model folder or file
-  std::string fingerprint;       // hash of config + tensor headers (unique)
+  std::string fingerprint;       // model_fingerprint() of the folder (unique)
   std::string architecture;      // e.g. "LlamaForCausalLM"
   std::string dims_json = "{}";  // JSON object, e.g. {"hidden":2048,"layers":16}
   double created_at = 0.0;       // Unix seconds; set by the store
@@ -81,7 +81,7 @@ struct DecompositionRecord {
 };
 
 struct NewRun {
-  std::string kind;                // pretrain | train-expert | eval | cem | chat-session | ...
+  std::string kind;                // what made it; the engine writes train | pretrain | eval
   std::string name;                // human-readable; need not be unique
   std::string params_json = "{}";  // a JSON object, stored verbatim
   std::string notes;
@@ -159,8 +159,8 @@ struct ExpertRecord {
   std::int64_t id = 0;
   std::optional<std::int64_t> run_id;  // the training run; empty for imported experts
   std::string name;
-  std::string path;             // expert file (written with write_file_atomically)
-  std::string parametrization;  // e.g. "svf-z"
+  std::string path;             // expert file (written atomically)
+  std::string parametrization;  // "paper" | "sakana-compat" | "sakana-mixed" (t2/experts.h)
   std::string target_set;
   std::string base_fingerprint;   // models.fingerprint of the base model
   std::string stats_json = "{}";  // summary statistics, a JSON object
@@ -180,7 +180,7 @@ struct EvaluationRecord {
   std::int64_t id = 0;
   std::int64_t run_id = 0;
   std::string task;      // e.g. "gsm8k"
-  std::string strategy;  // e.g. "base", "prompt-dispatch", "cem-mix"
+  std::string strategy;  // e.g. "base", "expert:<file name>" (eval_strategy, t2/evaluation.h)
   std::int64_t n = 0;    // items evaluated
   std::int64_t correct = 0;
   double accuracy = 0.0;  // correct / n (0 when n = 0); computed by the store
@@ -199,7 +199,7 @@ struct SampleRecord {
 
 struct ChatRecord {
   std::int64_t id = 0;
-  std::optional<std::int64_t> run_id;  // a chat-session run, if any
+  std::optional<std::int64_t> run_id;  // the run it belongs to, if any (nothing writes chats yet)
   std::string title;
   double created_at = 0.0;
 };
@@ -218,7 +218,7 @@ struct MessageRecord {
 struct ArtifactRecord {
   std::int64_t id = 0;
   std::int64_t run_id = 0;
-  std::string kind;  // "expert", "checkpoint", "plot", ...
+  std::string kind;  // training writes "expert"/"adapter" (+ "-latest") and "checkpoint"
   std::string path;
   std::int64_t bytes = 0;
   double created_at = 0.0;

@@ -1,4 +1,4 @@
-// Training SVF experts (Transformer², ../shared/notes/transformer-squared.md §3): REINFORCE on a
+// Training SVF experts (Transformer²: Sun, Cetin, Tang, ICLR 2025): REINFORCE on a
 // task's verifier rewards (objective "rl") or next-token loss on its reference answers ("sft").
 // Plain C++ API, included from t2/engine.h.
 //
@@ -20,8 +20,12 @@
 // through an additive low-rank branch with autograd to A and B (and dropout on its input). The
 // SVF-only fields (parametrization, z_constraint, z_min, init_*, max_mult, scoring) are ignored.
 //
-// Run store: kind "train", params_json = to_json(params) (+ model_dir), metrics per iteration,
-// samples of evaluated steps, the best expert (ExpertRecord + artifact), checkpoints.
+// Run store: a run of kind "train", params_json = to_json(params) + "model_dir", tags method,
+// objective, preset; metrics per iteration, samples of evaluated steps. Files in the run's folder
+// (TrainOptions::output_dir): expert_best.safetensors and expert_latest.safetensors (artifacts
+// "expert", "expert-latest"; the best also as an ExpertRecord) or, for LoRA, the folders
+// adapter_best/ and adapter_latest/ (artifacts "adapter", "adapter-latest"), and
+// checkpoint.safetensors (artifact "checkpoint").
 // Cancellation (JobContext) ends the run "cancelled" with the best expert saved and rethrows
 // t2::Error{Cancelled}. A killed process resumes from its latest checkpoint (resume_training).
 #pragma once
@@ -103,8 +107,8 @@ struct TrainParams {
 // constant, clip 1e-3, lambda 0, 200 iterations, eval every 10), "paper" (the paper's text:
 // z = 1 + N(0, 1e-3) (variance), AdamW with cosine decay, KL lambda 0.1), "recommended" (our
 // choice for small models, tuned on the demo model: z >= 0, k = 4 rollouts at T = 1 with a
-// leave-one-out baseline, Adam 3e-2, clip 1, cosine, batch 32, 60 iterations; see
-// backend/README.md). InvalidArgument for another name.
+// leave-one-out baseline, Adam 3e-2, clip 1, cosine, batch 32, 60 iterations; how it was tuned:
+// docs/experiments.md). InvalidArgument for another name.
 TrainParams train_preset(const std::string& name);
 const std::vector<std::string>& train_preset_names();
 // Throws InvalidArgument naming the field and its valid values.
@@ -132,8 +136,8 @@ struct TrainIteration {
 
 struct TrainOptions {
   std::string model_dir;   // Hugging Face checkpoint folder (tokenizer.json needed)
-  std::string db_path;     // run store; "" = no run store (no checkpoints, no resume)
-  std::string output_dir;  // experts/checkpoints; "" = <db folder>/runs/<run id>
+  std::string db_path;     // run store; "" = none (no resume; no files unless output_dir)
+  std::string output_dir;  // run files; "" = <db folder>/<db file stem>-runs/<run id>
   std::string run_name;    // "" = "<task name> <method> <objective>"
   std::string out_file;    // also copy the best expert here ("" = no copy)
   std::string cache_dir;   // decomposition cache root ("" = default)

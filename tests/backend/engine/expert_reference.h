@@ -1,6 +1,7 @@
 // Independent references for the expert tests (adaptation_test.cpp, factored_test.cpp): W'
 // recomposed in double precision in plain C++ from the checkpoint's weights and the factors, with
-// sigma' written from the formulas of transformer-squared.md §2 (not t2's code), plus helpers.
+// sigma' written from the method's formulas (not t2's code): paper sigma * z; sakana-compat
+// m = max_mult * sigmoid(p), sigma * m * sum(sigma) / sum(sigma * m); plus helpers.
 #pragma once
 
 #include <t2/engine.h>
@@ -79,7 +80,7 @@ inline std::vector<double> read_weight(const t2::Checkpoint& ck, const std::stri
   return out;
 }
 
-// sigma' in double, written from the formulas of transformer-squared.md §2 (not t2's code).
+// sigma' in double, written from the formulas above (not t2's code).
 inline std::vector<double> reference_sigma(const t2::ExpertVectors& e, const std::string& name,
                                            const std::vector<float>& sigma) {
   const auto& z = e.find(name)->values;
