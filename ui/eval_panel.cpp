@@ -2,6 +2,7 @@
 
 #include "job_runner.h"
 #include "plot/bar_chart.h"
+#include "workspace.h"
 
 #include <t2/adaptation.h>
 #include <t2/decomposition.h>
@@ -31,7 +32,8 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
-#include <filesystem>
+#include <mutex>
+#include <optional>
 
 namespace {
 
@@ -39,18 +41,23 @@ const char* const kJobName = "Evaluate";
 
 QString str(const std::string& s) { return QString::fromStdString(s); }
 
-// What the worker hands back: the weights it used and the (possibly partial) report.
+// What the worker hands back: the weights it used, the report and the stored run.
 struct Outcome {
   std::shared_ptr<const t2::Model> model;
   t2::EvalReport report;
-  bool cancelled = false;
+  std::int64_t runId = -1;
+  std::mutex mutex;  // the partial report is written by the worker, read on the GUI thread
+
+  Outcome() = default;
+  Outcome(const Outcome& o) : model(o.model), report(o.report), runId(o.runId) {}
 };
 
 QString percent(double fraction) { return QString::number(100.0 * fraction, 'f', 1); }
 
 }  // namespace
 
-EvalPanel::EvalPanel(JobRunner* jobs, QWidget* parent) : QWidget(parent), m_jobs(jobs) {
+EvalPanel::EvalPanel(JobRunner* jobs, QWidget* parent)
+    : QWidget(parent), m_jobs(jobs), m_workspace(new Workspace(this)) {
   m_task = new QComboBox;
   m_task->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
   m_task->setMinimumContentsLength(16);
@@ -167,9 +174,10 @@ EvalPanel::EvalPanel(JobRunner* jobs, QWidget* parent) : QWidget(parent), m_jobs
   updateControls();
 }
 
+void EvalPanel::setWorkspace(Workspace* workspace) { m_workspace = workspace; }
+
 void EvalPanel::setModel(std::shared_ptr<const LoadedModel> model) {
   m_model = std::move(model);
-  if (!m_model || m_model->dir != m_weightsDir) m_weights.reset();
   if (!m_running && !m_report)
     m_summary->setText(m_model ? tr("Model: %1. Pick a task and Evaluate (Ctrl+Shift+E).")
                                      .arg(QDir::toNativeSeparators(m_model->dir))
@@ -235,7 +243,7 @@ void EvalPanel::showSplits() {
 }
 
 void EvalPanel::updateControls() {
-  const bool busy = m_jobs->isRunning();
+  const bool busy = m_jobs->isRunning(JobLane::Long);
   const bool ready = m_model && m_model->hasWeights && m_model->tokenizer && m_task->count() > 0;
   m_run->setEnabled(!busy && ready);
   m_stop->setEnabled(m_running);
@@ -251,7 +259,7 @@ QString EvalPanel::errorText() const { return m_error->text(); }
 QString EvalPanel::summaryText() const { return m_summary->text(); }
 
 void EvalPanel::stop() {
-  if (m_running) m_jobs->cancel();
+  if (m_running) m_jobs->cancel(JobLane::Long);
 }
 
 void EvalPanel::evaluate() {
@@ -265,8 +273,9 @@ void EvalPanel::evaluate() {
     showError(tr("This model folder has no usable tokenizer: %1").arg(m_model->tokenizerError));
     return;
   }
-  if (m_jobs->isRunning()) {
-    showError(tr("%1 is running; wait for it or cancel it (Esc)").arg(m_jobs->currentJob()));
+  if (m_jobs->isRunning(JobLane::Long)) {
+    showError(
+        tr("%1 is running; wait for it or cancel it (Esc)").arg(m_jobs->currentJob(JobLane::Long)));
     return;
   }
   const QString specPath = m_task->currentData().toString();
@@ -281,115 +290,85 @@ void EvalPanel::evaluate() {
   params.split = m_split->currentText().toStdString();
   params.limit = static_cast<std::size_t>(m_limit->value());
   params.batch_size = m_batch->value();
-  const std::string dir = QDir::toNativeSeparators(m_model->dir).toStdString();
-  const std::string expertFile = m_expert->text().trimmed().toStdString();
+  const QString dir = m_model->dir;
+  const std::string modelDir = QDir::toNativeSeparators(dir).toStdString();
 
   t2::EvalRunInfo info;
-  info.model_dir = dir;
-  info.task_path = specPath.toStdString();
-  info.task_name = task->spec().name;
-  info.expert_file = expertFile;
+  info.model_dir = modelDir;
+  info.strategy = t2::Strategy::from_path(m_expert->text().trimmed().toStdString());
   if (m_model->summary) info.architecture = m_model->summary->config.architecture;
+  // The worker records the run through its own connection to the workspace's database.
+  const std::string dbPath = m_workspace->store() ? m_workspace->store()->path() : std::string();
   m_runId = -1;
-  if (m_store) {
-    try {
-      info.model_fingerprint = t2::model_fingerprint(dir);
-      m_runId = t2::begin_eval_run(*m_store, info, params);
-      Q_EMIT runStored(m_runId);
-    } catch (const std::exception& e) {
-      Q_EMIT message(tr("Evaluation not stored: %1").arg(str(e.what())));
-    }
-  }
+  m_strategyLabel = QString::fromStdString(t2::strategy_label(info.strategy));
 
-  auto outcome = std::make_shared<Outcome>();
-  if (m_model->dir == m_weightsDir) outcome->model = m_weights;
+  // Filled on the worker: the items finished so far (shown when the evaluation is stopped).
+  auto partial = std::make_shared<Outcome>();
   auto model = m_model;  // keeps tokenizer and chat template alive in the worker
+  Workspace* workspace = m_workspace;
+  QPointer<EvalPanel> self(this);
   const bool started = m_jobs->run<Outcome>(
       tr(kJobName),
-      [outcome, model, task, params, dir, expertFile](const t2::JobContext& job) {
-        Outcome out = *outcome;
-        if (!out.model) out.model = t2::Model::load(dir, {}, job);
+      [partial, model, workspace, task, params, info, dir, modelDir,
+       dbPath](const t2::JobContext& job) {
+        Outcome out;
+        out.model = workspace->weights(dir, {}, job);
         t2::Session session(out.model);
-        if (!expertFile.empty() && std::filesystem::is_directory(expertFile)) {
-          t2::apply_lora(session, t2::read_lora_adapter(expertFile));  // a PEFT LoRA folder
-        } else if (!expertFile.empty()) {
-          const t2::LoadedExpert e = t2::load_expert_file(dir, expertFile, false, job);
-          t2::apply_expert(session, e.decomposition, e.expert);
-        }
+        t2::ApplyParams apply;
+        apply.expected_tokens = 1e9;  // one adaptation for a whole split: recompose
+        t2::apply_strategy(session, modelDir, info.strategy, apply, job);
         t2::EvalParams p = params;
-        p.on_batch = [&out](const t2::EvalReport& soFar) { out.report = soFar; };
-        const t2::ChatTemplate* tmpl = model->chatTemplate ? &*model->chatTemplate : nullptr;
-        try {
-          out.report = t2::evaluate(session, *model->tokenizer, tmpl, *task, p, job);
-        } catch (const t2::Error& e) {
-          if (e.kind() != t2::ErrorKind::Cancelled) throw;
-          out.cancelled = true;
+        p.on_batch = [partial](const t2::EvalReport& soFar) {
+          std::lock_guard<std::mutex> lock(partial->mutex);
+          partial->report = soFar;
+        };
+        t2::EvalRunInfo runInfo = info;
+        std::optional<t2::RunStore> store;
+        if (!dbPath.empty()) {
+          store.emplace(dbPath);
+          runInfo.model_fingerprint = t2::model_fingerprint(modelDir);
         }
-        out.report.task = task->spec().name;
-        out.report.task_path = task->spec().path;
-        out.report.split = params.split;
+        const t2::ChatTemplate* tmpl = model->chatTemplate ? &*model->chatTemplate : nullptr;
+        const t2::StoredEvaluation done = t2::evaluate_and_store(
+            session, *model->tokenizer, tmpl, *task, p, store ? &*store : nullptr, runInfo, job);
+        out.report = done.report;
+        out.runId = store ? done.run_id : -1;
         return out;
       },
-      [self = QPointer<EvalPanel>(this), info](const Outcome& out) {
+      [self](const Outcome& out) {
         if (!self) return;
-        self->m_weights = out.model;
-        self->m_weightsDir = QString::fromStdString(info.model_dir);
-        const auto status = out.cancelled ? t2::RunStatus::Cancelled : t2::RunStatus::Finished;
-        if (self->m_store && self->m_runId >= 0) {
-          try {
-            t2::finish_eval_run(*self->m_store, self->m_runId, info, out.report, status,
-                                out.cancelled ? "stopped by the user" : "");
-            Q_EMIT self->runStored(self->m_runId);
-          } catch (const std::exception& e) {
-            Q_EMIT self->message(tr("Evaluation not stored: %1").arg(str(e.what())));
-          }
+        self->m_lastWeights = out.model.get();
+        self->m_runId = out.runId;
+        self->showReport(out.report, QString());
+      },
+      JobLane::Long,
+      [self, partial](JobOutcome outcome, const QString& error) {
+        if (!self) return;
+        self->m_running = false;
+        if (outcome == JobOutcome::Cancelled) {
+          std::lock_guard<std::mutex> lock(partial->mutex);
+          self->showReport(partial->report, tr("stopped; the finished items are stored"));
+        } else if (outcome == JobOutcome::Failed) {
+          self->showError(error);
+          self->m_summary->setText(tr("Evaluation failed."));
         }
-        self->showReport(out.report, out.cancelled ? tr("stopped") : QString());
+        if (self->m_workspace->store()) Q_EMIT self->runStored(self->m_runId);
+        self->updateControls();
       });
   if (!started) {
-    showError(tr("Another job is running; try again when it ends"));
-    if (m_store && m_runId >= 0) {
-      try {
-        m_store->finish_run(m_runId, t2::RunStatus::Cancelled, "another job was running");
-      } catch (const std::exception&) {
-        // the store reports its own problems in the Runs dock
-      }
-      Q_EMIT runStored(m_runId);
-    }
+    showError(
+        tr("%1 is running; wait for it or cancel it (Esc)").arg(m_jobs->currentJob(JobLane::Long)));
     return;
   }
   m_running = true;
   m_summary->setText(
       tr("Evaluating %1 (%2)...").arg(m_task->currentText(), m_split->currentText()));
   updateControls();
-  auto* context = new QObject(this);
-  const auto done = [this, context](const QString& error) {
-    m_running = false;
-    if (!error.isEmpty()) {
-      showError(error);
-      m_summary->setText(tr("Evaluation failed."));
-      if (m_store && m_runId >= 0) {
-        try {
-          m_store->finish_run(m_runId, t2::RunStatus::Failed, error.toStdString());
-          Q_EMIT runStored(m_runId);
-        } catch (const std::exception&) {
-          // the store reports its own problems in the Runs dock
-        }
-      }
-    }
-    updateControls();
-    context->deleteLater();
-  };
-  connect(m_jobs, &JobRunner::jobFinished, context, [done] { done({}); });
-  connect(m_jobs, &JobRunner::jobCancelled, context, [done] { done(tr("Stopped.")); });
-  connect(m_jobs, &JobRunner::jobFailed, context,
-          [done](const QString&, const QString& error) { done(error); });
 }
 
 void EvalPanel::showReport(const t2::EvalReport& report, const QString& status) {
   m_report = report;
-  const QString strategy =
-      m_expert->text().trimmed().isEmpty() ? tr("base") : QFileInfo(m_expert->text()).baseName();
+  const QString strategy = m_strategyLabel;
   QString text = tr("%1 / %2 (%3): accuracy %4 % [95 % CI %5-%6], %7 of %8 correct, "
                     "%9 unextractable; %10 ms per example")
                      .arg(str(report.task), str(report.split), strategy, percent(report.accuracy),

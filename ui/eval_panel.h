@@ -1,15 +1,15 @@
-// The Evaluate dock: runs t2::evaluate on the Model dock's folder (weights loaded in the job and
-// cached per folder) for a task spec from the Tasks dock, a split, an optional item limit and an
-// optional SVF expert file (t2::load_expert_file + apply_expert) or LoRA adapter folder
-// (t2::read_lora_adapter + apply_lora). Evaluate (Tools > Evaluate,
-// Ctrl+Shift+E) starts a
-// job through the JobRunner; Stop (or Esc in the status bar) cancels between batches and keeps
-// the finished items. Live: "batch i/N, correct/done" as the job's progress message. Result:
-// accuracy with its 95 % Wilson interval, ms per example, and a table of every item (correct,
-// gold, extracted answer, output; "Wrong only" filters); the selected item shows the prompt the
-// model saw and its full output. Every evaluation this session is a bar in the chart (accuracy
-// in %, labelled task/split/strategy) and, with a workspace open, a run of kind "eval" in the
-// run store (cancelled runs keep what finished). Export writes the report with items as JSON.
+// The Evaluate dock: evaluates the Model dock's folder with the workspace's shared weights on a
+// task spec from the Tasks dock, a split, an optional item limit and a strategy (base, an SVF
+// expert file, or a LoRA adapter folder: t2::Strategy::from_path). The job runs the engine's
+// operations — t2::apply_strategy, then t2::evaluate_and_store, which records the run of kind
+// "eval" in the workspace's database (its own connection) whatever the ending. Evaluate (Tools >
+// Evaluate, Ctrl+Shift+E) starts it on the long job lane; Stop (or Esc) cancels between batches:
+// the job ends as cancelled, and the finished items are shown and stored. Live: "batch i/N,
+// correct/done" as the job's progress message. Result: accuracy with its 95 % Wilson interval,
+// ms per example, and a table of every item (correct, gold, extracted answer, output; "Wrong
+// only" filters); the selected item shows the prompt the model saw and its full output. Every
+// evaluation this session is a bar in the chart (accuracy in %, labelled task/split/strategy).
+// Export writes the report with items as JSON.
 #pragma once
 
 #include "model_tab.h"
@@ -28,6 +28,7 @@
 
 class BarChart;
 class JobRunner;
+class Workspace;
 class QCheckBox;
 class QComboBox;
 class QLabel;
@@ -38,10 +39,6 @@ class QPushButton;
 class QSpinBox;
 class QTableWidget;
 
-namespace t2 {
-class RunStore;
-}
-
 class EvalPanel : public QWidget {
   Q_OBJECT
 
@@ -49,8 +46,9 @@ class EvalPanel : public QWidget {
   // `jobs` must outlive the panel.
   explicit EvalPanel(JobRunner* jobs, QWidget* parent = nullptr);
 
+  // The shared workspace (weights, run store); the panel has a private one until this is called.
+  void setWorkspace(Workspace* workspace);
   void setModel(std::shared_ptr<const LoadedModel> model);  // the Model dock's folder
-  void setStore(t2::RunStore* store) { m_store = store; }   // null: results are not stored
   // The task specs to offer (paths); keeps the current one selected when it is still listed.
   void setTaskSpecs(const QStringList& paths);
   void selectTask(const QString& path);
@@ -66,7 +64,8 @@ class EvalPanel : public QWidget {
 
   bool isEvaluating() const { return m_running; }
   const std::optional<t2::EvalReport>& lastReport() const { return m_report; }
-  std::int64_t lastRunId() const { return m_runId; }  // -1: not stored
+  std::int64_t lastRunId() const { return m_runId; }              // -1: not stored
+  const t2::Model* lastWeights() const { return m_lastWeights; }  // used by the last evaluation
   QString summaryText() const;
   QString errorText() const;
   QTableWidget* itemsTable() const { return m_items; }
@@ -91,10 +90,10 @@ class EvalPanel : public QWidget {
   void updateControls();
 
   JobRunner* m_jobs;
-  t2::RunStore* m_store = nullptr;
+  Workspace* m_workspace;
   std::shared_ptr<const LoadedModel> m_model;
-  std::shared_ptr<const t2::Model> m_weights;  // loaded by the last job, for m_weightsDir
-  QString m_weightsDir;
+  const t2::Model* m_lastWeights = nullptr;
+  QString m_strategyLabel;  // of the running / last evaluation
 
   QComboBox* m_task;
   QComboBox* m_split;

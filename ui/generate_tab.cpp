@@ -2,9 +2,10 @@
 
 #include "job_runner.h"
 #include "tensor_table_model.h"
-#include "token_stream.h"
+#include "workspace.h"
 
 #include <t2/error.h>
+#include <t2/text_generation.h>
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -29,10 +30,15 @@
 #include <QVBoxLayout>
 
 struct GenerateTab::Outcome {
-  QString key;
   std::shared_ptr<const t2::Model> model;
   double loadSeconds = -1.0;  // < 0: taken from the cache
-  std::optional<t2::GenerateResult> result;
+  std::optional<t2::TextGeneration> result;
+};
+
+// One streamed item: a token (text empty) or a piece of text (token < 0).
+struct GenerateTab::Piece {
+  std::int32_t token = -1;
+  std::string text;
 };
 
 namespace {
@@ -71,7 +77,7 @@ GenerateTab::GenerateTab(JobRunner* jobs, QWidget* parent)
       m_error(new QLabel(this)),
       m_output(new QPlainTextEdit(this)),
       m_stats(new QLabel(this)),
-      m_drain(new QTimer(this)) {
+      m_workspace(new Workspace(this)) {
   m_dtype->setToolTip(tr("Compute and weight dtype: f32 or bf16"));
   m_device->setToolTip(tr("cpu, cuda, cuda:N, or auto (cuda if available)"));
   m_loadInfo->setWordWrap(true);
@@ -112,7 +118,6 @@ GenerateTab::GenerateTab(JobRunner* jobs, QWidget* parent)
   m_output->setPlaceholderText(tr("The generated text streams here"));
   m_stats->setWordWrap(true);
   m_stats->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  m_drain->setInterval(kDrainMs);
 
   auto* loadRow = new QHBoxLayout;
   loadRow->addWidget(new QLabel(tr("Dtype:"), this));
@@ -163,7 +168,6 @@ GenerateTab::GenerateTab(JobRunner* jobs, QWidget* parent)
   connect(m_load, &QPushButton::clicked, this, &GenerateTab::loadWeights);
   connect(m_generateButton, &QPushButton::clicked, this, &GenerateTab::generate);
   connect(m_stopButton, &QPushButton::clicked, this, &GenerateTab::stop);
-  connect(m_drain, &QTimer::timeout, this, &GenerateTab::drain);
   connect(m_greedy, &QCheckBox::toggled, this, &GenerateTab::updateControls);
   connect(m_chat, &QCheckBox::toggled, this, &GenerateTab::updateControls);
   connect(m_tokenIds, &QCheckBox::toggled, this, &GenerateTab::updateControls);
@@ -172,12 +176,24 @@ GenerateTab::GenerateTab(JobRunner* jobs, QWidget* parent)
 }
 
 GenerateTab::~GenerateTab() {
-  if (m_generating) m_jobs->cancel();  // its result (if any) finds no tab: see QPointer above
+  if (m_generating) m_jobs->cancel(JobLane::Interactive);  // its result finds no tab (QPointer)
+}
+
+void GenerateTab::setWorkspace(Workspace* workspace) { m_workspace = workspace; }
+
+t2::LoadParams GenerateTab::loadParams() const {
+  t2::LoadParams load;
+  load.dtype = m_dtype->currentText().trimmed().toStdString();
+  load.device = m_device->currentText().trimmed().toStdString();
+  return load;
+}
+
+std::shared_ptr<const t2::Model> GenerateTab::loadedModel() const {
+  return m_model ? m_workspace->cachedWeights(m_model->dir, loadParams()) : nullptr;
 }
 
 void GenerateTab::setModel(std::shared_ptr<const LoadedModel> model) {
   m_model = std::move(model);
-  m_loaded = m_model ? m_cache.value(cacheKey()) : nullptr;
   if (!m_model)
     m_loadInfo->setText(tr("Open a model folder (Ctrl+O) with config.json and *.safetensors"));
   else if (!m_model->hasWeights)
@@ -186,8 +202,8 @@ void GenerateTab::setModel(std::shared_ptr<const LoadedModel> model) {
     m_loadInfo->setText(
         tr("No tokenizer (%1): the prompt can only be token ids.").arg(m_model->tokenizerError));
   else
-    m_loadInfo->setText(m_loaded ? tr("Weights loaded (cached).")
-                                 : tr("Weights not loaded yet: Generate loads them first."));
+    m_loadInfo->setText(loadedModel() ? tr("Weights loaded (cached).")
+                                      : tr("Weights not loaded yet: Generate loads them first."));
   if (m_model && !m_model->tokenizer) m_tokenIds->setChecked(true);
   showError({});
   updateControls();
@@ -196,7 +212,7 @@ void GenerateTab::setModel(std::shared_ptr<const LoadedModel> model) {
 void GenerateTab::updateControls() {
   const bool weights = m_model && m_model->hasWeights;
   const bool hasTokenizer = m_model && m_model->tokenizer;
-  const bool busy = m_jobs->isRunning();
+  const bool busy = m_jobs->isRunning(JobLane::Interactive);
   m_load->setEnabled(weights && !busy);
   m_generateButton->setEnabled(weights && !busy);
   m_stopButton->setEnabled(m_generating);
@@ -272,20 +288,27 @@ std::vector<std::int32_t> GenerateTab::promptIds() const {
       throw Error(ErrorKind::InvalidArgument, "the prompt holds no token ids: write e.g. 1, 15");
     return ids;
   }
-  const t2::Tokenizer& tok = *m_model->tokenizer;
-  if (m_chat->isChecked() && m_model->chatTemplate) {
-    std::vector<t2::ChatMessage> messages;
-    if (!m_system->text().trimmed().isEmpty())
-      messages.push_back({"system", m_system->text().toStdString()});
-    messages.push_back({"user", text.toStdString()});
-    t2::ChatTemplateOptions options;
-    options.add_generation_prompt = true;
-    return tok.encode(m_model->chatTemplate->render(messages, options), false);
+  const t2::TextPrompt prompt = textPrompt();
+  if (!m_model->summary)
+    throw Error(ErrorKind::InvalidArgument,
+                "the folder's config.json is unreadable: " + m_model->summaryError.toStdString());
+  return t2::build_text_prompt(m_model->summary->config, &*m_model->tokenizer,
+                               m_model->chatTemplate ? &*m_model->chatTemplate : nullptr, prompt)
+      .ids;
+}
+
+t2::TextPrompt GenerateTab::textPrompt() const {
+  t2::TextPrompt prompt;
+  if (m_tokenIds->isChecked() || !m_model || !m_model->tokenizer) {
+    prompt.kind = t2::TextPrompt::Kind::Ids;
+    prompt.ids = promptIds();
+    return prompt;
   }
-  auto ids = tok.encode(text.toStdString(), true);
-  if (ids.empty())
-    throw Error(ErrorKind::InvalidArgument, "the prompt is empty: type some text to continue");
-  return ids;
+  const bool chat = m_chat->isChecked() && m_model->chatTemplate;
+  prompt.kind = chat ? t2::TextPrompt::Kind::Chat : t2::TextPrompt::Kind::Plain;
+  prompt.text = m_prompt->toPlainText().toStdString();
+  if (chat) prompt.system = m_system->text().trimmed().toStdString();
+  return prompt;
 }
 
 QString GenerateTab::visibleControls(const QString& text) {
@@ -315,24 +338,11 @@ void GenerateTab::showError(const QString& error) {
   if (!error.isEmpty()) Q_EMIT message(error);
 }
 
-QString GenerateTab::cacheKey() const {
-  if (!m_model) return {};
-  return m_model->dir + QLatin1Char('|') + m_dtype->currentText().trimmed() + QLatin1Char('|') +
-         m_device->currentText().trimmed();
-}
-
-void GenerateTab::dropCached(const QString& dir) {
-  const QString prefix = dir + QLatin1Char('|');
-  for (auto it = m_cache.begin(); it != m_cache.end();)
-    it = it.key().startsWith(prefix) ? m_cache.erase(it) : std::next(it);
-  if (m_model && m_model->dir == dir) m_loaded.reset();
-}
-
 void GenerateTab::loadWeights() { start(false); }
 void GenerateTab::generate() { start(true); }
 
 void GenerateTab::stop() {
-  if (m_generating) m_jobs->cancel();
+  if (m_generating) m_jobs->cancel(JobLane::Interactive);
 }
 
 void GenerateTab::start(bool generateToo) {
@@ -343,14 +353,18 @@ void GenerateTab::start(bool generateToo) {
                       : tr("Open a model folder first (Ctrl+O)"));
     return;
   }
-  if (m_jobs->isRunning()) {
-    showError(tr("%1 is running; wait for it or cancel it (Esc)").arg(m_jobs->currentJob()));
+  if (m_jobs->isRunning(JobLane::Interactive)) {
+    showError(tr("%1 is running; wait for it or cancel it (Esc)")
+                  .arg(m_jobs->currentJob(JobLane::Interactive)));
     return;
   }
-  std::vector<std::int32_t> prompt;
+  t2::TextPrompt prompt;
+  std::size_t promptTokens = 0;
   if (generateToo) {
     try {
-      prompt = promptIds();
+      prompt = textPrompt();
+      promptTokens =
+          prompt.kind == t2::TextPrompt::Kind::Ids ? prompt.ids.size() : promptIds().size();
     } catch (const std::exception& e) {
       showError(tr("Bad prompt: %1").arg(QString::fromUtf8(e.what())));
       return;
@@ -360,81 +374,67 @@ void GenerateTab::start(bool generateToo) {
   // Each run uses a fresh Session (whose RNG starts the same way): "random" draws a seed here.
   if (params.seed < 0) params.seed = QRandomGenerator::global()->bounded(1 << 30);
   m_usedSeed = params.seed;
-  if (generateToo && m_model->tokenizer && m_model->chatTemplate &&
-      m_model->chatTemplate->eos_token()) {
-    // Chat models end a turn with the template's eos (e.g. <|im_end|>) as well as config's.
-    if (auto eos = m_model->tokenizer->token_to_id(*m_model->chatTemplate->eos_token())) {
-      if (m_model->summary) params.eos_ids = m_model->summary->config.eos_token_ids;
-      params.eos_ids.push_back(*eos);
-    }
-  }
-  auto outcome = std::make_shared<Outcome>();
-  outcome->key = cacheKey();
-  outcome->model = m_cache.value(outcome->key);
-  t2::LoadParams load;
-  load.dtype = m_dtype->currentText().trimmed().toStdString();
-  load.device = m_device->currentText().trimmed().toStdString();
-  const std::string dir = QDir::toNativeSeparators(m_model->dir).toStdString();
-  auto buffer = std::make_shared<TokenBuffer>();
+  const t2::LoadParams load = loadParams();
+  const QString dir = m_model->dir;
+  const bool cached = m_workspace->cachedWeights(dir, load) != nullptr;
+  auto model = m_model;  // keeps the tokenizer and chat template alive in the worker
+  Workspace* workspace = m_workspace;
+  QPointer<GenerateTab> self(this);
+  m_showText = generateToo && m_model->tokenizer && !m_tokenIds->isChecked();
+  // Tokens and text reach the GUI in batches, at most 10 times a second.
+  auto stream = std::make_shared<PartialChannel<Piece>>(this, [self](const QVector<Piece>& batch) {
+    if (self) self->appendStream(batch);
+  });
   const bool started = m_jobs->run<Outcome>(
       generateToo ? kJobName : tr("Load weights"),
-      [outcome, load, dir, prompt, params, buffer, generateToo](const t2::JobContext& job) {
-        Outcome out = *outcome;
-        if (!out.model) {
-          QElapsedTimer clock;
-          clock.start();
-          out.model = t2::Model::load(dir, load, job);
-          out.loadSeconds = clock.elapsed() / 1000.0;
-        }
+      [workspace, model, dir, load, prompt, params, stream,
+       generateToo](const t2::JobContext& job) {
+        Outcome out;
+        QElapsedTimer clock;
+        clock.start();
+        const bool wasCached = workspace->cachedWeights(dir, load) != nullptr;
+        out.model = workspace->weights(dir, load, job);
+        if (!wasCached) out.loadSeconds = clock.elapsed() / 1000.0;
         if (!generateToo) return out;
         job.report("generate", 0.0, "generating");
         t2::Session session(out.model);
-        const auto onToken = [buffer](std::size_t, std::int32_t token) {
-          std::lock_guard<std::mutex> lock(buffer->mutex);
-          buffer->ids.push_back(token);
-        };
-        out.result = session.generate({prompt}, params, onToken, job);
+        t2::TextCallbacks callbacks;
+        callbacks.on_token = [stream](std::int32_t token) { stream->push({token, {}}); };
+        callbacks.on_text = [stream](const std::string& text) { stream->push({-1, text}); };
+        const t2::Tokenizer* tokenizer = model->tokenizer ? &*model->tokenizer : nullptr;
+        const t2::ChatTemplate* chat = model->chatTemplate ? &*model->chatTemplate : nullptr;
+        out.result = t2::generate_text(session, tokenizer, chat, prompt, params, callbacks, job);
         return out;
       },
-      [self = QPointer<GenerateTab>(this)](const Outcome& out) {
+      [self](const Outcome& out) {
         if (self) self->finishRun(out);
+      },
+      JobLane::Interactive,
+      [self, stream](JobOutcome outcome, const QString& error) {
+        if (!self) return;
+        stream->flush();
+        self->endRun(outcome == JobOutcome::Cancelled ? tr("Stopped.") : error);
       });
   if (!started) {
-    showError(tr("Another job is running; try again when it ends"));
+    showError(tr("Another generation is running; try again when it ends"));
     return;
   }
   m_generating = true;
-  m_buffer = buffer;
   m_result.reset();
   if (generateToo) {
     m_generated.clear();
     m_output->clear();
-    m_stats->setText(tr("Generating from %1 prompt tokens...").arg(prompt.size()));
-    m_decoder.reset();
-    if (m_model->tokenizer && !m_tokenIds->isChecked())
-      m_decoder = std::make_unique<TokenStreamDecoder>(*m_model->tokenizer);
-    m_drain->start();
+    m_stats->setText(tr("Generating from %1 prompt tokens...").arg(promptTokens));
   }
-  if (!outcome->model)
+  if (!cached)
     m_loadInfo->setText(
         tr("Loading the weights (%1 on %2)...")
             .arg(QString::fromStdString(load.dtype), QString::fromStdString(load.device)));
   updateControls();
-  // A failed or cancelled job delivers no Outcome: end the run from the runner's signals.
-  auto* context = new QObject(this);
-  const auto done = [this, context](const QString& why) {
-    endRun(why);
-    context->deleteLater();
-  };
-  connect(m_jobs, &JobRunner::jobFinished, context, [done] { done({}); });
-  connect(m_jobs, &JobRunner::jobCancelled, context, [done] { done(tr("Stopped.")); });
-  connect(m_jobs, &JobRunner::jobFailed, context,
-          [done](const QString&, const QString& error) { done(error); });
 }
 
 void GenerateTab::finishRun(const Outcome& out) {
-  m_cache.insert(out.key, out.model);
-  if (m_model && cacheKey() == out.key) m_loaded = out.model;
+  m_lastWeights = out.model.get();
   const auto& model = *out.model;
   m_loadInfo->setText(
       tr("%1 weights: %2 parameters, %3 in %4 on %5")
@@ -446,65 +446,47 @@ void GenerateTab::finishRun(const Outcome& out) {
 }
 
 void GenerateTab::endRun(const QString& why) {
-  drain();
-  m_drain->stop();
-  if (m_decoder) {
-    const std::string rest = m_decoder->flush();
-    if (!rest.empty()) {
-      QTextCursor cursor(m_output->document());
-      cursor.movePosition(QTextCursor::End);
-      cursor.insertText(visibleControls(QString::fromStdString(rest)));
-    }
-  }
   m_generating = false;
-  if (m_result && !m_result->sequences.empty()) {
+  if (m_result) {
     const auto& r = *m_result;
-    const double prefill = r.prefill_seconds > 0 ? r.prompt_tokens / r.prefill_seconds : 0.0;
-    const double decode = r.decode_seconds > 0 ? (r.generated_tokens - 1) / r.decode_seconds : 0.0;
     m_stats->setText(
         tr("%1 prompt tokens · %2 generated · finish: %3 · prefill %4 tok/s · "
            "decode %5 tok/s")
-            .arg(r.prompt_tokens)
-            .arg(r.generated_tokens)
-            .arg(QString::fromStdString(r.sequences[0].finish_reason))
-            .arg(prefill, 0, 'f', 1)
-            .arg(decode, 0, 'f', 1) +
+            .arg(r.prompt_ids.size())
+            .arg(r.sequence.tokens.size())
+            .arg(QString::fromStdString(r.sequence.finish_reason))
+            .arg(r.prefill_tokens_per_second, 0, 'f', 1)
+            .arg(r.decode_tokens_per_second, 0, 'f', 1) +
         (params().sampling.temperature > 0.0 ? tr(" · seed %1").arg(m_usedSeed) : QString()));
   } else if (!why.isEmpty() && why == tr("Stopped.")) {
     m_stats->setText(tr("Stopped after %1 generated tokens.").arg(m_generated.size()));
   } else if (!why.isEmpty()) {
     showError(why);
-    if (!m_loaded) m_loadInfo->setText(tr("Weights not loaded."));
+    if (!loadedModel()) m_loadInfo->setText(tr("Weights not loaded."));
     m_stats->clear();
   }
-  m_buffer.reset();
   updateControls();
 }
 
-void GenerateTab::drain() {
-  if (!m_buffer) return;
-  std::vector<std::int32_t> ids;
-  {
-    std::lock_guard<std::mutex> lock(m_buffer->mutex);
-    ids.swap(m_buffer->ids);
-  }
-  if (ids.empty()) return;
-  m_generated.insert(m_generated.end(), ids.begin(), ids.end());
+void GenerateTab::appendStream(const QVector<Piece>& batch) {
   QString text;
-  if (m_decoder) {
-    try {
-      text = visibleControls(QString::fromStdString(m_decoder->push(ids)));
-    } catch (const std::exception& e) {
-      m_decoder.reset();  // e.g. an id the tokenizer does not know: show ids from now on
-      showError(tr("Decode failed (%1); showing token ids").arg(QString::fromUtf8(e.what())));
+  QStringList ids;
+  for (const Piece& piece : batch) {
+    if (piece.token >= 0) {
+      m_generated.push_back(piece.token);
+      ids << QString::number(piece.token);
+    } else {
+      text += QString::fromStdString(piece.text);
     }
   }
-  if (!m_decoder) {
-    QStringList parts;
-    for (auto id : ids) parts << QString::number(id);
+  if (m_showText) {
+    text = visibleControls(text);
+  } else {
+    if (ids.isEmpty()) return;
     text = (m_output->document()->isEmpty() ? QString() : QStringLiteral(", ")) +
-           parts.join(QStringLiteral(", "));
+           ids.join(QStringLiteral(", "));
   }
+  if (text.isEmpty()) return;
   QTextCursor cursor(m_output->document());
   cursor.movePosition(QTextCursor::End);
   cursor.insertText(text);

@@ -5,35 +5,40 @@
 #include <QMetaObject>
 #include <QThread>
 
-#include <chrono>
-
 JobRunner::JobRunner(QObject* parent) : QObject(parent) {}
 
 JobRunner::~JobRunner() {
-  if (m_thread) {
-    m_cancel->request_cancel();
-    m_thread->wait();
-    delete m_thread;
+  for (Slot& s : m_slots)
+    if (s.thread) s.cancel->request_cancel();
+  for (Slot& s : m_slots) {
+    if (!s.thread) continue;
+    s.thread->wait();
+    delete s.thread;
   }
 }
 
-bool JobRunner::start(const QString& name, Work work) {
-  if (m_running) return false;
-  if (m_thread) {  // the previous worker has finished; reclaim it
-    m_thread->wait();
-    delete m_thread;
-    m_thread = nullptr;
-  }
-  m_running = true;
-  m_name = name;
-  m_cancel = std::make_unique<t2::CancelToken>();
-  m_clock.start();
+bool JobRunner::isRunning() const {
+  return isRunning(JobLane::Long) || isRunning(JobLane::Interactive);
+}
 
-  // Progress is throttled to ~30 updates/s so that a chatty job cannot flood the event loop.
+bool JobRunner::start(const QString& name, Work work, JobLane lane, JobEnd onEnd) {
+  Slot& s = slot(lane);
+  if (s.running) return false;
+  if (s.thread) {  // the previous worker of this lane has finished; reclaim it
+    s.thread->wait();
+    delete s.thread;
+    s.thread = nullptr;
+  }
+  s.running = true;
+  s.name = name;
+  s.cancel = std::make_unique<t2::CancelToken>();
+  s.clock.start();
+
+  // Progress is throttled to 10 updates/s so that a chatty job cannot flood the event loop.
   auto lastPost = std::make_shared<std::chrono::steady_clock::time_point>();
   auto progress = [this, name, lastPost](const t2::Progress& p) {
     const auto now = std::chrono::steady_clock::now();
-    if (p.fraction < 1.0 && now - *lastPost < std::chrono::milliseconds(33)) return;
+    if (p.fraction < 1.0 && now - *lastPost < std::chrono::milliseconds(100)) return;
     *lastPost = now;
     const double fraction = p.fraction;
     const QString message = QString::fromStdString(p.message);
@@ -41,47 +46,56 @@ bool JobRunner::start(const QString& name, Work work) {
         this, [this, name, fraction, message] { Q_EMIT progressChanged(name, fraction, message); },
         Qt::QueuedConnection);
   };
-  t2::JobContext job(progress, *m_cancel);
+  t2::JobContext job(progress, *s.cancel);
 
-  m_thread = QThread::create([this, name, work = std::move(work), job] {
+  s.thread = QThread::create([this, name, lane, work = std::move(work), onEnd, job] {
     std::function<void()> deliver;
     try {
       auto continuation = work(job);
-      deliver = [this, name, continuation] {
+      deliver = [this, name, lane, continuation, onEnd] {
         if (continuation) continuation();
-        const double seconds = m_clock.elapsed() / 1000.0;
-        finish();
+        const double seconds = slot(lane).clock.elapsed() / 1000.0;
+        finish(lane);
+        if (onEnd) onEnd(JobOutcome::Finished, {});
         Q_EMIT jobFinished(name, seconds);
       };
     } catch (...) {
       const t2::Error error = t2::error_from_current_exception();
       if (error.is_cancelled()) {
-        deliver = [this, name] {
-          finish();
+        deliver = [this, name, lane, onEnd] {
+          finish(lane);
+          if (onEnd) onEnd(JobOutcome::Cancelled, {});
           Q_EMIT jobCancelled(name);
         };
       } else {
         const QString message = QString::fromStdString(error.what());
-        deliver = [this, name, message] {
-          finish();
+        deliver = [this, name, lane, message, onEnd] {
+          finish(lane);
+          if (onEnd) onEnd(JobOutcome::Failed, message);
           Q_EMIT jobFailed(name, message);
         };
       }
     }
     QMetaObject::invokeMethod(this, deliver, Qt::QueuedConnection);
   });
-  m_thread->setObjectName(QStringLiteral("t2-job"));
+  s.thread->setObjectName(lane == JobLane::Long ? QStringLiteral("t2-job")
+                                                : QStringLiteral("t2-interactive"));
   Q_EMIT jobStarted(name);
   Q_EMIT runningChanged(true);
-  m_thread->start();
+  s.thread->start();
   return true;
 }
 
 void JobRunner::cancel() {
-  if (m_running && m_cancel) m_cancel->request_cancel();
+  cancel(isRunning(JobLane::Interactive) ? JobLane::Interactive : JobLane::Long);
 }
 
-void JobRunner::finish() {
-  m_running = false;
-  Q_EMIT runningChanged(false);
+void JobRunner::cancel(JobLane lane) {
+  Slot& s = slot(lane);
+  if (s.running && s.cancel) s.cancel->request_cancel();
+}
+
+void JobRunner::finish(JobLane lane) {
+  slot(lane).running = false;
+  Q_EMIT runningChanged(isRunning());
 }

@@ -11,6 +11,7 @@
 #include "spectra_panel.h"
 #include "tasks_panel.h"
 #include "train_panel.h"
+#include "workspace.h"
 
 #include <QAction>
 #include <QApplication>
@@ -46,9 +47,19 @@ MainWindow::MainWindow(t2::Engine& engine, AppSettings& settings, QWidget* paren
       m_engine(engine),
       m_settings(settings),
       m_jobs(new JobRunner(this)),
+      m_workspace(new Workspace(this)),
       m_info(engine.system_info()),
       m_resourcesDir(t2::find_resources_dir(QCoreApplication::applicationDirPath().toStdString())),
       m_demo(t2::demo_info(m_resourcesDir.empty() ? std::string(".") : m_resourcesDir)) {
+  {  // "auto" loads on the first usable CUDA device, else the CPU (SystemInfo lists them)
+    std::string autoDevice = "cpu";
+    for (const auto& d : m_info.devices)
+      if (d.id.rfind("cuda", 0) == 0) {
+        autoDevice = d.id;
+        break;
+      }
+    m_workspace->setAutoDevice(autoDevice);
+  }
   setWindowTitle(tr("T2 Workbench"));
   setWindowIcon(QIcon(QStringLiteral(":/t2/icons/t2-workbench.svg")));
   setObjectName(QStringLiteral("MainWindow"));
@@ -99,6 +110,7 @@ void MainWindow::buildDocks() {
   connect(m_runs, &RunsPanel::message, this, &MainWindow::log);
 
   m_model = new ModelPanel(m_jobs, this);
+  m_model->setWorkspace(m_workspace);
   m_modelDock = new QDockWidget(tr("Model"), this);
   m_modelDock->setObjectName(QStringLiteral("ModelDock"));
   m_modelDock->setWidget(m_model);
@@ -110,17 +122,20 @@ void MainWindow::buildDocks() {
   addDockWidget(Qt::LeftDockWidgetArea, m_tasksDock);
   tabifyDockWidget(m_modelDock, m_tasksDock);
   m_spectra = new SpectraPanel(m_jobs, this);
+  m_spectra->setWorkspace(m_workspace);
   m_spectraDock = new QDockWidget(tr("Spectra"), this);
   m_spectraDock->setObjectName(QStringLiteral("SpectraDock"));
   m_spectraDock->setWidget(m_spectra);
   addDockWidget(Qt::LeftDockWidgetArea, m_spectraDock);
   tabifyDockWidget(m_tasksDock, m_spectraDock);
   m_eval = new EvalPanel(m_jobs, this);
+  m_eval->setWorkspace(m_workspace);
   {
     QVector<QPair<QString, QString>> bundled;  // the demo's expert library
     for (const auto& e : m_demo.experts)
       if (e.present)
         bundled.push_back({QString::fromStdString(e.name), QString::fromStdString(e.file)});
+    m_workspace->setExperts(bundled);
     m_eval->setBundledExperts(bundled);
   }
   m_evalDock = new QDockWidget(tr("Evaluate"), this);
@@ -129,6 +144,7 @@ void MainWindow::buildDocks() {
   addDockWidget(Qt::RightDockWidgetArea, m_evalDock);
   tabifyDockWidget(m_chartDock, m_evalDock);
   m_train = new TrainPanel(m_jobs, this);
+  m_train->setWorkspace(m_workspace);
   m_trainDock = new QDockWidget(tr("Train"), this);
   m_trainDock->setObjectName(QStringLiteral("TrainDock"));
   m_trainDock->setWidget(m_train);
@@ -140,11 +156,13 @@ void MainWindow::buildDocks() {
   connect(m_model, &ModelPanel::message, this, &MainWindow::log);
   connect(m_model, &ModelPanel::folderLoaded, this,
           [this](const QString& dir) { m_settings.setLastModelDir(dir); });
-  connect(m_model, &ModelPanel::modelChanged, this, [this] {
-    m_spectra->setModel(m_model->model());
-    m_eval->setModel(m_model->model());
-    m_train->setModel(m_model->model());
-  });
+  // Every dock follows the workspace's folder (the Model dock publishes it).
+  connect(m_workspace, &Workspace::modelChanged, this,
+          [this](std::shared_ptr<const LoadedModel> model) {
+            m_spectra->setModel(model);
+            m_eval->setModel(model);
+            m_train->setModel(model);
+          });
   connect(m_train, &TrainPanel::message, this, &MainWindow::log);
   connect(m_train, &TrainPanel::runsChanged, m_runs, &RunsPanel::refresh);
   connect(m_train, &TrainPanel::evaluateExpert, this, [this](const QString& file) {
@@ -322,8 +340,11 @@ void MainWindow::runSelfCheck() {
 
 void MainWindow::cancelJob() {
   if (!m_jobs->isRunning()) return;
-  statusBar()->showMessage(tr("Cancelling %1...").arg(m_jobs->currentJob()));
-  m_jobs->cancel();
+  // Esc stops the interactive job (a generation, a check) first, then the long one.
+  const JobLane lane =
+      m_jobs->isRunning(JobLane::Interactive) ? JobLane::Interactive : JobLane::Long;
+  statusBar()->showMessage(tr("Cancelling %1...").arg(m_jobs->currentJob(lane)));
+  m_jobs->cancel(lane);
 }
 
 void MainWindow::showReport(const t2::SelfCheckReport& report) {
@@ -393,8 +414,7 @@ void MainWindow::resetLayout() {
 
 QString MainWindow::openWorkspace(const QString& path) {
   m_runs->setStore(nullptr);
-  m_eval->setStore(nullptr);
-  m_train->setWorkspace({});
+  m_workspace->setStore(nullptr);
   m_store.reset();
   QString error;
   try {
@@ -411,8 +431,7 @@ QString MainWindow::openWorkspace(const QString& path) {
     log(tr("Could not open the workspace %1: %2").arg(path, error));
     m_runsDock->setWindowTitle(tr("Runs"));
   }
-  m_eval->setStore(m_store.get());
-  m_train->setWorkspace(m_store ? QString::fromStdString(m_store->path()) : QString());
+  m_workspace->setStore(m_store.get());
   m_runs->setStore(m_store.get(),
                    error.isEmpty() ? QString() : tr("Workspace not open: %1").arg(error));
   return error;
@@ -447,7 +466,8 @@ void MainWindow::showEvent(QShowEvent* event) {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
-  if (m_jobs->isRunning()) m_jobs->cancel();
+  m_jobs->cancel(JobLane::Interactive);
+  m_jobs->cancel(JobLane::Long);
   m_settings.setWindowGeometry(saveGeometry());
   m_settings.setWindowState(saveState());
   m_settings.sync();

@@ -16,6 +16,7 @@ class BarChart;
 class EvalPanel;
 class TrainPanel;
 class JobRunner;
+class Workspace;
 class ModelPanel;
 class TasksPanel;
 class QAction;
@@ -37,6 +38,7 @@ class MainWindow : public QMainWindow {
   ~MainWindow() override;
 
   JobRunner& jobRunner() { return *m_jobs; }
+  Workspace* workspace() const { return m_workspace; }
   void setSelfCheckParams(const t2::SelfCheckParams& params) { m_selfCheckParams = params; }
   const std::optional<t2::SelfCheckReport>& lastReport() const { return m_lastReport; }
   QString reportText() const;  // what the report view shows
@@ -95,6 +97,7 @@ class MainWindow : public QMainWindow {
   t2::Engine& m_engine;
   AppSettings& m_settings;
   JobRunner* m_jobs;
+  Workspace* m_workspace;  // what the docks share (model, weights, store, experts)
   t2::SystemInfo m_info;
   // The bundled resources folder (t2::find_resources_dir next to the executable); "" = none.
   std::string m_resourcesDir;

@@ -7,6 +7,7 @@
 #include "tensor_table_model.h"
 #include "token_chips.h"
 #include "tokenizer_tab.h"
+#include "workspace.h"
 
 #include <t2/error.h>
 
@@ -17,6 +18,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPointer>
 #include <QPushButton>
 #include <QTabWidget>
 #include <QVBoxLayout>
@@ -78,7 +80,9 @@ ModelPanel::ModelPanel(JobRunner* jobs, QWidget* parent)
       m_overview(new OverviewTab(this)),
       m_tokenizer(new TokenizerTab(this)),
       m_template(new ChatTemplateTab(this)),
-      m_generate(new GenerateTab(jobs, this)) {
+      m_generate(new GenerateTab(jobs, this)),
+      m_workspace(new Workspace(this)) {
+  m_generate->setWorkspace(m_workspace);
   m_path->setReadOnly(true);
   m_path->setPlaceholderText(tr("No model folder"));
   auto* open = new QPushButton(tr("&Open..."), this);
@@ -110,8 +114,8 @@ ModelPanel::ModelPanel(JobRunner* jobs, QWidget* parent)
 
   connect(open, &QPushButton::clicked, this, &ModelPanel::chooseFolder);
   connect(reloadButton, &QPushButton::clicked, this, &ModelPanel::reload);
-  connect(m_jobs, &JobRunner::runningChanged, this, [this](bool running) {
-    if (!running && !m_pending.isEmpty()) startLoad();
+  connect(m_jobs, &JobRunner::runningChanged, this, [this] {
+    if (!m_jobs->isRunning(JobLane::Interactive) && !m_pending.isEmpty()) startLoad();
   });
 }
 
@@ -143,7 +147,7 @@ void ModelPanel::chooseFolder() {
 void ModelPanel::reload() {
   if (m_folder.isEmpty()) return;
   m_cache.remove(m_folder);
-  m_generate->dropCached(m_folder);
+  m_workspace->dropWeights(m_folder);  // Generate (and every dock) reads the weights again
   openFolder(m_folder);
 }
 
@@ -168,45 +172,51 @@ void ModelPanel::openFolder(const QString& dir) {
   m_pending = folder;
   m_status->setText(tr("Loading %1 ...").arg(QDir::toNativeSeparators(folder)));
   showError({});
-  if (!m_jobs->isRunning())
+  if (!m_jobs->isRunning(JobLane::Interactive))
     startLoad();
   else
-    m_status->setText(
-        tr("Waiting for %1 to finish before loading the folder...").arg(m_jobs->currentJob()));
+    m_status->setText(tr("Waiting for %1 to finish before loading the folder...")
+                          .arg(m_jobs->currentJob(JobLane::Interactive)));
 }
 
 void ModelPanel::startLoad() {
   const QString folder = m_pending;
+  QPointer<ModelPanel> self(this);
   const bool started = m_jobs->run<LoadedModel>(
       kLoadJob, [folder](const t2::JobContext& job) { return loadFolder(folder, job); },
-      [this](const LoadedModel& loaded) {
+      [self](const LoadedModel& loaded) {
+        if (!self) return;
         auto shared = std::make_shared<const LoadedModel>(loaded);
-        m_cache.insert(loaded.dir, shared);
-        if (m_loading == loaded.dir) m_loading.clear();
-        if (loaded.dir == m_folder) apply(shared);
+        self->m_cache.insert(loaded.dir, shared);
+        if (self->m_loading == loaded.dir) self->m_loading.clear();
+        if (loaded.dir == self->m_folder) self->apply(shared);
+      },
+      JobLane::Interactive,
+      // A failed or cancelled job leaves no result: clear the loading state either way.
+      [self, folder](JobOutcome outcome, const QString& error) {
+        if (!self) return;
+        if (outcome == JobOutcome::Failed)
+          self->showError(tr("Could not load the folder: %1").arg(error));
+        if (self->m_loading == folder) {
+          self->m_loading.clear();
+          if (folder == self->m_folder && !self->m_model)
+            self->m_status->setText(tr("Loading %1 stopped.").arg(folder));
+        }
       });
   if (!started) return;  // runningChanged(false) retries
   m_pending.clear();
   m_loading = folder;
-  // A failed or cancelled job leaves no result: clear the loading state either way.
-  auto* context = new QObject(this);
-  const auto done = [this, context, folder] {
-    if (m_loading == folder) {
-      m_loading.clear();
-      if (folder == m_folder && !m_model) m_status->setText(tr("Loading %1 stopped.").arg(folder));
-    }
-    context->deleteLater();
-  };
-  connect(m_jobs, &JobRunner::jobFinished, context, done);
-  connect(m_jobs, &JobRunner::jobFailed, context, [this, done](const QString&, const QString& e) {
-    showError(tr("Could not load the folder: %1").arg(e));
-    done();
-  });
-  connect(m_jobs, &JobRunner::jobCancelled, context, done);
+}
+
+void ModelPanel::setWorkspace(Workspace* workspace) {
+  m_workspace = workspace;
+  m_generate->setWorkspace(workspace);
+  m_workspace->setModel(m_model);
 }
 
 void ModelPanel::apply(std::shared_ptr<const LoadedModel> model) {
   m_model = std::move(model);
+  m_workspace->setModel(m_model);
   for (auto* tab : m_modelTabs) tab->setModel(m_model);
   Q_EMIT modelChanged();
   if (!m_model) return;

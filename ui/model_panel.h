@@ -19,6 +19,7 @@
 class ChatTemplateTab;
 class GenerateTab;
 class JobRunner;
+class Workspace;
 class OverviewTab;
 class QLabel;
 class QLineEdit;
@@ -49,6 +50,10 @@ class ModelPanel : public QWidget {
   ChatTemplateTab* templateTab() const { return m_template; }
   OverviewTab* overviewTab() const { return m_overview; }
   GenerateTab* generateTab() const { return m_generate; }
+  // The shared workspace: the panel publishes its folder to it (Workspace::setModel) and its
+  // Generate tab uses its weights. A private one until this is called.
+  void setWorkspace(Workspace* workspace);
+  Workspace* workspace() const { return m_workspace; }
   QTabWidget* tabs() const { return m_tabs; }
 
  public Q_SLOTS:
@@ -80,4 +85,5 @@ class ModelPanel : public QWidget {
   TokenizerTab* m_tokenizer;
   ChatTemplateTab* m_template;
   GenerateTab* m_generate;
+  Workspace* m_workspace;
 };

@@ -3,6 +3,9 @@
 #include "job_runner.h"
 #include "plot/line_chart.h"
 #include "spectra_table_model.h"
+#include "workspace.h"
+
+#include <QPointer>
 
 #include <t2/error.h>
 
@@ -62,9 +65,11 @@ struct SpectraPanel::Result {
   QString dir;
   std::shared_ptr<const t2::Decomposition> decomposition;
   std::vector<t2::MatrixSpectrum> spectra;
+  const t2::Model* weights = nullptr;  // the workspace's weights it was computed from
 };
 
-SpectraPanel::SpectraPanel(JobRunner* jobs, QWidget* parent) : QWidget(parent), m_jobs(jobs) {
+SpectraPanel::SpectraPanel(JobRunner* jobs, QWidget* parent)
+    : QWidget(parent), m_jobs(jobs), m_workspace(new Workspace(this)) {
   buildUi();
   connect(m_jobs, &JobRunner::progressChanged, this,
           [this](const QString& name, double fraction, const QString& message) {
@@ -204,7 +209,7 @@ void SpectraPanel::setMetric(Metric metric) {
 bool SpectraPanel::canDecompose() const { return m_model && m_model->hasWeights && !m_running; }
 
 void SpectraPanel::updateEnabled() {
-  m_decompose->setEnabled(canDecompose() && !m_jobs->isRunning());
+  m_decompose->setEnabled(canDecompose() && !m_jobs->isRunning(JobLane::Long));
   m_targets->setEnabled(!m_running);
   m_cancel->setVisible(m_running);
   m_progress->setVisible(m_running);
@@ -242,20 +247,40 @@ void SpectraPanel::decompose() {
   params.targets = targets.toStdString();
   params.cache_dir = m_cacheDir.toStdString();
   const auto hook = m_workerHook;
+  Workspace* workspace = m_workspace;
+  QPointer<SpectraPanel> self(this);
   const bool started = m_jobs->run<Result>(
       kJob,
-      [dir, params, hook](const t2::JobContext& job) {
+      [dir, params, hook, workspace](const t2::JobContext& job) {
         if (hook) hook();
         job.throw_if_cancelled();
-        auto decomposition = std::make_shared<const t2::Decomposition>(
-            t2::Decomposition::compute_or_load(dir.toStdString(), params, job));
+        // The workspace's shared weights; the cache key is the folder's fingerprint, so a
+        // decomposition computed by the CLI or by training is read back, not recomputed.
+        auto weights = workspace->weights(dir, {}, job);
+        auto decomposition =
+            std::make_shared<const t2::Decomposition>(t2::Decomposition::compute_or_load(
+                *weights, t2::model_fingerprint(QDir::toNativeSeparators(dir).toStdString()),
+                params, job));
         job.throw_if_cancelled();
-        Result result{dir, decomposition, t2::matrix_spectra(*decomposition)};
+        Result result{dir, decomposition, t2::matrix_spectra(*decomposition), weights.get()};
         return result;
       },
-      [this](const Result& result) { apply(result); });
+      [this](const Result& result) { apply(result); }, JobLane::Long,
+      [self](JobOutcome outcome, const QString& error) {
+        if (!self) return;
+        self->m_running = false;
+        if (outcome == JobOutcome::Failed) {
+          self->m_status->setText(tr("Decomposition failed."));
+          self->showError(error);
+        } else if (outcome == JobOutcome::Cancelled) {
+          self->m_status->setText(tr("Decomposition cancelled; nothing was written to the cache."));
+          Q_EMIT self->message(tr("Spectra: decomposition cancelled"));
+        }
+        self->updateEnabled();
+      });
   if (!started) {
-    showError(tr("%1 is running; decompose when it has finished.").arg(m_jobs->currentJob()));
+    showError(tr("%1 is running; decompose when it has finished.")
+                  .arg(m_jobs->currentJob(JobLane::Long)));
     return;
   }
   m_running = true;
@@ -264,27 +289,10 @@ void SpectraPanel::decompose() {
   m_status->setText(
       tr("Decomposing the %1 matrices of %2 ...").arg(targets, QDir::toNativeSeparators(dir)));
   updateEnabled();
-  auto* context = new QObject(this);
-  const auto done = [this, context] {
-    m_running = false;
-    updateEnabled();
-    context->deleteLater();
-  };
-  connect(m_jobs, &JobRunner::jobFinished, context, done);
-  connect(m_jobs, &JobRunner::jobFailed, context, [this, done](const QString&, const QString& e) {
-    m_status->setText(tr("Decomposition failed."));
-    showError(e);
-    done();
-  });
-  connect(m_jobs, &JobRunner::jobCancelled, context, [this, done] {
-    m_status->setText(tr("Decomposition cancelled; nothing was written to the cache."));
-    Q_EMIT message(tr("Spectra: decomposition cancelled"));
-    done();
-  });
 }
 
 void SpectraPanel::cancel() {
-  if (m_running) m_jobs->cancel();
+  if (m_running) m_jobs->cancel(JobLane::Long);
 }
 
 void SpectraPanel::apply(const Result& result) {
@@ -296,6 +304,8 @@ void SpectraPanel::apply(const Result& result) {
   }
   m_decomposition = result.decomposition;
   m_resultDir = result.dir;
+  m_lastWeights = result.weights;
+  m_workspace->setDecomposition(result.dir, result.decomposition);
   m_table->setSpectra(result.spectra);
   const auto& d = *m_decomposition;
   const int count = int(result.spectra.size());

@@ -1,6 +1,7 @@
 // The Spectra dock (`SpectraDock`): per-matrix and per-layer singular-value spectra of the model
 // folder open in the Model dock. A target set (mlp / attn / attn-qv / all-linear) and
-// "Decompose" run t2::Decomposition::compute_or_load + t2::matrix_spectra as one JobRunner job
+// "Decompose" run t2::Decomposition::compute_or_load (of the workspace's shared weights) +
+// t2::matrix_spectra as one job on the long lane
 // (progress and Cancel in the dock; the status says whether the cache was used and how long it
 // took). Then:
 //  - a per-matrix table (SpectraTableModel, sortable; right click > Export table as CSV...);
@@ -21,6 +22,7 @@
 #include <memory>
 
 class JobRunner;
+class Workspace;
 class LineChart;
 class QComboBox;
 class QLabel;
@@ -41,7 +43,11 @@ class SpectraPanel : public QWidget {
   explicit SpectraPanel(JobRunner* jobs, QWidget* parent = nullptr);
 
   // The folder of the Model dock (null: none). Clears the results of another folder.
+  // The shared workspace: Decompose uses its weights and publishes the result to it. A private
+  // one until this is called.
+  void setWorkspace(Workspace* workspace) { m_workspace = workspace; }
   void setModel(std::shared_ptr<const LoadedModel> model);
+  const t2::Model* lastWeights() const { return m_lastWeights; }  // of the last decomposition
   // Cache root for DecomposeParams::cache_dir ("" = the default, $T2_CACHE/...).
   void setCacheDir(const QString& dir) { m_cacheDir = dir; }
   void setTargetSet(const QString& preset);  // "mlp", "attn", "attn-qv" or "all-linear"
@@ -91,6 +97,8 @@ class SpectraPanel : public QWidget {
   void showTableMenu(const QPoint& pos);
 
   JobRunner* m_jobs;
+  Workspace* m_workspace;
+  const t2::Model* m_lastWeights = nullptr;
   std::shared_ptr<const LoadedModel> m_model;
   QString m_cacheDir;
   bool m_running = false;

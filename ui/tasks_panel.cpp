@@ -16,6 +16,7 @@
 #include <QLabel>
 #include <QListWidget>
 #include <QPlainTextEdit>
+#include <QPointer>
 #include <QPushButton>
 #include <QShortcut>
 #include <QSplitter>
@@ -370,32 +371,31 @@ void TasksPanel::checkAnswer() {
   }
   auto task = m_task;
   const t2::TaskItem copy = *item;
+  QPointer<TasksPanel> self(this);
+  // Interactive lane: a check runs while a training or an evaluation is active.
   const bool started = m_jobs->run<t2::Verdict>(
       kCheckJob, [task, output, copy](const t2::JobContext&) { return task->judge(output, copy); },
-      [this](const t2::Verdict& v) { showVerdict(v); });
+      [self](const t2::Verdict& v) {
+        if (self) self->showVerdict(v);
+      },
+      JobLane::Interactive,
+      [self](JobOutcome outcome, const QString& error) {
+        if (!self) return;
+        if (outcome == JobOutcome::Cancelled)
+          self->m_verdictLabel->setText(tr("Check cancelled."));
+        else if (outcome == JobOutcome::Failed)
+          self->m_verdictLabel->setText(tr("Check failed: %1").arg(error));
+        self->m_checking = false;
+        self->m_check->setEnabled(self->currentItem() != nullptr);
+      });
   if (!started) {
-    m_verdictLabel->setText(
-        tr("Busy: %1 is running; check again when it ends.").arg(m_jobs->currentJob()));
+    m_verdictLabel->setText(tr("Busy: %1 is running; check again when it ends.")
+                                .arg(m_jobs->currentJob(JobLane::Interactive)));
     return;
   }
   m_checking = true;
   m_check->setEnabled(false);
   m_verdictLabel->setText(tr("Running the code in the sandbox..."));
-  auto* context = new QObject(this);
-  const auto done = [this, context] {
-    m_checking = false;
-    m_check->setEnabled(currentItem() != nullptr);
-    context->deleteLater();
-  };
-  connect(m_jobs, &JobRunner::jobFinished, context, done);
-  connect(m_jobs, &JobRunner::jobCancelled, context, [this, done] {
-    m_verdictLabel->setText(tr("Check cancelled."));
-    done();
-  });
-  connect(m_jobs, &JobRunner::jobFailed, context, [this, done](const QString&, const QString& e) {
-    m_verdictLabel->setText(tr("Check failed: %1").arg(e));
-    done();
-  });
 }
 
 void TasksPanel::showVerdict(const t2::Verdict& v) {

@@ -2,8 +2,10 @@
 
 #include "job_runner.h"
 #include "plot/line_chart.h"
+#include "workspace.h"
 
 #include <t2/error.h>
+#include <t2/run_store.h>
 #include <t2/tasks.h>
 #include <t2/training.h>
 
@@ -38,7 +40,8 @@ QString duration(double seconds) {
 
 }  // namespace
 
-TrainPanel::TrainPanel(JobRunner* jobs, QWidget* parent) : QWidget(parent), m_jobs(jobs) {
+TrainPanel::TrainPanel(JobRunner* jobs, QWidget* parent)
+    : QWidget(parent), m_jobs(jobs), m_workspace(new Workspace(this)) {
   m_task = new QComboBox;
   m_task->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
   m_task->setMinimumContentsLength(16);
@@ -188,7 +191,7 @@ void TrainPanel::setModel(std::shared_ptr<const LoadedModel> model) {
   updateControls();
 }
 
-void TrainPanel::setWorkspace(const QString& dbPath) { m_dbPath = dbPath; }
+void TrainPanel::setWorkspace(Workspace* workspace) { m_workspace = workspace; }
 
 void TrainPanel::setTaskSpecs(const QStringList& paths) {
   const QString current = m_task->currentData().toString();
@@ -231,7 +234,7 @@ void TrainPanel::showError(const QString& error) {
 
 void TrainPanel::updateControls() {
   const bool ready = m_model && m_model->hasWeights && m_model->tokenizer && m_task->count() > 0;
-  m_run->setEnabled(!m_jobs->isRunning() && ready);
+  m_run->setEnabled(!m_jobs->isRunning(JobLane::Long) && ready);
   m_stop->setEnabled(m_running);
   m_evaluate->setEnabled(!m_running && !m_bestExpert.isEmpty());
   const bool lora = m_method->currentData().toString() == QLatin1String("lora");
@@ -240,7 +243,7 @@ void TrainPanel::updateControls() {
 }
 
 void TrainPanel::stop() {
-  if (m_running) m_jobs->cancel();
+  if (m_running) m_jobs->cancel(JobLane::Long);
 }
 
 void TrainPanel::train() {
@@ -254,8 +257,9 @@ void TrainPanel::train() {
     showError(tr("No task with a train split: open a task spec (Ctrl+T)"));
     return;
   }
-  if (m_jobs->isRunning()) {
-    showError(tr("%1 is running; wait for it or cancel it (Esc)").arg(m_jobs->currentJob()));
+  if (m_jobs->isRunning(JobLane::Long)) {
+    showError(
+        tr("%1 is running; wait for it or cancel it (Esc)").arg(m_jobs->currentJob(JobLane::Long)));
     return;
   }
   t2::TrainParams params;
@@ -281,9 +285,21 @@ void TrainPanel::train() {
   }
   t2::TrainOptions options;
   options.model_dir = QDir::toNativeSeparators(m_model->dir).toStdString();
-  options.db_path = m_dbPath.toStdString();
+  options.db_path = m_workspace->store() ? m_workspace->store()->path() : std::string();
   QPointer<TrainPanel> self(this);
-  options.on_iteration = [self](const t2::TrainIteration& it) {
+  // Iterations reach the GUI in batches (at most 10 a second), in order.
+  struct Update {
+    TrainPoint point;
+    QString status;
+  };
+  auto updates =
+      std::make_shared<PartialChannel<Update>>(this, [self](const QVector<Update>& batch) {
+        if (!self) return;
+        for (const Update& u : batch) self->m_points.append(u.point);
+        if (self->m_running) self->m_status->setText(batch.last().status);
+        self->replot();
+      });
+  options.on_iteration = [updates](const t2::TrainIteration& it) {
     TrainPoint point{it.iteration, it.reward_mean, it.train_accuracy, it.validation_accuracy};
     const QString status =
         tr("Iteration %1/%2: reward %3 ± %4, loss %5, grad norm %6, KL %7, %8 tok/s, ETA %9")
@@ -296,20 +312,27 @@ void TrainPanel::train() {
             .arg(it.kl, 0, 'g', 3)
             .arg(it.tokens_per_second, 0, 'f', 0)
             .arg(duration(it.eta_seconds));
-    QMetaObject::invokeMethod(
-        self,
-        [self, point, status] {
-          if (self) self->addPoint(point, status);
-        },
-        Qt::QueuedConnection);
+    updates->push({point, status});
   };
+  Workspace* workspace = m_workspace;
+  const QString dir = m_model->dir;
   const bool started = m_jobs->run<t2::TrainReport>(
       tr(kJobName),
-      [params, options](const t2::JobContext& job) {
-        return t2::train_expert(params, options, job);
+      [params, options, workspace, dir, self](const t2::JobContext& job) {
+        t2::TrainOptions o = options;
+        o.model = workspace->weights(dir, o.load, job);  // the workspace's shared weights
+        const t2::Model* used = o.model.get();
+        QMetaObject::invokeMethod(
+            self.data(),
+            [self, used] {
+              if (self) self->m_lastWeights = used;
+            },
+            Qt::QueuedConnection);
+        return t2::train_expert(params, o, job);
       },
-      [self](const t2::TrainReport& report) {
+      [self, updates](const t2::TrainReport& report) {
         if (!self) return;
+        updates->flush();  // every iteration is plotted before the report is shown
         auto pct = [](double a) {
           return a < 0 ? QStringLiteral("n/a") : QString::number(100.0 * a, 'f', 1) + " %";
         };
@@ -326,9 +349,25 @@ void TrainPanel::train() {
                      report.run_id > 0 ? tr("; run %1").arg(report.run_id) : QString());
         self->m_status->setText(text);
         Q_EMIT self->message(text);
+      },
+      JobLane::Long,
+      [self, updates](JobOutcome outcome, const QString& error) {
+        if (!self) return;
+        updates->flush();  // every iteration is plotted before the run's end is shown
+        self->m_running = false;
+        QString why = error;
+        if (outcome == JobOutcome::Cancelled)
+          why = tr("stopped; the run keeps its best expert (Runs dock)");
+        if (!why.isEmpty()) {
+          self->showError(why);
+          self->m_status->setText(tr("Training ended: %1").arg(why));
+        }
+        Q_EMIT self->runsChanged();
+        self->updateControls();
       });
   if (!started) {
-    showError(tr("Another job is running; try again when it ends"));
+    showError(
+        tr("%1 is running; wait for it or cancel it (Esc)").arg(m_jobs->currentJob(JobLane::Long)));
     return;
   }
   m_running = true;
@@ -340,28 +379,6 @@ void TrainPanel::train() {
                              m_preset->currentText(), m_objective->currentText()));
   Q_EMIT runsChanged();
   updateControls();
-  auto* context = new QObject(this);
-  const auto done = [this, context](const QString& error) {
-    m_running = false;
-    if (!error.isEmpty()) {
-      showError(error);
-      m_status->setText(tr("Training ended: %1").arg(error));
-    }
-    Q_EMIT runsChanged();
-    updateControls();
-    context->deleteLater();
-  };
-  connect(m_jobs, &JobRunner::jobFinished, context, [done] { done({}); });
-  connect(m_jobs, &JobRunner::jobCancelled, context,
-          [done] { done(tr("stopped; the run keeps its best expert (Runs dock)")); });
-  connect(m_jobs, &JobRunner::jobFailed, context,
-          [done](const QString&, const QString& error) { done(error); });
-}
-
-void TrainPanel::addPoint(const TrainPoint& point, const QString& status) {
-  m_points.append(point);
-  if (m_running) m_status->setText(status);
-  replot();
 }
 
 void TrainPanel::replot() {

@@ -1,11 +1,13 @@
 // The Train dock: trains an SVF expert (or a LoRA adapter, the baseline) on the Model dock's
 // folder with t2::train_expert — a task spec from the Tasks dock, a preset (sakana-compat / paper /
 // recommended) and the knobs a researcher changes most (method and LoRA rank, objective, targets,
-// iterations, batch, learning rate, seed; the rest comes from the preset). Train (Tools > Train
-// expert, Ctrl+Shift+T) starts a job through the JobRunner; Stop (or Esc) cancels at the next safe
-// point and the run keeps its best expert.
+// iterations, batch, learning rate, seed; the rest comes from the preset), with the workspace's
+// shared weights (TrainOptions::model). Train (Tools > Train expert, Ctrl+Shift+T) starts a job
+// on the long lane of the JobRunner; Stop (or Esc) cancels at the next safe point and the run
+// keeps its best expert.
 //
-// Live: every iteration (TrainOptions::on_iteration, queued to the GUI thread) adds points to
+// Live: every iteration (TrainOptions::on_iteration, batched to the GUI thread through a
+// PartialChannel, at most 10 deliveries a second) adds points to
 // two charts — reward mean and train accuracy per iteration; validation accuracy at the
 // evaluated iterations — and updates a line with iteration i/N, loss, grad norm, KL, tokens/s
 // and the ETA. The run, its metrics, samples and experts go to the open workspace database (the
@@ -22,7 +24,11 @@
 
 #include <memory>
 
+namespace t2 {
+class Model;
+}
 class JobRunner;
+class Workspace;
 class LineChart;
 class QComboBox;
 class QDoubleSpinBox;
@@ -46,7 +52,9 @@ class TrainPanel : public QWidget {
   explicit TrainPanel(JobRunner* jobs, QWidget* parent = nullptr);
 
   void setModel(std::shared_ptr<const LoadedModel> model);
-  void setWorkspace(const QString& dbPath);  // "" = train without a run store
+  // The shared workspace: weights, and the run store the run is written to (its database, on
+  // the job's own connection; none = train without a run store). A private one until set.
+  void setWorkspace(Workspace* workspace);
   void setTaskSpecs(const QStringList& paths);
   void selectTask(const QString& path);
 
@@ -63,6 +71,7 @@ class TrainPanel : public QWidget {
 
   bool isTraining() const { return m_running; }
   const QVector<TrainPoint>& points() const { return m_points; }
+  const t2::Model* lastWeights() const { return m_lastWeights; }  // of the last run
   QString statusText() const;
   QString errorText() const;
   QString bestExpertPath() const { return m_bestExpert; }
@@ -80,14 +89,14 @@ class TrainPanel : public QWidget {
 
  private:
   void applyPreset();
-  void addPoint(const TrainPoint& point, const QString& status);
   void replot();
   void showError(const QString& error);
   void updateControls();
 
   JobRunner* m_jobs;
   std::shared_ptr<const LoadedModel> m_model;
-  QString m_dbPath;
+  Workspace* m_workspace;
+  const t2::Model* m_lastWeights = nullptr;
 
   QComboBox* m_task;
   QComboBox* m_preset;

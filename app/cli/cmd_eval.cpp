@@ -90,10 +90,17 @@ void print_line(const EvalReport& r, std::optional<std::int64_t> run_id) {
   std::cout.flush();
 }
 
+// --expert FILE / --adapter DIR / neither, as the engine's strategy.
+Strategy strategy(const Options& o) {
+  if (!o.adapter.empty()) return Strategy::adapter(o.adapter);
+  if (!o.expert.empty()) return Strategy::expert(o.expert, o.allow_transfer);
+  return Strategy::base();
+}
+
 void print_json(const EvalReport& r, const Options& o, std::optional<std::int64_t> run_id) {
   auto j = nlohmann::ordered_json::parse(to_json(r, o.items));
   j["model"] = o.model_dir;
-  j["strategy"] = eval_strategy(o.adapter.empty() ? o.expert : o.adapter);
+  j["strategy"] = strategy_label(strategy(o));
   j["run_id"] = run_id ? nlohmann::ordered_json(*run_id) : nlohmann::ordered_json();
   std::cout << j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
   std::cout.flush();
@@ -143,18 +150,14 @@ int run(const Options& o, const GlobalOptions& global) {
   const Tokenizer tokenizer = Tokenizer::from_model_dir(o.model_dir);
   const std::optional<ChatTemplate> chat = load_chat_template(o.model_dir, tasks);
   Session session(Model::load(o.model_dir, o.load, job));
-  if (!o.expert.empty()) {
-    const auto e = load_cli_expert(o.model_dir, o.expert, o.allow_transfer, job);
-    apply_expert(session, e.decomposition, e.expert);
-  }
-  if (!o.adapter.empty()) apply_lora(session, read_lora_adapter(o.adapter));
+  apply_strategy(session, o.model_dir, strategy(o), {}, job);
   std::optional<RunStore> store;
   if (!o.no_store) store.emplace(open_store(global, /*must_exist=*/false));
   EvalRunInfo info;
   info.model_dir = std::filesystem::absolute(o.model_dir).lexically_normal().string();
   info.model_fingerprint = model_fingerprint(o.model_dir);
   info.architecture = session.model().config().architecture;
-  info.expert_file = o.adapter.empty() ? o.expert : o.adapter;
+  info.strategy = strategy(o);
   Context c{o, session, tokenizer, chat ? &*chat : nullptr, store ? &*store : nullptr, info, job};
   for (const auto& task : tasks) evaluate_task(c, task);
   return kExitOk;

@@ -241,8 +241,7 @@ void add_import(CLI::App& parent, const Runner*& chosen) {
   sub->callback([&chosen, runner] { chosen = runner.get(); });
 }
 
-// What an expert does to each target matrix. Since W' - W = U diag(sigma' - sigma) V^T with
-// orthonormal U and V, ||W' - W||_F / ||W||_F = ||sigma' - sigma||_2 / ||sigma||_2 exactly.
+// What an expert does to each target matrix (t2::expert_effects).
 void add_apply(CLI::App& parent, const GlobalOptions& global, const Runner*& chosen) {
   struct Options {
     std::string model_dir, expert;
@@ -261,24 +260,11 @@ void add_apply(CLI::App& parent, const GlobalOptions& global, const Runner*& cho
     Engine engine = make_engine(global);
     const auto e = load_cli_expert(o->model_dir, o->expert, o->allow_transfer, make_cli_job());
     nlohmann::ordered_json rows = nlohmann::ordered_json::array();
-    for (const auto& m : e.expert.matrices) {
-      const auto sigma = e.decomposition.singular_values(m.name);
-      const auto adapted = adapted_sigma(e.expert.metadata.parametrization, m.values, sigma,
-                                         e.expert.metadata.max_mult);
-      double diff = 0.0, norm = 0.0, lo = 0.0, hi = 0.0;
-      for (std::size_t i = 0; i < sigma.size(); ++i) {
-        const double d = double(adapted[i]) - double(sigma[i]);
-        diff += d * d;
-        norm += double(sigma[i]) * sigma[i];
-        const double ratio = sigma[i] > 0 ? double(adapted[i]) / sigma[i] : 1.0;
-        lo = i == 0 ? ratio : std::min(lo, ratio);
-        hi = i == 0 ? ratio : std::max(hi, ratio);
-      }
+    for (const MatrixEffect& m : expert_effects(e.decomposition, e.expert))
       rows.push_back({{"name", m.name},
-                      {"relative_change", norm > 0 ? std::sqrt(diff / norm) : 0.0},
-                      {"sigma_ratio_min", lo},
-                      {"sigma_ratio_max", hi}});
-    }
+                      {"relative_change", m.relative_change},
+                      {"sigma_ratio_min", m.sigma_ratio_min},
+                      {"sigma_ratio_max", m.sigma_ratio_max}});
     if (o->json) {
       nlohmann::ordered_json out = {
           {"parametrization", to_string(e.expert.metadata.parametrization)}, {"matrices", rows}};

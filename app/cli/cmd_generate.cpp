@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -36,34 +37,7 @@ struct Options {
   bool json = false;
 };
 
-struct Prompt {
-  std::vector<std::int32_t> ids;
-  std::vector<std::int32_t> eos;  // sorted, unique
-};
-
-Prompt build_prompt(const Options& o, const Tokenizer& tokenizer, const ModelConfig& config) {
-  Prompt p;
-  if (o.chat) {
-    const ChatTemplate tmpl = ChatTemplate::from_model_dir(o.model_dir);
-    std::vector<ChatMessage> messages;
-    if (!o.system.empty()) messages.push_back({"system", o.system});
-    messages.push_back({"user", o.prompt});
-    ChatTemplateOptions options;
-    options.add_generation_prompt = true;
-    p.ids = tokenizer.encode(tmpl.render(messages, options), /*add_special_tokens=*/false);
-    p.eos = end_of_generation_ids(config, tokenizer, &tmpl);
-  } else {
-    p.ids = tokenizer.encode(o.prompt, /*add_special_tokens=*/true);
-    p.eos = end_of_generation_ids(config, tokenizer, nullptr);
-  }
-  if (p.ids.empty())
-    throw Error(ErrorKind::InvalidArgument,
-                "the prompt encodes to no tokens; give a non-empty --prompt (or use --chat)");
-  return p;
-}
-
-GenerateParams generate_params(const Options& o, const Tokenizer& tokenizer,
-                               std::vector<std::int32_t> eos) {
+GenerateParams generate_params(const Options& o) {
   GenerateParams p;
   p.max_new_tokens = o.max_new_tokens;
   if (o.sample) {
@@ -73,118 +47,73 @@ GenerateParams generate_params(const Options& o, const Tokenizer& tokenizer,
   }
   p.sampling.repetition_penalty = o.repetition_penalty;
   p.seed = o.seed >= 0 ? o.seed : static_cast<std::int64_t>(std::random_device{}() & 0x7FFFFFFF);
-  p.eos_ids = std::move(eos);
   p.stop_strings = o.stops;
-  p.decode = tokenizer_decoder(tokenizer);
   return p;
-}
-
-struct Rates {
-  double prefill = 0.0;  // prompt tokens / s
-  double decode = 0.0;   // tokens after the first / s
-};
-
-Rates rates(const GenerateResult& r) {
-  Rates out;
-  if (r.prefill_seconds > 0) out.prefill = static_cast<double>(r.prompt_tokens) / r.prefill_seconds;
-  if (r.generated_tokens > 1 && r.decode_seconds > 0)
-    out.decode = static_cast<double>(r.generated_tokens - 1) / r.decode_seconds;
-  return out;
 }
 
 void print_json(std::size_t prompt_tokens, const std::string& text,
                 const std::vector<std::int32_t>& tokens, const std::string& finish_reason,
-                const Rates& r) {
+                double prefill, double decode) {
   nlohmann::ordered_json out;
   out["prompt_tokens"] = prompt_tokens;
   out["text"] = text;
   out["tokens"] = tokens;
   out["finish_reason"] = finish_reason;
-  out["prefill_tokens_per_s"] = r.prefill;
-  out["decode_tokens_per_s"] = r.decode;
+  out["prefill_tokens_per_s"] = prefill;
+  out["decode_tokens_per_s"] = decode;
   std::cout << out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
   std::cout.flush();
 }
 
-// Streams sequence 0 to stdout (unless --json) and remembers what was generated, so that a
-// cancelled run can still print it.
-class Streamer {
- public:
-  Streamer(const GenerateParams& params, bool to_stdout)
-      : params_(params), to_stdout_(to_stdout), text_(params.stop_strings) {}
-
-  void on_token(std::int32_t token) {
-    tokens_.push_back(token);
-    if (std::find(params_.eos_ids.begin(), params_.eos_ids.end(), token) != params_.eos_ids.end())
-      return;  // the EOS token is not part of the text
-    ids_.push_back(token);
-    if (to_stdout_) write(text_.push(params_.decode(ids_)));
-  }
-  // Prints the rest of `final_text` (stdout mode), then a newline when stdout is a terminal.
-  void finish(const std::string& final_text) {
-    const std::string rest = text_.finish(final_text);
-    if (to_stdout_) {
-      write(rest);
-      if (::isatty(STDOUT_FILENO)) write("\n");
-    }
-  }
-  // Text of what was generated so far, cut before a stop string.
-  std::string partial_text() const {
-    std::string text = params_.decode(ids_);
-    const auto cut = find_stop_string(text, params_.stop_strings);
-    if (cut != std::string::npos) text.resize(cut);
-    return text;
-  }
-  const std::vector<std::int32_t>& tokens() const { return tokens_; }
-
- private:
-  void write(const std::string& s) {
-    if (s.empty()) return;
-    std::cout << s;
-    std::cout.flush();
-  }
-
-  const GenerateParams& params_;
-  bool to_stdout_;
-  TextStreamer text_;
-  std::vector<std::int32_t> tokens_, ids_;
-};
+void write(const std::string& s) {
+  if (s.empty()) return;
+  std::cout << s;
+  std::cout.flush();
+}
 
 int run(const Options& o, const GlobalOptions& global) {
   Engine engine = make_engine(global);
   const JobContext cli_job = make_cli_job();
   const JobContext job({}, cli_job.cancel_token());  // no progress line between the text
   const Tokenizer tokenizer = Tokenizer::from_model_dir(o.model_dir);
+  std::optional<ChatTemplate> chat;
+  if (o.chat) chat.emplace(ChatTemplate::from_model_dir(o.model_dir));
   Session session(Model::load(o.model_dir, o.load, job));
-  const Prompt prompt = build_prompt(o, tokenizer, session.model().config());
-  const GenerateParams params = generate_params(o, tokenizer, prompt.eos);
-  Streamer streamer(params, !o.json);
-  GenerateResult result;
+  TextPrompt prompt;
+  prompt.kind = o.chat ? TextPrompt::Kind::Chat : TextPrompt::Kind::Plain;
+  prompt.text = o.prompt;
+  prompt.system = o.system;
+  const GenerateParams params = generate_params(o);
+  // What was generated so far, so that a cancelled run can still print it.
+  std::vector<std::int32_t> tokens;
+  std::string text;
+  TextCallbacks callbacks;
+  callbacks.on_token = [&tokens](std::int32_t token) { tokens.push_back(token); };
+  callbacks.on_text = [&text, &o](const std::string& piece) {
+    text += piece;
+    if (!o.json) write(piece);
+  };
+  TextGeneration result;
   try {
-    result = session.generate(
-        {prompt.ids}, params, [&](std::size_t, std::int32_t token) { streamer.on_token(token); },
-        job);
+    result =
+        generate_text(session, &tokenizer, chat ? &*chat : nullptr, prompt, params, callbacks, job);
   } catch (const Error& e) {
     if (!e.is_cancelled()) throw;
-    const std::string text = streamer.partial_text();
-    if (o.json)
-      print_json(prompt.ids.size(), text, streamer.tokens(), "cancelled", {});
-    else
-      streamer.finish(text);
+    if (o.json) print_json(0, text, tokens, "cancelled", 0.0, 0.0);
     throw;
   }
-  const auto& seq = result.sequences.front();
-  const Rates r = rates(result);
+  const auto& seq = result.sequence;
   if (o.json)
-    print_json(prompt.ids.size(), seq.text, seq.tokens, seq.finish_reason, r);
-  else
-    streamer.finish(seq.text);
+    print_json(result.prompt_ids.size(), seq.text, seq.tokens, seq.finish_reason,
+               result.prefill_tokens_per_second, result.decode_tokens_per_second);
+  else if (::isatty(STDOUT_FILENO))
+    write("\n");
   std::fprintf(stderr,
                "prefill: %lld tokens, %.1f tokens/s; decode: %lld tokens, %.1f tokens/s "
                "(finish: %s, seed %lld)\n",
-               static_cast<long long>(result.prompt_tokens), r.prefill,
-               static_cast<long long>(result.generated_tokens), r.decode, seq.finish_reason.c_str(),
-               static_cast<long long>(params.seed));
+               static_cast<long long>(result.prompt_ids.size()), result.prefill_tokens_per_second,
+               static_cast<long long>(seq.tokens.size()), result.decode_tokens_per_second,
+               seq.finish_reason.c_str(), static_cast<long long>(params.seed));
   return kExitOk;
 }
 

@@ -60,8 +60,9 @@ Options parseOptions(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) args << QString::fromLocal8Bit(argv[i]);
   QCommandLineParser parser;
   parser.setApplicationDescription(
-      "T2 Workbench: decompose LLM weights by SVD, train SVF expert vectors, adapt in two passes, "
-      "and see everything. Without a display, use the command line: t2 --help");
+      "T2 Workbench: decompose LLM weights by SVD, train and evaluate SVF expert vectors, and see "
+      "spectra, training curves and evaluations. Without a display, use the command line: "
+      "t2 --help");
   const auto help = parser.addHelpOption();
   const auto version = parser.addVersionOption();
   const QCommandLineOption threads("threads", "Torch intra-op threads (default: all cores).", "N");

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <filesystem>
 
 namespace {
@@ -129,13 +130,39 @@ TEST(EvalSummary, JsonHasItemsOnlyWhenAsked) {
 }
 
 TEST(EvalSummary, Strategy) {
-  EXPECT_EQ(t2::eval_strategy(""), "base");
-  EXPECT_EQ(t2::eval_strategy("/a/b/math.t2expert"), "expert:math.t2expert");
+  using t2::Strategy;
+  EXPECT_EQ(t2::strategy_label(Strategy::from_path("")), "base");
+  EXPECT_EQ(t2::strategy_label(Strategy::from_path("/a/b/math.t2expert")), "expert:math.t2expert");
   // An existing folder is a LoRA adapter (t2 eval --adapter), with or without a final slash.
   const std::string folder = std::string(T2_TEST_OUTPUT_DIR) + "/strategy/adapter_best";
   std::filesystem::create_directories(folder);
-  EXPECT_EQ(t2::eval_strategy(folder), "adapter:adapter_best");
-  EXPECT_EQ(t2::eval_strategy(folder + "/"), "adapter:adapter_best");
+  EXPECT_EQ(Strategy::from_path(folder).kind, t2::StrategyKind::Adapter);
+  EXPECT_EQ(t2::strategy_label(Strategy::from_path(folder)), "adapter:adapter_best");
+  EXPECT_EQ(t2::strategy_label(Strategy::from_path(folder + "/")), "adapter:adapter_best");
+  EXPECT_EQ(
+      t2::strategy_label(Strategy::mix({"/x/math.safetensors", "code.safetensors"}, {0.75, -0.25})),
+      "mix:0.75*math.safetensors+-0.25*code.safetensors");
+}
+
+TEST(EvalSummary, MalformedStrategiesAreRefused) {
+  using t2::Strategy;
+  EXPECT_NO_THROW(t2::validate_strategy(Strategy::base()));
+  EXPECT_NO_THROW(t2::validate_strategy(Strategy::mix({"a", "b"}, {0.5, 0.5})));
+  Strategy base_with_file = Strategy::base();
+  base_with_file.files = {"a"};
+  EXPECT_THROW(t2::validate_strategy(base_with_file), t2::Error);
+  EXPECT_THROW(t2::validate_strategy(Strategy::expert("")), t2::Error);
+  EXPECT_THROW(t2::validate_strategy(Strategy::mix({"a"}, {1.0})), t2::Error);
+  EXPECT_THROW(t2::validate_strategy(Strategy::mix({"a", "b"}, {1.0})), t2::Error);
+  EXPECT_THROW(t2::validate_strategy(Strategy::mix({"a", "b"}, {1.0, std::nan("")})), t2::Error);
+  try {
+    t2::validate_strategy(Strategy::mix({"a", "b", "c"}, {1.0, 2.0}));
+    FAIL() << "a mix with fewer weights than files was accepted";
+  } catch (const t2::Error& e) {
+    EXPECT_EQ(e.kind(), t2::ErrorKind::InvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("one weight per expert file"), std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "plot/bar_chart.h"
 #include "support/tiny_chat_model.h"
 #include "test_support.h"
+#include "workspace.h"
 
 #include <t2/engine.h>
 
@@ -16,6 +17,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QSignalSpy>
 #include <QTableWidget>
 
 #include <gtest/gtest.h>
@@ -79,7 +81,9 @@ TEST(EvalPanel, ReportEqualsTheEngineAndIsStoredWithEveryItem) {
   const fs::path db = workDir() / "runs.db";
   fs::remove(db);
   t2::RunStore store(db.string());
-  f.panel.setStore(&store);
+  Workspace workspace;
+  workspace.setStore(&store);
+  f.panel.setWorkspace(&workspace);
   f.panel.setLimit(5);
   f.panel.setBatchSize(2);
   ASSERT_EQ(f.panel.splitBox()->currentText(), QStringLiteral("test"));
@@ -153,4 +157,45 @@ TEST(EvalPanel, AMissingExpertFileFailsTheRunWithItsPath) {
   ASSERT_TRUE(f.run());
   EXPECT_TRUE(f.panel.errorText().contains(QStringLiteral("/nonexistent/expert.json")))
       << f.panel.errorText().toStdString();
+}
+
+// Stop ends the job as cancelled (not finished) and the run is stored as cancelled with what
+// finished; the panel shows the stopped state.
+TEST(EvalPanel, StopEndsTheJobAndTheRunAsCancelled) {
+  Fixture f;
+  ASSERT_TRUE(f.load());
+  const fs::path db = workDir() / "cancel.db";
+  fs::remove(db);
+  t2::RunStore store(db.string());
+  Workspace workspace;
+  workspace.setStore(&store);
+  f.panel.setWorkspace(&workspace);
+  f.panel.setLimit(0);
+  f.panel.setBatchSize(1);
+  ASSERT_TRUE(f.run());  // loads the weights into the workspace
+  ASSERT_TRUE(f.panel.errorText().isEmpty()) << f.panel.errorText().toStdString();
+  const auto finishedRun = f.panel.lastRunId();
+  ASSERT_GE(finishedRun, 0);
+
+  QSignalSpy cancelled(&f.jobs, &JobRunner::jobCancelled);
+  QSignalSpy finished(&f.jobs, &JobRunner::jobFinished);
+  f.panel.evaluate();
+  ASSERT_TRUE(f.panel.isEvaluating());
+  f.panel.stop();  // before the first decode step has run
+  ASSERT_TRUE(waitUntil([&] { return !f.panel.isEvaluating() && !f.jobs.isRunning(); }, 60000));
+  EXPECT_EQ(cancelled.count(), 1);
+  EXPECT_EQ(finished.count(), 0);
+  EXPECT_TRUE(f.panel.summaryText().contains(QStringLiteral("stopped")))
+      << f.panel.summaryText().toStdString();
+  // The second run is stored as cancelled (the first stays finished).
+  const auto runs = store.list_runs();
+  std::int64_t cancelledRuns = 0;
+  for (const auto& run : runs) {
+    if (run.id == finishedRun) EXPECT_EQ(run.status, t2::RunStatus::Finished);
+    if (run.id != finishedRun && run.kind == "eval") {
+      EXPECT_EQ(run.status, t2::RunStatus::Cancelled);
+      ++cancelledRuns;
+    }
+  }
+  EXPECT_EQ(cancelledRuns, 1);
 }

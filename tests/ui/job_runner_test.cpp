@@ -3,6 +3,7 @@
 
 #include <t2/error.h>
 
+#include <QElapsedTimer>
 #include <QSignalSpy>
 #include <QThread>
 
@@ -11,6 +12,8 @@
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -136,6 +139,96 @@ TEST(JobRunner, DestructionCancelsAndJoinsTheWorker) {
   EXPECT_TRUE(sawCancel.load());
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
   QCoreApplication::processEvents();  // queued deliveries to the dead runner are dropped
+}
+
+}  // namespace
+
+namespace {
+
+// The interactive lane runs beside the long one; each lane still holds one job.
+TEST(JobRunner, AnInteractiveJobRunsWhileALongOneIsActive) {
+  JobRunner runner;
+  QSignalSpy finished(&runner, &JobRunner::jobFinished);
+  QSignalSpy cancelled(&runner, &JobRunner::jobCancelled);
+  ASSERT_TRUE(runner.run<int>(QStringLiteral("training"), untilCancelled, [](const int&) {}));
+  EXPECT_FALSE(runner.run<int>(
+      QStringLiteral("another long one"), [](const t2::JobContext&) { return 1; },
+      [](const int&) {}));
+  std::vector<JobOutcome> ends;
+  int answer = 0;
+  ASSERT_TRUE(runner.run<int>(
+      QStringLiteral("chat turn"), [](const t2::JobContext&) { return 42; },
+      [&](const int& r) { answer = r; }, JobLane::Interactive,
+      [&](JobOutcome outcome, const QString&) { ends.push_back(outcome); }));
+  EXPECT_EQ(runner.currentJob(JobLane::Interactive), QStringLiteral("chat turn"));
+  ASSERT_TRUE(waitUntil([&] { return finished.count() == 1; }));
+  EXPECT_EQ(answer, 42);
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_EQ(ends[0], JobOutcome::Finished);
+  EXPECT_TRUE(runner.isRunning(JobLane::Long)) << "the long job is untouched";
+  EXPECT_FALSE(runner.isRunning(JobLane::Interactive));
+  EXPECT_TRUE(runner.isRunning());
+  // cancel() takes the interactive job first, the long one when no interactive job runs.
+  runner.cancel();
+  ASSERT_TRUE(waitUntil([&] { return cancelled.count() == 1; }, 5000));
+  EXPECT_EQ(cancelled.at(0).at(0).toString(), QStringLiteral("training"));
+  EXPECT_FALSE(runner.isRunning());
+}
+
+// The JobEnd callback tells how every job ended, before the runner's signal.
+TEST(JobRunner, TheEndCallbackSeesFailuresAndCancellations) {
+  JobRunner runner;
+  std::vector<std::pair<JobOutcome, QString>> ends;
+  const auto record = [&](JobOutcome o, const QString& e) { ends.push_back({o, e}); };
+  runner.run<int>(
+      QStringLiteral("bad"),
+      [](const t2::JobContext&) -> int {
+        throw t2::Error(t2::ErrorKind::InvalidArgument, "no such split");
+      },
+      [](const int&) {}, JobLane::Long, record);
+  ASSERT_TRUE(waitUntil([&] { return ends.size() == 1; }));
+  EXPECT_EQ(ends[0].first, JobOutcome::Failed);
+  EXPECT_EQ(ends[0].second, QStringLiteral("no such split"));
+  runner.run<int>(
+      QStringLiteral("stopped"), untilCancelled, [](const int&) {}, JobLane::Long, record);
+  runner.cancel(JobLane::Long);
+  ASSERT_TRUE(waitUntil([&] { return ends.size() == 2; }));
+  EXPECT_EQ(ends[1].first, JobOutcome::Cancelled);
+  EXPECT_TRUE(ends[1].second.isEmpty());
+}
+
+// Partial results arrive in order, batched: many pushes, few deliveries (<= 10 per second).
+TEST(PartialChannel, DeliversEveryValueInOrderInFewBatches) {
+  QObject receiver;
+  std::vector<int> got;
+  int deliveries = 0;
+  auto channel = std::make_shared<PartialChannel<int>>(&receiver, [&](const QVector<int>& batch) {
+    ++deliveries;
+    got.insert(got.end(), batch.begin(), batch.end());
+  });
+  std::thread worker([channel] {
+    for (int i = 0; i < 300; ++i) {
+      channel->push(i);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  QElapsedTimer clock;
+  clock.start();
+  ASSERT_TRUE(waitUntil([&] { return got.size() == 300u; }, 10000));
+  worker.join();
+  const double seconds = clock.elapsed() / 1000.0;
+  for (int i = 0; i < 300; ++i) ASSERT_EQ(got[static_cast<std::size_t>(i)], i);
+  EXPECT_LE(deliveries, static_cast<int>(seconds * 10.0) + 2) << seconds << " s";
+  EXPECT_LT(deliveries, 300);
+  // Values pushed after the receiver is gone are dropped, not delivered to a dead object.
+  bool delivered = false;
+  auto* gone = new QObject;
+  auto orphan = std::make_shared<PartialChannel<int>>(
+      gone, [&delivered](const QVector<int>&) { delivered = true; });
+  delete gone;
+  orphan->push(1);
+  waitUntil([] { return false; }, 300);
+  EXPECT_FALSE(delivered);
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // The Train dock on the tiny training set-up (tests/training_fixture.h): a short RL run plots one
 // point per iteration (live, before the job ends), validation points at the evaluated
-// iterations, stores a finished run of kind "train" with its params and best expert, and hands
-// the best expert to "Evaluate it"; Stop ends the run cancelled; bad input says what to do.
+// iterations, stores a finished run of kind "train" with its params and best expert, and its
+// "Evaluate it" button (enabled once a run has finished) hands the best expert on; a LoRA run's
+// adapter, applied by the Evaluate dock, gives the engine's answers with the adapter, which differ
+// from the base model's; Stop ends the run cancelled; bad input says what to do.
 #include "train_panel.h"
 #include "eval_panel.h"
 #include "job_runner.h"
@@ -9,10 +11,12 @@
 #include "plot/line_chart.h"
 #include "test_support.h"
 #include "training_fixture.h"
+#include "workspace.h"
 
 #include <t2/engine.h>
 
 #include <QComboBox>
+#include <QPushButton>
 #include <QSignalSpy>
 
 #include <gtest/gtest.h>
@@ -37,6 +41,8 @@ struct Fixture {
   ModelPanel models{&jobs};
   TrainPanel panel{&jobs};
   std::string db = root("runs.db");
+  Workspace workspace;
+  std::optional<t2::RunStore> store;  // the workspace's run store (the GUI's connection)
 
   bool load() {
     models.openFolder(QString::fromStdString(setup.model_dir));
@@ -44,11 +50,20 @@ struct Fixture {
     panel.setModel(models.model());
     panel.setTaskSpecs({QString::fromStdString(setup.task)});
     fs::remove(db);
-    panel.setWorkspace(QString::fromStdString(db));
+    store.emplace(db);
+    workspace.setStore(&*store);
+    panel.setWorkspace(&workspace);
     panel.presetBox()->setCurrentText(QStringLiteral("recommended"));
     return true;
   }
 };
+
+// The dock's "Evaluate it" button (it has no accessor; found by its label).
+QPushButton* evaluateItButton(const TrainPanel& panel) {
+  for (auto* button : panel.findChildren<QPushButton*>())
+    if (button->text() == QStringLiteral("Evaluate it")) return button;
+  return nullptr;
+}
 
 }  // namespace
 
@@ -59,8 +74,12 @@ TEST(TrainPanel, ARunPlotsEveryIterationAndStoresItsBestExpert) {
   f.panel.setBatch(4);
   f.panel.setEvalEvery(2);
   QSignalSpy evaluate(&f.panel, &TrainPanel::evaluateExpert);
+  QPushButton* evaluateIt = evaluateItButton(f.panel);
+  ASSERT_NE(evaluateIt, nullptr);
+  EXPECT_FALSE(evaluateIt->isEnabled()) << "no expert trained yet";
   f.panel.train();
   ASSERT_TRUE(f.panel.isTraining()) << f.panel.errorText().toStdString();
+  EXPECT_FALSE(evaluateIt->isEnabled()) << "still training";
   ASSERT_TRUE(waitUntil([&] { return !f.panel.isTraining(); }, 120000));
   ASSERT_TRUE(f.panel.errorText().isEmpty()) << f.panel.errorText().toStdString();
 
@@ -90,8 +109,12 @@ TEST(TrainPanel, ARunPlotsEveryIterationAndStoresItsBestExpert) {
   ASSERT_FALSE(f.panel.bestExpertPath().isEmpty());
   EXPECT_TRUE(fs::exists(f.panel.bestExpertPath().toStdString()));
 
-  f.panel.evaluateExpert(f.panel.bestExpertPath());
+  // "Evaluate it" is enabled now and hands exactly that file on, once per click.
+  EXPECT_EQ(evaluate.count(), 0) << "nothing is handed on before the click";
+  ASSERT_TRUE(evaluateIt->isEnabled());
+  evaluateIt->click();
   ASSERT_EQ(evaluate.count(), 1);
+  EXPECT_EQ(evaluate.at(0).at(0).toString(), f.panel.bestExpertPath());
 
   f.panel.resize(520, 640);
   EXPECT_TRUE(f.panel.grab().save(testOutputPath(QStringLiteral("screenshots/train_dock.png"))));
@@ -160,6 +183,17 @@ TEST(TrainPanel, LoraMethodTrainsAnAdapterThatTheEvaluateDockApplies) {
   ASSERT_EQ(got.items.size(), want.items.size());
   for (std::size_t i = 0; i < want.items.size(); ++i)
     EXPECT_EQ(got.items[i].output, want.items[i].output) << i;
+
+  // The adapter matters, so that agreeing means something: the engine's evaluation of the base
+  // model (no adapter) answers at least one of these items differently.
+  t2::Session baseSession(t2::Model::load(f.setup.model_dir));
+  const t2::EvalReport base = t2::evaluate(baseSession, tokenizer, chat ? &*chat : nullptr,
+                                           t2::Task::load(f.setup.task), params);
+  ASSERT_EQ(base.items.size(), got.items.size());
+  std::size_t changed = 0;
+  for (std::size_t i = 0; i < base.items.size(); ++i)
+    changed += got.items[i].output != base.items[i].output;
+  EXPECT_GT(changed, 0u) << "the Evaluate dock's outputs with the adapter equal the base model's";
 }
 
 TEST(TrainPanel, StopEndsTheRunCancelled) {

@@ -21,6 +21,7 @@
 #include <t2/experts.h>
 #include <t2/job.h>
 #include <t2/model.h>
+#include <t2/strategy.h>
 
 #include <map>
 #include <string>
@@ -89,6 +90,36 @@ struct LoadedExpert {
 // file and what to give instead.
 LoadedExpert load_expert_file(const std::string& model_dir, const std::string& file,
                               bool allow_transfer = false, const JobContext& job = {});
+
+// Applies a strategy (t2/strategy.h) to a session of the model in `model_dir` that has no
+// adaptation yet: expert -> load_expert_file + apply_expert; mix -> every file loaded (their
+// decompositions must be of one target set), mix_experts with one weight per expert, then
+// apply_expert; adapter -> read_lora_adapter + apply_lora (t2/lora.h); base -> nothing.
+// Decompositions come from the default cache (computed once). Throws InvalidArgument (a
+// malformed strategy, experts that do not fit the model or each other), Io/Corrupt naming the
+// file, or Cancelled.
+struct AppliedStrategy {
+  std::string label;                  // strategy_label(strategy)
+  std::vector<std::string> changed;   // matrices whose weights differ from the base model
+  std::vector<std::string> warnings;  // e.g. mix_experts' warnings
+  double seconds = 0.0;               // loading and applying
+};
+AppliedStrategy apply_strategy(Session& session, const std::string& model_dir,
+                               const Strategy& strategy, const ApplyParams& params = {},
+                               const JobContext& job = {});
+
+// What an expert does to one target matrix. Since W' - W = U diag(sigma' - sigma) Vh with
+// orthonormal U and Vh, ||W' - W||_F / ||W||_F = ||sigma' - sigma||_2 / ||sigma||_2 exactly.
+struct MatrixEffect {
+  std::string name;
+  double relative_change = 0.0;  // ||W' - W||_F / ||W||_F (0 for a zero matrix)
+  double sigma_ratio_min = 1.0;  // min over i of sigma'_i / sigma_i (sigma_i = 0 counts as 1)
+  double sigma_ratio_max = 1.0;
+};
+// One row per matrix of `expert`, in its order. Throws InvalidArgument when a matrix is not a
+// target of `decomposition` or has another length.
+std::vector<MatrixEffect> expert_effects(const Decomposition& decomposition,
+                                         const ExpertVectors& expert);
 
 struct ExportMergedParams {
   std::string out_dir;  // folder to write; created when missing

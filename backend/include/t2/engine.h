@@ -31,8 +31,10 @@
 #include <t2/sandbox.h>
 #include <t2/self_check.h>
 #include <t2/spectra.h>
+#include <t2/strategy.h>
 #include <t2/target_set.h>
 #include <t2/tasks.h>
+#include <t2/text_generation.h>
 #include <t2/text_stream.h>
 #include <t2/tokenizer.h>
 #include <t2/training.h>

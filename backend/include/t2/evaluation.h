@@ -25,6 +25,7 @@
 #include <t2/job.h>
 #include <t2/model.h>
 #include <t2/run_store.h>
+#include <t2/strategy.h>
 
 #include <cstdint>
 #include <functional>
@@ -135,20 +136,22 @@ struct EvalRunInfo {
   std::string architecture;       // e.g. "LlamaForCausalLM"; registers the model with fingerprint
   std::string task_path;          // the task spec file
   std::string task_name;          // TaskSpec::name (the evaluation's `task`)
-  std::string expert_file;        // "" = base model (strategy "base"), else "expert:<file name>"
+  Strategy strategy;              // how the session's weights were adapted (base by default)
   std::string run_name;           // "" = "eval <task name> <split>"
   std::vector<std::string> tags;
 };
 
 // Creates a `running` run of kind "eval" with params {model_dir, model_fingerprint, task,
-// task_name, split, limit, expert, batch_size, max_new_tokens, sampling, seed} and, when
-// info.model_fingerprint is set, the model registered (RunStore::add_model). Returns its id.
+// task_name, split, limit, expert (the expert file or adapter folder; "" otherwise), strategy
+// (strategy_label), strategy_kind, strategy_files, strategy_weights, batch_size, max_new_tokens,
+// sampling, seed} and, when info.model_fingerprint is set, the model registered
+// (RunStore::add_model). Returns its id. InvalidArgument for a malformed info.strategy.
 std::int64_t begin_eval_run(RunStore& store, const EvalRunInfo& info, const EvalParams& params);
 
 // Writes the report into run `run_id` and finishes it with `status` (Finished, Cancelled or
 // Failed; `message` explains the latter two): metrics at step 0 (accuracy, ci_low, ci_high,
 // ms_per_example, n, correct, unextractable, examples_per_second) and one EvaluationRecord
-// (task = info.task_name, strategy = "base" or "expert:<file name>") holding every item of
+// (task = info.task_name, strategy = strategy_label(info.strategy)) holding every item of
 // the report (prompt, reference = gold, prediction = output, extracted_answer, correct).
 // Returns the evaluation id. A cancelled or failed run stores what completed (possibly nothing).
 std::int64_t finish_eval_run(RunStore& store, std::int64_t run_id, const EvalRunInfo& info,
@@ -170,9 +173,5 @@ StoredEvaluation evaluate_and_store(Session& session, const Tokenizer& tokenizer
                                     const ChatTemplate* chat_template, const Task& task,
                                     EvalParams params, RunStore* store, EvalRunInfo info,
                                     const JobContext& job = {});
-
-// "base", "expert:<file name without folder>", or for an existing folder (a LoRA adapter)
-// "adapter:<folder name>".
-std::string eval_strategy(const std::string& expert_file);
 
 }  // namespace t2

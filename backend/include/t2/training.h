@@ -142,6 +142,10 @@ struct TrainOptions {
   std::string out_file;    // also copy the best expert here ("" = no copy)
   std::string cache_dir;   // decomposition cache root ("" = default)
   LoadParams load;         // dtype/device of the model
+  // The model of model_dir already loaded (e.g. the GUI workspace's, shared with other panels);
+  // null = load it with `load`. Its decomposition is then computed from these weights (same
+  // cache key: the folder's fingerprint).
+  std::shared_ptr<const Model> model;
   std::function<void(const TrainIteration&)> on_iteration;  // after each iteration; no throw
   // Once the run exists (after the model, task and decomposition are loaded): its id (0 without
   // a run store) and the folder of its experts and checkpoints; must not throw.

@@ -244,3 +244,101 @@ TEST(ModelAdaptation, ExportedMergedCheckpointLoadsToTheAdaptedLogits) {
     EXPECT_NO_THROW(t2::export_merged(src, d, e, params));
   }
 }
+
+// Strategies through the engine's one entry point: an expert file equals apply_expert of the
+// expert; a one-hot mix of two files equals the second expert; an even mix equals apply_expert
+// of the averaged z (paper parametrization, z' = sum alpha_k z_k); base changes nothing; a
+// malformed mix is refused before the session changes.
+TEST(ModelAdaptation, StrategiesApplyLikeTheirExperts) {
+  const std::string dir = fixture("llama_f32");
+  const auto model = t2::Model::load(dir);
+  // The default decomposition cache: the same matrices load_expert_file decomposes.
+  const auto d = t2::Decomposition::compute_or_load(dir, t2::DecomposeParams{"mlp"});
+  auto a = random_expert(model->config(), d, t2::Parametrization::Paper, 21, 0.5f, 1.5f);
+  auto b = random_expert(model->config(), d, t2::Parametrization::Paper, 22, 0.5f, 1.5f);
+  a.metadata.target_set = b.metadata.target_set = "mlp";
+  a.metadata.base_fingerprint = b.metadata.base_fingerprint = t2::model_fingerprint(dir);
+  const std::string out = fresh_dir("strategies");
+  const std::string file_a = out + "/a.safetensors", file_b = out + "/b.safetensors";
+  t2::write_expert(file_a, a);
+  t2::write_expert(file_b, b);
+
+  t2::Session base(model), with_b(model), via_file(model), one_hot(model), even(model),
+      even_ref(model), untouched(model);
+  t2::apply_expert(with_b, d, b);
+  const auto logits_b = with_b.forward(kPrompt).data;
+  const auto applied = t2::apply_strategy(via_file, dir, t2::Strategy::expert(file_b));
+  EXPECT_EQ(applied.label, "expert:b.safetensors");
+  EXPECT_EQ(applied.changed.size(), d.targets().size());
+  EXPECT_EQ(via_file.forward(kPrompt).data, logits_b);
+
+  t2::apply_strategy(one_hot, dir, t2::Strategy::mix({file_a, file_b}, {0.0, 1.0}));
+  EXPECT_EQ(one_hot.forward(kPrompt).data, logits_b);
+
+  t2::ExpertVectors mean = a;
+  for (std::size_t m = 0; m < mean.matrices.size(); ++m)
+    for (std::size_t i = 0; i < mean.matrices[m].values.size(); ++i)
+      mean.matrices[m].values[i] = 0.5f * a.matrices[m].values[i] + 0.5f * b.matrices[m].values[i];
+  t2::apply_expert(even_ref, d, mean);
+  const auto mixed = t2::apply_strategy(even, dir, t2::Strategy::mix({file_a, file_b}, {0.5, 0.5}));
+  EXPECT_EQ(mixed.label, "mix:0.5*a.safetensors+0.5*b.safetensors");
+  const auto want = even_ref.forward(kPrompt).data;
+  EXPECT_LE(max_diff(even.forward(kPrompt).data, want), 1e-6 * max_abs(want));
+  EXPECT_GT(max_diff(want, logits_b), 1e-4 * max_abs(want)) << "the mix differs from b";
+
+  const auto none = t2::apply_strategy(untouched, dir, t2::Strategy::base());
+  EXPECT_EQ(none.label, "base");
+  EXPECT_TRUE(none.changed.empty());
+  EXPECT_EQ(untouched.forward(kPrompt).data, base.forward(kPrompt).data);
+  EXPECT_THROW(t2::apply_strategy(untouched, dir, t2::Strategy::mix({file_a, file_b}, {1.0})),
+               t2::Error);
+  EXPECT_THROW(t2::apply_strategy(untouched, dir, t2::Strategy::expert(out + "/missing.json")),
+               t2::Error);
+  EXPECT_EQ(untouched.forward(kPrompt).data, base.forward(kPrompt).data);
+}
+
+// expert_effects: ||W' - W||_F / ||W||_F from the singular values, checked against a dense
+// recomposition in double precision of one matrix, and the sigma ratio range.
+TEST(ModelAdaptation, ExpertEffectsMatchTheDenseChange) {
+  const std::string dir = fixture("llama_f32");
+  const auto model = t2::Model::load(dir);
+  const auto d = t2::Decomposition::compute_or_load(dir, no_cache("mlp"));
+  auto e = random_expert(model->config(), d, t2::Parametrization::Paper, 31, 0.25f, 1.75f);
+  auto& first = e.matrices.front();
+  std::fill(first.values.begin(), first.values.end(), 2.0f);  // W' = 2 W: change exactly 1
+  const auto rows = t2::expert_effects(d, e);
+  ASSERT_EQ(rows.size(), e.matrices.size());
+  EXPECT_EQ(rows[0].name, first.name);
+  EXPECT_NEAR(rows[0].relative_change, 1.0, 1e-6);
+  EXPECT_NEAR(rows[0].sigma_ratio_min, 2.0, 1e-6);
+  EXPECT_NEAR(rows[0].sigma_ratio_max, 2.0, 1e-6);
+  // Matrix 1 densely: W' - W = U diag(sigma (z - 1)) Vh, relative to W = U diag(sigma) Vh.
+  const auto& m = e.matrices[1];
+  const auto* t = d.find(m.name);
+  ASSERT_NE(t, nullptr);
+  const auto u = d.u(m.name), vh = d.vh(m.name), s = d.singular_values(m.name);
+  const std::size_t r = s.size(), out = t->out_features, in = t->in_features;
+  double diff = 0.0, norm = 0.0, lo = 1e30, hi = -1e30;
+  for (std::size_t i = 0; i < out; ++i)
+    for (std::size_t j = 0; j < in; ++j) {
+      double w = 0.0, dw = 0.0;
+      for (std::size_t k = 0; k < r; ++k) {
+        const double uv = double(u[i * r + k]) * vh[k * in + j];
+        w += uv * s[k];
+        dw += uv * s[k] * (double(m.values[k]) - 1.0);
+      }
+      diff += dw * dw;
+      norm += w * w;
+    }
+  for (std::size_t k = 0; k < r; ++k) {
+    lo = std::min(lo, double(m.values[k]));
+    hi = std::max(hi, double(m.values[k]));
+  }
+  EXPECT_NEAR(rows[1].relative_change, std::sqrt(diff / norm), 1e-4 * std::sqrt(diff / norm));
+  EXPECT_NEAR(rows[1].sigma_ratio_min, lo, 1e-5);
+  EXPECT_NEAR(rows[1].sigma_ratio_max, hi, 1e-5);
+  // A matrix the decomposition does not hold is refused, naming it.
+  auto stranger = e;
+  stranger.matrices[0].name = "model.layers.0.self_attn.q_proj.weight";
+  EXPECT_THROW(t2::expert_effects(d, stranger), t2::Error);
+}

@@ -248,7 +248,7 @@ TEST(ModelEvaluation, StoreRoundTrip) {
   const auto report = t2::evaluate(s.env.session, s.env.tokenizer, &s.env.chat, task, params);
   t2::RunStore store(fresh_db("round-trip.db"));
   t2::EvalRunInfo info = run_info(s);
-  info.expert_file = "/some/where/math.t2expert";
+  info.strategy = t2::Strategy::expert("/some/where/math.t2expert");
   const auto run = t2::begin_eval_run(store, info, params);
   EXPECT_EQ(store.get_run(run).status, t2::RunStatus::Running);
   t2::finish_eval_run(store, run, info, report, t2::RunStatus::Finished);

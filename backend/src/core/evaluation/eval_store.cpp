@@ -3,22 +3,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include <filesystem>
-
 namespace t2 {
 
-std::string eval_strategy(const std::string& expert_file) {
-  if (expert_file.empty()) return "base";
-  std::filesystem::path path(expert_file);
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    if (!path.has_filename()) path = path.parent_path();  // "adapter/" -> "adapter"
-    return "adapter:" + path.filename().string();
-  }
-  return "expert:" + path.filename().string();
-}
-
 std::int64_t begin_eval_run(RunStore& store, const EvalRunInfo& info, const EvalParams& params) {
+  validate_strategy(info.strategy);
   nlohmann::ordered_json p;
   p["model_dir"] = info.model_dir;
   p["model_fingerprint"] = info.model_fingerprint;
@@ -26,8 +14,15 @@ std::int64_t begin_eval_run(RunStore& store, const EvalRunInfo& info, const Eval
   p["task_name"] = info.task_name;
   p["split"] = params.split;
   p["limit"] = params.limit;
-  p["expert"] = info.expert_file;
-  p["strategy"] = eval_strategy(info.expert_file);
+  const Strategy& strategy = info.strategy;
+  // "expert": the one file of an expert or adapter (as before strategies had kinds)
+  p["expert"] = strategy.kind == StrategyKind::Expert || strategy.kind == StrategyKind::Adapter
+                    ? strategy.files.front()
+                    : std::string();
+  p["strategy"] = strategy_label(strategy);
+  p["strategy_kind"] = to_string(strategy.kind);
+  p["strategy_files"] = strategy.files;
+  p["strategy_weights"] = strategy.weights;
   p["batch_size"] = params.batch_size;
   p["max_new_tokens"] = params.max_new_tokens;
   p["sampling"] = {{"temperature", params.sampling.temperature},
@@ -65,7 +60,7 @@ std::int64_t finish_eval_run(RunStore& store, std::int64_t run_id, const EvalRun
   EvaluationRecord evaluation;
   evaluation.run_id = run_id;
   evaluation.task = info.task_name.empty() ? report.task : info.task_name;
-  evaluation.strategy = eval_strategy(info.expert_file);
+  evaluation.strategy = strategy_label(info.strategy);
   evaluation.n = report.n;
   evaluation.correct = report.correct;
   std::vector<EvaluationItem> items;

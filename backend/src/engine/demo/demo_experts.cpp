@@ -192,7 +192,7 @@ std::vector<DemoExpertBuilt> build_demo_experts(const DemoExpertsParams& params,
 
     const Task task = Task::load(train_params[i].task);
     EvalParams eval;  // the whole test split, greedy, as t2 eval
-    info.expert_file.clear();
+    info.strategy = Strategy::base();
     info.run_name = "demo base " + task.spec().name + " test";
     const StoredEvaluation base =
         evaluate_and_store(session, tokenizer, &chat, task, eval, &store, info, job);
@@ -200,7 +200,7 @@ std::vector<DemoExpertBuilt> build_demo_experts(const DemoExpertsParams& params,
     ApplyParams apply;
     apply.expected_tokens = 1e9;  // one expert for a whole split: recompose
     apply_expert(session, loaded.decomposition, loaded.expert, apply);
-    info.expert_file = final_file.string();
+    info.strategy = Strategy::expert(final_file.string());
     info.run_name = "demo expert " + name + " " + task.spec().name + " test";
     StoredEvaluation adapted;
     try {

@@ -1,6 +1,7 @@
 // Model loading: safetensors -> tensors (viewed in place where possible), shape checks, fused
 // decode layout.
 #include "engine/model/tensor_dtype.h"
+#include "engine/torch_guard.h"
 #include "forward.h"
 #include "model_impl.h"
 #include "rope.h"
@@ -171,25 +172,29 @@ Model::~Model() = default;
 
 std::shared_ptr<const Model> Model::load(const std::string& model_dir, const LoadParams& params,
                                          const JobContext& job) {
-  auto impl = std::make_unique<Impl>();
-  impl->config = load_model_config(model_dir);
-  impl->dtype = engine::parse_dtype_option(params.dtype);
-  impl->device = engine::parse_device_option(params.device);
-  impl->checkpoint = std::make_unique<Checkpoint>(Checkpoint::open(model_dir));
-  const auto& tensors = impl->checkpoint->tensors();
-  const auto shapes = engine::expected_shapes(impl->config);
-  std::size_t done = 0;
-  for (const auto& info : tensors) {
-    job.throw_if_cancelled();
-    // Tensors the model does not use (e.g. rotary_emb.inv_freq buffers) are skipped.
-    if (shapes.count(info.name))
-      impl->weights[info.name] =
-          ml::tensor_from_checkpoint(*impl->checkpoint, info, impl->dtype, impl->device);
-    job.report("load", static_cast<double>(++done) / static_cast<double>(tensors.size()),
-               "loading " + info.name);
-  }
-  impl->finish_load(model_dir);
-  return std::make_shared<const Model>(std::move(impl));
+  // Inside the error boundary: a torch error (e.g. out of memory while moving to a device)
+  // surfaces as t2::Error, never as a raw c10::Error.
+  return detail::guarded([&] {
+    auto impl = std::make_unique<Impl>();
+    impl->config = load_model_config(model_dir);
+    impl->dtype = engine::parse_dtype_option(params.dtype);
+    impl->device = engine::parse_device_option(params.device);
+    impl->checkpoint = std::make_unique<Checkpoint>(Checkpoint::open(model_dir));
+    const auto& tensors = impl->checkpoint->tensors();
+    const auto shapes = engine::expected_shapes(impl->config);
+    std::size_t done = 0;
+    for (const auto& info : tensors) {
+      job.throw_if_cancelled();
+      // Tensors the model does not use (e.g. rotary_emb.inv_freq buffers) are skipped.
+      if (shapes.count(info.name))
+        impl->weights[info.name] =
+            ml::tensor_from_checkpoint(*impl->checkpoint, info, impl->dtype, impl->device);
+      job.report("load", static_cast<double>(++done) / static_cast<double>(tensors.size()),
+                 "loading " + info.name);
+    }
+    impl->finish_load(model_dir);
+    return std::make_shared<const Model>(std::move(impl));
+  });
 }
 
 std::shared_ptr<const Model> Model::random(const ModelConfig& config, std::uint64_t seed,

@@ -76,7 +76,7 @@ Setup make_setup(const TrainParams& p, const TrainOptions& o, const JobContext& 
     throw Error(ErrorKind::InvalidArgument, "no model folder given (TrainOptions::model_dir)");
   Setup s{p, o, nullptr, Task::load(p.task), nullptr, nullptr, {}, {}, {}, {}, {}};
   job.report("load", 0.0, "loading " + o.model_dir);
-  s.model = Model::load(o.model_dir, o.load, job);
+  s.model = o.model ? o.model : Model::load(o.model_dir, o.load, job);
   s.prompter = std::make_unique<Prompter>(o.model_dir, s.task, s.model->config());
   s.fingerprint = model_fingerprint(o.model_dir);
   if (p.eval_every > 0)
@@ -91,8 +91,9 @@ Setup make_setup(const TrainParams& p, const TrainOptions& o, const JobContext& 
   DecomposeParams dp;
   dp.targets = p.targets;
   dp.cache_dir = o.cache_dir;
-  s.decomposition =
-      std::make_unique<Decomposition>(Decomposition::compute_or_load(o.model_dir, dp, job));
+  s.decomposition = std::make_unique<Decomposition>(
+      o.model ? Decomposition::compute_or_load(*s.model, s.fingerprint, dp, job)
+              : Decomposition::compute_or_load(o.model_dir, dp, job));
   // The initial expert: N(init_mean, init_std^2) per entry from the seed.
   const auto param = parse_parametrization(p.parametrization);
   s.initial = ExpertVectors::identity(s.model->config(), s.decomposition->targets(), param, p.seed);

@@ -150,6 +150,7 @@ class Prompter {
                                           const std::string& answer_template = "") const;
   GenerateParams generate_params(int max_new_tokens, double temperature, std::int64_t seed) const;
   const Tokenizer& tokenizer() const { return tokenizer_; }
+  const ChatTemplate* chat_template() const { return chat_template_.get(); }
 
  private:
   const Task* task_;

@@ -5,6 +5,7 @@
 #include "setup.h"
 
 #include <t2/error.h>
+#include <t2/evaluation.h>
 #include <t2/run_store.h>
 
 #include "../torch_guard.h"
@@ -74,6 +75,8 @@ class Run {
  private:
   std::string path(const std::string& file) const { return (fs::path(out_dir_) / file).string(); }
 
+  // Validation goes through the evaluation harness (t2::evaluate): greedy, the eval split's
+  // first eval_items items, the rollout length; the same prompts and stop ids as `t2 eval`.
   double evaluate(int it, const JobContext& job) {
     if (s_.eval_items.empty()) return -1.0;
     {
@@ -82,21 +85,29 @@ class Run {
           session_.impl(), s_.p,
           rollout_tokens_per_sequence() * static_cast<std::int64_t>(s_.eval_items.size()));
     }
-    const auto rolls = rollouts(session_, *s_.prompter, s_.task, s_.eval_items, 1, 0.0,
-                                max_new_tokens(s_), -1, job);
+    EvalParams params;
+    params.split = s_.p.eval_split;
+    params.limit = s_.eval_items.size();
+    params.max_new_tokens = max_new_tokens(s_);
+    EvalReport report;
+    try {
+      report = t2::evaluate(session_, s_.prompter->tokenizer(), s_.prompter->chat_template(),
+                            s_.task, params, job);
+    } catch (...) {
+      state_->release(session_.impl());
+      throw;
+    }
     state_->release(session_.impl());
-    std::int64_t correct = 0;
-    for (const auto& r : rolls) correct += r.verdict.correct ? 1 : 0;
-    const double acc = static_cast<double>(correct) / static_cast<double>(rolls.size());
     if (store_) {
       std::vector<SampleRecord> samples;
-      for (std::size_t i = 0; i < rolls.size() && static_cast<int>(i) < s_.p.samples_logged; ++i)
-        samples.push_back({0, run_id_, it, s_.prompter->prompt_text(s_.eval_items[rolls[i].item]),
-                           rolls[i].text, rolls[i].verdict.reward, 0.0});
+      for (const auto& item : report.items) {
+        if (static_cast<int>(samples.size()) >= s_.p.samples_logged) break;
+        samples.push_back({0, run_id_, it, item.prompt, item.output, item.reward, 0.0});
+      }
       if (!samples.empty()) store_->add_samples(samples);
-      metrics_->log(it, "accuracy_validation", acc);
+      metrics_->log(it, "accuracy_validation", report.accuracy);
     }
-    return acc;
+    return report.accuracy;
   }
 
   std::vector<ScoredSequence> sequences(int it, const std::vector<TaskItem>& items,

@@ -1,0 +1,45 @@
+// How a Session's weights are adapted for a job: the one vocabulary that evaluation, generation,
+// the stored runs and the front ends use (the engine applies it with t2::apply_strategy,
+// t2/adaptation.h). Torch-free (t2_core), included from t2/evaluation.h.
+//
+//   base     the model's own weights
+//   expert   one SVF expert: sigma' = adapted_sigma(values, sigma) on its target matrices
+//   mix      K SVF experts of one target set and parametrization, z' = sum_k alpha_k z_k
+//            (t2::mix_experts, one weight per expert)
+//   adapter  a LoRA adapter folder (PEFT format), merged into the weights
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace t2 {
+
+enum class StrategyKind { Base, Expert, Mix, Adapter };
+const char* to_string(StrategyKind kind) noexcept;  // "base" | "expert" | "mix" | "adapter"
+
+struct Strategy {
+  StrategyKind kind = StrategyKind::Base;
+  // Expert: one expert file (a t2 expert file, or a JSON {parameter name: [z]}); Mix: two or
+  // more expert files; Adapter: one LoRA adapter folder; Base: none.
+  std::vector<std::string> files;
+  std::vector<double> weights;  // Mix: alpha_k, one per file; otherwise empty
+  bool allow_transfer = false;  // Expert/Mix: map experts made for another model (layer, part)
+
+  static Strategy base();
+  static Strategy expert(std::string file, bool allow_transfer = false);
+  static Strategy mix(std::vector<std::string> files, std::vector<double> weights);
+  static Strategy adapter(std::string folder);
+  // The front ends' single "expert" field: "" = base, an existing folder = adapter, anything
+  // else = expert.
+  static Strategy from_path(const std::string& expert_or_adapter);
+};
+
+// Throws InvalidArgument saying what to give when the files or weights do not fit the kind
+// (base: none; expert/adapter: exactly one; mix: two or more, one finite weight per file).
+void validate_strategy(const Strategy& strategy);
+
+// "base", "expert:<file name>", "adapter:<folder name>", or "mix:<a1>*<name1>+<a2>*<name2>..."
+// (weights printed with %g); the name stored with evaluations and shown in charts.
+std::string strategy_label(const Strategy& strategy);
+
+}  // namespace t2
