@@ -266,9 +266,11 @@ void TrainPanel::train() {
   try {
     params = t2::train_preset(m_preset->currentText().toStdString());
     params.task = m_task->currentData().toString().toStdString();
-    params.objective = m_objective->currentData().toString().toStdString();
-    params.method = m_method->currentData().toString().toStdString();
-    if (params.method == "lora") {
+    params.objective = t2::parse_choice<t2::Objective>(
+        "objective", m_objective->currentData().toString().toStdString());
+    params.method = t2::parse_choice<t2::TrainMethod>(
+        "method", m_method->currentData().toString().toStdString());
+    if (params.method == t2::TrainMethod::Lora) {
       params.lora_rank = m_loraRank->value();
       params.lora_alpha = 2.0 * params.lora_rank;
     }

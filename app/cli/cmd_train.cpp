@@ -6,10 +6,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <type_traits>
 
 namespace t2::cli {
 namespace detail::train_cmd {
@@ -25,15 +28,27 @@ struct Options {
   std::vector<std::function<void(TrainParams&)>> overrides;
 };
 
-// Registers --NAME bound to given.*field; when given, it overrides the preset's value.
+// Registers --NAME bound to given.*field; when given, it overrides the preset's value. A choice
+// (an enum field) is typed by name and read with t2::parse_choice when the command runs, so a
+// wrong name is the engine's InvalidArgument listing the valid ones (exit 1).
 template <typename T>
 void param(CLI::App* sub, Options& o, const std::string& name, T TrainParams::*field,
            const std::string& help) {
-  CLI::Option* opt = sub->add_option(name, o.given.*field, help);
   Options* owner = &o;
-  o.overrides.push_back([opt, field, owner](TrainParams& p) {
-    if (opt->count() > 0) p.*field = owner->given.*field;
-  });
+  if constexpr (std::is_enum_v<T>) {
+    auto text = std::make_shared<std::string>();
+    CLI::Option* opt = sub->add_option(name, *text, help);
+    std::string field_name = name.substr(2);  // "--kl-estimator" -> "kl_estimator"
+    std::replace(field_name.begin(), field_name.end(), '-', '_');
+    o.overrides.push_back([opt, field, text, field_name](TrainParams& p) {
+      if (opt->count() > 0) p.*field = parse_choice<T>(field_name, *text);
+    });
+  } else {
+    CLI::Option* opt = sub->add_option(name, o.given.*field, help);
+    o.overrides.push_back([opt, field, owner](TrainParams& p) {
+      if (opt->count() > 0) p.*field = owner->given.*field;
+    });
+  }
 }
 
 void add_params(CLI::App* sub, Options& o) {
@@ -76,7 +91,7 @@ void add_params(CLI::App* sub, Options& o) {
   param(sub, o, "--scoring", &TrainParams::scoring,
         "auto (per matrix by cost) | factored | recompose (the reference's way)");
   param(sub, o, "--rollout-weights", &TrainParams::rollout_weights,
-        "auto (merged or factored by cost) | merged | factored");
+        "auto (recompose or factored by cost) | recompose | factored");
   param(sub, o, "--seed", &TrainParams::seed, "Seed of init, batches and sampling");
   param(sub, o, "--init-expert", &TrainParams::init_expert,
         "Start from this expert file (same model, targets, parametrization), e.g. an sft expert");

@@ -113,7 +113,7 @@ double ours_step(const std::shared_ptr<const t2::Model>& model, const t2::Decomp
                  const std::string& scoring) {
   const auto start = Clock::now();
   t2::TrainParams params;
-  params.scoring = scoring;
+  params.scoring = t2::parse_choice<t2::ApplyMode>("scoring", scoring);
   // The trainer's default micro-batch (16 sequences per forward/backward), as `t2 train` runs.
   params.micro_batch = t2::TrainParams{}.micro_batch;
   const auto value = t2::svf_objective(model, dec, expert, seqs, params);

@@ -142,7 +142,7 @@ TEST(TrainPanel, LoraMethodTrainsAnAdapterThatTheEvaluateDockApplies) {
   const auto runs = store.list_runs();
   ASSERT_EQ(runs.size(), 1u);
   const t2::TrainParams stored = t2::train_params_from_json(runs[0].params_json);
-  EXPECT_EQ(stored.method, "lora");
+  EXPECT_EQ(stored.method, t2::TrainMethod::Lora);
   EXPECT_EQ(stored.lora_rank, 2);
   EXPECT_DOUBLE_EQ(stored.lora_alpha, 4.0);
   const std::string adapterDir = f.panel.bestExpertPath().toStdString();

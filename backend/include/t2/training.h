@@ -30,6 +30,7 @@
 // t2::Error{Cancelled}. A killed process resumes from its latest checkpoint (resume_training).
 #pragma once
 
+#include <t2/adaptation.h>
 #include <t2/experts.h>
 #include <t2/job.h>
 #include <t2/model.h>
@@ -38,69 +39,100 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace t2 {
 
 class Decomposition;
 
+// The training choices. Their names (stored in run params, typed on the command line) come from
+// train_choices<E>(); scoring and rollout weights use apply_expert's ApplyMode (auto /
+// recompose / factored: one vocabulary for "use W' dense" vs "run U, sigma', Vh factored").
+enum class TrainMethod { Svf, Lora };
+enum class Objective { Rl, Sft };
+enum class ZConstraint { None, Clamp };
+enum class Baseline { None, Mean, Rloo };
+enum class LogProb { Sum, TokenMean };
+enum class KlEstimator { Sampled, Full };
+enum class OptimizerKind { Adam, AdamW };
+enum class LrSchedule { Constant, Cosine };
+
+// (name, value) of every choice of E, in a fixed order: TrainMethod, Objective, ZConstraint,
+// Baseline, LogProb, KlEstimator, OptimizerKind, LrSchedule, Parametrization (paper,
+// sakana-compat: the two a run can train) and ApplyMode.
+template <class E>
+const std::vector<std::pair<std::string, E>>& train_choices();
+template <class E>
+std::string choice_name(E value) {
+  for (const auto& [name, v] : train_choices<E>())
+    if (v == value) return name;
+  return "?";
+}
+// The value named `name` for TrainParams field `field` (e.g. ("baseline", "rloo")). For
+// rollout_weights, "merged" (the name runs stored before recompose became the one word) is
+// read as recompose. InvalidArgument listing the valid names otherwise.
+template <class E>
+E parse_choice(const std::string& field, const std::string& name);
+
 struct TrainParams {
-  std::string task;                               // task spec file (task.json)
-  std::string method = "svf";                     // svf | lora (t2/lora.h)
-  int lora_rank = 4;                              // lora: rank r, >= 1
-  double lora_alpha = 8.0;                        // lora: alpha > 0; scaling s = alpha / r
-  double lora_dropout = 0.0;                      // lora: dropout on the branch input, [0, 1)
-  bool lora_rslora = false;                       // lora: s = alpha / sqrt(r) (rsLoRA)
-  std::string objective = "rl";                   // rl | sft
-  std::string preset = "sakana-compat";           // the preset these values started from (recorded)
-  std::string targets = "mlp";                    // target-set spec (t2/target_set.h); svf and lora
-  std::string parametrization = "sakana-compat";  // paper | sakana-compat
-  std::string z_constraint = "none";  // paper only: none | clamp (z >= z_min after a step)
-  double z_min = 0.0;                 // clamp floor for z, >= 0
-  double init_mean = 0.1;             // initial value (sakana p 0.1; paper z 1)
-  double init_std = 0.01;             // N(init_mean, init_std^2) per entry, >= 0
-  double max_mult = 1.0;              // sakana-compat: m = sigmoid(p) * max_mult, > 0
+  std::string task;                       // task spec file (task.json)
+  TrainMethod method = TrainMethod::Svf;  // svf | lora (t2/lora.h)
+  int lora_rank = 4;                      // lora: rank r, >= 1
+  double lora_alpha = 8.0;                // lora: alpha > 0; scaling s = alpha / r
+  double lora_dropout = 0.0;              // lora: dropout on the branch input, [0, 1)
+  bool lora_rslora = false;               // lora: s = alpha / sqrt(r) (rsLoRA)
+  Objective objective = Objective::Rl;    // rl | sft
+  std::string preset = "sakana-compat";   // the preset these values started from (recorded)
+  std::string targets = "mlp";            // target-set spec (t2/target_set.h); svf and lora
+  Parametrization parametrization = Parametrization::SakanaCompat;  // paper | sakana-compat
+  ZConstraint z_constraint = ZConstraint::None;  // paper only: none | clamp (z >= z_min)
+  double z_min = 0.0;                            // clamp floor for z, >= 0
+  double init_mean = 0.1;                        // initial value (sakana p 0.1; paper z 1)
+  double init_std = 0.01;                        // N(init_mean, init_std^2) per entry, >= 0
+  double max_mult = 1.0;                         // sakana-compat: m = sigmoid(p) * max_mult, > 0
   // Warm start: an expert file (t2-expert) to start from instead of N(init_mean, init_std^2);
   // it must be for the same model (fingerprint), targets and parametrization (and max_mult).
-  std::string init_expert;                // "" = off
-  int iterations = 200;                   // optimizer steps, >= 1
-  int batch = 256;                        // prompts per step (capped at the train size), >= 1
-  int samples_per_prompt = 1;             // k rollouts per prompt, >= 1
-  double temperature = 0.0;               // rollout temperature; 0 = greedy
-  std::string baseline = "none";          // none | mean (batch mean) | rloo (leave-one-out)
-  std::string log_prob = "sum";           // sum | token-mean: log pi(y) over completion tokens
-  double kl = 0.0;                        // lambda >= 0 of lambda * KL(pi || pi_base)
-  std::string kl_estimator = "sampled";   // sampled (k3 on the taken tokens) | full (vocab)
-  std::string optimizer = "adam";         // adam | adamw (decoupled weight decay)
-  double lr = 2e-3;                       // peak learning rate, > 0
-  std::string schedule = "constant";      // constant | cosine (to 0 at the last iteration)
-  double weight_decay = 0.0;              // adamw only, >= 0
-  double beta1 = 0.9;                     // Adam beta1 in [0, 1)
-  double beta2 = 0.999;                   // Adam beta2 in [0, 1)
-  double adam_eps = 1e-8;                 // Adam epsilon, > 0
-  double clip = 1e-3;                     // global grad-norm clip; 0 = off
-  int eval_every = 10;                    // evaluate every N iterations (and at 0); 0 = never
-  int eval_items = 0;                     // validation items per evaluation; 0 = all
-  int max_train_items = 0;                // use at most this many train items; 0 = all
-  int max_new_tokens = 0;                 // rollout length; 0 = the task's generation setting
-  int checkpoint_every = 10;              // checkpoint every N iterations; 0 = only at the end
-  int micro_batch = 16;                   // sequences per scoring forward/backward, >= 1
-  std::string scoring = "auto";           // auto (per matrix by cost) | factored | recompose
-  std::string rollout_weights = "auto";   // for matrices scored factored, see below
-  std::string train_split = "train";      // task split to train on
-  std::string eval_split = "validation";  // task split to select the best expert on
-  std::uint64_t seed = 0;                 // init, batch order and sampling
-  int samples_logged = 8;                 // rollouts stored as samples per evaluated step
+  std::string init_expert;             // "" = off
+  int iterations = 200;                // optimizer steps, >= 1
+  int batch = 256;                     // prompts per step (capped at the train size), >= 1
+  int samples_per_prompt = 1;          // k rollouts per prompt, >= 1
+  double temperature = 0.0;            // rollout temperature; 0 = greedy
+  Baseline baseline = Baseline::None;  // none | mean (batch mean) | rloo (leave-one-out)
+  LogProb log_prob = LogProb::Sum;     // sum | token-mean: log pi(y) over completion tokens
+  double kl = 0.0;                     // lambda >= 0 of lambda * KL(pi || pi_base)
+  KlEstimator kl_estimator = KlEstimator::Sampled;  // sampled (k3, taken tokens) | full (vocab)
+  OptimizerKind optimizer = OptimizerKind::Adam;    // adam | adamw (decoupled weight decay)
+  double lr = 2e-3;                                 // peak learning rate, > 0
+  LrSchedule schedule = LrSchedule::Constant;  // constant | cosine (to 0 at the last iteration)
+  double weight_decay = 0.0;                   // adamw only, >= 0
+  double beta1 = 0.9;                          // Adam beta1 in [0, 1)
+  double beta2 = 0.999;                        // Adam beta2 in [0, 1)
+  double adam_eps = 1e-8;                      // Adam epsilon, > 0
+  double clip = 1e-3;                          // global grad-norm clip; 0 = off
+  int eval_every = 10;                         // evaluate every N iterations (and at 0); 0 = never
+  int eval_items = 0;                          // validation items per evaluation; 0 = all
+  int max_train_items = 0;                     // use at most this many train items; 0 = all
+  int max_new_tokens = 0;                      // rollout length; 0 = the task's generation setting
+  int checkpoint_every = 10;                   // checkpoint every N iterations; 0 = only at the end
+  int micro_batch = 16;                        // sequences per scoring forward/backward, >= 1
+  ApplyMode scoring = ApplyMode::Auto;         // auto (per matrix by cost) | factored | recompose
+  ApplyMode rollout_weights = ApplyMode::Auto;  // for matrices scored factored, see below
+  std::string train_split = "train";            // task split to train on
+  std::string eval_split = "validation";        // task split to select the best expert on
+  std::uint64_t seed = 0;                       // init, batch order and sampling
+  int samples_logged = 8;                       // rollouts stored as samples per evaluated step
   // sft only: the answer text trained on, a template over the item's JSON fields such as
   // "{answer_text} ({answerKey})" ({{ and }} for braces); "" = the task's reference answer
   std::string sft_answer;
 };
 
 // rollout_weights: the weights the rollouts generate with, for matrices scored factored:
-// "auto" = merged, or factored where running factored for the step's rollout tokens costs fewer
-// flops than one recomposition (apply_expert's cost model); "merged" = always recomposed;
-// "factored" = never recomposed. Matrices scored dense are always merged (they are recomposed
-// for the scoring anyway). Next-token training has no rollouts and never merges factored ones.
+// "auto" = recomposed, or factored where running factored for the step's rollout tokens costs
+// fewer flops than one recomposition (apply_expert's cost model); "recompose" = always
+// recomposed; "factored" = never recomposed. Matrices scored dense are always recomposed (they
+// are for the scoring anyway). Next-token training has no rollouts and never recomposes factored
+// ones.
 //
 // The preset's values (everything else default): "sakana-compat" (the reference code exactly:
 // sigmoid p ~ N(0.1, 0.01^2), greedy, +-1, no baseline, summed log-prob, batch 256, Adam 2e-3
@@ -178,8 +210,7 @@ TrainReport resume_training(std::int64_t run_id, const TrainOptions& options,
 // Advantages r - b of one step's rollouts, rows item-major with k rollouts per prompt: baseline
 // "none" b = 0; "mean" b = the batch mean; "rloo" b = the mean of the other k - 1 rollouts of the
 // same prompt (k = 1: of the other rollouts of the batch; a lone rollout gets 0).
-std::vector<double> rl_advantages(const std::vector<double>& rewards, int k,
-                                  const std::string& baseline);
+std::vector<double> rl_advantages(const std::vector<double>& rewards, int k, Baseline baseline);
 
 // ---- the objective on fixed sequences (tests, tools) -------------------------------------------
 

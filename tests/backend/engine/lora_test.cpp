@@ -84,7 +84,7 @@ class ModelLora : public ::testing::Test {
   TrainParams lora_params() const {
     TrainParams p = train_preset("sakana-compat");  // no baseline: every rollout carries signal
     p.task = setup_.task;
-    p.method = "lora";
+    p.method = t2::TrainMethod::Lora;
     p.lr = 1e-2;
     p.clip = 1.0;
     return p;
@@ -275,7 +275,7 @@ TEST_F(ModelLora, DropoutChangesOnlyTheScoringPass) {
 
 TEST_F(ModelLora, NextTokenTrainingLowersTheLossAndCountsParameters) {
   TrainParams p = lora_params();
-  p.objective = "sft";
+  p.objective = t2::Objective::Sft;
   p.iterations = 12;
   p.eval_every = 0;
   p.checkpoint_every = 0;

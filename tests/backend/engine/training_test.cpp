@@ -141,7 +141,7 @@ TEST_F(ModelTraining, PaperGradientMatchesFiniteDifferences) {
   params.micro_batch = 3;  // two micro-batches with different padding
   for (const char* scoring : {"recompose", "factored"}) {
     SCOPED_TRACE(scoring);
-    params.scoring = scoring;
+    params.scoring = t2::parse_choice<t2::ApplyMode>("scoring", scoring);
     check_gradient(expert(Parametrization::Paper, 1.0, 0.1, 1), params, {}, 4);
   }
 }
@@ -149,8 +149,8 @@ TEST_F(ModelTraining, PaperGradientMatchesFiniteDifferences) {
 TEST_F(ModelTraining, FactoredAndRecomposedScoringAgree) {
   const ExpertVectors e = expert(Parametrization::SakanaCompat, 0.1, 0.5, 3);
   TrainParams dense, factored;
-  dense.scoring = "recompose";
-  factored.scoring = "factored";
+  dense.scoring = t2::ApplyMode::Recompose;
+  factored.scoring = t2::ApplyMode::Factored;
   dense.kl = factored.kl = 0.2;
   const auto a = svf_objective(model_, *dec_, e, sequences(), dense);
   const auto b = svf_objective(model_, *dec_, e, sequences(), factored);
@@ -164,14 +164,14 @@ TEST_F(ModelTraining, FactoredAndRecomposedScoringAgree) {
 
 TEST_F(ModelTraining, SakanaGradientWithTokenMeanAndKlMatchesFiniteDifferences) {
   TrainParams params;
-  params.log_prob = "token-mean";
+  params.log_prob = t2::LogProb::TokenMean;
   params.kl = 0.3;
-  params.scoring = "factored";
+  params.scoring = t2::ApplyMode::Factored;
   LossOptions o{true, 0.3, false};
   ExpertVectors e = expert(Parametrization::SakanaCompat, 0.1, 0.5, 2);
   check_gradient(e, params, o, 4);
-  params.kl_estimator = "full";
-  params.log_prob = "sum";
+  params.kl_estimator = t2::KlEstimator::Full;
+  params.log_prob = t2::LogProb::Sum;
   o = {false, 0.3, true};
   check_gradient(e, params, o, 8);
 }
@@ -212,8 +212,10 @@ TEST_F(ModelTraining, SakanaCompatTwoStepsMatchHandComputation) {
     params.eval_every = 0;
     params.checkpoint_every = 0;
     params.init_std = 0.0;  // p = 0.1 everywhere, so that the test knows the start exactly
-    params.scoring = std::string(scoring) == "recompose" ? "recompose" : "factored";
-    params.rollout_weights = std::string(scoring) == "factored-rollouts" ? "factored" : "merged";
+    params.scoring =
+        std::string(scoring) == "recompose" ? t2::ApplyMode::Recompose : t2::ApplyMode::Factored;
+    params.rollout_weights = std::string(scoring) == "factored-rollouts" ? t2::ApplyMode::Factored
+                                                                         : t2::ApplyMode::Recompose;
     TrainOptions options;
     options.model_dir = setup_.model_dir;
     options.cache_dir = out_dir("sakana-cache");
@@ -286,11 +288,11 @@ TEST_F(ModelTraining, RolloutsRunFactoredMatricesWithoutRecomposingWhereThatIsCh
   const double recompose = 2.0 * t.out_features * t.in_features * t.rank();
   ASSERT_GT(extra, 0.0) << "full-rank fixture matrices cost more per token when factored";
   const auto break_even = static_cast<std::int64_t>(recompose / extra);
-  EXPECT_TRUE(state.choose_rollout_factored("auto", all, break_even - 1)[0]);
-  EXPECT_FALSE(state.choose_rollout_factored("auto", all, break_even + 1)[0]);
-  EXPECT_EQ(state.choose_rollout_factored("merged", all, 1), none);
-  EXPECT_EQ(state.choose_rollout_factored("factored", all, 1000000000), all);
-  EXPECT_EQ(state.choose_rollout_factored("factored", none, 1), none)
+  EXPECT_TRUE(state.choose_rollout_factored(ApplyMode::Auto, all, break_even - 1)[0]);
+  EXPECT_FALSE(state.choose_rollout_factored(ApplyMode::Auto, all, break_even + 1)[0]);
+  EXPECT_EQ(state.choose_rollout_factored(ApplyMode::Recompose, all, 1), none);
+  EXPECT_EQ(state.choose_rollout_factored(ApplyMode::Factored, all, 1000000000), all);
+  EXPECT_EQ(state.choose_rollout_factored(ApplyMode::Factored, none, 1), none)
       << "matrices scored dense are recomposed for the scoring anyway";
 
   // Built for the rollouts with every matrix factored: no layer is rebuilt (the fused weights
@@ -326,12 +328,12 @@ TEST_F(ModelTraining, RolloutsRunFactoredMatricesWithoutRecomposingWhereThatIsCh
 TEST_F(ModelTraining, NextTokenObjectiveLowersTheLossOnReferenceAnswers) {
   TrainParams params = train_preset("recommended");
   params.task = setup_.task;
-  params.objective = "sft";
+  params.objective = t2::Objective::Sft;
   params.iterations = 12;
   params.eval_every = 0;
   params.checkpoint_every = 0;
   params.lr = 0.05;
-  params.schedule = "constant";
+  params.schedule = t2::LrSchedule::Constant;
   TrainOptions options;
   options.model_dir = setup_.model_dir;
   options.cache_dir = out_dir("sft-cache");
@@ -350,7 +352,7 @@ TEST_F(ModelTraining, NextTokenObjectiveLowersTheLossOnReferenceAnswers) {
 TEST_F(ModelTraining, SftAnswerTemplateIsTheTextTrainedOn) {
   TrainParams params = train_preset("recommended");
   params.task = setup_.task;
-  params.objective = "sft";
+  params.objective = t2::Objective::Sft;
   params.sft_answer = "={answer}.";
   params.iterations = 1;
   params.batch = 16;  // every train item
@@ -399,13 +401,13 @@ TEST_F(ModelTraining, WarmStartStartsFromTheExpertFile) {
   write_expert(file, start);
   TrainParams params = train_preset("recommended");
   params.task = setup_.task;
-  params.objective = "sft";
+  params.objective = t2::Objective::Sft;
   params.init_expert = file;
   params.iterations = 1;
   params.eval_every = 0;
   params.checkpoint_every = 0;
   params.lr = 1e-3;
-  params.schedule = "constant";
+  params.schedule = t2::LrSchedule::Constant;
   TrainOptions options;
   options.model_dir = setup_.model_dir;
   options.cache_dir = out_dir("warm-start-cache");

@@ -35,7 +35,7 @@ LoraState::LoraState(const LoraAdapter& initial, const Model::Impl& model)
 
 void LoraState::build_step(Session::Impl& session, const TrainParams& params, std::int64_t,
                            std::int64_t) {
-  if (params.objective != "rl") return;  // next-token training has no rollouts
+  if (params.objective != Objective::Rl) return;  // next-token training has no rollouts
   at::NoGradGuard no_grad;
   merge_weights(session);
 }

@@ -39,7 +39,7 @@ void Optimizer::step(double lr) {
   ++step_;
   const double bc1 = 1.0 - std::pow(p_.beta1, static_cast<double>(step_));
   const double bc2 = 1.0 - std::pow(p_.beta2, static_cast<double>(step_));
-  const bool decoupled = p_.optimizer == "adamw";
+  const bool decoupled = p_.optimizer == OptimizerKind::AdamW;
   for (std::size_t i = 0; i < params_.size(); ++i) {
     at::Tensor& param = params_[i];
     at::Tensor grad = param.grad().defined() ? param.grad() : at::zeros_like(param.detach());
@@ -86,7 +86,7 @@ void Optimizer::load_state(const std::vector<at::Tensor>& state, std::int64_t st
 }
 
 double learning_rate(const TrainParams& params, int iteration) {
-  if (params.schedule != "cosine") return params.lr;
+  if (params.schedule != LrSchedule::Cosine) return params.lr;
   const double e = static_cast<double>(iteration - 1);
   const double t = static_cast<double>(std::max(1, params.iterations));
   return params.lr * 0.5 * (1.0 + std::cos(M_PI * e / t));

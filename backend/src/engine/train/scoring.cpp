@@ -93,7 +93,7 @@ ScoreBatchStats score_and_backward(const Session::Impl& session,
   ScoreBatchStats stats;
   if (seqs.empty()) return stats;
   const auto& m = session.m();
-  const bool token_mean = params.log_prob == "token-mean";
+  const bool token_mean = params.log_prob == LogProb::TokenMean;
   const double n = static_cast<double>(seqs.size());
   const auto step = static_cast<std::size_t>(std::max(1, params.micro_batch));
   std::optional<at::NoGradGuard> no_grad;
@@ -119,7 +119,7 @@ ScoreBatchStats score_and_backward(const Session::Impl& session,
         ref_logp = dsc::completion_log_probs(base_w, forward_hidden(m, base_w, in, nullptr), p);
       }
       at::Tensor token_kl;
-      if (params.kl_estimator == "full") {
+      if (params.kl_estimator == KlEstimator::Full) {
         // KL(pi_base || pi) per position over the vocabulary, as the reference computes it.
         token_kl = (ref_logp.exp() * (ref_logp - logp)).sum(-1);
       } else {

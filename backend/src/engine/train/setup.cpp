@@ -84,7 +84,7 @@ Setup make_setup(const TrainParams& p, const TrainOptions& o, const JobContext& 
   s.train_items = s.task.load_split(p.train_split, static_cast<std::size_t>(p.max_train_items));
   if (s.train_items.empty())
     throw Error(ErrorKind::InvalidArgument, "the task's '" + p.train_split + "' split is empty");
-  if (p.method == "lora") {
+  if (p.method == TrainMethod::Lora) {
     s.initial_adapter = dse::initial_adapter(p, s.model->config(), o.model_dir);
     return s;
   }
@@ -95,7 +95,7 @@ Setup make_setup(const TrainParams& p, const TrainOptions& o, const JobContext& 
       o.model ? Decomposition::compute_or_load(*s.model, s.fingerprint, dp, job)
               : Decomposition::compute_or_load(o.model_dir, dp, job));
   // The initial expert: N(init_mean, init_std^2) per entry from the seed.
-  const auto param = parse_parametrization(p.parametrization);
+  const Parametrization param = p.parametrization;
   s.initial = ExpertVectors::identity(s.model->config(), s.decomposition->targets(), param, p.seed);
   std::mt19937_64 rng(p.seed);
   std::normal_distribution<double> normal(p.init_mean, p.init_std);
@@ -133,7 +133,8 @@ int max_new_tokens(const Setup& s) {
 }
 
 std::unique_ptr<Trainable> make_trainable(const Setup& s) {
-  if (s.p.method == "lora") return std::make_unique<LoraState>(s.initial_adapter, s.model->impl());
+  if (s.p.method == TrainMethod::Lora)
+    return std::make_unique<LoraState>(s.initial_adapter, s.model->impl());
   return std::make_unique<SvfTrainable>(*s.decomposition, s.initial, s.model->impl());
 }
 

@@ -51,7 +51,7 @@ at::Tensor SvfState::sigma_prime(std::size_t i) const {
   return scaled * (m.s.sum() / scaled.sum());
 }
 
-std::vector<bool> SvfState::choose_factored(const std::string& scoring, std::int64_t tokens) const {
+std::vector<bool> SvfState::choose_factored(ApplyMode scoring, std::int64_t tokens) const {
   std::vector<bool> out;
   for (const auto& m : matrices_) {
     const double in = static_cast<double>(m.target.in_features);
@@ -60,19 +60,22 @@ std::vector<bool> SvfState::choose_factored(const std::string& scoring, std::int
     const double t = static_cast<double>(std::max<std::int64_t>(1, tokens));
     const double dense = 6 * o * in * t + 2 * o * in * r;
     const double factored = 4 * (in + o) * r * t;
-    out.push_back(scoring == "factored" || (scoring == "auto" && factored < dense));
+    out.push_back(scoring == ApplyMode::Factored ||
+                  (scoring == ApplyMode::Auto && factored < dense));
   }
   return out;
 }
 
-std::vector<bool> SvfState::choose_rollout_factored(const std::string& rollout_weights,
+std::vector<bool> SvfState::choose_rollout_factored(ApplyMode rollout_weights,
                                                     const std::vector<bool>& scored_factored,
                                                     std::int64_t rollout_tokens) const {
   std::vector<bool> out(matrices_.size(), false);
   for (std::size_t i = 0; i < matrices_.size(); ++i) {
-    if (i >= scored_factored.size() || !scored_factored[i] || rollout_weights == "merged") continue;
+    if (i >= scored_factored.size() || !scored_factored[i] ||
+        rollout_weights == ApplyMode::Recompose)
+      continue;
     const auto& t = matrices_[i].target;
-    out[i] = rollout_weights == "factored" ||
+    out[i] = rollout_weights == ApplyMode::Factored ||
              factored_is_cheaper(t.out_features, t.in_features, t.rank(),
                                  static_cast<double>(std::max<std::int64_t>(1, rollout_tokens)));
   }
@@ -157,7 +160,9 @@ void SvfState::release(Session::Impl& session) {
 }
 
 void SvfState::apply_constraint(const TrainParams& params) {
-  if (metadata_.parametrization != Parametrization::Paper || params.z_constraint != "clamp") return;
+  if (metadata_.parametrization != Parametrization::Paper ||
+      params.z_constraint != ZConstraint::Clamp)
+    return;
   at::NoGradGuard no_grad;
   for (auto& m : matrices_) m.values.clamp_min_(params.z_min);
 }

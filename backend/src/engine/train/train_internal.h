@@ -47,7 +47,7 @@ class SvfState {
   // "factored" = all, "auto" = where the estimated cost is lower for `tokens` scored tokens:
   // dense 6 out in T + 2 out in r (forward, input and weight gradients, recomposition backward)
   // against factored 4 (in + out) r T.
-  std::vector<bool> choose_factored(const std::string& scoring, std::int64_t tokens) const;
+  std::vector<bool> choose_factored(ApplyMode scoring, std::int64_t tokens) const;
   // Puts W' = U diag(sigma') Vh of every target into `session`'s layers (merged weights for the
   // rollouts). Matrices scored dense are recomposed with autograd and the fused layer tensors
   // that depend on them become leaves that require grad (micro-batches accumulate dense weight
@@ -62,15 +62,15 @@ class SvfState {
   void build(Session::Impl& session, const std::vector<bool>& factored,
              const std::vector<bool>& rollout_factored = {});
   // Which of the matrices scored factored (`scored_factored`) the rollouts run factored:
-  // params.rollout_weights "merged" = none; "factored" = all of them; "auto" = those where running
+  // params.rollout_weights recompose = none; "factored" = all of them; "auto" = those where running
   // factored for `rollout_tokens` (prompt + generated, all rows) costs fewer flops than one
   // recomposition (the cost model of apply_expert's auto mode, t2/adaptation.h).
-  std::vector<bool> choose_rollout_factored(const std::string& rollout_weights,
+  std::vector<bool> choose_rollout_factored(ApplyMode rollout_weights,
                                             const std::vector<bool>& scored_factored,
                                             std::int64_t rollout_tokens) const;
   // For generation only (evaluation; call under a NoGradGuard): every matrix merged, or run
   // factored where params.rollout_weights says so for `tokens` tokens.
-  void build_for_generation(Session::Impl& session, const std::string& rollout_weights,
+  void build_for_generation(Session::Impl& session, ApplyMode rollout_weights,
                             std::int64_t tokens) {
     const std::vector<bool> all(size(), true);
     build(session, all, choose_rollout_factored(rollout_weights, all, tokens));

@@ -114,7 +114,7 @@ class Run {
                                         TrainIteration& out, std::int64_t& tokens,
                                         const JobContext& job) {
     std::vector<ScoredSequence> seqs;
-    if (s_.p.objective == "sft") {
+    if (s_.p.objective == Objective::Sft) {
       for (const auto& item : items) {
         seqs.push_back({s_.prompter->encode_prompt(item),
                         s_.prompter->encode_answer(item, s_.p.sft_answer), 1.0});
@@ -196,14 +196,14 @@ class Run {
     auto t = Clock::now();
     const auto items = batch_items(s_, it);
     const std::int64_t rows = static_cast<std::int64_t>(items.size()) *
-                              (s_.p.objective == "sft" ? 1 : s_.p.samples_per_prompt);
+                              (s_.p.objective == Objective::Sft ? 1 : s_.p.samples_per_prompt);
     if (scored_tokens_ == 0)  // first step: a guess from the rollout length
       scored_tokens_ = rows * rollout_tokens_per_sequence();
     // W'(values) for the rollouts: merged, or (SVF) factored where that is cheaper for the tokens
     // they process (next-token training has no rollouts: 0 tokens). SVF's dense-scored matrices
     // keep their autograd graph.
     state_->build_step(session_.impl(), s_.p, scored_tokens_,
-                       s_.p.objective == "sft" ? 0 : rows * rollout_tokens_per_sequence());
+                       s_.p.objective == Objective::Sft ? 0 : rows * rollout_tokens_per_sequence());
     phases.recompose = lap(t);
     auto seqs = sequences(it, items, out, tokens, job);
     phases.rollout = lap(t);
@@ -215,7 +215,7 @@ class Run {
                  seqs.end());
     const double n_all = static_cast<double>(
         items.size() *
-        static_cast<std::size_t>(s_.p.objective == "sft" ? 1 : s_.p.samples_per_prompt));
+        static_cast<std::size_t>(s_.p.objective == Objective::Sft ? 1 : s_.p.samples_per_prompt));
     job.throw_if_cancelled();
     t = Clock::now();
     optimizer_.zero_grad();
@@ -276,7 +276,7 @@ class Run {
                                                      {"seconds_backward", phase.backward},
                                                      {"seconds_update", phase.update},
                                                      {"seconds_iteration", out.seconds}};
-    if (s_.p.objective == "rl") {
+    if (s_.p.objective == Objective::Rl) {
       m.emplace_back("reward_mean", out.reward_mean);
       m.emplace_back("reward_std", out.reward_std);
       m.emplace_back("accuracy_train", out.train_accuracy);
@@ -330,7 +330,7 @@ class Run {
     r.trainable_parameters = state_->total_values();
     r.seconds = progress_.elapsed_seconds + elapsed_;
     const std::string run_id_text = run_id_ ? std::to_string(run_id_) : "";
-    if (s_.p.method == "svf") {
+    if (s_.p.method == TrainMethod::Svf) {
       r.best_expert = best_.expert;
       r.best_expert.metadata.run_id = run_id_text;
       r.best_expert.metadata.note = best_note();
@@ -347,7 +347,7 @@ class Run {
       const std::string kind = state_->artifact_kind();
       register_once(kind, r.best_expert_path);
       register_once(kind + "-latest", r.latest_expert_path);
-      if (s_.p.method == "svf") add_expert_record(r);
+      if (s_.p.method == TrainMethod::Svf) add_expert_record(r);
       store_->finish_run(run_id_, status, message);
     }
     return r;
@@ -357,10 +357,10 @@ class Run {
   void add_expert_record(const TrainReport& r) {
     ExpertRecord rec;
     rec.run_id = run_id_;
-    rec.name =
-        s_.task.spec().name + " svf " + s_.p.objective + " (run " + std::to_string(run_id_) + ")";
+    rec.name = s_.task.spec().name + " svf " + choice_name(s_.p.objective) + " (run " +
+               std::to_string(run_id_) + ")";
     rec.path = r.best_expert_path;
-    rec.parametrization = s_.p.parametrization;
+    rec.parametrization = choice_name(s_.p.parametrization);
     rec.target_set = s_.p.targets;
     rec.base_fingerprint = s_.fingerprint;
     nlohmann::json stats = {{"best_iteration", r.best_iteration},
@@ -445,13 +445,13 @@ TrainReport train_expert(const TrainParams& params, const TrainOptions& options,
       mr.architecture = s.model->config().architecture;
       NewRun run;
       run.kind = "train";
-      run.name = options.run_name.empty()
-                     ? s.task.spec().name + " " + params.method + " " + params.objective
-                     : options.run_name;
+      run.name = options.run_name.empty() ? s.task.spec().name + " " + choice_name(params.method) +
+                                                " " + choice_name(params.objective)
+                                          : options.run_name;
       nlohmann::json j = nlohmann::json::parse(to_json(params));
       j["model_dir"] = options.model_dir;
       run.params_json = j.dump();
-      run.tags = {params.method, params.objective, params.preset};
+      run.tags = {choice_name(params.method), choice_name(params.objective), params.preset};
       run.model_id = store->add_model(mr);
       run_id = store->begin_run(run);
     }
