@@ -7,7 +7,7 @@
 //                               "experts": [{name, category, file, task, recipe, report}, ...]}
 //   experts/<name>/recipe.json {"task": spec, "category", "preset", "overrides": {TrainParams
 //                               fields}, "command": the equivalent `t2 train` line}
-//   experts/<name>/expert.safetensors   the best expert of the run (t2 expert file)
+//   experts/<name>/<name>.safetensors   the best expert of the run (t2 expert file)
 //   experts/<name>/report.json  the training run (id, seconds, iterations, validation curve,
 //                               reward first/last), test accuracy of base and expert on the whole
 //                               test split and on its first 50 items, the eval runs' ids

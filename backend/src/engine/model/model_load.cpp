@@ -199,22 +199,24 @@ std::shared_ptr<const Model> Model::load(const std::string& model_dir, const Loa
 
 std::shared_ptr<const Model> Model::random(const ModelConfig& config, std::uint64_t seed,
                                            const LoadParams& params) {
-  auto impl = std::make_unique<Impl>();
-  impl->config = config;
-  impl->dtype = engine::parse_dtype_option(params.dtype);
-  impl->device = engine::parse_device_option(params.device);
-  auto gen = at::detail::createCPUGenerator(seed);
-  const auto required = required_tensor_names(config);
-  const auto shapes = engine::expected_shapes(config);
-  for (const auto& name : required) {
-    const auto& shape = shapes.at(name);
-    at::Tensor t = shape.size() == 1 && name.find("bias") == std::string::npos
-                       ? at::ones(shape)
-                       : at::normal(0.0, 0.02, shape, gen);
-    impl->weights[name] = t.to(impl->device, impl->dtype).contiguous();
-  }
-  impl->finish_load("(random)");
-  return std::make_shared<const Model>(std::move(impl));
+  return detail::guarded([&] {
+    auto impl = std::make_unique<Impl>();
+    impl->config = config;
+    impl->dtype = engine::parse_dtype_option(params.dtype);
+    impl->device = engine::parse_device_option(params.device);
+    auto gen = at::detail::createCPUGenerator(seed);
+    const auto required = required_tensor_names(config);
+    const auto shapes = engine::expected_shapes(config);
+    for (const auto& name : required) {
+      const auto& shape = shapes.at(name);
+      at::Tensor t = shape.size() == 1 && name.find("bias") == std::string::npos
+                         ? at::ones(shape)
+                         : at::normal(0.0, 0.02, shape, gen);
+      impl->weights[name] = t.to(impl->device, impl->dtype).contiguous();
+    }
+    impl->finish_load("(random)");
+    return std::make_shared<const Model>(std::move(impl));
+  });
 }
 
 const ModelConfig& Model::config() const noexcept { return impl_->config; }
