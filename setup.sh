@@ -17,7 +17,7 @@ packages=(
   libqcustomplot-dev libqcustomplot2.1-qt6
   libtorch-dev libopenblas0-pthread
   libsqlite3-dev libgtest-dev libgmock-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev libcli11-dev zlib1g-dev
-  python3
+  python3 python3-jinja2 clang-format
   xvfb xauth fonts-dejavu-core fonts-wqy-microhei fonts-noto-color-emoji
 )
 

@@ -3,8 +3,9 @@
 // @huggingface/jinja@0.5.11 (goldens written by tests/fixtures/template/make_goldens.mjs; see its
 // header to regenerate). Where Python Jinja2 configured as transformers configures it renders
 // differently (add_jinja2_renders.py stores "rendered_transformers"), transformers' render is
-// expected: @huggingface/jinja 0.5.11 ignores the argument of str.strip/lstrip/rstrip. A live test
-// re-runs the references (node; python3 with jinja2 when present) and compares again.
+// expected: @huggingface/jinja 0.5.11 ignores the argument of str.strip/lstrip/rstrip. Two live
+// tests re-run the references and compare again: node + @huggingface/jinja (npm data), and Python
+// Jinja2 (python3-jinja2, which setup.sh installs; the test skips, saying so, without it).
 #include <t2/chat_template.h>
 #include <t2/error.h>
 
@@ -126,7 +127,9 @@ TEST(ChatTemplateGolden, ModelDirLoadsTheSameTemplateAndTokens) {
 }
 
 // Re-runs the reference implementation now (node + @huggingface/jinja) and compares both with
-// the C++ renders and with the committed goldens (which must not have drifted).
+// the C++ renders and with the committed goldens (which must not have drifted). Where transformers
+// (Jinja2) differs from @huggingface/jinja, the committed goldens' transformers render is expected;
+// LiveJinja2ReferenceAgrees re-checks those against Jinja2 itself.
 TEST(ChatTemplateGolden, LiveNodeReferenceAgrees) {
   if (!have_npm_refs())
     GTEST_SKIP() << "npm reference data absent; run tests/fixtures/fetch_npm_refs.sh "
@@ -140,36 +143,58 @@ TEST(ChatTemplateGolden, LiveNodeReferenceAgrees) {
                           (fs::path(T2_FIXTURES_DIR) / "template" / "make_goldens.mjs").string() +
                           "' '" + T2_NPM_REFS_DIR + "' '" + out.string() + "' > /dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  int total = 0;
   for (const char* model : kModels) {
-    const Json live = read_json(out / (std::string(model) + ".json"));
-    EXPECT_EQ(live, without_transformers(read_json(golden_dir() / (std::string(model) + ".json"))))
+    const Json golden = read_json(golden_dir() / (std::string(model) + ".json"));
+    EXPECT_EQ(read_json(out / (std::string(model) + ".json")), without_transformers(golden))
         << model << ": committed goldens are stale; regenerate them";
+    const auto dir =
+        fs::path(T2_NPM_REFS_DIR) / (std::string("tokenizer-") + model) / "package" / "models";
+    total += check_cases(t2::ChatTemplate::from_model_dir(dir.string()), golden,
+                         std::string("live ") + model);
   }
+  EXPECT_GE(total, 450);
+}
+
+// Renders every golden case now with Python Jinja2 configured as transformers configures it
+// (add_jinja2_renders.py on the committed @huggingface/jinja renders, which
+// LiveNodeReferenceAgrees keeps current) and compares the C++ renders with those. setup.sh
+// installs python3-jinja2; without it this test skips, saying so.
+TEST(ChatTemplateGolden, LiveJinja2ReferenceAgrees) {
   // Debian's python3-jinja2 (for /usr/bin/python3) or any python3 on PATH with jinja2.
   std::string python;
   for (const char* candidate : {"/usr/bin/python3", "python3"})
     if (python.empty() &&
         std::system((std::string(candidate) + " -c 'import jinja2' > /dev/null 2>&1").c_str()) == 0)
       python = candidate;
-  const bool jinja2 = !python.empty();
-  if (jinja2) {
-    const std::string py =
-        python + " '" +
-        (fs::path(T2_FIXTURES_DIR) / "template" / "add_jinja2_renders.py").string() + "' '" +
-        out.string() + "' > /dev/null";
-    ASSERT_EQ(std::system(py.c_str()), 0) << py;
-  } else {
-    std::cerr << "note: no python3 with jinja2 (apt-get install python3-jinja2); comparing with "
-                 "@huggingface/jinja only (cases "
-                 "where it differs from transformers come from the committed goldens)\n";
-  }
-  int total = 0;
+  if (python.empty())
+    GTEST_SKIP() << "no python3 with jinja2: the chat templates were not compared with Jinja2 "
+                    "(transformers' renderer); apt-get install python3-jinja2 (setup.sh does)";
+  const fs::path out = fs::path(T2_TEST_OUTPUT_DIR) / "template-goldens-jinja2";
+  fs::remove_all(out);
+  fs::create_directories(out);
   for (const char* model : kModels) {
-    const auto dir =
-        fs::path(T2_NPM_REFS_DIR) / (std::string("tokenizer-") + model) / "package" / "models";
-    const Json expected = read_json((jinja2 ? out : golden_dir()) / (std::string(model) + ".json"));
-    total += check_cases(t2::ChatTemplate::from_model_dir(dir.string()), expected,
-                         std::string("live ") + model);
+    const std::string name = std::string(model) + ".json";
+    std::ofstream(out / name, std::ios::binary)
+        << without_transformers(read_json(golden_dir() / name)).dump(1) << "\n";
+  }
+  const std::string py =
+      python + " '" + (fs::path(T2_FIXTURES_DIR) / "template" / "add_jinja2_renders.py").string() +
+      "' '" + out.string() + "' > /dev/null";
+  ASSERT_EQ(std::system(py.c_str()), 0) << py;
+  int total = 0, differing = 0;
+  for (const char* model : kModels) {
+    const Json live = read_json(out / (std::string(model) + ".json"));
+    ASSERT_TRUE(live.contains("jinja2_version")) << model << ": add_jinja2_renders.py did not run";
+    for (const auto& c : live["cases"])
+      differing += c.contains("rendered_transformers") || c.contains("error_transformers");
+    total += check_cases(
+        t2::ChatTemplate::from_string(live["template"].get<std::string>(), token(live["bos_token"]),
+                                      token(live["eos_token"])),
+        live, std::string("jinja2 ") + model);
   }
   EXPECT_GE(total, 450);
+  // The committed goldens hold cases where Jinja2 and @huggingface/jinja differ (str.strip's
+  // argument); Jinja2 must find such cases too, or it was not really consulted.
+  EXPECT_GT(differing, 0);
 }

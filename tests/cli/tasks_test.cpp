@@ -74,8 +74,11 @@ TEST(CliDemo, BuildIsReproducible) {
     ++compared;
   }
   EXPECT_EQ(compared, 32);
-  EXPECT_NE(t2("demo build --out " + shell_quote((base / "x").string()) + " --train 0").exit_code,
-            0);
+  // --train 0 is outside the option's range: bad usage (2), and nothing is written.
+  const auto zero = t2("demo build --out " + shell_quote((base / "x").string()) + " --train 0");
+  EXPECT_EQ(zero.exit_code, 2) << zero.err;
+  EXPECT_TRUE(zero.err.find("--train") != std::string::npos) << zero.err;
+  EXPECT_FALSE(fs::exists(base / "x"));
 }
 
 TEST(CliTask, ShowPrintsPromptsAndGold) {
