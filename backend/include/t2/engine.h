@@ -12,6 +12,7 @@
 // constructed decides the intra-op thread count.
 #pragma once
 
+#include <t2/adapt.h>
 #include <t2/adaptation.h>
 #include <t2/chat_template.h>
 #include <t2/decomposition.h>
@@ -38,6 +39,7 @@
 #include <t2/text_stream.h>
 #include <t2/tokenizer.h>
 #include <t2/training.h>
+#include <t2/two_pass.h>
 
 #include <string>
 

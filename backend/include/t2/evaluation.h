@@ -94,6 +94,10 @@ struct EvalReport {
 struct EvalParams {
   std::string split = "test";  // a split the task declares
   std::size_t limit = 0;       // first N items of the split (dataset order); 0 = all
+  // When not empty: only these items (0-based positions in the split, after `limit`; any order,
+  // no repeats); each keeps its split position as EvalItemResult::index. InvalidArgument for a
+  // position outside the split. Two-pass dispatch evaluates each expert's items this way.
+  std::vector<std::int64_t> items;
   // rows decoded together, >= 1. 32: with continuous batching no row waits for a longer one, and
   // on the measured 2-core machine the demo model evaluated 1.6x faster than at 8 (decode is
   // per-op overhead bound there) and Qwen2.5-0.5B shapes decoded 1.4x more tokens/s.

@@ -7,6 +7,9 @@
 //   mix      K SVF experts of one target set and parametrization, z' = sum_k alpha_k z_k
 //            (t2::mix_experts, one weight per expert)
 //   adapter  a LoRA adapter folder (PEFT format), merged into the weights
+//   prompt   two passes per question (t2/adapt.h): pass 1 asks the base model the classification
+//            prompt, pass 2 answers with the expert of the category it names (files: the
+//            expert library file); not a fixed adaptation, so apply_strategy refuses it
 #pragma once
 
 #include <string>
@@ -14,8 +17,9 @@
 
 namespace t2 {
 
-enum class StrategyKind { Base, Expert, Mix, Adapter };
-const char* to_string(StrategyKind kind) noexcept;  // "base" | "expert" | "mix" | "adapter"
+enum class StrategyKind { Base, Expert, Mix, Adapter, Prompt };
+// "base" | "expert" | "mix" | "adapter" | "prompt"
+const char* to_string(StrategyKind kind) noexcept;
 
 struct Strategy {
   StrategyKind kind = StrategyKind::Base;
@@ -29,16 +33,19 @@ struct Strategy {
   static Strategy expert(std::string file, bool allow_transfer = false);
   static Strategy mix(std::vector<std::string> files, std::vector<double> weights);
   static Strategy adapter(std::string folder);
+  static Strategy prompt(std::string library_file);
   // The front ends' single "expert" field: "" = base, an existing folder = adapter, anything
   // else = expert.
   static Strategy from_path(const std::string& expert_or_adapter);
 };
 
 // Throws InvalidArgument saying what to give when the files or weights do not fit the kind
-// (base: none; expert/adapter: exactly one; mix: two or more, one finite weight per file).
+// (base: none; expert/adapter/prompt: exactly one; mix: two or more, one finite weight per
+// file).
 void validate_strategy(const Strategy& strategy);
 
-// "base", "expert:<file name>", "adapter:<folder name>", or "mix:<a1>*<name1>+<a2>*<name2>..."
+// "base", "expert:<file name>", "adapter:<folder name>", "prompt",
+// or "mix:<a1>*<name1>+<a2>*<name2>..."
 // (weights printed with %g); the name stored with evaluations and shown in charts.
 std::string strategy_label(const Strategy& strategy);
 

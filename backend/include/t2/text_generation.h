@@ -37,7 +37,7 @@ struct PromptIds {
 // them. Throws InvalidArgument (no tokenizer or template for the kind, a prompt that encodes to
 // no tokens, ids outside [0, vocab_size)) saying what to give instead. Torch-free (t2_core).
 PromptIds build_text_prompt(const ModelConfig& config, const Tokenizer* tokenizer,
-                              const ChatTemplate* chat_template, const TextPrompt& prompt);
+                            const ChatTemplate* chat_template, const TextPrompt& prompt);
 
 struct TextCallbacks {
   // Each new token (EOS and stop tokens included), on the generating thread; must not throw.

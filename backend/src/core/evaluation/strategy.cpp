@@ -28,6 +28,8 @@ const char* to_string(StrategyKind kind) noexcept {
       return "mix";
     case StrategyKind::Adapter:
       return "adapter";
+    case StrategyKind::Prompt:
+      return "prompt";
   }
   return "base";
 }
@@ -57,6 +59,13 @@ Strategy Strategy::adapter(std::string folder) {
   return s;
 }
 
+Strategy Strategy::prompt(std::string library_file) {
+  Strategy s;
+  s.kind = StrategyKind::Prompt;
+  s.files = {std::move(library_file)};
+  return s;
+}
+
 Strategy Strategy::from_path(const std::string& expert_or_adapter) {
   if (expert_or_adapter.empty()) return base();
   std::error_code ec;
@@ -74,10 +83,13 @@ void validate_strategy(const Strategy& s) {
       return;
     case StrategyKind::Expert:
     case StrategyKind::Adapter:
+    case StrategyKind::Prompt:
       if (s.files.size() != 1 || s.files.front().empty())
         throw Error(ErrorKind::InvalidArgument,
                     "the " + kind + " strategy takes exactly one " +
-                        (s.kind == StrategyKind::Expert ? "expert file" : "adapter folder") +
+                        (s.kind == StrategyKind::Expert    ? "expert file"
+                         : s.kind == StrategyKind::Adapter ? "adapter folder"
+                                                           : "expert library file") +
                         " (got " + std::to_string(s.files.size()) + ")");
       if (!s.weights.empty())
         throw Error(ErrorKind::InvalidArgument,
@@ -108,6 +120,8 @@ std::string strategy_label(const Strategy& s) {
       return "expert:" + (s.files.empty() ? std::string() : last_name(s.files.front()));
     case StrategyKind::Adapter:
       return "adapter:" + (s.files.empty() ? std::string() : last_name(s.files.front()));
+    case StrategyKind::Prompt:
+      return "prompt";
     case StrategyKind::Mix: {
       std::string out = "mix:";
       for (std::size_t i = 0; i < s.files.size(); ++i) {

@@ -8,7 +8,7 @@
 namespace t2 {
 
 PromptIds build_text_prompt(const ModelConfig& config, const Tokenizer* tokenizer,
-                              const ChatTemplate* chat_template, const TextPrompt& prompt) {
+                            const ChatTemplate* chat_template, const TextPrompt& prompt) {
   PromptIds out;
   switch (prompt.kind) {
     case TextPrompt::Kind::Ids:

@@ -26,6 +26,7 @@ double seconds_since(Clock::time_point start) {
 }
 
 struct PreparedItem {
+  std::int64_t index = 0;  // position in the split
   TaskItem item;
   std::string prompt_text;
   std::vector<std::int32_t> ids;
@@ -33,10 +34,23 @@ struct PreparedItem {
 
 std::vector<PreparedItem> prepare_items(std::vector<TaskItem> items, const Task& task,
                                         const Tokenizer& tokenizer,
-                                        const ChatTemplate* chat_template) {
+                                        const ChatTemplate* chat_template,
+                                        const std::vector<std::int64_t>& only) {
+  std::vector<bool> keep(items.size(), only.empty());
+  for (const std::int64_t i : only) {
+    if (i < 0 || i >= static_cast<std::int64_t>(items.size()))
+      throw Error(ErrorKind::InvalidArgument, "item " + std::to_string(i) +
+                                                  " is outside the split (" +
+                                                  std::to_string(items.size()) + " items)");
+    if (keep[static_cast<std::size_t>(i)])
+      throw Error(ErrorKind::InvalidArgument, "item " + std::to_string(i) + " is listed twice");
+    keep[static_cast<std::size_t>(i)] = true;
+  }
   std::vector<PreparedItem> out;
   out.reserve(items.size());
-  for (auto& item : items) {
+  for (std::size_t index = 0; index < items.size(); ++index) {
+    if (!keep[index]) continue;
+    auto& item = items[index];
     const RenderedPrompt rendered = render_task_prompt(task.build_prompt(item), chat_template);
     PreparedItem p;
     p.ids = tokenizer.encode(rendered.text, rendered.add_special_tokens);
@@ -45,6 +59,7 @@ std::vector<PreparedItem> prepare_items(std::vector<TaskItem> items, const Task&
                   task.spec().path + ": item " + item.id +
                       " gives a prompt of no tokens; check the spec's prompt templates");
     p.prompt_text = rendered.text;
+    p.index = static_cast<std::int64_t>(index);
     p.item = std::move(item);
     out.push_back(std::move(p));
   }
@@ -74,11 +89,10 @@ GenerateParams generate_params(const Session& session, const Tokenizer& tokenize
   return g;
 }
 
-EvalItemResult judge_item(const Task& task, const PreparedItem& p, std::int64_t index,
-                          const GeneratedSequence& seq) {
+EvalItemResult judge_item(const Task& task, const PreparedItem& p, const GeneratedSequence& seq) {
   const Verdict verdict = task.judge(seq.text, p.item);
   EvalItemResult r;
-  r.index = index;
+  r.index = p.index;
   r.id = p.item.id;
   r.prompt = p.prompt_text;
   r.output = seq.text;
@@ -129,7 +143,8 @@ class Evaluation {
       : session_(session), task_(task), params_(params), job_(job) {
     // Tasks that opt out of the chat template get plain text (and no end-of-turn EOS).
     const ChatTemplate* tmpl = task.spec().prompt.use_chat_template ? chat_template : nullptr;
-    items_ = prepare_items(task.load_split(params.split, params.limit, job), task, tokenizer, tmpl);
+    items_ = prepare_items(task.load_split(params.split, params.limit, job), task, tokenizer, tmpl,
+                           params.items);
     order_ = length_order(items_);
     gen_ = generate_params(session, tokenizer, tmpl, task, params);
     gen_.reuse_prefix = params.reuse_prefix;
@@ -157,7 +172,7 @@ class Evaluation {
  private:
   void judge(std::size_t position, const GeneratedSequence& seq) {
     const std::size_t i = order_[position];
-    done_.push_back(judge_item(task_, items_[i], static_cast<std::int64_t>(i), seq));
+    done_.push_back(judge_item(task_, items_[i], seq));
     correct_ += done_.back().correct ? 1 : 0;
   }
 

@@ -23,6 +23,10 @@ AppliedStrategy apply_strategy(Session& session, const std::string& model_dir,
     switch (strategy.kind) {
       case StrategyKind::Base:
         break;
+      case StrategyKind::Prompt:
+        throw Error(ErrorKind::InvalidArgument,
+                    "the prompt strategy picks an expert per question; evaluate it with "
+                    "evaluate_prompt_dispatch (t2 adapt eval), not as one adaptation");
       case StrategyKind::Adapter: {
         const LoraAdapter adapter = read_lora_adapter(strategy.files.front());
         apply_lora(session, adapter);

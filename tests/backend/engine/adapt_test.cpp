@@ -1,0 +1,115 @@
+// Two-pass prompt dispatch (t2/adapt.h) on the bundled demo model and expert library: pass-1
+// decisions are the first \boxed{} category of pass 1's output; every pass-2 answer equals the
+// answer of a plain evaluation of the whole split with the expert its question was routed to
+// (base weights for "other"); routing of the demo's math-unseen questions is high; the run is
+// stored with its metrics. Also EvalParams::items (a subset keeps split positions).
+#include <t2/engine.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kResources = std::string(T2_SOURCE_DIR) + "/resources";
+
+fs::path fresh(const std::string& name) {
+  const fs::path dir = fs::path(T2_TEST_OUTPUT_DIR) / "adapt" / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+TEST(ModelPromptDispatch, AnswersEqualTheRoutedExpertsOwnEvaluation) {
+  const auto demo = t2::demo_info(kResources);
+  if (!demo.model_present || demo.experts.empty() || demo.classification_task.empty())
+    GTEST_SKIP() << "no demo model, expert library or classification task in resources/demo";
+  const std::string dir = demo.model_dir;
+  const auto model = t2::Model::load(dir);
+  const auto tok = t2::Tokenizer::from_model_dir(dir);
+  const auto chat = t2::ChatTemplate::from_model_dir(dir);
+  const auto library = t2::read_expert_library(demo.experts_dir + "/library.json");
+  const auto classifier = t2::Task::load(demo.classification_task);
+  const auto task = t2::Task::load(kResources + "/demo/tasks/math-unseen/task.json");
+  t2::DispatchParams params;
+  params.eval.limit = 40;
+  t2::RunStore store((fresh("dispatch") / "runs.db").string());
+  const auto d = t2::evaluate_prompt_dispatch(model, dir, tok, &chat, library, classifier, task,
+                                              params, &store);
+  ASSERT_EQ(d.report.n, 40);
+  ASSERT_EQ(d.decisions.size(), 40u);
+  const auto categories = library.categories();
+  std::map<std::string, std::vector<std::int64_t>> routed;
+  for (const auto& decision : d.decisions) {
+    EXPECT_EQ(decision.category, t2::parse_boxed_category(decision.output, categories))
+        << decision.output;
+    EXPECT_EQ(decision.true_category, "math");
+    routed[decision.category].push_back(decision.index);
+  }
+  // The demo model was pretrained on the classification prompt (classify accuracy 0.99).
+  EXPECT_GE(d.routing_accuracy, 0.9);
+  EXPECT_EQ(d.confusion.at("math").at("math"), static_cast<std::int64_t>(routed["math"].size()));
+  EXPECT_GT(d.pass1_seconds, 0.0);
+  EXPECT_GT(d.pass2_seconds, 0.0);
+
+  // Independently: the whole split with each routed category's expert (or the base model).
+  for (const auto& [category, indices] : routed) {
+    t2::Session session(model);
+    if (const auto* e = library.find(category)) {
+      const auto loaded = t2::load_expert_file(dir, library.resolve(*e));
+      t2::apply_expert(session, loaded.decomposition, loaded.expert);
+    }
+    t2::EvalParams whole;
+    whole.limit = 40;
+    const auto plain = t2::evaluate(session, tok, &chat, task, whole);
+    for (const std::int64_t i : indices) {
+      const auto& got = d.report.items.at(static_cast<std::size_t>(i));
+      ASSERT_EQ(got.index, i);
+      EXPECT_EQ(got.output, plain.items.at(static_cast<std::size_t>(i)).output)
+          << category << " item " << i;
+      EXPECT_EQ(got.correct, plain.items.at(static_cast<std::size_t>(i)).correct);
+    }
+  }
+
+  // Stored: one finished eval run, strategy "prompt", with the routing metric.
+  const auto runs = store.list_runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].status, t2::RunStatus::Finished);
+  EXPECT_EQ(store.evaluations(runs[0].id).at(0).strategy, "prompt");
+  const auto best = store.best_values({runs[0].id}, {"routing_accuracy"}, t2::BestMode::Last);
+  ASSERT_EQ(best.size(), 1u);
+  EXPECT_DOUBLE_EQ(best[0].value, d.routing_accuracy);
+
+  // A classifier that is not a classification task is refused.
+  EXPECT_THROW(t2::evaluate_prompt_dispatch(model, dir, tok, &chat, library, task, task, params),
+               t2::Error);
+}
+
+TEST(ModelPromptDispatch, EvaluatingASubsetKeepsSplitPositions) {
+  const auto demo = t2::demo_info(kResources);
+  if (!demo.model_present) GTEST_SKIP() << "no demo model in resources/demo";
+  t2::Session session(t2::Model::load(demo.model_dir));
+  const auto tok = t2::Tokenizer::from_model_dir(demo.model_dir);
+  const auto chat = t2::ChatTemplate::from_model_dir(demo.model_dir);
+  const auto task = t2::Task::load(kResources + "/demo/tasks/math/task.json");
+  t2::EvalParams all;
+  all.limit = 6;
+  const auto whole = t2::evaluate(session, tok, &chat, task, all);
+  t2::EvalParams some = all;
+  some.items = {4, 1};
+  const auto part = t2::evaluate(session, tok, &chat, task, some);
+  ASSERT_EQ(part.n, 2);
+  EXPECT_EQ(part.items[0].index, 1);
+  EXPECT_EQ(part.items[1].index, 4);
+  EXPECT_EQ(part.items[0].output, whole.items[1].output);
+  EXPECT_EQ(part.items[1].output, whole.items[4].output);
+  some.items = {6};  // outside the first 6
+  EXPECT_THROW(t2::evaluate(session, tok, &chat, task, some), t2::Error);
+  some.items = {2, 2};
+  EXPECT_THROW(t2::evaluate(session, tok, &chat, task, some), t2::Error);
+}
+
+}  // namespace
