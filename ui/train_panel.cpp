@@ -10,6 +10,7 @@
 #include <t2/training.h>
 
 #include <QComboBox>
+#include <QCoreApplication>
 #include <QDir>
 #include <QDoubleSpinBox>
 #include <QFileInfo>
@@ -324,8 +325,8 @@ void TrainPanel::train() {
         t2::TrainOptions o = options;
         o.model = workspace->weights(dir, o.load, job);  // the workspace's shared weights
         const t2::Model* used = o.model.get();
-        QMetaObject::invokeMethod(
-            self.data(),
+        QMetaObject::invokeMethod(  // posted to the application: the panel may be gone by now
+            QCoreApplication::instance(),
             [self, used] {
               if (self) self->m_lastWeights = used;
             },
