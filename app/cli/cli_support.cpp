@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 namespace t2::cli {
@@ -40,6 +41,13 @@ Engine make_engine(const GlobalOptions& global) {
   EngineOptions options;
   options.threads = global.threads;
   return Engine(options);
+}
+
+std::string resources_dir_or_default() {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const std::string found = find_resources_dir(ec ? std::string() : exe.parent_path().string());
+  return found.empty() ? "resources" : found;
 }
 
 RunStore open_store(const GlobalOptions& global, bool must_exist) {

@@ -28,6 +28,10 @@ JobContext make_cli_job();
 
 Engine make_engine(const GlobalOptions& global);
 
+// The resources folder (t2::find_resources_dir next to this executable, else in the current
+// directory); "resources" when none is found.
+std::string resources_dir_or_default();
+
 // The workspace database named by --db (else $T2_DB, else the default path). With must_exist,
 // a missing file is an error that says how to choose one (read commands should not create an
 // empty workspace by accident); otherwise it is created with its folders.

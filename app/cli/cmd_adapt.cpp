@@ -81,14 +81,6 @@ void print_json(const DispatchReport& d) {
   std::cout.flush();
 }
 
-// resources/ next to this executable (build tree, install prefix) or in the current directory.
-DemoInfo bundled_demo() {
-  std::error_code ec;
-  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  const std::string found = find_resources_dir(ec ? std::string() : exe.parent_path().string());
-  return demo_info(found.empty() ? "resources" : found);
-}
-
 int run(Options& o, const GlobalOptions& global) {
   if (o.strategy != "prompt")
     throw Error(ErrorKind::Unsupported,
@@ -97,7 +89,7 @@ int run(Options& o, const GlobalOptions& global) {
   Engine engine = make_engine(global);
   const JobContext job = make_cli_job();
   if (o.library.empty() || o.classify.empty()) {
-    const DemoInfo demo = bundled_demo();
+    const DemoInfo demo = demo_info(resources_dir_or_default());
     if (o.library.empty()) {
       if (demo.experts_dir.empty())
         throw Error(ErrorKind::InvalidArgument, "give the expert library: --library LIB.json");

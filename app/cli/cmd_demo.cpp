@@ -11,14 +11,6 @@
 namespace t2::cli {
 namespace {
 
-// resources/ next to this executable (build tree, install prefix) or in the current directory.
-std::string resources_dir_or_default() {
-  std::error_code ec;
-  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  const std::string found = find_resources_dir(ec ? std::string() : exe.parent_path().string());
-  return found.empty() ? "resources" : found;
-}
-
 struct ModelOptions {
   bool with_model = false;
   std::string model_out;  // default <resources>/demo/model

@@ -41,11 +41,7 @@ void print_text(const PretrainReport& r) {
 
 // The demo recipe that ships: <resources>/demo/model/recipe.json.
 std::string default_pretrain_recipe() {
-  std::error_code ec;
-  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  std::string res = find_resources_dir(ec ? std::string() : exe.parent_path().string());
-  if (res.empty()) res = "resources";
-  return res + "/demo/model/recipe.json";
+  return resources_dir_or_default() + "/demo/model/recipe.json";
 }
 
 void add_pretrain_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen) {
