@@ -2,6 +2,7 @@
 // library file, and CEM over mixing coefficients.
 #include <t2/error.h>
 #include <t2/job.h>
+#include <t2/tasks.h>
 #include <t2/two_pass.h>
 
 #include <gtest/gtest.h>
@@ -95,11 +96,14 @@ TEST(TwoPassParse, NestedBracesAreReadToTheMatchingBrace) {
 }
 
 TEST(TwoPassParse, PaperPromptText) {
-  const std::string prompt = kPaperClassificationPrompt;
-  EXPECT_EQ(prompt.rfind("Analyze the given question and classify it into one of four categories: "
-                         "'code', 'math', 'reasoning' or 'other'. Follow these guidelines:\n\n1. ",
-                         0),
-            0u);
+  // The classification task kind's system prompt (tasks.h): the reference's text, whose first
+  // line starts with "# ".
+  const std::string prompt = t2::classification_system_prompt();
+  EXPECT_EQ(
+      prompt.rfind("# Analyze the given question and classify it into one of four categories: "
+                   "'code', 'math', 'reasoning' or 'other'. Follow these guidelines:\n\n1. ",
+                   0),
+      0u);
   EXPECT_NE(prompt.find("4. Other: Questions not clearly fit into above categories.\n\n"),
             std::string::npos);
   EXPECT_NE(prompt.find("within \\boxed{} notation. Example: \\boxed{reasoning}\n\n"),

@@ -1,7 +1,8 @@
 // Building blocks of two-pass self-adaptation (Transformer², torch-free, t2_core):
 //
-//   pass 1   the base model answers a classification prompt (kPaperClassificationPrompt, or a
-//            task's own prompt); parse_boxed_category() turns its reply into a category of the
+//   pass 1   the base model answers a classification prompt (a task of kind classification:
+//            t2::classification_system_prompt, tasks.h, is the paper's / reference's text);
+//            parse_boxed_category() turns its reply into a category of the
 //            expert library, or "other" (= the base weights)
 //   pass 2   the answer is generated with the weights adapted by that category's expert
 //            (ExpertLibrary: category -> expert file), or, for the few-shot strategy, by a mix of
@@ -26,10 +27,6 @@
 namespace t2 {
 
 // ---- pass 1: classification ----
-
-// The paper's / reference's pass-1 system prompt for the categories code, math, reasoning and
-// other (verbatim, including its grammar slip "Questions not clearly fit").
-extern const char* const kPaperClassificationPrompt;
 
 // The category that stands for "no expert": the base weights. Never a library category.
 inline constexpr const char* kOtherCategory = "other";

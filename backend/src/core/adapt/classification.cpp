@@ -1,25 +1,10 @@
-// Pass 1 of two-pass self-adaptation: the paper's classification prompt and its answer parser.
+// Pass 1 of two-pass self-adaptation: the parser of the classification reply (the prompt is the
+// classification task kind's, t2::classification_system_prompt in tasks.h).
 #include <t2/two_pass.h>
 
 #include <algorithm>
 
 namespace t2 {
-
-const char* const kPaperClassificationPrompt =
-    R"(Analyze the given question and classify it into one of four categories: 'code', 'math', 'reasoning' or 'other'. Follow these guidelines:
-
-1. Code: Questions asking for programming solutions, functions, algorithms. Often includes specific programming terms, language syntax, or data structures.
-2. Math: Questions involving mathematical calculations, formulas, statistics. Often includes numbers, equations, or mathematical operations.
-3. Reasoning: Questions requiring logical thinking, application of scientific knowledge, or critical analysis of information. Often presents statements that need evaluation based on general understanding.
-4. Other: Questions not clearly fit into above categories.
-
-Instructions:
-- Consider the primary focus, skills, and knowledge required to answer the question.
-- If a question spans multiple categories, choose the most dominant one.
-- Provide your final classification within \boxed{} notation. Example: \boxed{reasoning}
-
-Format your response as follows:
-Classification: \boxed{category})";
 
 std::optional<std::string> first_boxed_content(const std::string& text) {
   static const std::string open = "\\boxed{";
