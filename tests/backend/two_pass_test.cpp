@@ -202,6 +202,68 @@ TEST(TwoPassLibrary, RoundTrip) {
   EXPECT_EQ(files, 1);
 }
 
+TEST(TwoPassLibrary, ClassifierAndMixesRoundTripAndAreValidated) {
+  const fs::path dir = fresh_dir("mixes");
+  const std::string path = (dir / "library.json").string();
+  ExpertLibrary lib = sample_library();
+  lib.classifier.file = "classifier/classifier.safetensors";
+  lib.classifier.task = "../tasks/classify/task.json";
+  LibraryMix mix;
+  mix.name = "gsm-mix";
+  mix.file = "mixes/gsm-mix.safetensors";
+  mix.task = "../tasks/math/task.json";
+  mix.experts = {"math", "code", "reasoning"};
+  mix.alpha = {{0.75}, {0.125}, {0.0}};
+  mix.run_id = 12;
+  mix.selection = "held-out";
+  lib.mixes = {mix};
+  write_expert_library(path, lib);
+  const ExpertLibrary back = read_expert_library(path);
+  ASSERT_TRUE(back.has_classifier());
+  EXPECT_EQ(back.classifier.file, lib.classifier.file);
+  EXPECT_EQ(back.classifier.task, lib.classifier.task);
+  ASSERT_EQ(back.mixes.size(), 1u);
+  const LibraryMix* m = back.find_mix("gsm-mix");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->file, mix.file);
+  EXPECT_EQ(m->task, mix.task);
+  EXPECT_EQ(m->experts, mix.experts);
+  EXPECT_EQ(m->shape, "per-expert");
+  EXPECT_EQ(m->alpha, mix.alpha);
+  EXPECT_EQ(m->run_id, 12);
+  EXPECT_EQ(m->selection, "held-out");
+  EXPECT_EQ(back.find_mix("nope"), nullptr);
+  EXPECT_FALSE(sample_library().has_classifier());
+
+  auto invalid = [&](auto change) {
+    ExpertLibrary l = lib;
+    change(l.mixes[0]);
+    EXPECT_THROW(validate_expert_library(l), t2::Error);
+  };
+  invalid([](LibraryMix& x) { x.experts[1] = "poetry"; });  // not a category of the library
+  invalid([](LibraryMix& x) { x.alpha.pop_back(); });       // one row per expert
+  invalid([](LibraryMix& x) { x.alpha[0] = {0.5, 0.5}; });  // per-expert: one value
+  invalid([](LibraryMix& x) { x.shape = "per-matrix"; });
+  invalid([](LibraryMix& x) { x.name = "Mix One"; });
+  invalid([](LibraryMix& x) { x.file.clear(); });
+  invalid([](LibraryMix& x) { x.alpha[2][0] = std::nan(""); });
+  ExpertLibrary twice = lib;
+  twice.mixes.push_back(mix);
+  EXPECT_THROW(validate_expert_library(twice), t2::Error);
+  // Malformed JSON of a mix is Corrupt and names the key.
+  std::ofstream(dir / "bad.json") << R"({"format": "t2-expert-library", "version": 1,
+    "experts": [{"category": "math", "file": "m.safetensors"}],
+    "mixes": [{"name": "a", "file": "a.safetensors", "experts": ["math"], "shape": "per-expert",
+               "alpha": [["x"]]}]})";
+  try {
+    read_expert_library((dir / "bad.json").string());
+    ADD_FAILURE() << "a non-number alpha was accepted";
+  } catch (const t2::Error& e) {
+    EXPECT_EQ(e.kind(), t2::ErrorKind::Corrupt);
+    EXPECT_NE(std::string(e.what()).find("alpha"), std::string::npos) << e.what();
+  }
+}
+
 TEST(TwoPassLibrary, WritesTheDocumentedFormat) {
   const fs::path dir = fresh_dir("format");
   const std::string path = (dir / "library.json").string();

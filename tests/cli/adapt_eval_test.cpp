@@ -1,7 +1,8 @@
 // `t2 adapt eval` on the bundled demo model with its expert library: the prompt strategy prints
 // accuracy, pass-1 routing and both passes' timings, stores the run, and agrees with `t2 eval`
-// when every question is routed to one expert; strategies that are not built yet and bad
-// libraries are refused with exit 1 and a message.
+// when every question is routed to one expert; unknown strategies and bad libraries are refused
+// with exit 1 and a message. `t2 adapt cem` saves its mix into (a copy of) the library; the
+// few-shot strategy evaluates without its shots.
 #include "process.h"
 
 #include <gtest/gtest.h>
@@ -75,15 +76,62 @@ TEST(CliAdapt, UnbuiltStrategiesAndBadLibrariesAreRefused) {
   const fs::path dir = fresh("refused");
   const std::string base = " adapt eval " + shell_quote(kDemo + "/model") + " --task " +
                            shell_quote(kDemo + "/tasks/math-unseen/task.json") + " --no-store";
-  const auto few = t2(base + " --strategy few-shot");
-  EXPECT_EQ(few.exit_code, 1);
-  EXPECT_NE(few.err.find("not built yet"), std::string::npos) << few.err;
+  const auto unknown = t2(base + " --strategy oracle");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("oracle"), std::string::npos) << unknown.err;
   std::ofstream(dir / "lib.json") << "{\"format\": \"something else\"}";
   const auto bad = t2(base + " --library " + shell_quote((dir / "lib.json").string()));
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("lib.json"), std::string::npos) << bad.err;
   const auto missing = t2(" adapt eval " + shell_quote(kDemo + "/model"));
   EXPECT_EQ(missing.exit_code, 2) << "--task is required";
+}
+
+TEST(CliAdapt, CemSavesAMixInTheLibraryAndFewShotEvaluatesHeldOut) {
+  if (!fs::exists(kDemo + "/model/model.safetensors") ||
+      !fs::exists(kDemo + "/experts/library.json"))
+    GTEST_SKIP() << "no demo model or expert library in resources/demo";
+  const fs::path dir = fresh("cem");
+  fs::copy(kDemo + "/experts", dir / "experts", fs::copy_options::recursive);
+  const std::string lib = (dir / "experts" / "library.json").string();
+  const std::string db = (dir / "w.db").string();
+  const std::string task = shell_quote(kDemo + "/tasks/reasoning-unseen/task.json");
+  const std::string small = " --population 4 --generations 2 --shots 4 --seed 5";
+  const auto c =
+      t2("--db " + shell_quote(db) + " adapt cem " + shell_quote(kDemo + "/model") + " --task " +
+         task + " --library " + shell_quote(lib) + small + " --mix-name reasoning-mix --json");
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  const json cj = json::parse(c.out);
+  EXPECT_EQ(cj["generations_run"], 2);
+  EXPECT_EQ(cj["members_evaluated"], 8);
+  EXPECT_EQ(cj["shot_split"], "validation");
+  ASSERT_TRUE(cj["search_run_id"].is_number());
+  EXPECT_TRUE(fs::exists(dir / "experts" / "mixes" / "reasoning-mix.safetensors"));
+  // The library now lists the mix with the search's alpha and run.
+  std::ifstream in(lib);
+  const json lj = json::parse(in);
+  ASSERT_EQ(lj["mixes"].size(), 1u);
+  EXPECT_EQ(lj["mixes"][0]["name"], "reasoning-mix");
+  EXPECT_EQ(lj["mixes"][0]["file"], "mixes/reasoning-mix.safetensors");
+  EXPECT_EQ(lj["mixes"][0]["alpha"], cj["alpha"]);
+  EXPECT_EQ(lj["mixes"][0]["run_id"], cj["search_run_id"]);
+  // The shipped library is untouched (only the copy changed).
+  std::ifstream shipped(kDemo + "/experts/library.json");
+  EXPECT_FALSE(json::parse(shipped).contains("mixes"));
+
+  // few-shot evaluation: shots from the test split itself are left out of it.
+  const auto e = t2("--db " + shell_quote(db) + " adapt eval " + shell_quote(kDemo + "/model") +
+                    " --task " + task + " --library " + shell_quote(lib) + small +
+                    " --strategy few-shot --shot-split test --limit 20 --json");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  const json ej = json::parse(e.out);
+  EXPECT_EQ(ej["selection"], "held-out");
+  EXPECT_LE(ej["n"].get<int>(), 16);
+  ASSERT_TRUE(ej["run_id"].is_number());
+  const auto shown = t2("--db " + shell_quote(db) + " runs show " +
+                        std::to_string(ej["run_id"].get<std::int64_t>()));
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_NE(shown.out.find("few-shot"), std::string::npos) << shown.out;
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Two-pass self-adaptation on an evaluation split (Transformer²'s inference): pass 1 decides
+// Self-adaptation on an evaluation split (Transformer²'s inference): pass 1 decides
 // which expert a question needs, pass 2 answers it with that expert. Strategy "prompt": pass 1
 // asks the base model the classification task's prompt (the paper's system prompt, the task's
 // user message as the question) and takes the first \boxed{...} (parse_boxed_category,
@@ -12,11 +12,14 @@
 #pragma once
 
 #include <t2/evaluation.h>
+#include <t2/experts.h>
 #include <t2/job.h>
 #include <t2/model.h>
+#include <t2/tasks.h>
 #include <t2/two_pass.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -26,7 +29,6 @@ namespace t2 {
 
 class ChatTemplate;
 class RunStore;
-class Task;
 class Tokenizer;
 
 struct Pass1Decision {
@@ -71,5 +73,92 @@ DispatchReport evaluate_prompt_dispatch(std::shared_ptr<const Model> model,
                                         const ExpertLibrary& library, const Task& classifier,
                                         const Task& task, const DispatchParams& params,
                                         RunStore* store = nullptr, const JobContext& job = {});
+
+// ---- few-shot: CEM over the mixing coefficients of the library's experts ----------------------
+//
+// The search: each CEM member alpha (per expert, or per expert and layer) mixes the library's
+// experts with mix_experts (t2/experts.h: an all-zero alpha column is the identity, never NaN).
+// A whole generation runs as ONE batch: every member's sigma' is applied factored as a per-row
+// scale (no recomposition), and the rows are members x shots, greedy, as the task generates.
+// Fitness = accuracy on the shots + exp(mean per-token log-likelihood of the shots' reference
+// answers) / (2k): the likelihood term is below one shot's worth (1/k), so it only breaks ties
+// of accuracy. The found mix is written as one expert file.
+struct FewShotParams {
+  CemParams cem;                             // paper defaults: 32, 0.2, 0.5, 50 generations
+  AlphaShape shape = AlphaShape::PerExpert;  // PerExpert or PerLayer
+  int shots = 10;                            // k, >= 1
+  // Split the shots are drawn from: "" = validation when the task has it, else train. Must not
+  // be the evaluation split unless sakana_compat.
+  std::string shot_split;
+  std::uint64_t shot_seed = 0;  // which k items (a seeded shuffle of the split)
+  // The reference's behaviour, for comparison: shots drawn from the evaluation split and the
+  // result evaluated on every item of it, shots included. Results say "selected on the
+  // evaluation items".
+  bool sakana_compat = false;
+  // Most rows (members x shots) in one batch, >= shots; 0 = auto: rows whose largest
+  // activation ([rows, prompt, intermediate] float32) stays under ~24 MiB, a multiple of shots.
+  // Measured on the demo (2 cores): 160-row batches ran a generation 1.6x faster than 320 (big
+  // activations are fresh mmaps: page faults and zeroing dominate).
+  int max_rows = 0;
+  EvalParams eval;              // the held-out evaluation of the found mix (split, limit, ...)
+  bool evaluate_result = true;  // false: search only
+  std::string mix_file;         // where to write the mixed expert; "" = not written
+  std::string run_name;         // "" = "adapt few-shot <task> <split>"
+};
+
+struct FewShotReport {
+  CemResult cem;
+  MixAlpha alpha;                    // the best member as a MixAlpha
+  std::vector<std::string> experts;  // categories, in alpha row order
+  std::string shot_split;
+  std::vector<std::int64_t> shot_indices;  // positions in shot_split
+  std::vector<std::string> shot_ids;
+  double best_accuracy = 0.0;        // on the shots
+  double best_log_likelihood = 0.0;  // mean per-token, of the shots' reference answers
+  double search_seconds = 0.0;
+  std::int64_t members_evaluated = 0;
+  std::string selection;  // "held-out" or "selected on the evaluation items (sakana-compat)"
+  std::vector<std::string> warnings;  // e.g. mix_experts' warnings for the best member
+  bool evaluated = false;             // report holds the evaluation
+  EvalReport report;                  // evaluation of the mix (shots excluded unless compat)
+  std::int64_t search_run_id = 0;     // the search's run (kind "cem"); 0 = not stored
+  std::int64_t run_id = 0;            // the evaluation's run; 0 = not stored
+};
+
+// Fitness of each member on `shots` items of `task` (engine-internal detail exposed for tests
+// and the GUI's live view): accuracy and mean per-token log-likelihood, per member.
+struct MemberFitness {
+  double accuracy = 0.0;
+  double log_likelihood = 0.0;
+  double fitness = 0.0;  // accuracy + exp(log_likelihood) / (2 k)
+};
+
+// Runs the search (and, with evaluate_result, the evaluation) for `task` over `library`.
+// on_generation: after each generation (population fitness, elite alpha, best so far, seconds).
+// store (null = not stored): a run of kind "cem" (params, per-generation metrics best_fitness,
+// elite_fitness_mean, mean_fitness, seconds, alpha_<category>[_<layer>] of the best member;
+// the mix file as an artifact) and an eval run of strategy few-shot whose params name the
+// shots and the search run. Progress stages "cem", then the evaluation's. Throws
+// InvalidArgument (a library with fewer than one expert, experts of different target sets,
+// shots > the split, the evaluation split as shot split without sakana_compat, bad params),
+// the evaluation's errors, or Cancelled (the search run is then stored as cancelled).
+FewShotReport few_shot_search(std::shared_ptr<const Model> model, const std::string& model_dir,
+                              const Tokenizer& tokenizer, const ChatTemplate* chat_template,
+                              const ExpertLibrary& library, const Task& task,
+                              const FewShotParams& params, RunStore* store = nullptr,
+                              const std::function<void(const CemGeneration&)>& on_generation = {},
+                              const JobContext& job = {});
+
+// The fitness of a population of mixes (alpha rows as few_shot_search samples them, flattened
+// per member: K values for PerExpert, K x L for PerLayer) on the given items, in batches of at
+// most max_rows rows (0 = auto, as FewShotParams). For tests: a one-hot member equals the single
+// expert.
+std::vector<MemberFitness> mix_fitness(std::shared_ptr<const Model> model,
+                                       const std::string& model_dir, const Tokenizer& tokenizer,
+                                       const ChatTemplate* chat_template,
+                                       const ExpertLibrary& library, const Task& task,
+                                       const std::vector<TaskItem>& shots, AlphaShape shape,
+                                       const std::vector<std::vector<double>>& population,
+                                       int max_rows = 0, const JobContext& job = {});
 
 }  // namespace t2

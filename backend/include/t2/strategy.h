@@ -10,6 +10,12 @@
 //   prompt   two passes per question (t2/adapt.h): pass 1 asks the base model the classification
 //            prompt, pass 2 answers with the expert of the category it names (files: the
 //            expert library file); not a fixed adaptation, so apply_strategy refuses it
+//   classifier       as prompt, but pass 1 runs with the library's classifier expert
+//   classifier-soft  pass 1 scores each category with the classifier expert; pass 2 answers with
+//                    the experts mixed by those probabilities (one mix per question)
+//   few-shot a mix of the library's experts found by CEM on a few examples of the task
+//   (t2/adapt.h),
+//            saved as one expert file (files: that file); applied like an expert
 #pragma once
 
 #include <string>
@@ -17,8 +23,8 @@
 
 namespace t2 {
 
-enum class StrategyKind { Base, Expert, Mix, Adapter, Prompt };
-// "base" | "expert" | "mix" | "adapter" | "prompt"
+enum class StrategyKind { Base, Expert, Mix, Adapter, Prompt, Classifier, ClassifierSoft, FewShot };
+// "base" | "expert" | "mix" | "adapter" | "prompt" | "classifier" | "classifier-soft" | "few-shot"
 const char* to_string(StrategyKind kind) noexcept;
 
 struct Strategy {
@@ -34,17 +40,20 @@ struct Strategy {
   static Strategy mix(std::vector<std::string> files, std::vector<double> weights);
   static Strategy adapter(std::string folder);
   static Strategy prompt(std::string library_file);
+  static Strategy classifier(std::string library_file, bool soft = false);
+  static Strategy few_shot(std::string mix_file);
   // The front ends' single "expert" field: "" = base, an existing folder = adapter, anything
   // else = expert.
   static Strategy from_path(const std::string& expert_or_adapter);
 };
 
 // Throws InvalidArgument saying what to give when the files or weights do not fit the kind
-// (base: none; expert/adapter/prompt: exactly one; mix: two or more, one finite weight per
-// file).
+// (base: none; expert/adapter/prompt/classifier/few-shot: exactly one; mix: two or more, one
+// finite weight per file).
 void validate_strategy(const Strategy& strategy);
 
-// "base", "expert:<file name>", "adapter:<folder name>", "prompt",
+// "base", "expert:<file name>", "adapter:<folder name>", "prompt", "classifier",
+// "classifier-soft", "few-shot:<file name>",
 // or "mix:<a1>*<name1>+<a2>*<name2>..."
 // (weights printed with %g); the name stored with evaluations and shown in charts.
 std::string strategy_label(const Strategy& strategy);

@@ -200,6 +200,11 @@ class Task {
   TaskSpec spec_;
 };
 
+// The reference answer text of an item (what next-token training learns and the few-shot
+// search scores the likelihood of): its "answer", "canonical_solution" or "label" field, the
+// first that is present and not empty, else its gold.
+std::string reference_answer(const TaskItem& item);
+
 // The paper's pass-1 classification system prompt (§4a), dedented.
 const std::string& classification_system_prompt();
 

@@ -11,8 +11,9 @@
 // Mixing coefficients from cem_search() become a t2::MixAlpha (t2/experts.h); the search sees
 // only plain vectors, e.g. dim = K experts for AlphaShape::PerExpert (one row of 1 per expert).
 // A mix whose alpha is all zero (possible: samples are clamped to [lower, upper] and lower is 0
-// by default) needs no special case here: mix_experts() turns every all-zero alpha column into
-// the identity (the base weights, m = 1) and says so in MixResult::warnings.
+// by default) needs no special case here and is never NaN: for paper experts mix_experts()
+// gives z' = 0 (those matrices switched off, as the formula says), for sakana-compat experts it
+// turns the column into the identity (m = 1, instead of the reference's 0/0) with a warning.
 #pragma once
 
 #include <t2/job.h>
@@ -58,13 +59,31 @@ struct LibraryExpert {
   std::string report;  // report.json of its training and evaluation
 };
 
+// A mix of the library's experts found by a few-shot search (t2 adapt cem), kept for reuse (chat,
+// t2 adapt eval --mix). `file` is the mixed expert written as one t2 expert file.
+struct LibraryMix {
+  std::string name;                        // unique among the mixes, [a-z0-9_-]+ (like a category)
+  std::string file;                        // the mixed expert file (same path rule as experts)
+  std::string task;                        // the task spec whose shots it was found on; "" = none
+  std::vector<std::string> experts;        // categories, in alpha row order
+  std::string shape = "per-expert";        // "per-expert" | "per-layer"
+  std::vector<std::vector<double>> alpha;  // one row per expert (1 or L values)
+  std::int64_t run_id = 0;                 // the search's run; 0 = none
+  std::string selection;  // "held-out" | "sakana-compat" (selected on evaluation items)
+};
+
 // File (JSON, paths relative to the file's folder):
 //   {"format": "t2-expert-library", "version": 1,
 //    "name": "...",              optional, "" when absent
 //    "base_fingerprint": "...",  optional: model_fingerprint() of the experts' base model; "" or
 //                                absent = unchecked
 //    "model": "...",             optional: the base model folder
-//    "experts": [{"category", "file", "task"?, "name"?, "recipe"?, "report"?}, ...]}
+//    "experts": [{"category", "file", "task"?, "name"?, "recipe"?, "report"?}, ...],
+//    "classifier": {"file", "task"?, "name"?, "recipe"?, "report"?},   optional: the pass-1
+//                                expert of the classifier strategies (trained on a
+//                                classification task over the library's categories)
+//    "mixes": [{"name", "file", "task"?, "experts", "shape", "alpha", "run_id"?,
+//               "selection"?}, ...]}                                  optional (LibraryMix)
 // The bundled demo library (resources/demo/experts/library.json, written by
 // build_demo_experts) is this format as it stands: it has no "name" and no "base_fingerprint"
 // (read as ""), "model": "../model", and per expert "name" (= its category), "recipe" and
@@ -75,10 +94,14 @@ struct ExpertLibrary {
   std::string base_fingerprint;
   std::string model;  // optional base model folder (same path rule as files); "" = none
   std::vector<LibraryExpert> experts;
+  LibraryExpert classifier;  // file "" = none; its category is unused ("")
+  std::vector<LibraryMix> mixes;
   std::string path;  // the file it was read from ("" when built in memory); not written
 
   std::vector<std::string> categories() const;                            // in file order
   const LibraryExpert* find(const std::string& category) const noexcept;  // nullptr: none
+  const LibraryMix* find_mix(const std::string& name) const noexcept;     // nullptr: none
+  bool has_classifier() const noexcept { return !classifier.file.empty(); }
   // Absolute, lexically normal path of `expert.file`: absolute paths stay, relative ones are
   // taken from the folder of `path` (from the current folder when `path` is "").
   std::string resolve(const LibraryExpert& expert) const;
@@ -87,7 +110,9 @@ struct ExpertLibrary {
 };
 
 // Throws InvalidArgument (naming the entry) for an empty, reserved ("other"), non-lowercase
-// (not [a-z0-9_-]+) or duplicate category, or an empty file.
+// (not [a-z0-9_-]+) or duplicate category, or an empty file; for a mix: a bad or duplicate
+// name, no file, an unknown category, a shape other than per-expert/per-layer, or alpha rows
+// that do not match (one per expert, 1 value each for per-expert, one length for all).
 void validate_expert_library(const ExpertLibrary& library);
 
 // Reads and validates a library file; sets `path`. Throws Io (cannot read), Corrupt naming the

@@ -30,6 +30,12 @@ const char* to_string(StrategyKind kind) noexcept {
       return "adapter";
     case StrategyKind::Prompt:
       return "prompt";
+    case StrategyKind::Classifier:
+      return "classifier";
+    case StrategyKind::ClassifierSoft:
+      return "classifier-soft";
+    case StrategyKind::FewShot:
+      return "few-shot";
   }
   return "base";
 }
@@ -66,6 +72,20 @@ Strategy Strategy::prompt(std::string library_file) {
   return s;
 }
 
+Strategy Strategy::classifier(std::string library_file, bool soft) {
+  Strategy s;
+  s.kind = soft ? StrategyKind::ClassifierSoft : StrategyKind::Classifier;
+  s.files = {std::move(library_file)};
+  return s;
+}
+
+Strategy Strategy::few_shot(std::string mix_file) {
+  Strategy s;
+  s.kind = StrategyKind::FewShot;
+  s.files = {std::move(mix_file)};
+  return s;
+}
+
 Strategy Strategy::from_path(const std::string& expert_or_adapter) {
   if (expert_or_adapter.empty()) return base();
   std::error_code ec;
@@ -84,10 +104,14 @@ void validate_strategy(const Strategy& s) {
     case StrategyKind::Expert:
     case StrategyKind::Adapter:
     case StrategyKind::Prompt:
+    case StrategyKind::Classifier:
+    case StrategyKind::ClassifierSoft:
+    case StrategyKind::FewShot:
       if (s.files.size() != 1 || s.files.front().empty())
         throw Error(ErrorKind::InvalidArgument,
                     "the " + kind + " strategy takes exactly one " +
                         (s.kind == StrategyKind::Expert    ? "expert file"
+                         : s.kind == StrategyKind::FewShot ? "mixed expert file"
                          : s.kind == StrategyKind::Adapter ? "adapter folder"
                                                            : "expert library file") +
                         " (got " + std::to_string(s.files.size()) + ")");
@@ -121,7 +145,11 @@ std::string strategy_label(const Strategy& s) {
     case StrategyKind::Adapter:
       return "adapter:" + (s.files.empty() ? std::string() : last_name(s.files.front()));
     case StrategyKind::Prompt:
-      return "prompt";
+    case StrategyKind::Classifier:
+    case StrategyKind::ClassifierSoft:
+      return to_string(s.kind);
+    case StrategyKind::FewShot:
+      return "few-shot:" + (s.files.empty() ? std::string() : last_name(s.files.front()));
     case StrategyKind::Mix: {
       std::string out = "mix:";
       for (std::size_t i = 0; i < s.files.size(); ++i) {

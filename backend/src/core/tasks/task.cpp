@@ -61,6 +61,14 @@ const char* to_string(ExtractorKind kind) noexcept {
   return "exact";
 }
 
+std::string reference_answer(const TaskItem& item) {
+  for (const char* role : {"answer", "canonical_solution", "label"}) {
+    const auto it = item.fields.find(role);
+    if (it != item.fields.end() && !it->second.empty()) return it->second;
+  }
+  return item.gold;
+}
+
 // The classification system prompt of the paper's reference code (§4a of the notes), with the
 // reference's four-space indentation removed.
 const std::string& classification_system_prompt() {

@@ -24,16 +24,20 @@ AppliedStrategy apply_strategy(Session& session, const std::string& model_dir,
       case StrategyKind::Base:
         break;
       case StrategyKind::Prompt:
+      case StrategyKind::Classifier:
+      case StrategyKind::ClassifierSoft:
         throw Error(ErrorKind::InvalidArgument,
-                    "the prompt strategy picks an expert per question; evaluate it with "
-                    "evaluate_prompt_dispatch (t2 adapt eval), not as one adaptation");
+                    std::string("the ") + to_string(strategy.kind) +
+                        " strategy adapts per question; evaluate it with t2 adapt eval "
+                        "(t2/adapt.h), not as one adaptation");
       case StrategyKind::Adapter: {
         const LoraAdapter adapter = read_lora_adapter(strategy.files.front());
         apply_lora(session, adapter);
         for (const auto& m : adapter.matrices) out.changed.push_back(m.name);
         break;
       }
-      case StrategyKind::Expert: {
+      case StrategyKind::Expert:
+      case StrategyKind::FewShot: {
         const LoadedExpert e =
             load_expert_file(model_dir, strategy.files.front(), strategy.allow_transfer, job);
         out.changed = apply_expert(session, e.decomposition, e.expert, params).changed;

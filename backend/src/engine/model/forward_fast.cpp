@@ -165,6 +165,10 @@ enum Projection : std::size_t { kQ, kK, kV, kO, kGate, kUp, kDown };
 // the bias is added after rounding, as HF does. Autograd reaches `scale` through the two thin
 // products; no weight-sized tensor is formed.
 at::Tensor factored_inner(const at::Tensor& x, const FactoredLinear& f) {  // [..., r] float32
+  if (f.scale.dim() == 3 && (x.dim() != 3 || x.size(0) != f.scale.size(0)))
+    throw Error(ErrorKind::Internal, "per-row factored scales for " +
+                                         std::to_string(f.scale.size(0)) + " rows, input " +
+                                         c10::str(x.sizes()));
   return linear(x.to(at::kFloat), f.vt, at::Tensor()) * f.scale;
 }
 

@@ -115,7 +115,8 @@ std::size_t shared_prefix(Session::Impl& s, const Prompts& prompts) {
 }
 
 // Prompts encoded on a cache of their own, starting from the shared prefix: identical prompts
-// once. `row_of[e]` is the cache row of entrant e; logits [U, V] of each row's last token.
+// once when `merge_identical` (not with per-row weights). `row_of[e]` is the cache row of entrant
+// e; logits [U, V] of each row's last token.
 struct Prefill {
   engine::KvCache cache;
   at::Tensor logits;
@@ -125,13 +126,14 @@ struct Prefill {
 
 Prefill prefill(Session::Impl& s, const engine::WeightSet& w, const Prompts& prompts,
                 const std::vector<std::size_t>& entrants, std::size_t prefix_len,
-                std::int32_t pad_id) {
+                std::int32_t pad_id, bool merge_identical) {
   const auto& m = s.m();
   Prefill out;
   std::map<std::vector<std::int32_t>, std::int64_t> seen;
   Prompts suffixes;
   for (auto i : entrants) {
     const auto& p = prompts[i];
+    if (!merge_identical) seen.clear();
     auto [it, fresh] = seen.emplace(p, static_cast<std::int64_t>(suffixes.size()));
     if (fresh) suffixes.emplace_back(p.begin() + static_cast<std::ptrdiff_t>(prefix_len), p.end());
     out.row_of.push_back(it->second);
@@ -251,8 +253,12 @@ GenerateResult Session::generate(const std::vector<std::vector<std::int32_t>>& p
         params.eos_ids.empty() ? m.config.eos_token_ids : params.eos_ids;
     if (params.ignore_eos) eos.clear();
     const std::size_t n = prompts.size();
-    const std::size_t rows =
-        params.max_batch <= 0 ? n : std::min(n, static_cast<std::size_t>(params.max_batch));
+    // Per-row weights (Session::Impl::per_row_batch): prompt i runs on row i, all at once.
+    s.check_rows(n, "a generate() call");
+    const bool per_row = s.per_row_batch() > 0;
+    const std::size_t rows = params.max_batch <= 0 || per_row
+                                 ? n
+                                 : std::min(n, static_cast<std::size_t>(params.max_batch));
     if (params.collect_step_logits && rows < n)
       throw Error(ErrorKind::InvalidArgument,
                   "collect_step_logits needs every prompt in one batch (max_batch 0)");
@@ -268,7 +274,8 @@ GenerateResult Session::generate(const std::vector<std::vector<std::int32_t>>& p
       return result;
     }
     const auto start_time = dg::Clock::now();
-    const std::size_t prefix_len = params.reuse_prefix ? dg::shared_prefix(s, prompts) : 0;
+    const std::size_t prefix_len =
+        params.reuse_prefix && !per_row ? dg::shared_prefix(s, prompts) : 0;
     // With the one-pass decode attention the batch cache holds the shared prefix once (every
     // step reads it once for all rows) and each row only its own columns; otherwise every row
     // holds a copy.
@@ -303,11 +310,17 @@ GenerateResult Session::generate(const std::vector<std::vector<std::int32_t>>& p
           ++waiting;
         }
       if (entrants.empty()) return;
-      const dg::Prefill pf = dg::prefill(s, w, prompts, entrants, prefix_len, params.pad_id);
+      const dg::Prefill pf =
+          dg::prefill(s, w, prompts, entrants, prefix_len, params.pad_id, !per_row);
       result.reused_prompt_tokens += pf.reused_tokens;
       dg::place(b, pf, skip, free_rows, entrants, prompts, logits);
     };
     admit();
+    if (s.after_prefill) {
+      const std::int64_t length = b.cache->length;
+      s.after_prefill(*b.cache, b.pos, logits);
+      b.cache->length = length;
+    }
     auto decode_start = start_time;
     for (int step = 0;; ++step) {
       job.throw_if_cancelled();
@@ -442,6 +455,9 @@ void Session::encode_prefix(const std::vector<std::int32_t>& ids, const JobConte
     job.throw_if_cancelled();
     engine::InferenceGuard guard;
     detail::session::pad_left({ids}, 0, impl_->m().config.vocab_size, at::kCPU);  // checks ids
+    if (impl_->per_row_batch() > 0)
+      throw Error(ErrorKind::InvalidArgument,
+                  "a shared prefix needs one set of weights; this session has per-row scales");
     impl_->ensure_prefix(ids, ids.size());
   });
 }

@@ -45,7 +45,7 @@ using WeightLookup = std::function<at::Tensor(const std::string& name)>;
 struct FactoredLinear {
   // y = ((x vt) * scale) ut = x W'^T with W' = U diag(scale) Vh (without bias).
   at::Tensor vt;     // [in, r]  float32 on the model device (Vh^T, usually a view of Vh)
-  at::Tensor scale;  // [r]      float32 sigma'; may require grad
+  at::Tensor scale;  // [r] float32 sigma' (may require grad), or [B, 1, r]: one per batch row
   at::Tensor ut;     // [r, out] float32 on the model device (U^T, usually a view of U)
   bool defined() const { return scale.defined(); }
 };

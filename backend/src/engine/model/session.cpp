@@ -85,6 +85,9 @@ at::Tensor Session::Impl::weight(const std::string& name) const {
   auto it = factored.find(name);
   if (it == factored.end()) return dense_weight(name);
   const auto& f = it->second;
+  if (f.scale.dim() != 1)
+    throw Error(ErrorKind::InvalidArgument,
+                "'" + name + "' has one scale per batch row: there is no single weight to show");
   return at::mm(f.linear.ut.t() * f.scale.unsqueeze(0), f.linear.vt.t()).to(m().dtype);
 }
 
@@ -193,8 +196,18 @@ void Session::Impl::set_factored(const std::string& name, const at::Tensor& u,
   const auto out = base.size(0), in = base.size(1);
   const auto r = u.defined() && u.dim() == 2 ? u.size(1) : 0;
   ds::check_factor(name, "U", u, {out, r});
-  ds::check_factor(name, "scale", scale, {r});
+  const bool per_row = scale.defined() && scale.dim() == 3;
+  ds::check_factor(
+      name, "scale", scale,
+      per_row ? std::vector<std::int64_t>{scale.size(0), 1, r} : std::vector<std::int64_t>{r});
   ds::check_factor(name, "Vh", vh, {r, in});
+  if (per_row)
+    for (const auto& [other, f] : factored)
+      if (other != name && f.scale.dim() == 3 && f.scale.size(0) != scale.size(0))
+        throw Error(ErrorKind::InvalidArgument,
+                    "factored override for '" + name + "': " + std::to_string(scale.size(0)) +
+                        " per-row scales, but '" + other + "' has " +
+                        std::to_string(f.scale.size(0)) + "; every per-row scale needs one R");
   const auto device = m().device;
   engine::FactoredOverride f;
   f.u = u;
@@ -214,6 +227,21 @@ void Session::Impl::set_factored(const std::string& name, const at::Tensor& u,
   } else {
     attach_factored(layer);
   }
+}
+
+std::int64_t Session::Impl::per_row_batch() const {
+  for (const auto& [name, f] : factored)
+    if (f.scale.dim() == 3) return f.scale.size(0);
+  return 0;
+}
+
+void Session::Impl::check_rows(std::size_t rows, const char* what) const {
+  const auto per_row = per_row_batch();
+  if (per_row > 0 && static_cast<std::int64_t>(rows) != per_row)
+    throw Error(ErrorKind::InvalidArgument,
+                std::string(what) + " of " + std::to_string(rows) +
+                    " rows on a session whose factored scales are per row: give exactly " +
+                    std::to_string(per_row) + " rows");
 }
 
 const engine::FactoredOverride* Session::Impl::find_factored(const std::string& name) const {
@@ -237,6 +265,7 @@ Logits Session::forward(const std::vector<std::vector<std::int32_t>>& prompts,
     engine::InferenceGuard guard;
     const auto& m = impl_->m();
     auto [ids, mask] = ds::pad_left(prompts, 0, m.config.vocab_size, m.device);
+    impl_->check_rows(prompts.size(), "a forward");
     if (params.reference)
       return ds::to_logits(
           engine::forward_reference(m.config, impl_->lookup(), ids, mask, m.inv_freq));

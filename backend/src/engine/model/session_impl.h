@@ -16,6 +16,11 @@
 //   sigma * z with z a leaf), a backward pass through the forward reaches it through two thin
 //   products per projection; no weight-sized gradient is formed and no model tensor gets one.
 //   A scale is captured when set: after changing z, compute sigma * z again and set it again.
+//   Per-row scales: a scale of shape [R, 1, r] gives batch row b its own sigma' (scale[b]) — a
+//   whole CEM population or per-item mixes in one batch. Every per-row scale of a session has
+//   the same R; forward() and generate() then take exactly R prompts, and generate() encodes
+//   each in full on its own row (no shared prefix, no merging of identical prompts: the same
+//   prompt means different weights on different rows). weight() refuses such a name.
 //
 // Invariant: `layers`, `embed`, `final_norm`, `lm_head` always equal what build_layer() would
 // produce from dense_weight(name), plus layers[l].factored[p] for every factored override — i.e.
@@ -27,6 +32,7 @@
 
 #include <t2/decomposition.h>
 
+#include <functional>
 #include <map>
 #include <random>
 
@@ -36,7 +42,7 @@ namespace engine {
 // A factored override of one linear weight W [out, in]: W' = U diag(scale) Vh.
 struct FactoredOverride {
   at::Tensor u;           // [out, r] float32, as given (never written)
-  at::Tensor scale;       // [r] float32 on the model device (may require grad)
+  at::Tensor scale;       // [r] or per row [R, 1, r], float32 on the model device (may need grad)
   at::Tensor vh;          // [r, in] float32, as given (never written)
   FactoredLinear linear;  // what the forward uses: vt = Vh^T, ut = U^T on the model device
 };
@@ -63,6 +69,14 @@ struct Session::Impl {
   // InferenceMode: code that needs autograd (RL) must make its own cache (make_kv_cache).
   engine::KvCache cache;
   engine::PrefixKv prefix;  // see PrefixKv; prefix_valid() says whether it still applies
+  // Engine-internal hook (null = none): generate() calls it once, right after the first prompts
+  // are placed in the batch cache (a fixed batch: all of them, row i = prompt i), with that
+  // cache, each row's next rotary position and the logits [rows, vocab] float32 of each row's
+  // last prompt token. It may append columns with forward_hidden (e.g. to score a teacher-forced
+  // continuation without encoding the prompts again) but must set cache.length back.
+  std::function<void(engine::KvCache& cache, const std::vector<std::int64_t>& positions,
+                     const at::Tensor& logits)>
+      after_prefill;
 
   // Every tensor the forward reads (layers incl. factored and low-rank parts, embed, norms,
   // lm_head): what a cached prefix depends on.
@@ -100,6 +114,10 @@ struct Session::Impl {
   // The same with U and Vh of target `name` of `decomposition` (kept shared, not copied on CPU).
   void set_factored(const std::string& name, const Decomposition& decomposition,
                     const at::Tensor& scale);
+  // R of the per-row factored scales ([R, 1, r]), 0 when every scale is shared.
+  std::int64_t per_row_batch() const;
+  // InvalidArgument unless `rows` equals per_row_batch() (when that is > 0).
+  void check_rows(std::size_t rows, const char* what) const;
   // The factored override of `name`, or nullptr.
   const engine::FactoredOverride* find_factored(const std::string& name) const;
   // Copies the `factored` entries of `layer` into layers[layer] (after editing `factored`

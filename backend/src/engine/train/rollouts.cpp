@@ -52,14 +52,7 @@ std::vector<std::int32_t> Prompter::encode_prompt(const TaskItem& item) const {
 
 std::vector<std::int32_t> Prompter::encode_answer(const TaskItem& item,
                                                   const std::string& answer_template) const {
-  std::string text = item.gold;
-  for (const char* role : {"answer", "canonical_solution", "label"}) {
-    const auto it = item.fields.find(role);
-    if (it != item.fields.end() && !it->second.empty()) {
-      text = it->second;
-      break;
-    }
-  }
+  std::string text = reference_answer(item);
   if (!answer_template.empty())
     text = detail::tasks::substitute(answer_template, item.fields,
                                      "sft_answer template, item " + item.id);
