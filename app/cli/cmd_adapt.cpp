@@ -1,6 +1,7 @@
-// `t2 adapt eval MODEL_DIR --task SPEC [--task SPEC]... --strategy prompt|few-shot [--library LIB]
+// `t2 adapt eval MODEL_DIR --task SPEC [--task SPEC]... --strategy S [--library LIB]
 // [--classify SPEC] [--split test] [--limit N] [--batch 32] [--json] [--no-store]`: two-pass
-// self-adaptation on task splits (t2/adapt.h). prompt: accuracy with its 95 % interval, pass-1
+// self-adaptation on task splits (t2/adapt.h), S = prompt | classifier | classifier-soft |
+// few-shot. Dispatch strategies: accuracy with its 95 % interval, pass-1
 // routing accuracy and confusion (true -> predicted category), the time of each pass and their
 // ratio, tokens/s of each. few-shot: a CEM search on --shots items of another split (CEM
 // options as `t2 adapt cem`), then the held-out evaluation. Stored as runs unless --no-store.
@@ -45,11 +46,15 @@ std::string percent(double fraction) {
   return buf;
 }
 
-void print_text(const DispatchReport& d) {
+struct Dispatched : DispatchReport {
+  StrategyKind strategy = StrategyKind::Prompt;
+};
+
+void print_text(const Dispatched& d) {
   const EvalReport& r = d.report;
-  std::cout << r.task << " [" << r.split << "] prompt dispatch: accuracy " << percent(r.accuracy)
-            << " (95% CI " << percent(r.ci_low) << " - " << percent(r.ci_high) << "), " << r.correct
-            << "/" << r.n << " correct\n";
+  std::cout << r.task << " [" << r.split << "] " << to_string(d.strategy) << " dispatch: accuracy "
+            << percent(r.accuracy) << " (95% CI " << percent(r.ci_low) << " - "
+            << percent(r.ci_high) << "), " << r.correct << "/" << r.n << " correct\n";
   if (d.routing_accuracy >= 0)
     std::cout << "  pass 1 routing: " << percent(d.routing_accuracy) << " to the true category\n";
   for (const auto& [truth, row] : d.confusion) {
@@ -69,9 +74,9 @@ void print_text(const DispatchReport& d) {
   std::cout.flush();
 }
 
-void print_json(const DispatchReport& d) {
+void print_json(const Dispatched& d) {
   auto j = nlohmann::ordered_json::parse(to_json(d.report));
-  j["strategy"] = "prompt";
+  j["strategy"] = to_string(d.strategy);
   j["routing_accuracy"] = d.routing_accuracy;
   j["confusion"] = d.confusion;
   j["pass1_seconds"] = d.pass1_seconds;
@@ -80,11 +85,14 @@ void print_json(const DispatchReport& d) {
   j["pass1_tokens_per_s"] = d.pass1_tokens_per_second;
   j["pass2_tokens_per_s"] = d.pass2_tokens_per_second;
   nlohmann::ordered_json decisions = nlohmann::ordered_json::array();
-  for (const auto& p : d.decisions)
-    decisions.push_back({{"index", p.index},
-                         {"category", p.category},
-                         {"true_category", p.true_category},
-                         {"output", p.output}});
+  for (const auto& p : d.decisions) {
+    nlohmann::ordered_json x = {{"index", p.index},
+                                {"category", p.category},
+                                {"true_category", p.true_category},
+                                {"output", p.output}};
+    if (!p.probabilities.empty()) x["probabilities"] = p.probabilities;
+    decisions.push_back(std::move(x));
+  }
   j["decisions"] = decisions;
   j["run_id"] = d.run_id > 0 ? nlohmann::ordered_json(d.run_id) : nlohmann::ordered_json();
   std::cout << j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
@@ -240,11 +248,13 @@ void print_json_line(const nlohmann::ordered_json& j) {
 }
 
 int run_eval(Options& o, const GlobalOptions& global) {
-  if (o.strategy != "prompt" && o.strategy != "few-shot")
+  const std::vector<std::string> known = {"prompt", "classifier", "classifier-soft", "few-shot"};
+  if (std::find(known.begin(), known.end(), o.strategy) == known.end())
     throw Error(ErrorKind::InvalidArgument,
-                "unknown strategy '" + o.strategy + "'; use prompt or few-shot");
+                "unknown strategy '" + o.strategy +
+                    "'; use prompt, classifier, classifier-soft or few-shot");
   const JobContext job = make_cli_job();
-  Loaded l = load(o, global, o.strategy == "prompt", job);
+  Loaded l = load(o, global, o.strategy != "few-shot", job);
   for (const auto& task : l.tasks) {
     if (o.strategy == "few-shot") {
       FewShotParams p = few_shot_params(o, true);
@@ -268,9 +278,15 @@ int run_eval(Options& o, const GlobalOptions& global) {
         print_few_shot(f, task.spec().name);
       continue;
     }
-    const DispatchReport d =
+    DispatchParams params = o.params;
+    params.strategy = o.strategy == "prompt"       ? StrategyKind::Prompt
+                      : o.strategy == "classifier" ? StrategyKind::Classifier
+                                                   : StrategyKind::ClassifierSoft;
+    Dispatched d;
+    static_cast<DispatchReport&>(d) =
         evaluate_prompt_dispatch(l.model, l.dir, l.tokenizer, l.chat_template(), l.library,
-                                 *l.classifier, task, o.params, l.run_store(), job);
+                                 *l.classifier, task, params, l.run_store(), job);
+    d.strategy = params.strategy;
     if (o.json)
       print_json(d);
     else
@@ -393,8 +409,10 @@ void add_adapt_command(CLI::App& app, const GlobalOptions& global, const Runner*
       "shots, then the evaluation. Stored as runs");
   add_common_options(sub, *o);
   sub->add_option("--strategy", o->strategy,
-                  "prompt (the base model answers the classification prompt) | few-shot (CEM "
-                  "mix of the library's experts)")
+                  "prompt (the base model answers the classification prompt) | classifier (the "
+                  "library's classifier expert answers it) | classifier-soft (pass 2 mixes the "
+                  "experts by the classifier's category probabilities) | few-shot (CEM mix of "
+                  "the library's experts)")
       ->capture_default_str();
   sub->add_option("--classify", o->classify,
                   "Classification task spec for pass 1; default: the bundled demo's");

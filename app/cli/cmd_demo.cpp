@@ -106,10 +106,11 @@ void add_demo_command(CLI::App& app, const GlobalOptions& global, const Runner*&
                   "Training folder for checkpoints (default: a new folder under $TMPDIR)");
   sub->add_flag("--experts", build->experts,
                 "Also train the bundled expert library (resources/demo/experts: one SVF expert per "
-                "training task from its recipe.json, ~2-4 min each on 2 cores) and evaluate each "
-                "beside the base model on its whole test split");
+                "training task and the pass-1 classifier expert, each from its recipe.json, ~2-4 "
+                "min each on 2 cores) and evaluate each beside the base model on its whole test "
+                "split");
   sub->add_option("--only", build->only,
-                  "With --experts: only these experts (math, code, reasoning)")
+                  "With --experts: only these experts (math, code, reasoning, classifier)")
       ->needs("--experts");
   sub->add_option("--experts-out", build->experts_out,
                   "With --experts: library folder (default: <resources>/demo/experts)")

@@ -33,9 +33,13 @@ class Tokenizer;
 
 struct Pass1Decision {
   std::int64_t index = 0;     // position in the split
-  std::string output;         // pass 1's generated text
+  std::string output;         // pass 1: the assistant prefill and the generated text
   std::string category;       // the library category it names, or "other"
   std::string true_category;  // the task's (or the item's "domain" field's) category; "" = unknown
+  // classifier-soft: probability of each library category and "other" (softmax of the
+  // classifier's log-likelihood of "<category>}" after the output's first "\boxed{"; no box:
+  // other = 1); pass 2 mixes the experts (and the identity for "other") by these weights.
+  std::map<std::string, double> probabilities;
 };
 
 struct DispatchReport {
@@ -54,19 +58,24 @@ struct DispatchReport {
 };
 
 struct DispatchParams {
+  // Prompt: pass 1 with the base weights; Classifier: with the library's classifier expert;
+  // ClassifierSoft: as Classifier, then pass 2 with one mix per question (per-row scales).
+  StrategyKind strategy = StrategyKind::Prompt;
   EvalParams eval;               // pass 2: split, limit, batch size, max new tokens (as t2 eval)
   int pass1_max_new_tokens = 0;  // 0 = the classification task's generation.max_new_tokens
-  std::string run_name;          // "" = "adapt prompt <task> <split>"
+  std::string run_name;          // "" = "adapt <strategy> <task> <split>"
+  int max_rows = 0;              // classifier-soft pass 2: rows per batch; 0 = auto (few-shot's)
 };
 
-// Evaluates `task` with prompt dispatch over `library` (experts of the model in model_dir; the
-// library is checked against the model's fingerprint). `classifier`: a task of kind
-// classification (its prompt and stop strings drive pass 1). `store` (null = not stored): one
-// run of kind "eval", strategy "prompt", with the pass-2 items, and metrics routing_accuracy,
-// pass1_seconds, pass2_seconds, pass1_over_pass2 besides the evaluation's. Progress stages
-// "pass 1", "pass 2". Throws InvalidArgument (a classifier that is not a classification task,
-// a library that does not fit the model), the evaluation's errors, or Cancelled (the run is
-// then stored as cancelled).
+// Evaluates `task` with two-pass dispatch over `library` (experts of the model in model_dir; the
+// library is checked against the model's fingerprint; the classifier strategies need its
+// classifier expert). `classifier`: a task of kind classification (its prompt and stop strings
+// drive pass 1). `store` (null = not stored): one run of kind "eval" with strategy prompt,
+// classifier or classifier-soft, the pass-2 items, and metrics routing_accuracy, pass1_seconds,
+// pass2_seconds, pass1_over_pass2 besides the evaluation's. Progress stages "pass 1",
+// "pass 2". Throws InvalidArgument (a classifier that is not a classification task, a library
+// that does not fit the model or has no classifier expert, another strategy), the evaluation's
+// errors, or Cancelled (the run is then stored as cancelled).
 DispatchReport evaluate_prompt_dispatch(std::shared_ptr<const Model> model,
                                         const std::string& model_dir, const Tokenizer& tokenizer,
                                         const ChatTemplate* chat_template,

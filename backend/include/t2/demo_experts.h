@@ -1,10 +1,13 @@
 // The bundled expert library of the demo (<resources>/demo/experts): one SVF expert per training
-// domain of the demo suite, each trained by `t2 train` from its recipe, with a report of how it
-// was made and how well it does. `t2 demo build --experts` runs build_demo_experts().
+// domain of the demo suite, and the pass-1 classifier expert (trained on the suite's
+// classification task, tasks/classify), each trained by `t2 train` from its recipe, with a report
+// of how it was made and how well it does. `t2 demo build --experts` runs build_demo_experts().
 //
 // Layout (paths in JSON files are relative to the file's folder):
 //   experts/library.json       {"format": "t2-expert-library", "version": 1, "model": "../model",
-//                               "experts": [{name, category, file, task, recipe, report}, ...]}
+//                               "experts": [{name, category, file, task, recipe, report}, ...],
+//                               "classifier": {name, file, task, recipe, report},
+//                               "mixes": [...] kept from the old manifest (t2 adapt cem)}
 //   experts/<name>/recipe.json {"task": spec, "category", "preset", "overrides": {TrainParams
 //                               fields}, "command": the equivalent `t2 train` line}
 //   experts/<name>/<name>.safetensors   the best expert of the run (t2 expert file)
@@ -23,11 +26,12 @@
 namespace t2 {
 
 struct DemoExpertsParams {
-  std::string resources_dir;      // the demo's model and tasks come from <resources>/demo
-  std::string out_dir;            // the library folder; "" = <resources>/demo/experts
-  std::vector<std::string> only;  // names to (re)build ("math", "code", "reasoning"); empty = all
-  std::string db_path;            // the run store that keeps the training and evaluation runs
-  int threads = 0;                // informational (recorded in the reports); 0 = not recorded
+  std::string resources_dir;  // the demo's model and tasks come from <resources>/demo
+  std::string out_dir;        // the library folder; "" = <resources>/demo/experts
+  std::vector<std::string>
+      only;             // names to (re)build (math, code, reasoning, classifier); {} = all
+  std::string db_path;  // the run store that keeps the training and evaluation runs
+  int threads = 0;      // informational (recorded in the reports); 0 = not recorded
 };
 
 struct DemoExpertBuilt {

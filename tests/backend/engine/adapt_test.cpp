@@ -112,4 +112,90 @@ TEST(ModelPromptDispatch, EvaluatingASubsetKeepsSplitPositions) {
   EXPECT_THROW(t2::evaluate(session, tok, &chat, task, some), t2::Error);
 }
 
+// A copy of the demo library whose classifier is `classifier_file` (absolute paths).
+t2::ExpertLibrary library_with_classifier(const t2::DemoInfo& demo, const std::string& file) {
+  auto lib = t2::read_expert_library(demo.experts_dir + "/library.json");
+  for (auto& e : lib.experts) e.file = lib.resolve(e);
+  lib.classifier = {};
+  lib.classifier.file = file;
+  lib.path = (fresh("classifier-lib") / "library.json").string();
+  return lib;
+}
+
+TEST(ModelPromptDispatch, ClassifierStrategiesRunPass1WithTheClassifierExpert) {
+  const auto demo = t2::demo_info(kResources);
+  if (!demo.model_present || demo.experts.size() < 3 || demo.classification_task.empty())
+    GTEST_SKIP() << "no demo model, expert library or classification task in resources/demo";
+  const std::string dir = demo.model_dir;
+  const auto model = t2::Model::load(dir);
+  const auto tok = t2::Tokenizer::from_model_dir(dir);
+  const auto chat = t2::ChatTemplate::from_model_dir(dir);
+  const auto classify = t2::Task::load(demo.classification_task);
+  const auto task = t2::Task::load(kResources + "/demo/tasks/mixed/task.json");
+  // Any expert can serve as the pass-1 expert; the math expert changes pass 1 measurably.
+  auto lib = t2::read_expert_library(demo.experts_dir + "/library.json");
+  const std::string math_file = lib.resolve(*lib.find("math"));
+  const auto library = library_with_classifier(demo, math_file);
+  t2::DispatchParams params;
+  params.eval.limit = 12;
+  params.strategy = t2::StrategyKind::Classifier;
+  const auto hard =
+      t2::evaluate_prompt_dispatch(model, dir, tok, &chat, library, classify, task, params);
+  // Independently: pass 1 of the first question, generated alone with the expert applied.
+  t2::Session with_expert(model);
+  const auto loaded = t2::load_expert_file(dir, math_file);
+  t2::apply_expert(with_expert, loaded.decomposition, loaded.expert);
+  const auto items = task.load_split("test", 12);
+  t2::TaskItem c;
+  c.id = items[0].id;
+  c.fields = {{"text", task.build_prompt(items[0]).messages.back().content}, {"label", ""}};
+  const auto rendered = t2::render_task_prompt(classify.build_prompt(c), &chat);
+  t2::GenerateParams g;
+  g.max_new_tokens = classify.spec().generation.max_new_tokens;
+  g.eos_ids = t2::end_of_generation_ids(model->config(), tok, &chat);
+  g.stop_strings = classify.spec().generation.stop;
+  g.decode = t2::tokenizer_decoder(tok);
+  const auto alone =
+      with_expert.generate({tok.encode(rendered.text, rendered.add_special_tokens)}, g);
+  EXPECT_EQ(hard.decisions[0].output, alone.sequences[0].text);
+
+  // classifier-soft: probabilities over the categories and "other" that sum to 1, and each
+  // answer equals a plain generation with that question's mix applied.
+  params.strategy = t2::StrategyKind::ClassifierSoft;
+  const auto soft =
+      t2::evaluate_prompt_dispatch(model, dir, tok, &chat, library, classify, task, params);
+  ASSERT_EQ(soft.report.n, 12);
+  std::vector<t2::ExpertVectors> experts;
+  for (const auto& e : library.experts) experts.push_back(t2::load_expert_file(dir, e.file).expert);
+  t2::ExpertVectors identity = experts[0];
+  for (auto& m : identity.matrices) m.values.assign(m.values.size(), 1.0f);
+  experts.push_back(identity);
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto& d = soft.decisions[i];
+    ASSERT_EQ(d.probabilities.size(), 4u);
+    double sum = 0.0;
+    t2::MixAlpha alpha;
+    for (const auto& category : {"math", "code", "reasoning", "other"}) {
+      const double p = d.probabilities.at(category);
+      EXPECT_GE(p, 0.0);
+      sum += p;
+      alpha.rows.push_back({p});
+    }
+    EXPECT_NEAR(sum, 1.0, 1e-9);
+    t2::Session mixed(model);
+    t2::apply_expert(mixed, loaded.decomposition, t2::mix_experts(experts, alpha).expert);
+    t2::EvalParams one;
+    one.limit = 12;
+    one.items = {static_cast<std::int64_t>(i)};
+    const auto plain = t2::evaluate(mixed, tok, &chat, task, one);
+    EXPECT_EQ(soft.report.items[i].output, plain.items[0].output) << "item " << i;
+  }
+
+  // A library without a classifier expert is refused for both.
+  auto none = library;
+  none.classifier = {};
+  EXPECT_THROW(t2::evaluate_prompt_dispatch(model, dir, tok, &chat, none, classify, task, params),
+               t2::Error);
+}
+
 }  // namespace

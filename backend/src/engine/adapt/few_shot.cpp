@@ -11,10 +11,8 @@
 #include <t2/tasks.h>
 #include <t2/tokenizer.h>
 
-#include "../experts/adaptation_impl.h"
-#include "../model/session_impl.h"
-#include "../svd/decomposition_impl.h"
 #include "engine/torch_guard.h"
+#include "mix_rows.h"
 
 #include <nlohmann/json.hpp>
 
@@ -37,86 +35,11 @@ double since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// The library's experts for the model, their decomposition and the alpha layout.
-struct Mixer {
-  std::vector<std::string> categories;
-  std::vector<ExpertVectors> experts;
-  std::optional<Decomposition> decomposition_;
-  const Decomposition& decomposition() const { return *decomposition_; }
-  std::vector<std::int64_t> layers;  // distinct layers of the experts' matrices, ascending
-  AlphaShape shape = AlphaShape::PerExpert;
+using engine::Continuation;
+using engine::Mixer;
 
-  std::size_t per_expert() const { return shape == AlphaShape::PerLayer ? layers.size() : 1; }
-  std::size_t dim() const { return categories.size() * per_expert(); }
-  MixAlpha alpha(const std::vector<double>& member) const {
-    if (member.size() != dim())
-      throw Error(ErrorKind::InvalidArgument,
-                  "a mix of " + std::to_string(categories.size()) + " experts " +
-                      (shape == AlphaShape::PerLayer
-                           ? "per layer needs " + std::to_string(dim()) + " values (experts x " +
-                                 std::to_string(layers.size()) + " layers)"
-                           : "needs " + std::to_string(dim()) + " values (one per expert)") +
-                      ", got " + std::to_string(member.size()));
-    MixAlpha a;
-    a.shape = shape;
-    const std::size_t n = per_expert();
-    for (std::size_t k = 0; k < categories.size(); ++k)
-      a.rows.emplace_back(member.begin() + static_cast<std::ptrdiff_t>(k * n),
-                          member.begin() + static_cast<std::ptrdiff_t>((k + 1) * n));
-    return a;
-  }
-};
-
-Mixer load_mixer(const std::string& model_dir, const ExpertLibrary& library, AlphaShape shape,
-                 const JobContext& job) {
-  if (library.experts.empty())
-    throw Error(ErrorKind::InvalidArgument,
-                "the expert library has no experts to mix; list at least one");
-  if (shape == AlphaShape::PerMatrix)
-    throw Error(ErrorKind::InvalidArgument,
-                "the few-shot search mixes per expert or per expert and layer, not per matrix");
-  Mixer mx;
-  mx.shape = shape;
-  std::string first_spec;
-  for (const auto& e : library.experts) {
-    LoadedExpert loaded = load_expert_file(model_dir, library.resolve(e), false, job);
-    if (mx.experts.empty()) {
-      first_spec = loaded.decomposition.target_spec();
-      mx.decomposition_.emplace(std::move(loaded.decomposition));
-    } else if (loaded.decomposition.target_spec() != first_spec) {
-      throw Error(ErrorKind::InvalidArgument,
-                  "cannot mix the library's experts: '" + library.experts.front().category +
-                      "' targets " + first_spec + " but '" + e.category + "' targets " +
-                      loaded.decomposition.target_spec() +
-                      "; mix experts trained on one target set");
-    }
-    mx.categories.push_back(e.category);
-    mx.experts.push_back(std::move(loaded.expert));
-  }
-  std::set<std::int64_t> layers;
-  for (const auto& m : mx.experts.front().matrices) layers.insert(m.layer);
-  mx.layers.assign(layers.begin(), layers.end());
-  return mx;
-}
-
-// sigma' of every target of the decomposition under one member's mix.
-std::vector<std::vector<float>> member_sigmas(const Mixer& mx, const std::vector<double>& member,
-                                              std::vector<std::string>* warnings = nullptr) {
-  MixResult mixed = mix_experts(mx.experts, mx.alpha(member));
-  if (warnings) *warnings = mixed.warnings;
-  std::vector<std::vector<float>> out;
-  for (const auto& t : mx.decomposition().targets()) {
-    std::vector<float> s;
-    if (!engine::expert_sigma(mx.decomposition(), mixed.expert, t.name, s))
-      s = mx.decomposition().singular_values(t.name);
-    out.push_back(std::move(s));
-  }
-  return out;
-}
-
-struct Shot {
+struct Shot : Continuation {
   TaskItem item;
-  std::vector<std::int32_t> prompt, answer;
 };
 
 std::vector<Shot> prepare_shots(const Task& task, const Tokenizer& tokenizer,
@@ -139,107 +62,6 @@ std::vector<Shot> prepare_shots(const Task& task, const Tokenizer& tokenizer,
   return out;
 }
 
-// Sum of log p(answer token) per row of prompt + answer sequences (left-padded), and the
-// number of answer tokens per row, with the session's weights (per-row scales included).
-std::vector<double> answer_log_probs(Session::Impl& s, const std::vector<const Shot*>& rows) {
-  engine::InferenceGuard guard;
-  const auto& m = s.m();
-  std::size_t longest = 0;
-  for (const Shot* r : rows) longest = std::max(longest, r->prompt.size() + r->answer.size());
-  const auto b = static_cast<std::int64_t>(rows.size()), len = static_cast<std::int64_t>(longest);
-  at::Tensor ids = at::zeros({b, len}, at::kLong), mask = at::zeros({b, len}, at::kLong);
-  auto ia = ids.accessor<std::int64_t, 2>();
-  auto ma = mask.accessor<std::int64_t, 2>();
-  std::vector<std::int64_t> at_pos, targets, owner;
-  for (std::int64_t r = 0; r < b; ++r) {
-    const Shot& shot = *rows[static_cast<std::size_t>(r)];
-    const auto p = static_cast<std::int64_t>(shot.prompt.size());
-    const auto total = p + static_cast<std::int64_t>(shot.answer.size());
-    const auto offset = len - total;
-    for (std::int64_t t = 0; t < total; ++t) {
-      ia[r][offset + t] = t < p ? shot.prompt[static_cast<std::size_t>(t)]
-                                : shot.answer[static_cast<std::size_t>(t - p)];
-      ma[r][offset + t] = 1;
-      if (t >= p) {
-        at_pos.push_back(r * len + offset + t - 1);
-        targets.push_back(ia[r][offset + t]);
-        owner.push_back(r);
-      }
-    }
-  }
-  const at::Tensor dev_ids = ids.to(m.device), dev_mask = mask.to(m.device);
-  const auto w = s.weight_set();
-  const at::Tensor hidden = engine::forward_hidden(
-      m, w, {dev_ids, engine::positions_from_mask(dev_mask), dev_mask.eq(1)}, nullptr);
-  const at::Tensor h = hidden.reshape({-1, hidden.size(-1)})
-                           .index_select(0, at::tensor(at_pos, at::kLong).to(m.device));
-  const at::Tensor logp = at::log_softmax(engine::project_logits(w, h).to(at::kFloat), -1);
-  const at::Tensor token =
-      logp.gather(1, at::tensor(targets, at::kLong).to(m.device).unsqueeze(1)).squeeze(1);
-  const at::Tensor sums =
-      at::zeros({b}, at::kDouble)
-          .index_add(0, at::tensor(owner, at::kLong), token.to(at::kCPU, at::kDouble));
-  const double* data = sums.data_ptr<double>();
-  return {data, data + b};
-}
-
-// The same, continuing from a batch cache that holds each row's prompt (the after_prefill hook of
-// generate(), Session::Impl): only the answers are encoded. `last` [R, V] float32: the logits
-// of each prompt's last token (they predict the first answer token). Leaves its columns in the
-// cache (the caller resets the length). Returns false (nothing scored) when the answers do not
-// fit the cache's free columns.
-bool answer_log_probs_on_cache(Session::Impl& s, const std::vector<const Shot*>& rows,
-                               engine::KvCache& cache, const std::vector<std::int64_t>& positions,
-                               const at::Tensor& last, std::vector<double>& out) {
-  const auto& m = s.m();
-  std::size_t longest = 0;
-  for (const Shot* r : rows) longest = std::max(longest, r->answer.size());
-  const auto b = static_cast<std::int64_t>(rows.size()), len = static_cast<std::int64_t>(longest);
-  if (cache.length + len > cache.capacity() || cache.shared_len > 0) return false;
-  at::Tensor ids = at::zeros({b, len}, at::kLong), pos = at::zeros({b, len}, at::kLong);
-  at::Tensor valid = at::zeros({b, len}, at::kBool);
-  auto ia = ids.accessor<std::int64_t, 2>();
-  auto pa = pos.accessor<std::int64_t, 2>();
-  auto va = valid.accessor<bool, 2>();
-  // Token t of row r's answer is predicted by its position t - 1 (t = 0: by the prompt's last).
-  std::vector<std::int64_t> first_targets, at_pos, targets, owner;
-  for (std::int64_t r = 0; r < b; ++r) {
-    const auto& answer = rows[static_cast<std::size_t>(r)]->answer;
-    for (std::int64_t t = 0; t < len; ++t) {
-      pa[r][t] = positions[static_cast<std::size_t>(r)] + t;
-      if (t >= static_cast<std::int64_t>(answer.size())) continue;
-      ia[r][t] = answer[static_cast<std::size_t>(t)];
-      va[r][t] = true;
-      if (t > 0) {
-        at_pos.push_back(r * len + t - 1);
-        targets.push_back(ia[r][t]);
-        owner.push_back(r);
-      }
-    }
-    first_targets.push_back(answer.front());
-  }
-  const auto w = s.weight_set();
-  auto lp_of = [](const at::Tensor& logits, const std::vector<std::int64_t>& tokens) {
-    const at::Tensor logp = at::log_softmax(logits.to(at::kFloat), -1);
-    return logp.gather(1, at::tensor(tokens, at::kLong).to(logp.device()).unsqueeze(1))
-        .squeeze(1)
-        .to(at::kCPU, at::kDouble);
-  };
-  at::Tensor sums = lp_of(last, first_targets);
-  if (len > 1) {
-    const at::Tensor hidden = engine::forward_hidden(
-        m, w, {ids.to(m.device), pos.to(m.device), valid.to(m.device)}, &cache);
-    const at::Tensor h = hidden.reshape({-1, hidden.size(-1)})
-                             .index_select(0, at::tensor(at_pos, at::kLong).to(m.device));
-    if (!at_pos.empty())
-      sums = sums.index_add(0, at::tensor(owner, at::kLong),
-                            lp_of(engine::project_logits(w, h), targets));
-  }
-  const double* data = sums.contiguous().data_ptr<double>();
-  out.assign(data, data + b);
-  return true;
-}
-
 // What the fitness evaluation needs, prepared once.
 struct FitnessSetup {
   const Mixer* mixer = nullptr;
@@ -255,28 +77,13 @@ void chunk_fitness(Session& session, const FitnessSetup& f,
                    std::size_t end, std::vector<MemberFitness>& out, const JobContext& job) {
   const Mixer& mx = *f.mixer;
   const std::size_t k = f.shots.size(), members = end - begin;
-  const auto rows = static_cast<std::int64_t>(members * k);
   Session::Impl& s = session.impl();
-  const auto& targets = mx.decomposition().targets();
-  if (s.per_row_batch() != 0 && s.per_row_batch() != rows)
-    for (const auto& t : targets) s.clear_override(t.name);
   std::vector<std::vector<std::vector<float>>> sigmas;  // [member][target][r]
-  for (std::size_t i = begin; i < end; ++i) sigmas.push_back(member_sigmas(mx, population[i]));
-  {
-    engine::InferenceGuard guard;
-    for (std::size_t t = 0; t < targets.size(); ++t) {
-      const auto r = static_cast<std::int64_t>(sigmas.front()[t].size());
-      at::Tensor scale = at::empty({rows, 1, r}, at::kFloat);
-      float* data = scale.data_ptr<float>();
-      for (std::size_t i = 0; i < members; ++i)
-        for (std::size_t j = 0; j < k; ++j)
-          std::copy(sigmas[i][t].begin(), sigmas[i][t].end(),
-                    data + static_cast<std::int64_t>(i * k + j) * r);
-      s.set_factored(targets[t].name, mx.decomposition(), scale);
-    }
-  }
+  for (std::size_t i = begin; i < end; ++i)
+    sigmas.push_back(engine::member_sigmas(mx, population[i]));
+  engine::set_row_sigmas(s, mx, sigmas, k);
   std::vector<std::vector<std::int32_t>> prompts;
-  std::vector<const Shot*> row_shots;
+  std::vector<const Continuation*> row_shots;
   for (std::size_t i = 0; i < members; ++i)
     for (const auto& shot : f.shots) {
       prompts.push_back(shot.prompt);
@@ -288,7 +95,7 @@ void chunk_fitness(Session& session, const FitnessSetup& f,
   bool scored = false;
   s.after_prefill = [&](engine::KvCache& cache, const std::vector<std::int64_t>& positions,
                         const at::Tensor& last) {
-    scored = answer_log_probs_on_cache(s, row_shots, cache, positions, last, lp);
+    scored = engine::continuation_log_probs_on_cache(s, row_shots, cache, positions, last, lp);
   };
   struct Unhook {
     Session::Impl& s;
@@ -297,7 +104,7 @@ void chunk_fitness(Session& session, const FitnessSetup& f,
   const GenerateResult result =
       session.generate(prompts, f.gen, {}, JobContext({}, job.cancel_token()));
   job.throw_if_cancelled();
-  if (!scored) lp = answer_log_probs(s, row_shots);
+  if (!scored) lp = engine::continuation_log_probs(s, row_shots);
   for (std::size_t i = 0; i < members; ++i) {
     std::size_t correct = 0, tokens = 0;
     double log_prob = 0.0;
@@ -412,7 +219,7 @@ std::vector<MemberFitness> mix_fitness(std::shared_ptr<const Model> model,
                                        int max_rows, const JobContext& job) {
   namespace dfs = detail::few_shot;
   check_library_for_model(library, model_fingerprint(model_dir));
-  const dfs::Mixer mx = dfs::load_mixer(model_dir, library, shape, job);
+  const engine::Mixer mx = engine::load_mixer(model_dir, library, shape, job);
   Session session(model);
   const dfs::FitnessSetup f =
       dfs::make_setup(mx, session, tokenizer, chat_template, task, shots, max_rows);
@@ -431,7 +238,7 @@ FewShotReport few_shot_search(std::shared_ptr<const Model> model, const std::str
                 "shots must be >= 1, got " + std::to_string(params.shots));
   const std::string fingerprint = model_fingerprint(model_dir);
   check_library_for_model(library, fingerprint);
-  const dfs::Mixer mx = dfs::load_mixer(model_dir, library, params.shape, job);
+  const engine::Mixer mx = engine::load_mixer(model_dir, library, params.shape, job);
 
   FewShotReport rep;
   rep.experts = mx.categories;

@@ -26,7 +26,12 @@ namespace detail::demo_experts {
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 
-const std::vector<std::string> kNames = {"math", "code", "reasoning"};
+// The library's experts (one per training task of the suite), then the pass-1 classifier
+// expert of the classifier strategies, trained on the suite's classification task.
+const std::vector<std::string> kNames = {"math", "code", "reasoning", "classifier"};
+const std::string kClassifier = "classifier";
+
+std::string task_folder(const std::string& name) { return name == kClassifier ? "classify" : name; }
 
 Json default_recipe(const std::string& name) {
   Json r;
@@ -35,11 +40,11 @@ Json default_recipe(const std::string& name) {
       " expert is trained: TrainParams of the preset with these overrides (t2/training.h). "
       "Rebuild with `t2 demo build --experts " +
       name + "`; `command` is the same run by hand.";
-  r["task"] = "../../tasks/" + name + "/task.json";
+  r["task"] = "../../tasks/" + task_folder(name) + "/task.json";
   r["category"] = name;
   r["preset"] = "recommended";
   r["overrides"] = {{"seed", 1}};
-  r["command"] = "t2 train resources/demo/model --task resources/demo/tasks/" + name +
+  r["command"] = "t2 train resources/demo/model --task resources/demo/tasks/" + task_folder(name) +
                  "/task.json --preset recommended --seed 1";
   return r;
 }
@@ -98,6 +103,8 @@ std::int64_t correct_in_first(const EvalReport& r, std::size_t n) {
   return c;
 }
 
+// The library manifest from the experts present; the classifier (when trained) goes into its
+// own key, and mixes saved by `t2 adapt cem` into the old manifest are kept.
 void write_library(const fs::path& dir) {
   Json lib;
   lib["format"] = "t2-expert-library";
@@ -108,14 +115,24 @@ void write_library(const fs::path& dir) {
   for (const auto& name : kNames) {
     if (!fs::is_regular_file(dir / name / (name + ".safetensors"), ec)) continue;
     const Json recipe = read_json(dir / name / "recipe.json");
-    lib["experts"].push_back(
-        {{"name", name},
-         {"category", recipe.value("category", name)},
-         {"file", name + "/" + name + ".safetensors"},
-         {"task",
-          (fs::path(name) / recipe.at("task").get<std::string>()).lexically_normal().string()},
-         {"recipe", name + "/recipe.json"},
-         {"report", name + "/report.json"}});
+    Json entry = {
+        {"name", name},
+        {"category", recipe.value("category", name)},
+        {"file", name + "/" + name + ".safetensors"},
+        {"task",
+         (fs::path(name) / recipe.at("task").get<std::string>()).lexically_normal().string()},
+        {"recipe", name + "/recipe.json"},
+        {"report", name + "/report.json"}};
+    if (name == kClassifier) {
+      entry.erase("category");
+      lib["classifier"] = entry;
+    } else {
+      lib["experts"].push_back(entry);
+    }
+  }
+  if (fs::is_regular_file(dir / "library.json", ec)) {
+    const Json old = read_json(dir / "library.json");
+    if (old.contains("mixes")) lib["mixes"] = old["mixes"];
   }
   write_file_atomically((dir / "library.json").string(), lib.dump(2) + "\n");
 }
@@ -132,8 +149,9 @@ std::vector<DemoExpertBuilt> build_demo_experts(const DemoExpertsParams& params,
   std::vector<std::string> names = params.only.empty() ? kNames : params.only;
   for (const auto& n : names)
     if (std::find(kNames.begin(), kNames.end(), n) == kNames.end())
-      throw Error(ErrorKind::InvalidArgument,
-                  "no demo expert \"" + n + "\"; the demo has math, code and reasoning");
+      throw Error(
+          ErrorKind::InvalidArgument,
+          "no demo expert \"" + n + "\"; the demo has math, code, reasoning and classifier");
   if (params.db_path.empty())
     throw Error(ErrorKind::InvalidArgument, "building the demo experts needs a run store (--db)");
   std::error_code ec;
