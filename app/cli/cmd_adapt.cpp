@@ -5,6 +5,7 @@
 // routing accuracy and confusion (true -> predicted category), the time of each pass and their
 // ratio, tokens/s of each. few-shot: a CEM search on --shots items of another split (CEM
 // options as `t2 adapt cem`), then the held-out evaluation. Stored as runs unless --no-store.
+// `t2 adapt table MODEL_DIR --task SPEC... [--rows ...]`: the paper's Table 2 (every cell a run).
 // `t2 adapt cem MODEL_DIR --task SPEC ...`: the search alone; the found mix is written as an
 // expert file next to the library and added to it as a named mix (unless --no-save).
 // Without --library / --classify the bundled demo library and classification task are used.
@@ -33,8 +34,10 @@ struct Options {
   DispatchParams params;
   FewShotParams few_shot;
   bool per_layer = false;
-  std::string mix_name;  // cem: the library entry's name ("" = from the task's name)
-  bool no_save = false;  // cem: do not write the mix or touch the library
+  std::string mix_name;           // cem: the library entry's name ("" = from the task's name)
+  bool no_save = false;           // cem: do not write the mix or touch the library
+  std::vector<std::string> rows;  // table: rows ("" = all)
+  std::string csv_out, markdown_out;
   LoadParams load;
   bool json = false;
   bool no_store = false;
@@ -346,6 +349,51 @@ int run_cem(Options& o, const GlobalOptions& global) {
   return kExitOk;
 }
 
+int run_table(Options& o, const GlobalOptions& global) {
+  const JobContext job = make_cli_job();
+  AdaptTableParams p;
+  if (!o.rows.empty()) p.rows = o.rows;
+  const bool dispatch = std::any_of(p.rows.begin(), p.rows.end(), [](const std::string& r) {
+    return r == "prompt" || r == "classifier" || r == "classifier-soft";
+  });
+  Loaded l = load(o, global, dispatch, job);
+  p.eval = o.params.eval;
+  p.few_shot = few_shot_params(o, true);
+  const AdaptTable table = adaptation_table(
+      l.model, l.dir, l.tokenizer, l.chat_template(), l.library,
+      l.classifier ? &*l.classifier : nullptr, l.tasks, p, l.run_store(),
+      [](const AdaptTableCell& c) {
+        char buf[200];
+        std::snprintf(buf, sizeof buf, "  %-16s %-24s %5.1f%% (%lld/%lld)\n", c.row.c_str(),
+                      c.task.c_str(), 100.0 * c.accuracy, static_cast<long long>(c.correct),
+                      static_cast<long long>(c.n));
+        std::cerr << buf;
+      },
+      job);
+  const std::string markdown = adaptation_table_markdown(table);
+  if (!o.markdown_out.empty()) write_file_atomically(o.markdown_out, markdown);
+  if (!o.csv_out.empty()) write_file_atomically(o.csv_out, adaptation_table_csv(table));
+  if (o.json) {
+    nlohmann::ordered_json j = nlohmann::ordered_json::array();
+    for (const auto& c : table.cells)
+      j.push_back({{"row", c.row},
+                   {"task", c.task},
+                   {"n", c.n},
+                   {"correct", c.correct},
+                   {"accuracy", c.accuracy},
+                   {"ci_low", c.ci_low},
+                   {"ci_high", c.ci_high},
+                   {"routing_accuracy", c.routing_accuracy},
+                   {"pass1_over_pass2", c.pass1_over_pass2},
+                   {"run_id", c.run_id}});
+    print_json_line(j);
+  } else {
+    std::cout << markdown;
+    std::cout.flush();
+  }
+  return kExitOk;
+}
+
 // The options of the few-shot search, shared by `eval --strategy few-shot` and `cem`.
 void add_cem_options(CLI::App* sub, Options& o) {
   sub->add_option("--shots", o.few_shot.shots, "k: items the fitness is measured on")
@@ -428,6 +476,32 @@ void add_adapt_command(CLI::App& app, const GlobalOptions& global, const Runner*
   auto runner =
       std::make_shared<Runner>([o, &global]() { return detail::adapt_cmd::run_eval(*o, global); });
   sub->callback([&chosen, runner] { chosen = runner.get(); });
+
+  auto ot = std::make_shared<Options>();
+  auto* table = adapt->add_subcommand(
+      "table",
+      "The paper's Table 2 on your tasks: base, each expert and every strategy, accuracy with "
+      "95% intervals; Markdown (stdout or --markdown) and CSV (--csv); every cell a stored run");
+  add_common_options(table, *ot);
+  table
+      ->add_option("--rows", ot->rows,
+                   "Rows: base, experts, prompt, classifier, classifier-soft, few-shot "
+                   "(default: all)")
+      ->delimiter(',');
+  table->add_option("--classify", ot->classify,
+                    "Classification task spec for pass 1; default: the bundled demo's");
+  table->add_option("--split", ot->params.eval.split, "Split to evaluate")->capture_default_str();
+  table->add_option("--limit", ot->params.eval.limit, "First N items of each split; 0 = all")
+      ->capture_default_str();
+  table->add_option("--batch", ot->params.eval.batch_size, "Rows generated together")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  table->add_option("--csv", ot->csv_out, "Also write the table as CSV here");
+  table->add_option("--markdown", ot->markdown_out, "Also write the Markdown table here");
+  add_cem_options(table, *ot);
+  auto table_runner = std::make_shared<Runner>(
+      [ot, &global]() { return detail::adapt_cmd::run_table(*ot, global); });
+  table->callback([&chosen, table_runner] { chosen = table_runner.get(); });
 
   auto oc = std::make_shared<Options>();
   auto* cem = adapt->add_subcommand(

@@ -170,4 +170,48 @@ std::vector<MemberFitness> mix_fitness(std::shared_ptr<const Model> model,
                                        const std::vector<std::vector<double>>& population,
                                        int max_rows = 0, const JobContext& job = {});
 
+// ---- the adaptation table (the paper's Table 2): rows = ways to adapt, columns = tasks --------
+
+struct AdaptTableParams {
+  // Rows, in order: "base", "experts" (one row per library expert, "expert:<category>"),
+  // "prompt", "classifier", "classifier-soft", "few-shot".
+  std::vector<std::string> rows = {"base",       "experts",         "prompt",
+                                   "classifier", "classifier-soft", "few-shot"};
+  EvalParams eval;         // split, limit, batch size of every evaluation
+  FewShotParams few_shot;  // the few-shot search (its eval is `eval`; no mix file written)
+};
+
+struct AdaptTableCell {
+  std::string row, task;  // row label ("base", "expert:math", "prompt", ...) and task name
+  std::int64_t n = 0, correct = 0;
+  double accuracy = 0.0, ci_low = 0.0, ci_high = 0.0;  // Wilson 95 %
+  double routing_accuracy = -1.0;                      // dispatch rows: pass-1 routing; -1 = none
+  double pass1_over_pass2 = -1.0;  // dispatch rows: pass-1 / pass-2 seconds; -1 = none
+  std::int64_t run_id = 0;         // the stored evaluation run; 0 = not stored
+};
+
+struct AdaptTable {
+  std::vector<std::string> rows, tasks;  // in order
+  std::vector<AdaptTableCell> cells;     // row-major
+  const AdaptTableCell* find(const std::string& row, const std::string& task) const;
+};
+
+// Evaluates every row on every task (each cell one stored run, as t2 adapt eval / t2 eval would)
+// and returns the table. `classifier`: the classification task of the dispatch rows (may be null
+// when no dispatch row is asked for). on_cell: after each cell. Throws InvalidArgument for an
+// unknown row name and what the evaluations throw (Cancelled included).
+AdaptTable adaptation_table(std::shared_ptr<const Model> model, const std::string& model_dir,
+                            const Tokenizer& tokenizer, const ChatTemplate* chat_template,
+                            const ExpertLibrary& library, const Task* classifier,
+                            const std::vector<Task>& tasks, const AdaptTableParams& params,
+                            RunStore* store = nullptr,
+                            const std::function<void(const AdaptTableCell&)>& on_cell = {},
+                            const JobContext& job = {});
+
+// The table as Markdown (accuracy % with the 95 % interval per cell, the best row of each
+// column in bold) and as CSV (one line per cell: row,task,n,correct,accuracy,ci_low,ci_high,
+// routing_accuracy,pass1_over_pass2,run_id).
+std::string adaptation_table_markdown(const AdaptTable& table);
+std::string adaptation_table_csv(const AdaptTable& table);
+
 }  // namespace t2
