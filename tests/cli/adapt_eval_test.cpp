@@ -134,4 +134,51 @@ TEST(CliAdapt, CemSavesAMixInTheLibraryAndFewShotEvaluatesHeldOut) {
   EXPECT_NE(shown.out.find("few-shot"), std::string::npos) << shown.out;
 }
 
+TEST(CliAdapt, ClassifierStrategiesAndTheTable) {
+  if (!fs::exists(kDemo + "/model/model.safetensors") ||
+      !fs::exists(kDemo + "/experts/library.json"))
+    GTEST_SKIP() << "no demo model or expert library in resources/demo";
+  std::ifstream lib_in(kDemo + "/experts/library.json");
+  if (!json::parse(lib_in).contains("classifier"))
+    GTEST_SKIP() << "the demo library has no classifier expert (t2 demo build --experts)";
+  const fs::path dir = fresh("classifier");
+  const std::string db = (dir / "w.db").string();
+  const std::string model = shell_quote(kDemo + "/model");
+  const std::string task = shell_quote(kDemo + "/tasks/mixed/task.json");
+  const auto soft = t2("--db " + shell_quote(db) + " adapt eval " + model + " --task " + task +
+                       " --strategy classifier-soft --limit 12 --json");
+  ASSERT_EQ(soft.exit_code, 0) << soft.err;
+  const json sj = json::parse(soft.out);
+  EXPECT_EQ(sj["strategy"], "classifier-soft");
+  EXPECT_EQ(sj["n"], 12);
+  ASSERT_EQ(sj["decisions"].size(), 12u);
+  for (const auto& d : sj["decisions"]) {
+    double sum = 0.0;
+    for (const auto& [category, p] : d["probabilities"].items()) sum += p.get<double>();
+    EXPECT_NEAR(sum, 1.0, 1e-9) << d.dump();
+  }
+
+  // The table: one stored run per cell, Markdown on stdout, the same numbers in the CSV.
+  const std::string csv = (dir / "table.csv").string();
+  const auto t = t2("--db " + shell_quote(db) + " adapt table " + model + " --task " + task +
+                    " --rows base,experts,classifier --limit 10 --csv " + shell_quote(csv));
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  EXPECT_NE(t.out.find("| method | demo-mixed |"), std::string::npos) << t.out;
+  for (const char* row :
+       {"| base |", "| expert:math |", "| expert:code |", "| expert:reasoning |", "| classifier |"})
+    EXPECT_NE(t.out.find(row), std::string::npos) << row << "\n" << t.out;
+  std::ifstream in(csv);
+  std::string header, line;
+  std::getline(in, header);
+  EXPECT_EQ(header,
+            "row,task,n,correct,accuracy,ci_low,ci_high,routing_accuracy,pass1_over_pass2,run_id");
+  int lines = 0;
+  while (std::getline(in, line)) ++lines;
+  EXPECT_EQ(lines, 5);
+  const auto bad = t2("--db " + shell_quote(db) + " adapt table " + model + " --task " + task +
+                      " --rows base,oracle --limit 4");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("oracle"), std::string::npos) << bad.err;
+}
+
 }  // namespace
