@@ -37,5 +37,6 @@ int main(int argc, char** argv) {
   add_pretrain_command(app, global, chosen);
   add_lora_command(app, global, chosen);
   add_adapt_command(app, global, chosen);
+  add_chat_command(app, global, chosen);
   return run_cli(app, argc, argv, &chosen);
 }

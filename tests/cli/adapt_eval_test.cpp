@@ -181,4 +181,34 @@ TEST(CliAdapt, ClassifierStrategiesAndTheTable) {
   EXPECT_NE(bad.err.find("oracle"), std::string::npos) << bad.err;
 }
 
+TEST(CliChat, PrintsThePass1DecisionStreamsAnswersAndStoresTheChat) {
+  if (!fs::exists(kDemo + "/model/model.safetensors") ||
+      !fs::exists(kDemo + "/experts/library.json"))
+    GTEST_SKIP() << "no demo model or expert library in resources/demo";
+  const fs::path dir = fresh("chat");
+  const std::string db = (dir / "w.db").string();
+  std::ofstream(dir / "in.txt") << "There are 3 pens in a box. Ann puts in 4 more. How many pens "
+                                   "are in the box now?\n\nWhat is 2 + 5?\n";
+  const auto r = run_process("env -u T2_NUM_THREADS " + shell_quote(T2_CLI) + " --db " +
+                             shell_quote(db) + " chat " + shell_quote(kDemo + "/model") +
+                             " --strategy prompt --compare base --max-new-tokens 24 < " +
+                             shell_quote((dir / "in.txt").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Two messages, each answered twice: a pass-1 line only for the prompt strategy.
+  auto count = [&](const std::string& s) {
+    std::size_t n = 0;
+    for (auto at = r.out.find(s); at != std::string::npos; at = r.out.find(s, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("[pass 1: "), 2u) << r.out;
+  EXPECT_EQ(count("[pass 2: "), 4u) << r.out;
+  EXPECT_EQ(count("[base]"), 2u) << r.out;
+  EXPECT_NE(r.err.find("stored in"), std::string::npos) << r.err;
+  const auto missing =
+      run_process("env -u T2_NUM_THREADS " + shell_quote(T2_CLI) + " chat " +
+                  shell_quote(kDemo + "/model") + " --strategy few-shot --no-store < /dev/null");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("--mix"), std::string::npos) << missing.err;
+}
+
 }  // namespace

@@ -16,6 +16,7 @@
 #include <t2/job.h>
 #include <t2/model.h>
 #include <t2/tasks.h>
+#include <t2/text_generation.h>
 #include <t2/two_pass.h>
 
 #include <cstdint>
@@ -169,6 +170,65 @@ std::vector<MemberFitness> mix_fitness(std::shared_ptr<const Model> model,
                                        const std::vector<TaskItem>& shots, AlphaShape shape,
                                        const std::vector<std::vector<double>>& population,
                                        int max_rows = 0, const JobContext& job = {});
+
+// ---- a two-pass chat ----------------------------------------------------------------------------
+
+struct ChatTurn {
+  std::string strategy;  // strategy_label
+  std::string decision;  // pass-1 category ("other" = base weights); "" for one-pass strategies
+  // The experts' weights pass 2 used: {category: 1} for a hard decision, the probabilities for
+  // classifier-soft; empty for one-pass strategies.
+  std::map<std::string, double> mix;
+  std::string pass1_output;  // what pass 1 generated
+  double pass1_seconds = 0.0;
+  TextGeneration answer;            // pass 2: text, tokens, prefill and decode rates
+  double pass2_seconds = 0.0;       // wall time of pass 2 (adaptation switch included)
+  double first_token_seconds = -1;  // turn start -> first streamed piece of the answer; -1 none
+};
+
+struct ChatTurnParams {
+  // base, expert, mix, few-shot: one fixed adaptation (apply_strategy); prompt, classifier,
+  // classifier-soft: two passes per message over the chat's library (files are not used).
+  Strategy strategy;
+  std::string system;         // system message; "" = none
+  GenerateParams generation;  // max_new_tokens, sampling, seed, stop_strings (eos, decode: set)
+  // Two-pass strategies: called once pass 1 has decided (decision, mix, pass-1 output and time
+  // filled in), before pass 2 starts; on the calling thread; must not throw.
+  std::function<void(const ChatTurn& pass1)> on_decision;
+};
+
+// A conversation with a model, answered one message at a time by any strategy. Sessions (base,
+// classifier, one per expert) are made once and kept; the history is rendered with the model's
+// chat template each turn.
+class TwoPassChat {
+ public:
+  // `library` and `classifier` (the classification task of pass 1) are needed only by the
+  // two-pass strategies; the library is checked against the model.
+  TwoPassChat(std::shared_ptr<const Model> model, std::string model_dir, const Tokenizer& tokenizer,
+              const ChatTemplate* chat_template, ExpertLibrary library = {},
+              const Task* classifier = nullptr);
+  ~TwoPassChat();
+  TwoPassChat(const TwoPassChat&) = delete;
+  TwoPassChat& operator=(const TwoPassChat&) = delete;
+  // Answers `message` after `history` (user/assistant turns, oldest first). callbacks.on_text
+  // streams pass 2. Throws InvalidArgument (a two-pass strategy without a library or
+  // classification task, a classifier strategy without a classifier expert, a chat without a
+  // template), the generation's errors, Cancelled.
+  ChatTurn reply(const std::vector<ChatMessage>& history, const std::string& message,
+                 const ChatTurnParams& params, const TextCallbacks& callbacks = {},
+                 const JobContext& job = {});
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Stores one exchange: creates the chat (title = the first message, cut to 80 characters) when
+// chat_id is 0, then the user message and the assistant's (pass1_decision, expert_mix_json = the
+// mix, timings_json = strategy, pass1_ms, pass2_ms, first_token_ms, tokens_per_s,
+// generated_tokens). Returns the chat id.
+std::int64_t store_chat_turn(RunStore& store, std::int64_t chat_id, const std::string& message,
+                             const ChatTurn& turn);
 
 // ---- the adaptation table (the paper's Table 2): rows = ways to adapt, columns = tasks --------
 

@@ -4,6 +4,7 @@
 // same tokens and stream the same text. Plain C++ API, included from t2/engine.h.
 #pragma once
 
+#include <t2/chat_message.h>
 #include <t2/job.h>
 #include <t2/model.h>
 
@@ -26,6 +27,8 @@ struct TextPrompt {
   std::string text;
   std::string system;
   std::vector<std::int32_t> ids;
+  // Chat only: earlier turns, between the system message and `text` (the new user message).
+  std::vector<ChatMessage> history;
 };
 
 struct PromptIds {

@@ -198,4 +198,73 @@ TEST(ModelPromptDispatch, ClassifierStrategiesRunPass1WithTheClassifierExpert) {
                t2::Error);
 }
 
+TEST(ModelTwoPassChat, ATurnAnswersWithTheRoutedExpertAndIsStored) {
+  const auto demo = t2::demo_info(kResources);
+  if (!demo.model_present || demo.experts.size() < 3 || demo.classification_task.empty())
+    GTEST_SKIP() << "no demo model, expert library or classification task in resources/demo";
+  const std::string dir = demo.model_dir;
+  const auto model = t2::Model::load(dir);
+  const auto tok = t2::Tokenizer::from_model_dir(dir);
+  const auto chat_template = t2::ChatTemplate::from_model_dir(dir);
+  const auto classify = t2::Task::load(demo.classification_task);
+  const auto library = t2::read_expert_library(demo.experts_dir + "/library.json");
+  t2::TwoPassChat chat(model, dir, tok, &chat_template, library, &classify);
+  const std::string message =
+      "There are 3 pens in a box. Ann puts in 4 more. How many pens are in the box now?";
+  t2::ChatTurnParams params;
+  params.strategy = t2::Strategy::prompt(library.path);
+  params.generation.max_new_tokens = 40;
+  int decisions = 0;
+  params.on_decision = [&](const t2::ChatTurn& t) {
+    ++decisions;
+    EXPECT_FALSE(t.decision.empty());
+  };
+  std::string streamed;
+  t2::TextCallbacks cb;
+  cb.on_text = [&](const std::string& piece) { streamed += piece; };
+  const auto turn = chat.reply({}, message, params, cb);
+  EXPECT_EQ(decisions, 1);
+  EXPECT_EQ(streamed, turn.answer.sequence.text);
+  // Pass 1 is the classification prompt's answer, parsed as evaluation parses it.
+  EXPECT_EQ(turn.decision, t2::parse_boxed_category(turn.pass1_output, library.categories()));
+  ASSERT_EQ(turn.mix.size(), 1u);
+  EXPECT_EQ(turn.mix.begin()->first, turn.decision);
+  // Pass 2 equals generate_text on a session with that category's expert (base for "other").
+  t2::Session expected(model);
+  if (const auto* e = library.find(turn.decision))
+    t2::apply_strategy(expected, dir, t2::Strategy::expert(library.resolve(*e)));
+  t2::TextPrompt prompt;
+  prompt.kind = t2::TextPrompt::Kind::Chat;
+  prompt.text = message;
+  const auto alone = t2::generate_text(expected, &tok, &chat_template, prompt, params.generation);
+  EXPECT_EQ(turn.answer.sequence.text, alone.sequence.text);
+  EXPECT_GT(turn.pass1_seconds, 0.0);
+  EXPECT_GE(turn.first_token_seconds, turn.pass1_seconds);
+
+  // A second turn sees the first in its history; base answers without a pass 1.
+  t2::ChatTurnParams base = params;
+  base.strategy = t2::Strategy::base();
+  decisions = 0;
+  const auto second = chat.reply({{"user", message}, {"assistant", turn.answer.sequence.text}},
+                                 "And then Ann takes 2 out?", base);
+  EXPECT_EQ(decisions, 0);
+  EXPECT_TRUE(second.decision.empty());
+  EXPECT_TRUE(second.mix.empty());
+
+  // Stored: one chat, user and assistant messages with the decision, mix and timings.
+  t2::RunStore store((fresh("chat") / "runs.db").string());
+  const auto id = t2::store_chat_turn(store, 0, message, turn);
+  EXPECT_EQ(t2::store_chat_turn(store, id, "And then?", second), id);
+  const auto messages = store.messages(id);
+  ASSERT_EQ(messages.size(), 4u);
+  EXPECT_EQ(messages[1].role, "assistant");
+  EXPECT_EQ(messages[1].content, turn.answer.sequence.text);
+  EXPECT_EQ(messages[1].pass1_decision, turn.decision);
+  EXPECT_NE(messages[1].timings_json.find("pass1_ms"), std::string::npos);
+
+  // Two-pass strategies need a library and the classification task.
+  t2::TwoPassChat bare(model, dir, tok, &chat_template);
+  EXPECT_THROW(bare.reply({}, message, params), t2::Error);
+}
+
 }  // namespace

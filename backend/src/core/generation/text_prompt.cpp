@@ -32,6 +32,7 @@ PromptIds build_text_prompt(const ModelConfig& config, const Tokenizer* tokenize
                         "; turn chat off or give token ids");
       std::vector<ChatMessage> messages;
       if (!prompt.system.empty()) messages.push_back({"system", prompt.system});
+      messages.insert(messages.end(), prompt.history.begin(), prompt.history.end());
       messages.push_back({"user", prompt.text});
       ChatTemplateOptions options;
       options.add_generation_prompt = true;

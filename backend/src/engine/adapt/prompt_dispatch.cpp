@@ -9,6 +9,7 @@
 #include <t2/tasks.h>
 #include <t2/tokenizer.h>
 
+#include "dispatch_internal.h"
 #include "engine/torch_guard.h"
 #include "mix_rows.h"
 
@@ -39,11 +40,9 @@ std::string true_category(const Task& task, const TaskItem& item,
   return {};
 }
 
-// Pass 1 for every item: the classification prompt around the task's question, generated in
-// one continuous batch with the base weights.
 std::vector<Pass1Decision> pass1(Session& session, const Tokenizer& tokenizer,
                                  const ChatTemplate* chat_template, const Task& classifier,
-                                 const Task& task, const std::vector<TaskItem>& items,
+                                 const std::vector<std::string>& questions,
                                  const std::vector<std::string>& categories,
                                  const DispatchParams& params, DispatchReport& report,
                                  std::vector<RenderedPrompt>& rendered_prompts,
@@ -51,11 +50,10 @@ std::vector<Pass1Decision> pass1(Session& session, const Tokenizer& tokenizer,
   const ChatTemplate* tmpl = classifier.spec().prompt.use_chat_template ? chat_template : nullptr;
   std::vector<std::vector<std::int32_t>> prompts;
   std::vector<std::string> prefills;
-  for (const auto& item : items) {
-    const BuiltPrompt question = task.build_prompt(item);
+  for (std::size_t i = 0; i < questions.size(); ++i) {
     TaskItem c;
-    c.id = item.id;
-    c.fields = {{"text", question.messages.back().content}, {"label", ""}};
+    c.id = std::to_string(i);
+    c.fields = {{"text", questions[i]}, {"label", ""}};
     const BuiltPrompt built = classifier.build_prompt(c);
     const RenderedPrompt rendered = render_task_prompt(built, tmpl);
     prompts.push_back(tokenizer.encode(rendered.text, rendered.add_special_tokens));
@@ -72,20 +70,18 @@ std::vector<Pass1Decision> pass1(Session& session, const Tokenizer& tokenizer,
   gen.decode = tokenizer_decoder(tokenizer);
   gen.max_batch = params.eval.batch_size;
   gen.reuse_prefix = params.eval.reuse_prefix;
-  job.report("pass 1", 0.0, "classifying " + std::to_string(items.size()) + " questions");
+  job.report("pass 1", 0.0, "classifying " + std::to_string(questions.size()) + " questions");
   const auto start = Clock::now();
   const GenerateResult result =
       session.generate(prompts, gen, {}, JobContext({}, job.cancel_token()));
   report.pass1_seconds = since(start);
   report.pass1_generated_tokens = result.generated_tokens;
   std::vector<Pass1Decision> out;
-  for (std::size_t i = 0; i < items.size(); ++i) {
+  for (std::size_t i = 0; i < questions.size(); ++i) {
     Pass1Decision d;
     d.index = static_cast<std::int64_t>(i);
-    d.output = result.sequences[i].text;
-    d.output = prefills[i] + d.output;
+    d.output = prefills[i] + result.sequences[i].text;
     d.category = parse_boxed_category(d.output, categories);
-    d.true_category = true_category(task, items[i], categories);
     out.push_back(std::move(d));
   }
   return out;
@@ -311,8 +307,13 @@ DispatchReport evaluate_prompt_dispatch(std::shared_ptr<const Model> model,
                      job);
     }
     std::vector<RenderedPrompt> rendered;
-    report.decisions = dd::pass1(base, tokenizer, chat_template, classifier, task, items,
-                                 categories, params, report, rendered, job);
+    std::vector<std::string> questions;  // the task's user message of each item
+    for (const auto& item : items)
+      questions.push_back(task.build_prompt(item).messages.back().content);
+    report.decisions = dd::pass1(base, tokenizer, chat_template, classifier, questions, categories,
+                                 params, report, rendered, job);
+    for (std::size_t i = 0; i < items.size(); ++i)
+      report.decisions[i].true_category = dd::true_category(task, items[i], categories);
     if (kind == StrategyKind::ClassifierSoft) {
       const auto start = dd::Clock::now();
       dd::soft_probabilities(base, tokenizer, rendered, categories, report.decisions, job);
