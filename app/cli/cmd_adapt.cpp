@@ -422,6 +422,9 @@ void add_cem_options(CLI::App* sub, Options& o) {
       ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
   sub->add_flag("--per-layer", o.per_layer, "Search one alpha per expert and layer");
+  sub->add_flag("--with-base", o.few_shot.include_base,
+                "Mix the base weights (identity) as one more expert, so the search can keep the "
+                "base model");
   sub->add_flag("--sakana-compat", o.few_shot.sakana_compat,
                 "The reference's selection: shots from the evaluated split, every item "
                 "evaluated (results are labelled selected on the evaluation items)");

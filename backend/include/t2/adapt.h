@@ -105,6 +105,9 @@ struct FewShotParams {
   // result evaluated on every item of it, shots included. Results say "selected on the
   // evaluation items".
   bool sakana_compat = false;
+  // Also mix the identity (the base weights, category "other") as one more expert, so that the
+  // search can keep the base model where no mix of experts helps (the paper mixes experts only).
+  bool include_base = false;
   // Most rows (members x shots) in one batch, >= shots; 0 = auto: rows whose largest
   // activation ([rows, prompt, intermediate] float32) stays under ~24 MiB, a multiple of shots.
   // Measured on the demo (2 cores): 160-row batches ran a generation 1.6x faster than 320 (big

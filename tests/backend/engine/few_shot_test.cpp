@@ -221,6 +221,18 @@ TEST(FewShotSearch, EvaluationNeverContainsAShotAndRunsAreStored) {
   const auto tags = store.get_run(c.run_id).tags;
   EXPECT_NE(std::find(tags.begin(), tags.end(), "sakana-compat"), tags.end());
 
+  // include_base: the identity is one more mixed "expert" (category "other").
+  p.sakana_compat = false;
+  p.include_base = true;
+  p.evaluate_result = false;
+  p.cem.generations = 1;
+  const auto b = t2::few_shot_search(d.model, dir, tok, &chat, d.library, task, p);
+  ASSERT_EQ(b.experts.size(), d.library.experts.size() + 1);
+  EXPECT_EQ(b.experts.back(), "other");
+  EXPECT_EQ(b.alpha.rows.size(), b.experts.size());
+  EXPECT_FALSE(b.evaluated);
+  p.include_base = false;
+
   // Bad input: more shots than the split has, no shots.
   p.sakana_compat = false;
   p.shots = 100000;

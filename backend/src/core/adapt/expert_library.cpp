@@ -201,7 +201,8 @@ void validate_expert_library(const ExpertLibrary& library) {
       bad("needs one alpha row per expert (" + std::to_string(m.experts.size()) + " experts, " +
           std::to_string(m.alpha.size()) + " rows)");
     for (const auto& c : m.experts)
-      if (!library.find(c)) bad("names \"" + c + "\", which is not a category of the library");
+      if (!library.find(c) && c != kOtherCategory)
+        bad("names \"" + c + "\", which is not a category of the library (or \"other\")");
     for (const auto& row : m.alpha) {
       if (row.size() != m.alpha.front().size() || row.empty() ||
           (m.shape == "per-expert" && row.size() != 1))

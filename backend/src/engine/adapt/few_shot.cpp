@@ -238,7 +238,8 @@ FewShotReport few_shot_search(std::shared_ptr<const Model> model, const std::str
                 "shots must be >= 1, got " + std::to_string(params.shots));
   const std::string fingerprint = model_fingerprint(model_dir);
   check_library_for_model(library, fingerprint);
-  const engine::Mixer mx = engine::load_mixer(model_dir, library, params.shape, job);
+  const engine::Mixer mx =
+      engine::load_mixer(model_dir, library, params.shape, job, params.include_base);
 
   FewShotReport rep;
   rep.experts = mx.categories;
@@ -281,6 +282,7 @@ FewShotReport few_shot_search(std::shared_ptr<const Model> model, const std::str
     p["shot_seed"] = params.shot_seed;
     p["shot_ids"] = rep.shot_ids;
     p["sakana_compat"] = params.sakana_compat;
+    p["include_base"] = params.include_base;
     p["selection"] = rep.selection;
     p["population"] = params.cem.population;
     p["elite_ratio"] = params.cem.elite_ratio;
