@@ -162,12 +162,7 @@ FitnessSetup make_setup(const Mixer& mx, const Session& session, const Tokenizer
   if (max_rows == 0) {
     std::size_t longest = 0;
     for (const auto& shot : f.shots) longest = std::max(longest, shot.prompt.size());
-    const auto& c = session.model().config();
-    const double row_bytes = static_cast<double>(longest) * 4.0 *
-                             static_cast<double>(std::max(c.intermediate_size, c.hidden_size));
-    const std::size_t k = f.shots.size();
-    const auto members = static_cast<std::size_t>(std::max(1.0, (24 << 20) / row_bytes / k));
-    f.max_rows = members * k;
+    f.max_rows = engine::auto_rows(session.model().config(), longest, f.shots.size());
   }
   return f;
 }

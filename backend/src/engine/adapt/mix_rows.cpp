@@ -7,6 +7,7 @@
 #include "engine/torch_guard.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 namespace t2::engine {
@@ -63,6 +64,14 @@ std::vector<std::vector<float>> member_sigmas(const Mixer& mx, const std::vector
     out.push_back(std::move(s));
   }
   return out;
+}
+
+std::size_t auto_rows(const ModelConfig& config, std::size_t longest_prompt, std::size_t group) {
+  const double row_bytes =
+      static_cast<double>(std::max<std::size_t>(1, longest_prompt)) * 4.0 *
+      static_cast<double>(std::max(config.intermediate_size, config.hidden_size));
+  const double groups = std::floor((24 << 20) / row_bytes / static_cast<double>(group));
+  return static_cast<std::size_t>(std::max(1.0, groups)) * group;
 }
 
 void set_row_sigmas(Session::Impl& s, const Mixer& mx,

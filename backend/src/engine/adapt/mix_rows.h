@@ -60,6 +60,12 @@ std::vector<std::vector<float>> member_sigmas(const Mixer& mx, const std::vector
 void set_row_sigmas(Session::Impl& s, const Mixer& mx,
                     const std::vector<std::vector<std::vector<float>>>& sigmas, std::size_t repeat);
 
+// Rows per per-row batch when the caller gives none: the largest multiple of `group` (>= group)
+// whose biggest activation ([rows, longest_prompt, max(intermediate, hidden)] float32) stays
+// under ~24 MiB, below glibc's 32 MiB mmap threshold (bigger ones page-fault a fresh mapping on
+// every op: measured 1.3x slower per CEM generation on the demo).
+std::size_t auto_rows(const ModelConfig& config, std::size_t longest_prompt, std::size_t group);
+
 // A prompt and a continuation to score (teacher-forced).
 struct Continuation {
   std::vector<std::int32_t> prompt, answer;

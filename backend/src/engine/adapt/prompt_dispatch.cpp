@@ -9,6 +9,7 @@
 #include <t2/tasks.h>
 #include <t2/tokenizer.h>
 
+#include "../evaluation/judge_item.h"
 #include "dispatch_internal.h"
 #include "engine/torch_guard.h"
 #include "mix_rows.h"
@@ -201,13 +202,8 @@ std::vector<EvalItemResult> soft_pass2(
                   task.spec().path + ": item " + item.id + " gives a prompt of no tokens");
     longest = std::max(longest, ids.back().size());
   }
-  std::size_t rows = static_cast<std::size_t>(std::max(0, params.max_rows));
-  if (rows == 0) {
-    const auto& c = model->config();
-    const double row_bytes = static_cast<double>(longest) * 4.0 *
-                             static_cast<double>(std::max(c.intermediate_size, c.hidden_size));
-    rows = static_cast<std::size_t>(std::max(1.0, (24 << 20) / row_bytes));
-  }
+  const std::size_t rows = params.max_rows > 0 ? static_cast<std::size_t>(params.max_rows)
+                                               : engine::auto_rows(model->config(), longest, 1);
   Session session(model);
   std::vector<EvalItemResult> out;
   for (std::size_t begin = 0; begin < items.size(); begin += rows) {
@@ -233,21 +229,8 @@ std::vector<EvalItemResult> soft_pass2(
     const auto judge_start = Clock::now();
     for (std::size_t i = begin; i < end; ++i) {
       const GeneratedSequence& seq = result.sequences[i - begin];
-      const Verdict v = task.judge(seq.text, items[i]);
-      EvalItemResult r;
-      r.index = static_cast<std::int64_t>(i);
-      r.id = items[i].id;
-      r.prompt = texts[i];
-      r.output = seq.text;
-      r.found = v.extraction.found;
-      r.extracted_answer = v.extraction.found ? v.extraction.answer : std::string();
-      r.gold = v.gold;
-      r.correct = v.correct;
-      r.reward = v.reward;
-      r.detail = v.detail;
-      r.finish_reason = seq.finish_reason;
-      r.prompt_tokens = static_cast<std::int64_t>(ids[i].size());
-      r.generated_tokens = static_cast<std::int64_t>(seq.tokens.size());
+      EvalItemResult r = engine::judge_generated(task, items[i], static_cast<std::int64_t>(i),
+                                                 texts[i], ids[i].size(), seq);
       out.push_back(std::move(r));
     }
     judging += since(judge_start);

@@ -8,6 +8,7 @@
 #include <t2/tokenizer.h>
 
 #include "engine/torch_guard.h"
+#include "judge_item.h"
 
 #include <algorithm>
 #include <chrono>
@@ -90,22 +91,7 @@ GenerateParams generate_params(const Session& session, const Tokenizer& tokenize
 }
 
 EvalItemResult judge_item(const Task& task, const PreparedItem& p, const GeneratedSequence& seq) {
-  const Verdict verdict = task.judge(seq.text, p.item);
-  EvalItemResult r;
-  r.index = p.index;
-  r.id = p.item.id;
-  r.prompt = p.prompt_text;
-  r.output = seq.text;
-  r.found = verdict.extraction.found;
-  r.extracted_answer = verdict.extraction.found ? verdict.extraction.answer : std::string();
-  r.gold = verdict.gold;
-  r.correct = verdict.correct;
-  r.reward = verdict.reward;
-  r.detail = verdict.detail;
-  r.finish_reason = seq.finish_reason;
-  r.prompt_tokens = static_cast<std::int64_t>(p.ids.size());
-  r.generated_tokens = static_cast<std::int64_t>(seq.tokens.size());
-  return r;
+  return engine::judge_generated(task, p.item, p.index, p.prompt_text, p.ids.size(), seq);
 }
 
 // Finished items in dataset order, with the task's name and split filled in.
@@ -251,4 +237,28 @@ EvalReport evaluate(Session& session, const Tokenizer& tokenizer, const ChatTemp
   });
 }
 
+namespace engine {
+
+EvalItemResult judge_generated(const Task& task, const TaskItem& item, std::int64_t index,
+                               const std::string& prompt_text, std::size_t prompt_tokens,
+                               const GeneratedSequence& seq) {
+  const Verdict verdict = task.judge(seq.text, item);
+  EvalItemResult r;
+  r.index = index;
+  r.id = item.id;
+  r.prompt = prompt_text;
+  r.output = seq.text;
+  r.found = verdict.extraction.found;
+  r.extracted_answer = verdict.extraction.found ? verdict.extraction.answer : std::string();
+  r.gold = verdict.gold;
+  r.correct = verdict.correct;
+  r.reward = verdict.reward;
+  r.detail = verdict.detail;
+  r.finish_reason = seq.finish_reason;
+  r.prompt_tokens = static_cast<std::int64_t>(prompt_tokens);
+  r.generated_tokens = static_cast<std::int64_t>(seq.tokens.size());
+  return r;
+}
+
+}  // namespace engine
 }  // namespace t2
