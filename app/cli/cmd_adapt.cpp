@@ -506,6 +506,8 @@ void add_adapt_command(CLI::App& app, const GlobalOptions& global, const Runner*
       [ot, &global]() { return detail::adapt_cmd::run_table(*ot, global); });
   table->callback([&chosen, table_runner] { chosen = table_runner.get(); });
 
+  add_adapt_library_command(adapt, global, chosen);
+
   auto oc = std::make_shared<Options>();
   auto* cem = adapt->add_subcommand(
       "cem",

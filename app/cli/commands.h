@@ -22,6 +22,8 @@ void add_eval_command(CLI::App& app, const GlobalOptions& global, const Runner*&
 void add_pretrain_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 void add_lora_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 void add_adapt_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
+// `t2 adapt library` (cmd_adapt_library.cpp), registered under `adapt`.
+void add_adapt_library_command(CLI::App* adapt, const GlobalOptions& global, const Runner*& chosen);
 void add_chat_command(CLI::App& app, const GlobalOptions& global, const Runner*& chosen);
 
 // <resources>/demo/model/recipe.json: the recipe of the bundled demo model.

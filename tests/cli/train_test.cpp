@@ -171,6 +171,21 @@ TEST(CliTrain, TrainsAndStoresTheRun) {
   const fs::path other_best = json::parse(other.out)["best_expert_path"].get<std::string>();
   EXPECT_EQ(other_best.parent_path(), dir / "v-runs" / "1");
   EXPECT_EQ(read_file(first_best), first_bytes);
+  // The trained expert goes into an expert library by its run id (t2 adapt library).
+  const std::string lib = (dir / "lib" / "library.json").string();
+  const auto added =
+      run_process(t2 + " adapt library " + shell_quote(lib) + " --add tiny=run:1 --classifier " +
+                  shell_quote(first_best.string()) + " --json");
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  const json lj = json::parse(added.out);
+  ASSERT_EQ(lj["experts"].size(), 1u);
+  EXPECT_EQ(lj["experts"][0]["category"], "tiny");
+  EXPECT_EQ(fs::path(lj["experts"][0]["file"].get<std::string>()), first_best);
+  EXPECT_EQ(lj["classifier"]["file"], first_best.string());
+  EXPECT_FALSE(lj["base_fingerprint"].get<std::string>().empty());
+  const auto no_run = run_process(t2 + " adapt library " + shell_quote(lib) + " --add x=run:77");
+  EXPECT_EQ(no_run.exit_code, 1);
+  EXPECT_NE(no_run.err.find("77"), std::string::npos) << no_run.err;
   // An option overrides the preset; an unknown choice is refused with the valid ones.
   const auto bad = run_process(t2 + " train " + shell_quote(setup.model_dir) + " --task " +
                                shell_quote(setup.task) + " --baseline median");
