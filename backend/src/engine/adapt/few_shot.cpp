@@ -11,6 +11,7 @@
 #include <t2/tasks.h>
 #include <t2/tokenizer.h>
 
+#include "../evaluation/evaluation_internal.h"
 #include "engine/torch_guard.h"
 #include "mix_rows.h"
 
@@ -153,10 +154,7 @@ FitnessSetup make_setup(const Mixer& mx, const Session& session, const Tokenizer
   f.mixer = &mx;
   f.task = &task;
   f.max_rows = static_cast<std::size_t>(max_rows);
-  f.gen.max_new_tokens = task.spec().generation.max_new_tokens;
-  f.gen.eos_ids = end_of_generation_ids(session.model().config(), tokenizer, tmpl);
-  f.gen.stop_strings = task.spec().generation.stop;
-  f.gen.decode = tokenizer_decoder(tokenizer);
+  f.gen = engine::task_generate_params(session.model().config(), tokenizer, tmpl, task, 0);
   f.gen.reuse_prefix = false;  // per-row weights: every row encodes its own prompt
   f.shots = prepare_shots(task, tokenizer, tmpl, f.gen.eos_ids, items);
   if (max_rows == 0) {

@@ -9,7 +9,7 @@
 #include <t2/tasks.h>
 #include <t2/tokenizer.h>
 
-#include "../evaluation/judge_item.h"
+#include "../evaluation/evaluation_internal.h"
 #include "dispatch_internal.h"
 #include "engine/torch_guard.h"
 #include "mix_rows.h"
@@ -62,13 +62,8 @@ std::vector<Pass1Decision> pass1(Session& session, const Tokenizer& tokenizer,
     rendered_prompts.push_back(rendered);
     report.pass1_prompt_tokens += static_cast<std::int64_t>(prompts.back().size());
   }
-  GenerateParams gen;
-  gen.max_new_tokens = params.pass1_max_new_tokens > 0
-                           ? params.pass1_max_new_tokens
-                           : classifier.spec().generation.max_new_tokens;
-  gen.eos_ids = end_of_generation_ids(session.model().config(), tokenizer, tmpl);
-  gen.stop_strings = classifier.spec().generation.stop;
-  gen.decode = tokenizer_decoder(tokenizer);
+  GenerateParams gen = engine::task_generate_params(session.model().config(), tokenizer, tmpl,
+                                                    classifier, params.pass1_max_new_tokens);
   gen.max_batch = params.eval.batch_size;
   gen.reuse_prefix = params.eval.reuse_prefix;
   job.report("pass 1", 0.0, "classifying " + std::to_string(questions.size()) + " questions");
@@ -183,12 +178,8 @@ std::vector<EvalItemResult> soft_pass2(
     double& judging, std::int64_t& generated, const JobContext& job) {
   const engine::Mixer mx = engine::load_mixer(model_dir, library, AlphaShape::PerExpert, job, true);
   const ChatTemplate* tmpl = task.spec().prompt.use_chat_template ? chat_template : nullptr;
-  GenerateParams gen;
-  gen.max_new_tokens = params.eval.max_new_tokens > 0 ? params.eval.max_new_tokens
-                                                      : task.spec().generation.max_new_tokens;
-  gen.eos_ids = end_of_generation_ids(model->config(), tokenizer, tmpl);
-  gen.stop_strings = task.spec().generation.stop;
-  gen.decode = tokenizer_decoder(tokenizer);
+  GenerateParams gen = engine::task_generate_params(model->config(), tokenizer, tmpl, task,
+                                                    params.eval.max_new_tokens);
   gen.reuse_prefix = false;
   std::vector<std::string> texts;
   std::vector<std::vector<std::int32_t>> ids;

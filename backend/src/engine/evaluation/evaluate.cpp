@@ -8,7 +8,7 @@
 #include <t2/tokenizer.h>
 
 #include "engine/torch_guard.h"
-#include "judge_item.h"
+#include "evaluation_internal.h"
 
 #include <algorithm>
 #include <chrono>
@@ -77,19 +77,6 @@ std::vector<std::size_t> length_order(const std::vector<PreparedItem>& items) {
   return order;
 }
 
-GenerateParams generate_params(const Session& session, const Tokenizer& tokenizer,
-                               const ChatTemplate* chat_template, const Task& task,
-                               const EvalParams& params) {
-  GenerateParams g;
-  g.max_new_tokens =
-      params.max_new_tokens > 0 ? params.max_new_tokens : task.spec().generation.max_new_tokens;
-  g.sampling = params.sampling;
-  g.eos_ids = end_of_generation_ids(session.model().config(), tokenizer, chat_template);
-  g.stop_strings = task.spec().generation.stop;
-  g.decode = tokenizer_decoder(tokenizer);
-  return g;
-}
-
 EvalItemResult judge_item(const Task& task, const PreparedItem& p, const GeneratedSequence& seq) {
   return engine::judge_generated(task, p.item, p.index, p.prompt_text, p.ids.size(), seq);
 }
@@ -132,7 +119,9 @@ class Evaluation {
     items_ = prepare_items(task.load_split(params.split, params.limit, job), task, tokenizer, tmpl,
                            params.items);
     order_ = length_order(items_);
-    gen_ = generate_params(session, tokenizer, tmpl, task, params);
+    gen_ = engine::task_generate_params(session.model().config(), tokenizer, tmpl, task,
+                                        params.max_new_tokens);
+    gen_.sampling = params.sampling;
     gen_.reuse_prefix = params.reuse_prefix;
     done_.reserve(items_.size());
   }
@@ -238,6 +227,17 @@ EvalReport evaluate(Session& session, const Tokenizer& tokenizer, const ChatTemp
 }
 
 namespace engine {
+
+GenerateParams task_generate_params(const ModelConfig& config, const Tokenizer& tokenizer,
+                                    const ChatTemplate* chat_template, const Task& task,
+                                    int max_new_tokens) {
+  GenerateParams g;
+  g.max_new_tokens = max_new_tokens > 0 ? max_new_tokens : task.spec().generation.max_new_tokens;
+  g.eos_ids = end_of_generation_ids(config, tokenizer, chat_template);
+  g.stop_strings = task.spec().generation.stop;
+  g.decode = tokenizer_decoder(tokenizer);
+  return g;
+}
 
 EvalItemResult judge_generated(const Task& task, const TaskItem& item, std::int64_t index,
                                const std::string& prompt_text, std::size_t prompt_tokens,
